@@ -1,0 +1,31 @@
+// What every command starts with: configuration, a logger, and the migrated store.
+import { loadConfig, type Config } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { openStore, type Store } from '../store/database.js';
+
+export interface CommandContext {
+  config: Config;
+  logger: Logger;
+  store: Store;
+}
+
+export function loadCommandConfig(): { config: Config; logger: Logger } {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.ACCESSTRAIL_LOG_LEVEL });
+  return { config, logger };
+}
+
+export async function withStore<T>(run: (context: CommandContext) => Promise<T>): Promise<T> {
+  const { config, logger } = loadCommandConfig();
+  const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
+  try {
+    return await run({ config, logger, store });
+  } finally {
+    await store.close();
+  }
+}
+
+/** Lines for people go to stdout; logs go to stderr. */
+export function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}

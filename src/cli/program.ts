@@ -1,0 +1,19 @@
+// The command tree. Each command lives in commands/<name>.ts and registers itself.
+import { Command } from 'commander';
+import { registerCollect } from './commands/collect.js';
+import { registerCorrelate } from './commands/correlate.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerVerify } from './commands/verify.js';
+
+export function buildProgram(): Command {
+  const program = new Command('accesstrail')
+    .description('Access evidence for auditors: Entra ID sign-ins and Metabase activity, correlated into signed SOC 2 and ISO 27001 reports')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerMigrate(program);
+  registerCollect(program);
+  registerCorrelate(program);
+  registerVerify(program);
+  return program;
+}

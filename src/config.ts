@@ -1,0 +1,132 @@
+// The one reader of the environment (and of a `.env` file in the working directory).
+// Parsed once into a frozen object; a bad value stops the command with one line that
+// names the variable and what is wrong, never the value (it may be a secret).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+import { AppError } from './errors.js';
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const commaList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
+
+const guidList = commaList.pipe(
+  z.array(z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be GUIDs separated by commas')),
+);
+
+function url(protocols: readonly string[], what: string) {
+  return optionalText.pipe(
+    z
+      .string()
+      .refine((value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      }, `must be ${what}`)
+      .optional(),
+  );
+}
+
+const positiveInt = (fallback: number) =>
+  optionalText
+    .pipe(z.coerce.number<string | undefined>().int('must be a whole number').positive('must be positive').optional())
+    .transform((v) => v ?? fallback);
+
+const environmentSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'a postgres:// connection string'),
+  ACCESSTRAIL_DATA_DIR: optionalText.transform((v) => v ?? './.accesstrail'),
+  AZURE_TENANT_ID: optionalText.pipe(z.string().regex(/^[0-9a-zA-Z.-]+$/, 'must be a tenant id or domain (letters, digits, dots, hyphens)').optional()),
+  AZURE_CLIENT_ID: optionalText,
+  AZURE_CLIENT_SECRET: optionalText,
+  AZURE_CLIENT_CERTIFICATE_PATH: optionalText,
+  AZURE_CLIENT_CERTIFICATE_PASSWORD: optionalText,
+  AZURE_AUTHORITY_HOST: url(['https:'], 'an https:// URL').transform((v) => v ?? 'https://login.microsoftonline.com'),
+  GRAPH_BASE_URL: url(['https:'], 'an https:// URL').transform((v) => v ?? 'https://graph.microsoft.com'),
+  ENTRA_METABASE_APP_IDS: guidList,
+  ENTRA_LOG_RETENTION_DAYS: positiveInt(30),
+  ENTRA_ADMIN_GROUP_IDS: guidList,
+  METABASE_DB_URL: url(['postgres:', 'postgresql:', 'mysql:', 'mariadb:'], 'a postgres:// or mysql:// connection string'),
+  METABASE_URL: url(['http:', 'https:'], 'an http(s):// URL'),
+  METABASE_API_KEY: optionalText,
+  ACCESSTRAIL_API_KEYS_BOOTSTRAP: optionalText,
+  ACCESSTRAIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  PORT: optionalText
+    .pipe(z.coerce.number<string | undefined>().int('must be a whole number').min(0, 'must be a port number').max(65535, 'must be a port number').optional())
+    .transform((v) => v ?? 8080),
+  HOST: optionalText.transform((v) => v ?? '127.0.0.1'),
+});
+
+export type Config = Readonly<
+  z.infer<typeof environmentSchema> & {
+    /** ACCESSTRAIL_RULE_<RULE>_<PARAM> values, as written (rules parse them). */
+    ruleParameters: Readonly<Record<string, string>>;
+    dataDir: string;
+  }
+>;
+
+/** The variable names that hold secrets: never printed, logged or reported. */
+export const secretVariables = [
+  'AZURE_CLIENT_SECRET',
+  'AZURE_CLIENT_CERTIFICATE_PASSWORD',
+  'METABASE_API_KEY',
+  'ACCESSTRAIL_API_KEYS_BOOTSTRAP',
+  'DATABASE_URL',
+  'METABASE_DB_URL',
+] as const;
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Record<string, string | undefined> {
+  const dotenvPath = path.join(cwd, '.env');
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  // The real environment wins over the file.
+  return { ...fromFile, ...env };
+}
+
+export function parseConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Config {
+  const result = environmentSchema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new AppError('CONFIG_INVALID', `${variable} ${issue.message}`);
+  }
+  const ruleParameters: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('ACCESSTRAIL_RULE_') && value !== undefined) ruleParameters[name] = value;
+  }
+  const parsed = result.data;
+  if (parsed.AZURE_CLIENT_CERTIFICATE_PATH && !existsSync(path.resolve(cwd, parsed.AZURE_CLIENT_CERTIFICATE_PATH))) {
+    throw new AppError('CONFIG_INVALID', 'AZURE_CLIENT_CERTIFICATE_PATH names a file that does not exist');
+  }
+  return Object.freeze({
+    ...parsed,
+    ruleParameters: Object.freeze(ruleParameters),
+    dataDir: path.resolve(cwd, parsed.ACCESSTRAIL_DATA_DIR),
+  });
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
+  return parseConfig(readEnvironment(env, cwd), cwd);
+}
+
+/** For commands that need a setting: one line naming what is missing. */
+export function requireSetting<K extends keyof Config>(config: Config, name: K, why: string): NonNullable<Config[K]> {
+  const value = config[name];
+  if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) {
+    throw new AppError('CONFIG_INVALID', `${String(name)} is not set (${why})`);
+  }
+  return value as NonNullable<Config[K]>;
+}

@@ -1,0 +1,108 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/store/chain.js';
+import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { engines, openTestStore, type TestStore } from '../support/database.js';
+import { signInRecord, userRecord } from '../support/factories.js';
+
+describe.each(engines)('store on %s', (engine) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore(engine);
+  });
+  afterAll(async () => {
+    await store?.dispose();
+  });
+
+  const source = 'entra:contoso';
+  async function addSource() {
+    await store.db.insertInto('source').values({ id: source, kind: 'entra', display_name: 'Contoso', settings: '{}' }).onConflict((oc) => oc.doNothing()).execute();
+  }
+
+  it('migrates from empty, and a second migration applies nothing', async () => {
+    const again = await migrateToLatest(store.db);
+    expect(again.applied).toEqual([]);
+    expect(again.current).toBeGreaterThanOrEqual(1);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from schema_migration`.execute(store.db);
+    expect(rows[0]!.n).toBe(again.current);
+  });
+
+  it('upserts a batch idempotently and chains it', async () => {
+    await addSource();
+    const repo = createEvidenceRepository(store.db);
+    const records = Array.from({ length: 120 }, (_, i) =>
+      signInRecord({ id: `s-${i}`, at: `2026-0${(i % 3) + 7}-15T10:00:${String(i % 60).padStart(2, '0')}Z` }),
+    );
+    const first = await repo.writeEvents('entra_sign_in', source, records, { batchRows: 50 });
+    expect(first).toMatchObject({ inserted: 120, revised: 0, unchanged: 0 });
+    expect(first.batchIds).toHaveLength(3);
+
+    const second = await repo.writeEvents('entra_sign_in', source, records, { batchRows: 50 });
+    expect(second).toMatchObject({ inserted: 0, revised: 0, unchanged: 120, batchIds: [] });
+
+    const count = await store.db.selectFrom('entra_sign_in').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(120);
+    const batches = await store.db.selectFrom('evidence_batch').select('id').execute();
+    expect(batches).toHaveLength(3);
+    expect(await verifyChain(store.db)).toMatchObject({ intact: true, batches: 3, rows: 120 });
+  });
+
+  it('records a revision when upstream republishes a record with new detail', async () => {
+    const repo = createEvidenceRepository(store.db);
+    const changed = signInRecord({ id: 's-5', at: '2026-09-15T10:00:05Z', extra: { riskState: 'atRisk' } });
+    const outcome = await repo.writeEvents('entra_sign_in', source, [changed]);
+    expect(outcome).toMatchObject({ inserted: 0, revised: 1 });
+    const row = await store.db.selectFrom('entra_sign_in').select(['revision', 'raw']).where('upstream_id', '=', 's-5').executeTakeFirstOrThrow();
+    expect(row.revision).toBe(2);
+    expect((row.raw as { riskState?: string }).riskState).toBe('atRisk');
+    const archived = await store.db.selectFrom('evidence_revision').select('upstream_key').execute();
+    expect(archived.map((r) => r.upstream_key)).toEqual(['s-5']);
+    expect((await verifyChain(store.db)).intact).toBe(true);
+  });
+
+  it('keeps snapshot versions only when an object changes, and tombstones the missing', async () => {
+    const repo = createEvidenceRepository(store.db);
+    const t1 = new Date('2026-07-01T00:00:00Z');
+    const s1 = await repo.beginSnapshot('entra_user_version', source, t1);
+    expect((await s1.write([userRecord('u1', 'Ada@Example.com'), userRecord('u2', 'bob@example.com')])).inserted).toBe(2);
+    await s1.finish({ complete: true });
+
+    const t2 = new Date('2026-07-02T00:00:00Z');
+    const s2 = await repo.beginSnapshot('entra_user_version', source, t2);
+    const w2 = await s2.write([userRecord('u1', 'Ada@Example.com', { accountEnabled: false })]);
+    expect(w2).toMatchObject({ inserted: 1, unchanged: 0 });
+    expect((await s2.finish({ complete: true })).removed).toBe(1);
+
+    const t3 = new Date('2026-07-03T00:00:00Z');
+    const s3 = await repo.beginSnapshot('entra_user_version', source, t3);
+    expect((await s3.write([userRecord('u1', 'Ada@Example.com', { accountEnabled: false })])).inserted).toBe(0);
+    expect((await s3.finish({ complete: true })).removed).toBe(0);
+
+    const versions = await store.db.selectFrom('entra_user_version').select(['upstream_id', 'present', 'account_enabled']).orderBy('upstream_id').orderBy('observed_at').execute();
+    expect(versions).toEqual([
+      { upstream_id: 'u1', present: true, account_enabled: true },
+      { upstream_id: 'u1', present: true, account_enabled: false },
+      { upstream_id: 'u2', present: true, account_enabled: true },
+      { upstream_id: 'u2', present: false, account_enabled: null },
+    ]);
+    expect((await verifyChain(store.db)).intact).toBe(true);
+  });
+
+  it('names the first batch whose rows were changed behind its back', async () => {
+    const firstBatch = await store.db.selectFrom('entra_sign_in').select(['batch_id', 'upstream_id']).where('upstream_id', '=', 's-40').executeTakeFirstOrThrow();
+    await sql`update entra_sign_in set ip_address = '198.51.100.1' where upstream_id = 's-40'`.execute(store.db);
+    const result = await verifyChain(store.db);
+    expect(result.intact).toBe(false);
+    expect(result.firstBroken?.batchId).toBe(firstBatch.batch_id);
+    expect(result.firstBroken?.reason).toMatch(/no longer matches/);
+
+    await sql`update entra_sign_in set ip_address = '203.0.113.7' where upstream_id = 's-40'`.execute(store.db);
+    expect((await verifyChain(store.db)).intact).toBe(true);
+
+    await sql`delete from entra_user_version where upstream_id = 'u2' and present = false`.execute(store.db);
+    const afterDelete = await verifyChain(store.db);
+    expect(afterDelete.intact).toBe(false);
+    expect(afterDelete.firstBroken?.reason).toMatch(/missing/);
+  });
+});
