@@ -60,6 +60,8 @@ const environmentSchema = z.object({
   ENTRA_METABASE_APP_IDS: guidList,
   ENTRA_LOG_RETENTION_DAYS: positiveInt(30),
   ENTRA_ADMIN_GROUP_IDS: guidList,
+  /** Pace of Graph's reporting APIs per app and tenant (documented limit: 5 per 10 s). */
+  ENTRA_REPORTING_REQUESTS_PER_10S: positiveInt(5),
   METABASE_DB_URL: url(['postgres:', 'postgresql:', 'mysql:', 'mariadb:'], 'a postgres:// or mysql:// connection string'),
   METABASE_URL: url(['http:', 'https:'], 'an http(s):// URL'),
   METABASE_API_KEY: optionalText,

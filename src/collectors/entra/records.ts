@@ -1,0 +1,234 @@
+// Graph JSON → rows of the evidence tables (src/store/tables.ts). The whole record is kept
+// as raw (minus secret material); the normalised columns are what the rules query.
+// A record that cannot be an event (no id, no usable time) is returned as a rejection
+// with the reason, for the quarantine.
+import type { EventRecord, StateRecord } from '../../store/tables.js';
+
+type Json = Record<string, unknown>;
+
+export type Mapped<T> = { ok: true; row: T } | { ok: false; reason: string; upstreamId: string | null };
+
+/** Reads a key case-insensitively (one docs example capitalises `Type`, spec §2.2). */
+export function field(record: unknown, key: string): unknown {
+  if (record === null || typeof record !== 'object') return undefined;
+  const obj = record as Json;
+  if (key in obj) return obj[key];
+  const lower = key.toLowerCase();
+  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+const bool = (value: unknown): boolean | null => (typeof value === 'boolean' ? value : null);
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+
+const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
+
+/** Strict ISO-8601 instant (Graph sends UTC with `Z` and 0–7 fraction digits, spec §6.7).
+ *  Rejects what Date.parse would quietly roll over, such as 2026-02-30. */
+export function parseInstant(value: unknown): Date | null {
+  if (typeof value !== 'string') return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.exec(value);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
+  const fraction = (m[7] ?? '').slice(0, 4);
+  const date = new Date(`${m.slice(1, 4).join('-')}T${m.slice(4, 7).join(':')}${fraction}${m[8]}`);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** Events before Entra existed or beyond tomorrow cannot be real. */
+const EARLIEST_EVENT = Date.UTC(2010, 0, 1);
+
+function eventTime(record: Json, key: string, now: Date): { at: Date } | { reason: string } {
+  const value = record[key];
+  if (value === undefined || value === null) return { reason: `${key} is missing` };
+  const at = parseInstant(value);
+  if (!at) return { reason: `${key} is not a valid ISO-8601 instant: ${JSON.stringify(value).slice(0, 60)}` };
+  if (at.getTime() < EARLIEST_EVENT || at.getTime() > now.getTime() + 86_400_000) return { reason: `${key} ${String(value)} is impossible (before 2010 or in the future)` };
+  return { at };
+}
+
+function idOf(record: Json): string | null {
+  return text(record['id']);
+}
+
+export function signInRow(record: Json, graphVersion: 'beta' | 'v1.0', now: Date): Mapped<EventRecord> {
+  const id = idOf(record);
+  if (!id) return { ok: false, reason: 'sign-in without an id', upstreamId: null };
+  const time = eventTime(record, 'createdDateTime', now);
+  if ('reason' in time) return { ok: false, reason: time.reason, upstreamId: id };
+  const status = record['status'] as Json | undefined;
+  const errorCode = status && typeof status['errorCode'] === 'number' ? status['errorCode'] : null;
+  return {
+    ok: true,
+    row: {
+      upstream_id: id,
+      occurred_at: time.at,
+      raw: record,
+      user_id: text(record['userId']),
+      user_principal_name: text(record['userPrincipalName'])?.toLowerCase() ?? null,
+      app_id: text(record['appId']),
+      ip_address: text(record['ipAddress']),
+      error_code: errorCode,
+      is_interactive: bool(record['isInteractive']),
+      event_types: Array.isArray(record['signInEventTypes']) ? strings(record['signInEventTypes']) : null,
+      authentication_requirement: text(record['authenticationRequirement']),
+      risk_level_during_sign_in: text(record['riskLevelDuringSignIn']),
+      risk_state: text(record['riskState']),
+      conditional_access_status: text(record['conditionalAccessStatus']),
+      correlation_id: text(record['correlationId']),
+      graph_version: graphVersion,
+    },
+  };
+}
+
+/** Risk fields arrive as `hidden` without P2 (spec §1.2). */
+export function riskHidden(record: Json): boolean {
+  return record['riskLevelDuringSignIn'] === 'hidden' || record['riskDetail'] === 'hidden' || record['riskLevelAggregated'] === 'hidden';
+}
+
+export function auditRow(record: Json, now: Date): Mapped<EventRecord> {
+  const id = text(field(record, 'id'));
+  if (!id) return { ok: false, reason: 'directory audit without an id', upstreamId: null };
+  const normalised: Json = { ...record, activityDateTime: field(record, 'activityDateTime') };
+  const time = eventTime(normalised, 'activityDateTime', now);
+  if ('reason' in time) return { ok: false, reason: time.reason, upstreamId: id };
+  const initiatedBy = field(record, 'initiatedBy');
+  const targets = field(record, 'targetResources');
+  return {
+    ok: true,
+    row: {
+      upstream_id: id,
+      occurred_at: time.at,
+      raw: record,
+      activity: text(field(record, 'activityDisplayName')),
+      category: text(field(record, 'category')),
+      operation_type: text(field(record, 'operationType')),
+      result: text(field(record, 'result')),
+      initiated_by_user_id: text(field(field(initiatedBy, 'user'), 'id')),
+      initiated_by_app_id: text(field(field(initiatedBy, 'app'), 'appId')),
+      target_ids: Array.isArray(targets) ? targets.map((t) => text(field(t, 'id'))).filter((v): v is string => v !== null) : [],
+    },
+  };
+}
+
+function stateId(record: Json, what: string): Mapped<string> {
+  const id = idOf(record);
+  return id ? { ok: true, row: id } : { ok: false, reason: `${what} without an id`, upstreamId: null };
+}
+
+export function userRow(record: Json, deleted: boolean): Mapped<StateRecord> {
+  const id = stateId(record, deleted ? 'deleted user' : 'user');
+  if (!id.ok) return id;
+  return {
+    ok: true,
+    row: {
+      upstream_id: id.row,
+      raw: record,
+      user_principal_name: text(record['userPrincipalName']),
+      mail: text(record['mail']),
+      other_mails: strings(record['otherMails']),
+      proxy_addresses: strings(record['proxyAddresses']),
+      account_enabled: bool(record['accountEnabled']),
+      user_type: text(record['userType']),
+      created_date_time: parseInstant(record['createdDateTime']),
+      deleted_date_time: parseInstant(record['deletedDateTime']),
+      employee_leave_date_time: parseInstant(record['employeeLeaveDateTime']),
+    },
+  };
+}
+
+export function groupRow(record: Json): Mapped<StateRecord> {
+  const id = stateId(record, 'group');
+  if (!id.ok) return id;
+  return { ok: true, row: { upstream_id: id.row, raw: record, display_name: text(record['displayName']) } };
+}
+
+/** `#microsoft.graph.user` → `user`. */
+export function objectType(record: Json): string | null {
+  const type = text(record['@odata.type']);
+  return type ? type.replace(/^#?microsoft\.graph\./, '') : null;
+}
+
+export function memberRow(groupId: string, record: Json, transitive: boolean): Mapped<StateRecord> {
+  const id = stateId(record, 'group member');
+  if (!id.ok) return id;
+  return {
+    ok: true,
+    row: { upstream_id: `${groupId}:${id.row}`, raw: record, group_id: groupId, member_id: id.row, member_type: objectType(record), transitive },
+  };
+}
+
+/** Removes what must never be stored: secretText (only sent at creation) and key material. */
+export function withoutSecrets(record: Json): Json {
+  const copy: Json = { ...record };
+  if (Array.isArray(copy['passwordCredentials'])) {
+    copy['passwordCredentials'] = (copy['passwordCredentials'] as Json[]).map(({ secretText: _secret, ...rest }) => rest);
+  }
+  if (Array.isArray(copy['keyCredentials'])) {
+    copy['keyCredentials'] = (copy['keyCredentials'] as Json[]).map(({ key: _key, ...rest }) => rest);
+  }
+  return copy;
+}
+
+export function applicationRow(record: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord> {
+  const id = stateId(record, kind);
+  if (!id.ok) return id;
+  const redirectUris =
+    kind === 'application'
+      ? [...strings(field(record['web'], 'redirectUris')), ...strings(field(record['spa'], 'redirectUris')), ...strings(field(record['publicClient'], 'redirectUris'))]
+      : strings(record['replyUrls']);
+  return {
+    ok: true,
+    row: { upstream_id: id.row, raw: withoutSecrets(record), object_kind: kind, app_id: text(record['appId']), display_name: text(record['displayName']), redirect_uris: redirectUris },
+  };
+}
+
+export function credentialRows(owner: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord>[] {
+  const ownerId = idOf(owner);
+  if (!ownerId) return [];
+  const clean = withoutSecrets(owner);
+  const rows: Mapped<StateRecord>[] = [];
+  const add = (credential: Json, type: string | null) => {
+    const keyId = text(credential['keyId']);
+    if (!keyId) {
+      rows.push({ ok: false, reason: `credential of ${kind} ${ownerId} without a keyId`, upstreamId: null });
+      return;
+    }
+    rows.push({
+      ok: true,
+      row: {
+        upstream_id: `${ownerId}:${keyId}`,
+        raw: credential,
+        owner_id: ownerId,
+        owner_kind: kind,
+        app_id: text(owner['appId']),
+        key_id: keyId,
+        credential_type: type,
+        display_name: text(credential['displayName']),
+        start_date_time: parseInstant(credential['startDateTime']),
+        end_date_time: parseInstant(credential['endDateTime']),
+      },
+    });
+  };
+  for (const credential of (clean['passwordCredentials'] as Json[] | undefined) ?? []) add(credential, 'password');
+  for (const credential of (clean['keyCredentials'] as Json[] | undefined) ?? []) add(credential, text(credential['type']) ?? 'key');
+  return rows;
+}
+
+export function assignmentRow(record: Json): Mapped<StateRecord> {
+  const id = stateId(record, 'app role assignment');
+  if (!id.ok) return id;
+  return {
+    ok: true,
+    row: {
+      upstream_id: id.row,
+      raw: record,
+      principal_id: text(record['principalId']),
+      principal_type: text(record['principalType']),
+      resource_id: text(record['resourceId']),
+      app_role_id: text(record['appRoleId']),
+    },
+  };
+}
