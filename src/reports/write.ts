@@ -1,0 +1,140 @@
+// Signs a report model and writes its artefacts, named <framework>-<period>-<shortHash>.
+// Besides the files, a manifest (<base>.manifest.json) lists each file's SHA-256 and
+// size, bound to the content hash and signed with the report key, so `accesstrail
+// verify` can check a PDF, a CSV or an OSCAL file on its own: those formats cannot
+// carry the model's signature themselves.
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { canonicalJson } from './canonical-json.js';
+import type { ReportModel } from './model.js';
+import { renderCsvFiles } from './render/csv.js';
+import { renderJson } from './render/json.js';
+import { reportBaseName } from './render/naming.js';
+import { renderOscal } from './render/oscal.js';
+import { renderPdf } from './render/pdf.js';
+import { loadSigningKey, sha256Hex, signHash, signModel, type SigningKey } from './signing.js';
+
+export type ReportFormat = 'json' | 'pdf' | 'csv' | 'oscal';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'pdf', 'csv', 'oscal'];
+
+export interface WrittenFile {
+  format: ReportFormat;
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface ReportManifest {
+  kind: 'accesstrail-report-manifest';
+  manifestVersion: '1';
+  framework: string;
+  period: { from: string; to: string };
+  contentSha256: string;
+  files: { name: string; format: ReportFormat; sha256: string; bytes: number }[];
+  signature: { alg: 'Ed25519'; keyId: string; value: string };
+}
+
+export const MANIFEST_SUFFIX = '.manifest.json';
+
+/** The hash a manifest's signature covers: the canonical manifest without `signature`. */
+export function manifestSha256(manifest: Omit<ReportManifest, 'signature'> & { signature?: unknown }): string {
+  const { signature: _signature, ...rest } = manifest;
+  return sha256Hex(canonicalJson(rest));
+}
+
+async function writeAtomically(file: string, content: string | Buffer): Promise<void> {
+  const partial = `${file}.partial`;
+  await writeFile(partial, content);
+  await rename(partial, file);
+}
+
+async function writeText(file: string, format: ReportFormat, content: string): Promise<WrittenFile> {
+  const bytes = Buffer.from(content, 'utf8');
+  await writeAtomically(file, bytes);
+  return { format, path: file, sha256: sha256Hex(bytes), bytes: bytes.length };
+}
+
+async function writePdf(file: string, model: ReportModel): Promise<WrittenFile> {
+  const partial = `${file}.partial`;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  // Hash and count on the way to the file: the PDF is never held in memory whole.
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const output = createWriteStream(partial);
+  const written = pipeline(tap, output);
+  try {
+    await renderPdf(model, tap);
+    await written;
+  } catch (error) {
+    tap.destroy();
+    await rm(partial, { force: true });
+    throw error;
+  }
+  await rename(partial, file);
+  return { format: 'pdf', path: file, sha256: hash.digest('hex'), bytes };
+}
+
+export interface WriteReportOptions {
+  /** The unsigned model (an `integrity` member, if any, is replaced). */
+  model: ReportModel;
+  formats: readonly ReportFormat[];
+  outDir: string;
+  dataDir: string;
+  signingKeyPath?: string;
+  /** A key already loaded (tests, the API); takes precedence over the paths. */
+  signingKey?: SigningKey;
+}
+
+export interface WriteReportResult {
+  model: ReportModel;
+  files: WrittenFile[];
+  manifest: { path: string; sha256: string; bytes: number };
+}
+
+export async function writeReportArtefacts(options: WriteReportOptions): Promise<WriteReportResult> {
+  const key = options.signingKey ?? loadSigningKey({ dataDir: options.dataDir, signingKeyPath: options.signingKeyPath });
+  const model = signModel(options.model, key);
+  const integrity = model.integrity!;
+  const base = reportBaseName(model);
+  await mkdir(options.outDir, { recursive: true });
+  const target = (name: string) => path.join(options.outDir, name);
+  const wanted = new Set(options.formats);
+
+  const files: WrittenFile[] = [];
+  for (const format of REPORT_FORMATS) {
+    if (!wanted.has(format)) continue;
+    if (format === 'json') files.push(await writeText(target(`${base}.json`), 'json', renderJson(model)));
+    if (format === 'pdf') files.push(await writePdf(target(`${base}.pdf`), model));
+    if (format === 'csv') {
+      for (const csv of renderCsvFiles(model)) files.push(await writeText(target(`${base}-${csv.name}`), 'csv', csv.content));
+    }
+    if (format === 'oscal') files.push(await writeText(target(`${base}.oscal.json`), 'oscal', renderOscal(model)));
+  }
+
+  const unsigned: Omit<ReportManifest, 'signature'> = {
+    kind: 'accesstrail-report-manifest',
+    manifestVersion: '1',
+    framework: model.framework,
+    period: model.period,
+    contentSha256: integrity.contentSha256,
+    files: files.map((file) => ({ name: path.basename(file.path), format: file.format, sha256: file.sha256, bytes: file.bytes })),
+  };
+  const manifest: ReportManifest = {
+    ...unsigned,
+    signature: { alg: 'Ed25519', keyId: key.keyId, value: signHash(manifestSha256(unsigned), key) },
+  };
+  const manifestText = canonicalJson(manifest);
+  const manifestPath = target(`${base}${MANIFEST_SUFFIX}`);
+  await writeAtomically(manifestPath, manifestText);
+  return { model, files, manifest: { path: manifestPath, sha256: sha256Hex(manifestText), bytes: Buffer.byteLength(manifestText) } };
+}
