@@ -4,7 +4,7 @@
 // header, breaks the check at the first batch concerned.
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { archivedRowHashSql, batchKeySql, contentHashAggregateSql, rowHashSql } from './record-hash.js';
+import { contentHash, normaliseColumnValue, recordHash, stateKey } from './record-hash.js';
 import type { Database } from './schema.js';
 import { allEvidenceTables, type EvidenceTableSpec } from './tables.js';
 
@@ -56,14 +56,6 @@ export async function lockChainAndReserveBatchId(trx: Transaction<Database>): Pr
   return Number(rows[0]!.id);
 }
 
-/** Content hash of what a batch wrote into one table, from the stored record hashes. */
-export async function storedBatchContent(trx: Transaction<Database>, spec: EvidenceTableSpec, batchId: number): Promise<{ rowCount: number; contentSha256: string }> {
-  const { rows } = await sql<{ row_count: number; content: string }>`
-    select count(*)::int as row_count, ${sql.raw(contentHashAggregateSql(batchKeySql(spec, 't'), 't.record_sha256'))} as content
-    from ${sql.table(spec.name)} t where t.batch_id = ${batchId}`.execute(trx);
-  return { rowCount: rows[0]!.row_count, contentSha256: rows[0]!.content };
-}
-
 export interface ChainVerification {
   intact: boolean;
   batches: number;
@@ -72,44 +64,41 @@ export interface ChainVerification {
   firstBroken?: { batchId: number | null; table: string | null; reason: string };
 }
 
-/** Recomputes every batch's content from the rows (live and archived revisions) and
- *  walks the chain. Reads each table once, grouped by batch. */
-export async function verifyChain(db: Kysely<Database>): Promise<ChainVerification> {
-  const recomputed = new Map<number, { table: string; rowCount: number; content: string }>();
-  const problems: { batchId: number | null; table: string | null; reason: string }[] = [];
-  let rows = 0;
-  const batches = await db.selectFrom('evidence_batch').selectAll().orderBy('id').execute();
-  const known = new Set(batches.map((batch) => Number(batch.id)));
+type Row = Record<string, unknown>;
 
+/** Recomputes a stored row's hash exactly as the writer computed it. */
+function storedRowHash(spec: EvidenceTableSpec, row: Row): { key: string; hash: string } {
+  const values = spec.columns.map((column) => normaliseColumnValue(column, row[column.name]));
+  if (spec.kind === 'event') {
+    const occurredAt = normaliseColumnValue({ name: 'occurred_at', type: 'timestamptz' }, row['occurred_at']);
+    return { key: String(row['upstream_id']), hash: recordHash(occurredAt, values, row['raw']) };
+  }
+  const observedAt = new Date(row['observed_at'] as string | Date);
+  return { key: stateKey(String(row['upstream_id']), observedAt), hash: recordHash(Boolean(row['present']), values, row['raw']) };
+}
+
+/** Recomputes every batch's content from its rows (live, and archived revisions) and
+ *  walks the chain, batch by batch, so memory stays flat however large the store is. */
+export async function verifyChain(db: Kysely<Database>): Promise<ChainVerification> {
+  const specs = new Map(allEvidenceTables.map((spec) => [spec.name, spec]));
+  const problems: { batchId: number | null; table: string | null; reason: string }[] = [];
+  const batches = await db.selectFrom('evidence_batch').selectAll().orderBy('id').execute();
+  let rows = 0;
+
+  // Rows that claim a batch the chain does not hold (inserted behind the writer's back).
   for (const spec of allEvidenceTables) {
-    const revisions =
-      spec.kind === 'event'
-        ? `union all select r.batch_id, r.upstream_key as k, ${archivedRowHashSql(spec, 'r.row_data')} as h
-           from evidence_revision r where r.target_table = '${spec.name}'`
-        : '';
-    const { rows: groups } = await sql<{ batch_id: number; row_count: number; content: string }>`
-      select x.batch_id, count(*)::int as row_count, ${sql.raw(contentHashAggregateSql('x.k', 'x.h'))} as content
-      from (select t.batch_id, ${sql.raw(batchKeySql(spec, 't'))} as k, ${sql.raw(rowHashSql(spec, 't'))} as h
-            from ${sql.table(spec.name)} t ${sql.raw(revisions)}) x
-      group by x.batch_id`.execute(db);
-    for (const group of groups) {
-      const batchId = Number(group.batch_id);
-      rows += group.row_count;
-      if (!known.has(batchId)) {
-        problems.push({ batchId, table: spec.name, reason: `${group.row_count} row(s) in ${spec.name} claim batch ${batchId}, which the chain does not hold` });
-        continue;
-      }
-      if (recomputed.has(batchId)) {
-        problems.push({ batchId, table: spec.name, reason: `batch ${batchId} has rows in more than one table` });
-        continue;
-      }
-      recomputed.set(batchId, { table: spec.name, rowCount: group.row_count, content: group.content });
-    }
+    const { rows: orphans } = await sql<{ batch_id: number; n: number }>`
+      select t.batch_id, count(*)::int as n from ${sql.table(spec.name)} t
+      where not exists (select 1 from evidence_batch b where b.id = t.batch_id)
+      group by t.batch_id order by t.batch_id limit 1`.execute(db);
+    const orphan = orphans[0];
+    if (orphan) problems.push({ batchId: Number(orphan.batch_id), table: spec.name, reason: `${orphan.n} row(s) in ${spec.name} claim batch ${orphan.batch_id}, which the chain does not hold` });
   }
 
   let previous = GENESIS_CHAIN_SHA256;
   for (const batch of batches) {
     const id = Number(batch.id);
+    const where = `batch ${id} (${batch.target_table})`;
     const header: BatchHeader = {
       id,
       sourceId: batch.source_id,
@@ -118,17 +107,34 @@ export async function verifyChain(db: Kysely<Database>): Promise<ChainVerificati
       contentSha256: batch.content_sha256,
       writtenAt: new Date(batch.written_at),
     };
-    const found = recomputed.get(id);
     if (batch.previous_chain_sha256 !== previous || chainHash(previous, header) !== batch.chain_sha256) {
-      problems.push({ batchId: id, table: batch.target_table, reason: `batch ${id} (${batch.target_table}): its header or its place in the chain was changed` });
-    } else if (!found || found.table !== batch.target_table) {
-      problems.push({ batchId: id, table: batch.target_table, reason: `batch ${id} (${batch.target_table}): its ${batch.row_count} row(s) are missing` });
-    } else if (found.rowCount !== batch.row_count) {
-      problems.push({ batchId: id, table: batch.target_table, reason: `batch ${id} (${batch.target_table}): holds ${found.rowCount} row(s), the chain recorded ${batch.row_count}` });
-    } else if (found.content !== batch.content_sha256) {
-      problems.push({ batchId: id, table: batch.target_table, reason: `batch ${id} (${batch.target_table}): a row's content no longer matches its recorded hash` });
+      problems.push({ batchId: id, table: batch.target_table, reason: `${where}: its header or its place in the chain was changed` });
+      break;
     }
     previous = batch.chain_sha256;
+    const spec = specs.get(batch.target_table);
+    if (!spec) {
+      problems.push({ batchId: id, table: batch.target_table, reason: `${where}: names a table that holds no evidence` });
+      break;
+    }
+    const live = (await sql<Row>`select * from ${sql.table(spec.name)} where batch_id = ${id}`.execute(db)).rows;
+    const archived = spec.kind === 'event'
+      ? (await db.selectFrom('evidence_revision').select('row_data').where('target_table', '=', spec.name).where('batch_id', '=', id).execute()).map((r) => r.row_data as Row)
+      : [];
+    const entries = [...live, ...archived].map((row) => storedRowHash(spec, row));
+    rows += entries.length;
+    if (entries.length < batch.row_count) {
+      problems.push({ batchId: id, table: spec.name, reason: `${where}: ${batch.row_count - entries.length} of its ${batch.row_count} row(s) are missing` });
+      break;
+    }
+    if (entries.length > batch.row_count) {
+      problems.push({ batchId: id, table: spec.name, reason: `${where}: holds ${entries.length} row(s), the chain recorded ${batch.row_count}` });
+      break;
+    }
+    if (contentHash(entries) !== batch.content_sha256) {
+      problems.push({ batchId: id, table: spec.name, reason: `${where}: a row's content no longer matches its recorded hash` });
+      break;
+    }
   }
 
   problems.sort((a, b) => (a.batchId ?? Number.MAX_SAFE_INTEGER) - (b.batchId ?? Number.MAX_SAFE_INTEGER));

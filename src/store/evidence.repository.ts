@@ -4,9 +4,9 @@
 // Every batch that wrote something is appended to the hash chain (chain.ts) in the same
 // transaction.
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import { appendBatch, lockChainAndReserveBatchId, storedBatchContent } from './chain.js';
+import { appendBatch, lockChainAndReserveBatchId } from './chain.js';
 import { ensureMonthlyPartitions } from './partitions.js';
-import { rowHashSql, tombstoneHashSql } from './record-hash.js';
+import { contentHash, normaliseColumnValue, recordHash, stateKey, tombstoneHash } from './record-hash.js';
 import type { Database } from './schema.js';
 import {
   eventTables,
@@ -15,13 +15,14 @@ import {
   type EventRecord,
   type EventTableName,
   type EventTableSpec,
+  type EvidenceTableSpec,
   type StateRecord,
   type StateTableName,
   type StateTableSpec,
 } from './tables.js';
 
-/** Rows per statement: large enough to amortise round trips, small enough to keep
- *  parameter arrays and the per-batch hash aggregate cheap. */
+/** Rows per statement: large enough to amortise round trips and planning, small
+ *  enough to keep parameter arrays modest (bench/store-ingest). */
 export const DEFAULT_BATCH_ROWS = 5_000;
 
 export interface WriteOutcome {
@@ -40,32 +41,54 @@ function addOutcome(total: WriteOutcome, part: WriteOutcome): void {
   total.batchIds.push(...part.batchIds);
 }
 
-// --- parameter encoding -------------------------------------------------------------
+// --- parameters --------------------------------------------------------------------
 
-/** Arrays travel as text[] of JSON (unnest cannot carry ragged arrays of arrays);
- *  times as ISO strings, so both drivers serialise them the same way. */
-function encodeValue(column: ColumnSpec, value: unknown): unknown {
-  if (value === undefined || value === null) return null;
-  switch (column.type) {
-    case 'text[]':
-      return JSON.stringify(value);
-    case 'timestamptz':
-      return value instanceof Date ? value.toISOString() : String(value);
-    case 'text':
-      return String(value);
-    default:
-      return value;
+// A batch travels as ONE jsonb parameter (an array of row objects) unpacked server-side
+// by jsonb_to_recordset (one parse; json_to_recordset re-parses each raw record). Per-column array parameters cost more to send and parse than
+// the insert itself: every JSON record inside a text[] literal gets escaped twice
+// (bench/store-ingest).
+
+function sqlType(column: ColumnSpec): string {
+  return column.type;
+}
+
+interface PreparedRows {
+  /** The batch as JSON text: [{ upstream_id, occurred_at?, <columns>, raw, record_sha256 }]. */
+  json: string;
+  /** key → record hash, for the batch content hash of what gets written. */
+  hashes: Map<string, string>;
+}
+
+function prepareRows(spec: EvidenceTableSpec, rows: readonly (EventRecord | StateRecord)[]): PreparedRows {
+  const hashes = new Map<string, string>();
+  const out: Record<string, unknown>[] = [];
+  for (const row of rows) {
+    const item: Record<string, unknown> = { upstream_id: row.upstream_id };
+    const values = spec.columns.map((column) => normaliseColumnValue(column, row[column.name]));
+    let lead: unknown = true;
+    if (spec.kind === 'event') {
+      lead = normaliseColumnValue({ name: 'occurred_at', type: 'timestamptz' }, (row as EventRecord).occurred_at);
+      item['occurred_at'] = lead;
+    }
+    spec.columns.forEach((column, i) => (item[column.name] = values[i]));
+    item['raw'] = row.raw ?? null;
+    const hash = recordHash(lead, values, row.raw);
+    item['record_sha256'] = hash;
+    hashes.set(row.upstream_id, hash);
+    out.push(item);
   }
+  return { json: JSON.stringify(out), hashes };
 }
 
-function paramType(column: ColumnSpec): string {
-  return column.type === 'text[]' ? 'text[]' : `${column.type}[]`;
-}
-
-function decodeSql(column: ColumnSpec, alias: string): string {
-  return column.type === 'text[]'
-    ? `case when ${alias}.${column.name} is null then null else array(select jsonb_array_elements_text(${alias}.${column.name}::jsonb)) end`
-    : `${alias}.${column.name}`;
+function recordsetColumns(spec: EvidenceTableSpec): string {
+  const columns = [
+    'upstream_id text',
+    ...(spec.kind === 'event' ? ['occurred_at timestamptz'] : []),
+    ...spec.columns.map((column) => `${column.name} ${sqlType(column)}`),
+    'raw jsonb',
+    'record_sha256 text',
+  ];
+  return columns.join(', ');
 }
 
 /** Keeps the last occurrence of each key: one statement cannot touch a row twice. */
@@ -83,78 +106,62 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 // --- SQL ---------------------------------------------------------------------------
 
-const eventSqlCache = new Map<string, string>();
+const sqlCache = new Map<string, string>();
 
+function cached(key: string, build: () => string): string {
+  let text = sqlCache.get(key);
+  if (!text) {
+    text = build();
+    sqlCache.set(key, text);
+  }
+  return text;
+}
+
+/** $1 source, $2 batch, $3 the rows as JSON. */
 function eventUpsertSql(spec: EventTableSpec): string {
-  const cached = eventSqlCache.get(spec.name);
-  if (cached) return cached;
-  const cols = spec.columns;
-  const params = ['upstream_id text[]', 'occurred_at timestamptz[]', ...cols.map((c) => `${c.name} ${paramType(c)}`), 'raw text[]'];
-  const unnestArgs = params.map((p, i) => `$${i + 3}::${p.split(' ')[1]}`).join(', ');
-  const names = ['upstream_id', 'occurred_at', ...cols.map((c) => c.name), 'raw'];
-  const conflictKey = spec.partitioned ? '(source_id, occurred_at, upstream_id)' : '(source_id, upstream_id)';
-  const matchKey = spec.partitioned ? 't.upstream_id = h.upstream_id and t.occurred_at = h.occurred_at' : 't.upstream_id = h.upstream_id';
-  const updates = [
-    ...(spec.partitioned ? [] : ['occurred_at']),
-    ...cols.map((c) => c.name),
-    'raw',
-    'batch_id',
-    'record_sha256',
-  ].map((name) => `${name} = excluded.${name}`);
-  const text = `
-with input as (
-  select * from unnest(${unnestArgs}) as s(${names.join(', ')})
-), incoming as (
-  select s.upstream_id, s.occurred_at, ${cols.map((c) => `${decodeSql(c, 's')} as ${c.name}`).join(', ')}${cols.length ? ',' : ''} s.raw::jsonb as raw
-  from input s
-), hashed as (
-  select i.*, ${rowHashSql(spec, 'i')} as record_sha256 from incoming i
+  return cached(`event:${spec.name}`, () => {
+    const colNames = spec.columns.map((c) => c.name);
+    const matchKey = spec.partitioned ? 't.upstream_id = h.upstream_id and t.occurred_at = h.occurred_at' : 't.upstream_id = h.upstream_id';
+    const conflictKey = spec.partitioned ? '(source_id, occurred_at, upstream_id)' : '(source_id, upstream_id)';
+    const updates = [...(spec.partitioned ? [] : ['occurred_at']), ...colNames, 'raw', 'batch_id', 'record_sha256'].map((n) => `${n} = excluded.${n}`);
+    return `
+with incoming as materialized (
+  select * from jsonb_to_recordset($3::jsonb) as s(${recordsetColumns(spec)})
 ), previous as (
-  select t.* from ${spec.name} t join hashed h on t.source_id = $1 and ${matchKey}
+  -- LATERAL ... LIMIT 1 keeps this an index probe per incoming row; a plain join lets
+  -- the planner scan every stored row of the source for each batch.
+  select t.* from incoming h
+  cross join lateral (select * from ${spec.name} t where t.source_id = $1 and ${matchKey} limit 1) t
   where t.record_sha256 <> h.record_sha256
 ), archived as (
   insert into evidence_revision (target_table, source_id, upstream_key, batch_id, record_sha256, row_data)
   select '${spec.name}', p.source_id, p.upstream_id, p.batch_id, p.record_sha256, to_jsonb(p) from previous p
   returning 1
 ), written as (
-  insert into ${spec.name} as t (source_id, upstream_id, occurred_at, ${cols.map((c) => c.name).join(', ')}${cols.length ? ',' : ''} raw, batch_id, record_sha256)
-  select $1, h.upstream_id, h.occurred_at, ${cols.map((c) => `h.${c.name}`).join(', ')}${cols.length ? ',' : ''} h.raw, $2, h.record_sha256 from hashed h
+  insert into ${spec.name} as t (source_id, upstream_id, occurred_at, ${colNames.map((n) => `${n}, `).join('')}raw, batch_id, record_sha256)
+  select $1, h.upstream_id, h.occurred_at, ${colNames.map((n) => `h.${n}, `).join('')}h.raw, $2, h.record_sha256 from incoming h
   on conflict ${conflictKey} do update set ${updates.join(', ')}, revision = t.revision + 1, last_collected_at = now()
   where t.record_sha256 <> excluded.record_sha256
-  returning 1
+  returning t.upstream_id
 )
--- Rows of "previous" are exactly the existing rows this statement updates.
-select ((select count(*) from written) - (select count(*) from archived))::int as inserted,
-       (select count(*) from archived)::int as revised`;
-  eventSqlCache.set(spec.name, text);
-  return text;
+select upstream_id, (select count(*)::int from archived) as revised from written`;
+  });
 }
 
-const stateSqlCache = new Map<string, string>();
-
+/** $1 source, $2 batch, $3 snapshot, $4 observed_at, $5 the rows as JSON. */
 function stateInsertSql(spec: StateTableSpec): string {
-  const cached = stateSqlCache.get(spec.name);
-  if (cached) return cached;
-  const cols = spec.columns;
-  const params = ['upstream_id text[]', ...cols.map((c) => `${c.name} ${paramType(c)}`), 'raw text[]'];
-  const unnestArgs = params.map((p, i) => `$${i + 5}::${p.split(' ')[1]}`).join(', ');
-  const names = ['upstream_id', ...cols.map((c) => c.name), 'raw'];
-  // $1 source, $2 batch, $3 snapshot, $4 observed_at
-  const text = `
-with input as (
-  select * from unnest(${unnestArgs}) as s(${names.join(', ')})
-), incoming as (
-  select s.upstream_id, true as present, ${cols.map((c) => `${decodeSql(c, 's')} as ${c.name}`).join(', ')}, s.raw::jsonb as raw
-  from input s
-), hashed as (
-  select i.*, ${rowHashSql(spec, 'i')} as record_sha256 from incoming i
+  return cached(`state:${spec.name}`, () => {
+    const colNames = spec.columns.map((c) => c.name);
+    return `
+with incoming as materialized (
+  select * from jsonb_to_recordset($5::jsonb) as s(${recordsetColumns(spec)})
 ), seen as (
-  insert into snapshot_seen (snapshot_id, upstream_id) select $3, h.upstream_id from hashed h
+  insert into snapshot_seen (snapshot_id, upstream_id) select $3, h.upstream_id from incoming h
   on conflict do nothing returning 1
 ), written as (
-  insert into ${spec.name} (source_id, upstream_id, observed_at, present, snapshot_id, ${cols.map((c) => c.name).join(', ')}, raw, batch_id, record_sha256)
-  select $1, h.upstream_id, $4::timestamptz, true, $3, ${cols.map((c) => `h.${c.name}`).join(', ')}, h.raw, $2, h.record_sha256
-  from hashed h
+  insert into ${spec.name} (source_id, upstream_id, observed_at, present, snapshot_id, ${colNames.map((n) => `${n}, `).join('')}raw, batch_id, record_sha256)
+  select $1, h.upstream_id, $4::timestamptz, true, $3, ${colNames.map((n) => `h.${n}, `).join('')}h.raw, $2, h.record_sha256
+  from incoming h
   left join lateral (
     select v.record_sha256 from ${spec.name} v
     where v.source_id = $1 and v.upstream_id = h.upstream_id and v.observed_at <= $4::timestamptz
@@ -162,25 +169,32 @@ with input as (
   ) latest on true
   where latest.record_sha256 is distinct from h.record_sha256
   on conflict do nothing
-  returning 1
+  returning upstream_id
 )
-select (select count(*) from written)::int as inserted, (select count(*) from seen)::int as seen`;
-  stateSqlCache.set(spec.name, text);
-  return text;
+select upstream_id, (select count(*)::int from seen) as seen from written
+union all select null, (select count(*)::int from seen) where not exists (select 1 from written)`;
+  });
 }
 
+/** $1 source, $2 batch, $3 snapshot, $4 observed_at, $5 tombstone hash. */
 function tombstoneSql(spec: StateTableSpec): string {
-  return `
+  return cached(`tombstone:${spec.name}`, () => `
 with latest as (
   select distinct on (v.upstream_id) v.upstream_id, v.present
   from ${spec.name} v where v.source_id = $1 and v.observed_at <= $4::timestamptz
   order by v.upstream_id, v.observed_at desc
 )
 insert into ${spec.name} (source_id, upstream_id, observed_at, present, snapshot_id, batch_id, record_sha256)
-select $1, l.upstream_id, $4::timestamptz, false, $3, $2, ${tombstoneHashSql(spec)}
+select $1, l.upstream_id, $4::timestamptz, false, $3, $2, $5
 from latest l
 where l.present and not exists (select 1 from snapshot_seen s where s.snapshot_id = $3 and s.upstream_id = l.upstream_id)
-on conflict do nothing`;
+on conflict do nothing
+returning upstream_id`);
+}
+
+async function runRaw<R>(trx: Transaction<Database>, text: string, parameters: readonly unknown[]): Promise<R[]> {
+  const result = await trx.executeQuery<R>(CompiledQuery.raw(text, [...parameters]));
+  return result.rows;
 }
 
 // --- the repository ----------------------------------------------------------------
@@ -202,41 +216,40 @@ export interface SnapshotWriter {
 export function createEvidenceRepository(db: Kysely<Database>): EvidenceRepository {
   const knownPartitions = new Set<string>();
 
-  async function writeEventChunk(spec: EventTableSpec, sourceId: string, rows: readonly EventRecord[], runId: number | null): Promise<WriteOutcome> {
-    const params: unknown[][] = [[], [], ...spec.columns.map(() => []), []];
-    for (const row of rows) {
-      params[0]!.push(row.upstream_id);
-      params[1]!.push(row.occurred_at.toISOString());
-      spec.columns.forEach((column, i) => params[i + 2]!.push(encodeValue(column, row[column.name])));
-      params[params.length - 1]!.push(JSON.stringify(row.raw));
-    }
+  async function chain(trx: Transaction<Database>, spec: { name: string }, sourceId: string, batchId: number, runId: number | null, entries: { key: string; hash: string }[]) {
+    await appendBatch(trx, { id: batchId, sourceId, targetTable: spec.name, rowCount: entries.length, contentSha256: contentHash(entries), runId });
+  }
+
+  async function writeEventChunk(spec: EventTableSpec, sourceId: string, rows: readonly EventRecord[], prepared: PreparedRows, runId: number | null): Promise<WriteOutcome> {
     return db.transaction().execute(async (trx) => {
       const batchId = await lockChainAndReserveBatchId(trx);
-      const { rows: result } = await runRaw<{ inserted: number; revised: number }>(trx, eventUpsertSql(spec), [sourceId, batchId, ...params]);
-      const written = result[0] ?? { inserted: 0, revised: 0 };
-      const outcome: WriteOutcome = { inserted: written.inserted, revised: written.revised, unchanged: rows.length - written.inserted - written.revised, batchIds: [] };
-      if (written.inserted + written.revised > 0) {
-        await finishBatch(trx, spec, sourceId, batchId, runId);
+      const written = await runRaw<{ upstream_id: string; revised: number }>(trx, eventUpsertSql(spec), [sourceId, batchId, prepared.json]);
+      const revised = written[0]?.revised ?? 0;
+      const outcome: WriteOutcome = { inserted: written.length - revised, revised, unchanged: rows.length - written.length, batchIds: [] };
+      if (written.length > 0) {
+        await chain(trx, spec, sourceId, batchId, runId, written.map((w) => ({ key: w.upstream_id, hash: prepared.hashes.get(w.upstream_id)! })));
         outcome.batchIds.push(batchId);
       }
       return outcome;
     });
   }
 
-  async function finishBatch(trx: Transaction<Database>, spec: EventTableSpec | StateTableSpec, sourceId: string, batchId: number, runId: number | null): Promise<void> {
-    const content = await storedBatchContent(trx, spec, batchId);
-    await appendBatch(trx, { id: batchId, sourceId, targetTable: spec.name, rowCount: content.rowCount, contentSha256: content.contentSha256, runId });
-  }
-
   return {
     async writeEvents(table, sourceId, records, options = {}) {
       const spec: EventTableSpec = eventTables[table];
       const total = emptyOutcome();
-      const unique = dedupe(records, (r) => (spec.partitioned ? `${r.upstream_id}@${r.occurred_at.getTime()}` : r.upstream_id));
+      // Partitioned tables are keyed by (id, time); the chain lists a batch's rows by id,
+      // so an id must be unique within a batch either way.
+      const unique = dedupe(records, (r) => r.upstream_id);
       total.unchanged += records.length - unique.length;
       if (spec.partitioned) await ensureMonthlyPartitions(db, spec.name, unique.map((r) => r.occurred_at), knownPartitions);
-      for (const chunk of chunks(unique, options.batchRows ?? DEFAULT_BATCH_ROWS)) {
-        addOutcome(total, await writeEventChunk(spec, sourceId, chunk, options.runId ?? null));
+      // While the database writes one chunk, Node prepares (hashes, serialises) the next.
+      const parts = chunks(unique, options.batchRows ?? DEFAULT_BATCH_ROWS);
+      let next = parts[0] ? prepareRows(spec, parts[0]) : undefined;
+      for (let i = 0; i < parts.length; i++) {
+        const pending = writeEventChunk(spec, sourceId, parts[i]!, next!, options.runId ?? null);
+        next = parts[i + 1] ? prepareRows(spec, parts[i + 1]!) : undefined;
+        addOutcome(total, await pending);
       }
       return total;
     },
@@ -250,29 +263,25 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
         .returning('id')
         .executeTakeFirstOrThrow();
       const snapshotId = Number(snapshot.id);
+      const observed = observedAt.toISOString();
       let objectCount = 0;
 
-      const writer: SnapshotWriter = {
+      return {
         snapshotId,
         async write(records) {
           const total = emptyOutcome();
           const unique = dedupe(records, (r) => r.upstream_id);
           total.unchanged += records.length - unique.length;
           for (const chunk of chunks(unique, DEFAULT_BATCH_ROWS)) {
-            const params: unknown[][] = [[], ...spec.columns.map(() => []), []];
-            for (const row of chunk) {
-              params[0]!.push(row.upstream_id);
-              spec.columns.forEach((column, i) => params[i + 1]!.push(encodeValue(column, row[column.name])));
-              params[params.length - 1]!.push(JSON.stringify(row.raw));
-            }
+            const prepared = prepareRows(spec, chunk);
             const part = await db.transaction().execute(async (trx) => {
               const batchId = await lockChainAndReserveBatchId(trx);
-              const { rows } = await runRaw<{ inserted: number; seen: number }>(trx, stateInsertSql(spec), [sourceId, batchId, snapshotId, observedAt.toISOString(), ...params]);
-              const inserted = rows[0]?.inserted ?? 0;
+              const rows = await runRaw<{ upstream_id: string | null; seen: number }>(trx, stateInsertSql(spec), [sourceId, batchId, snapshotId, observed, prepared.json]);
+              const written = rows.filter((row) => row.upstream_id !== null) as { upstream_id: string }[];
               objectCount += rows[0]?.seen ?? 0;
-              const outcome: WriteOutcome = { inserted, revised: 0, unchanged: chunk.length - inserted, batchIds: [] };
-              if (inserted > 0) {
-                await finishBatch(trx, spec, sourceId, batchId, runId);
+              const outcome: WriteOutcome = { inserted: written.length, revised: 0, unchanged: chunk.length - written.length, batchIds: [] };
+              if (written.length > 0) {
+                await chain(trx, spec, sourceId, batchId, runId, written.map((w) => ({ key: stateKey(w.upstream_id, observedAt), hash: prepared.hashes.get(w.upstream_id)! })));
                 outcome.batchIds.push(batchId);
               }
               return outcome;
@@ -284,14 +293,15 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
 
         async finish({ complete }) {
           return db.transaction().execute(async (trx) => {
-            let removed = 0;
             const outcome = emptyOutcome();
+            let removed = 0;
             if (complete) {
               const batchId = await lockChainAndReserveBatchId(trx);
-              const result = await runRaw(trx, tombstoneSql(spec), [sourceId, batchId, snapshotId, observedAt.toISOString()]);
-              removed = Number(result.numAffectedRows ?? 0);
+              const hash = tombstoneHash(spec);
+              const rows = await runRaw<{ upstream_id: string }>(trx, tombstoneSql(spec), [sourceId, batchId, snapshotId, observed, hash]);
+              removed = rows.length;
               if (removed > 0) {
-                await finishBatch(trx, spec, sourceId, batchId, runId);
+                await chain(trx, spec, sourceId, batchId, runId, rows.map((r) => ({ key: stateKey(r.upstream_id, observedAt), hash })));
                 outcome.batchIds.push(batchId);
               }
             }
@@ -301,12 +311,6 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
           });
         },
       };
-      return writer;
     },
   };
-}
-
-async function runRaw<R>(trx: Transaction<Database>, text: string, parameters: readonly unknown[]): Promise<{ rows: R[]; numAffectedRows?: bigint }> {
-  const result = await trx.executeQuery<R>(CompiledQuery.raw(text, [...parameters]));
-  return { rows: result.rows, ...(result.numAffectedRows !== undefined ? { numAffectedRows: result.numAffectedRows } : {}) };
 }

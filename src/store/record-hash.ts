@@ -1,41 +1,91 @@
-// The SQL that hashes an evidence row, shared by the writer and the verifier so the two
-// can never disagree. A row's hash covers its normalised columns and its verbatim record
-// (not its managed columns), as the canonical jsonb text of one array.
-import type { EvidenceTableSpec } from './tables.js';
+// How an evidence row is hashed, shared by the writer and the verifier so the two can
+// never disagree. A row's hash covers its lead value (occurred_at for events, present
+// for state), its normalised columns and its verbatim record, as canonical JSON (keys
+// sorted, no whitespace); the batch content hash covers the sorted "key:hash" lines.
+// Hashing happens in Node, not SQL: re-serialising jsonb inside Postgres cost more
+// than the insert itself (bench/store-ingest).
+import { createHash } from 'node:crypto';
+import type { ColumnSpec, EvidenceTableSpec } from './tables.js';
 
-const hashOf = (jsonArray: string) => `encode(sha256(convert_to((${jsonArray})::text, 'UTF8')), 'hex')`;
-
-/** Leading element: occurred_at for events (tampering with the time shows), present for state. */
-function leadColumn(spec: EvidenceTableSpec): string {
-  return spec.kind === 'event' ? 'occurred_at' : 'present';
+/** JSON with object keys sorted at every level: the same value gives the same text
+ *  whatever order its keys were written or stored in (jsonb reorders them). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
+        return `${out}]`;
+      }
+      if (value instanceof Date) return JSON.stringify(value.toISOString());
+      const object = value as Record<string, unknown>;
+      const keys = Object.keys(object).sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
+        const item = object[key];
+        if (item === undefined) continue;
+        out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+        first = false;
+      }
+      return `${out}}`;
+    }
+    default:
+      return JSON.stringify(value) ?? 'null';
+  }
 }
 
-/** Hash of a live row; `alias` is the row's table alias. */
-export function rowHashSql(spec: EvidenceTableSpec, alias: string): string {
-  const columns = [leadColumn(spec), ...spec.columns.map((column) => column.name), 'raw'];
-  return hashOf(`jsonb_build_array(${columns.map((column) => `${alias}.${column}`).join(', ')})`);
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
-/** Hash of an archived row kept as jsonb in evidence_revision.row_data. */
-export function archivedRowHashSql(spec: EvidenceTableSpec, rowData: string): string {
-  const columns = [leadColumn(spec), ...spec.columns.map((column) => column.name), 'raw'];
-  return hashOf(`jsonb_build_array(${columns.map((column) => `${rowData}->'${column}'`).join(', ')})`);
+/** The value of a normalised column as stored and as hashed: the writer sends exactly
+ *  this, and the verifier brings what it reads back to the same form. */
+export function normaliseColumnValue(column: ColumnSpec, value: unknown): string | number | boolean | string[] | null {
+  if (value === undefined || value === null) return null;
+  switch (column.type) {
+    case 'timestamptz': {
+      const date = value instanceof Date ? value : new Date(String(value));
+      if (Number.isNaN(date.getTime())) throw new Error(`${column.name}: not a time: ${String(value).slice(0, 40)}`);
+      return date.toISOString();
+    }
+    case 'text[]':
+      return (value as unknown[]).map((item) => String(item));
+    case 'integer':
+    case 'bigint': {
+      const number = Number(value);
+      if (!Number.isFinite(number)) throw new Error(`${column.name}: not a number: ${String(value).slice(0, 40)}`);
+      return number;
+    }
+    case 'boolean':
+      return Boolean(value);
+    default:
+      return String(value);
+  }
 }
 
-/** Hash of a tombstone (an object no longer listed): present = false, all else NULL. */
-export function tombstoneHashSql(spec: EvidenceTableSpec): string {
-  const nulls = [...spec.columns.map(() => 'null'), 'null'];
-  return hashOf(`jsonb_build_array(false, ${nulls.join(', ')})`);
+/** Record hash from values already normalised (normaliseColumnValue) and the raw record. */
+export function recordHash(lead: unknown, columnValues: readonly unknown[], raw: unknown): string {
+  return sha256Hex(canonicalJson([lead, ...columnValues, raw ?? null]));
 }
 
-/** The key a row is listed under in its batch's content hash. */
-export function batchKeySql(spec: EvidenceTableSpec, alias: string): string {
-  return spec.kind === 'event'
-    ? `${alias}.upstream_id`
-    : `${alias}.upstream_id || '@' || to_char(${alias}.observed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+export function tombstoneHash(spec: EvidenceTableSpec): string {
+  return recordHash(false, spec.columns.map(() => null), null);
 }
 
-/** Content hash over (key, record hash) pairs, in a fixed order. */
-export function contentHashAggregateSql(key: string, hash: string): string {
-  return `encode(sha256(convert_to(coalesce(string_agg(${key} || ':' || ${hash}, E'\\n' order by ${key}, ${hash}), ''), 'UTF8')), 'hex')`;
+export function stateKey(upstreamId: string, observedAt: Date): string {
+  return `${upstreamId}@${observedAt.toISOString()}`;
+}
+
+/** Content hash of a batch from its (key, record hash) pairs, order-independent. */
+export function contentHash(entries: readonly { key: string; hash: string }[]): string {
+  const lines = entries.map((entry) => `${entry.key}:${entry.hash}`).sort();
+  return sha256Hex(lines.join('\n'));
 }

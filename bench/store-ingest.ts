@@ -1,0 +1,148 @@
+// Store ingest: N synthetic sign-in rows through the evidence repository (idempotent
+// upsert + hash chain), beside a plain COPY of the same rows into a scratch table in
+// the same run. The ratio is the figure (aim above 0.5).
+//
+//   npx tsx bench/store-ingest.ts [--rows 1000000] [--batch 5000]
+// Uses DATABASE_URL, else a fresh database on the local Postgres (127.0.0.1:5432).
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { openStore } from '../src/store/database.js';
+import { createEvidenceRepository } from '../src/store/evidence.repository.js';
+import type { EventRecord } from '../src/store/tables.js';
+import { createTestDatabase } from '../test/support/database.js';
+
+function arg(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+const total = arg('rows', 1_000_000);
+const batchRows = arg('batch', 5_000);
+// Rows handed to one writeEvents call (a collector hands over pages as they arrive).
+const callRows = arg('call', 20_000);
+const start = Date.parse('2026-07-01T00:00:00Z');
+
+function signIn(i: number): EventRecord {
+  const at = new Date(start + i * 7_000).toISOString();
+  const raw = {
+    id: `7f3c${i.toString(16).padStart(8, '0')}-1b2c-4d5e-8f90-${(i * 7919).toString(16).padStart(12, '0').slice(-12)}`,
+    createdDateTime: at,
+    userDisplayName: `User ${i % 20000}`,
+    userPrincipalName: `user${i % 20000}@contoso.example`,
+    userId: `00000000-0000-4000-8000-${(i % 20000).toString().padStart(12, '0')}`,
+    appId: '11111111-1111-1111-1111-111111111111',
+    appDisplayName: 'Metabase',
+    ipAddress: `203.0.${(i >> 8) & 255}.${i & 255}`,
+    clientAppUsed: 'Browser',
+    correlationId: `c0${i.toString(16).padStart(30, '0')}`,
+    conditionalAccessStatus: 'success',
+    isInteractive: true,
+    riskDetail: 'none',
+    riskLevelAggregated: 'none',
+    riskLevelDuringSignIn: 'none',
+    riskState: 'none',
+    riskEventTypes_v2: [],
+    resourceDisplayName: 'Metabase',
+    resourceId: '22222222-2222-2222-2222-222222222222',
+    status: { errorCode: i % 50 === 0 ? 50126 : 0, failureReason: i % 50 === 0 ? 'Invalid username or password.' : null, additionalDetails: null },
+    deviceDetail: { deviceId: '', displayName: '', operatingSystem: 'Windows 10', browser: 'Edge 126.0.0', isCompliant: false, isManaged: false, trustType: '' },
+    location: { city: 'Amsterdam', state: 'Noord-Holland', countryOrRegion: 'NL', geoCoordinates: { altitude: null, latitude: 52.374, longitude: 4.8897 } },
+    appliedConditionalAccessPolicies: [{ id: 'a1b2c3d4-0000-0000-0000-000000000001', displayName: 'Require MFA for Metabase', enforcedGrantControls: ['Mfa'], enforcedSessionControls: [], result: 'success' }],
+    authenticationRequirement: i % 10 === 0 ? 'singleFactorAuthentication' : 'multiFactorAuthentication',
+    signInEventTypes: ['interactiveUser'],
+  };
+  return {
+    upstream_id: raw.id,
+    occurred_at: new Date(at),
+    raw,
+    user_id: raw.userId,
+    user_principal_name: raw.userPrincipalName,
+    app_id: raw.appId,
+    ip_address: raw.ipAddress,
+    error_code: raw.status.errorCode,
+    is_interactive: true,
+    event_types: raw.signInEventTypes,
+    authentication_requirement: raw.authenticationRequirement,
+    risk_level_during_sign_in: raw.riskLevelDuringSignIn,
+    risk_state: raw.riskState,
+    conditional_access_status: raw.conditionalAccessStatus,
+    correlation_id: raw.correlationId,
+    graph_version: 'beta',
+  };
+}
+
+function copyText(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = Array.isArray(value) ? `{${value.map((v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`).join(',')}}` : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+const copyColumns = ['source_id', 'upstream_id', 'occurred_at', 'user_id', 'user_principal_name', 'app_id', 'ip_address', 'error_code', 'is_interactive', 'event_types', 'authentication_requirement', 'risk_level_during_sign_in', 'risk_state', 'conditional_access_status', 'correlation_id', 'graph_version', 'raw'];
+
+async function main() {
+  const scratch = process.env['DATABASE_URL'] ? undefined : await createTestDatabase('accesstrail_bench');
+  const url = process.env['DATABASE_URL'] ?? scratch!.url;
+  const store = await openStore({ databaseUrl: url, poolSize: 2 });
+  const sampleBytes = JSON.stringify(signIn(1).raw).length;
+  console.log(`store-ingest: ${total.toLocaleString('en')} sign-in rows (raw record ≈ ${sampleBytes} bytes), ${batchRows} rows per statement, engine ${store.engine}`);
+  try {
+    await store.db.insertInto('source').values({ id: 'entra:bench', kind: 'entra', display_name: 'bench', settings: '{}' }).onConflict((oc) => oc.doNothing()).execute();
+    const repo = createEvidenceRepository(store.db);
+
+    // 1. Through the repository.
+    let t0 = performance.now();
+    for (let offset = 0; offset < total; offset += callRows) {
+      const rows = Array.from({ length: Math.min(callRows, total - offset) }, (_, k) => signIn(offset + k));
+      await repo.writeEvents('entra_sign_in', 'entra:bench', rows, { batchRows });
+    }
+    const repoSeconds = (performance.now() - t0) / 1000;
+
+    // 2. Plain COPY of the same rows into a scratch table of the same shape.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('drop table if exists bench_copy_sign_in');
+    await client.query(`create table bench_copy_sign_in (
+      source_id text, upstream_id text primary key, occurred_at timestamptz, user_id text, user_principal_name text, app_id text, ip_address text,
+      error_code integer, is_interactive boolean, event_types text[], authentication_requirement text, risk_level_during_sign_in text, risk_state text,
+      conditional_access_status text, correlation_id text, graph_version text, raw jsonb)`);
+    t0 = performance.now();
+    async function* lines() {
+      for (let offset = 0; offset < total; offset += batchRows) {
+        let chunk = '';
+        for (let i = offset; i < Math.min(offset + batchRows, total); i++) {
+          const row = { ...signIn(i), source_id: 'entra:bench' } as Record<string, unknown>;
+          chunk += copyColumns.map((column) => copyText(row[column])).join('\t') + '\n';
+        }
+        yield chunk;
+      }
+    }
+    await pipeline(Readable.from(lines()), client.query(copyFrom(`copy bench_copy_sign_in (${copyColumns.join(', ')}) from stdin`)));
+    const copySeconds = (performance.now() - t0) / 1000;
+
+    // 3. Idempotence at scale: the same rows again change nothing.
+    t0 = performance.now();
+    let unchanged = 0;
+    const again = Math.min(total, 100_000);
+    for (let offset = 0; offset < again; offset += callRows) {
+      const rows = Array.from({ length: Math.min(callRows, again - offset) }, (_, k) => signIn(offset + k));
+      unchanged += (await repo.writeEvents('entra_sign_in', 'entra:bench', rows, { batchRows })).unchanged;
+    }
+    const againSeconds = (performance.now() - t0) / 1000;
+    await client.end();
+
+    const repoRate = total / repoSeconds;
+    const copyRate = total / copySeconds;
+    console.log(`repository upsert : ${repoSeconds.toFixed(1)} s  ${Math.round(repoRate).toLocaleString('en')} rows/s`);
+    console.log(`plain COPY        : ${copySeconds.toFixed(1)} s  ${Math.round(copyRate).toLocaleString('en')} rows/s`);
+    console.log(`ratio             : ${(repoRate / copyRate).toFixed(2)} (aim > 0.5)`);
+    console.log(`re-write ${again.toLocaleString('en')} unchanged rows: ${againSeconds.toFixed(1)} s, ${unchanged.toLocaleString('en')} left unchanged`);
+    console.log(`peak RSS          : ${Math.round(process.memoryUsage().rss / 1048576)} MB`);
+  } finally {
+    await store.close();
+    await scratch?.drop();
+  }
+}
+
+await main();
