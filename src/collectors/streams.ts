@@ -28,4 +28,6 @@ export const capabilities = {
   metabaseTable: (table: string) => `metabase-table:${table}`,
   /** Login history can only come from the application database, never from the API. */
   metabaseLoginHistory: 'metabase-login-history',
+  /** A notable Metabase column exists in this version, e.g. `metabase-column:query_execution.auth_method`. */
+  metabaseColumn: (table: string, column: string) => `metabase-column:${table}.${column}`,
 } as const;

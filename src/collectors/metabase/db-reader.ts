@@ -1,0 +1,512 @@
+// Reads a Metabase application database (any version v45…v61) into the store.
+// - Discovery at run time: which tables and columns exist (information_schema), each
+//   wanted table probed, so "absent in this version" (recorded as not available) is told
+//   apart from "present but not granted" (stops the run with UPSTREAM_PERMISSION).
+// - Logs (login_history, query_execution, view_log, audit_log) are read by keyset on id
+//   (`id > last order by id limit N`) from the per-table checkpoint, never whole; ids
+//   are the ordering truth (a login row can arrive late with an older timestamp).
+// - core_session and auth_identity are small and mutable: read whole (in batches) each run.
+// - Directory state (users, groups, memberships, API keys) is one snapshot per run,
+//   read inside one REPEATABLE READ, READ ONLY transaction; complete only when read to
+//   the end, so a failed run never tombstones anybody.
+import { capabilities, streams } from '../streams.js';
+import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
+import type { EventRecord, EventTableName, StateRecord, StateTableName } from '../../store/tables.js';
+import { appDbError, isMissingTable, type AppDb, type Row } from './app-db.js';
+import {
+  mapAccount,
+  mapApiKey,
+  mapAuditEvent,
+  mapAuthIdentity,
+  mapGroup,
+  mapLogin,
+  mapMembership,
+  mapQueryExecution,
+  mapSession,
+  mapView,
+  plainRow,
+  secretColumns,
+  sha256Hex,
+  toInstant,
+  type Mapped,
+} from './mapping.js';
+import { emptySummary, mapBatch, writeEventBatch, writeStateBatch } from './sink.js';
+
+export const wantedTables = [
+  'core_user',
+  'login_history',
+  'core_session',
+  'auth_identity',
+  'query_execution',
+  'view_log',
+  'audit_log',
+  'permissions_group',
+  'permissions_group_membership',
+  'api_key',
+] as const;
+export type WantedTable = (typeof wantedTables)[number];
+
+/** Columns whose presence changes what the rules can evaluate. */
+export const notableColumns: ReadonlyArray<[WantedTable, string]> = [
+  ['core_user', 'type'],
+  ['core_user', 'deactivated_at'],
+  ['core_session', 'auth_identity_id'],
+  ['query_execution', 'auth_method'],
+  ['query_execution', 'ip_address'],
+  ['view_log', 'has_access'],
+  ['view_log', 'auth_method'],
+];
+
+export interface Discovery {
+  /** Readable tables and their columns. */
+  tables: Map<WantedTable, string[]>;
+  missing: WantedTable[];
+  /** Major version from Liquibase's newest changeset id (`v50.…`), when readable. */
+  changesetVersion: number | null;
+  /** Lowest version consistent with the columns found. */
+  inferredVersion: number;
+}
+
+export async function discover(db: AppDb): Promise<Discovery> {
+  const marks = wantedTables.map(() => '?').join(', ');
+  const schema = db.dialect === 'postgres' ? 'current_schema()' : 'database()';
+  let columnRows: Row[];
+  try {
+    columnRows = await db.query(
+      `select table_name as t, column_name as c from information_schema.columns where table_schema = ${schema} and table_name in (${marks}) order by table_name, ordinal_position`,
+      wantedTables,
+    );
+  } catch (error) {
+    throw appDbError(error, db.location);
+  }
+  const seen = new Map<string, string[]>();
+  for (const row of columnRows) {
+    const table = String(row['t'] ?? row['T'] ?? row['TABLE_NAME']);
+    const column = String(row['c'] ?? row['C'] ?? row['COLUMN_NAME']);
+    const list = seen.get(table) ?? [];
+    list.push(column);
+    seen.set(table, list);
+  }
+  const tables = new Map<WantedTable, string[]>();
+  const missing: WantedTable[] = [];
+  for (const table of wantedTables) {
+    // information_schema hides tables the user has no privilege on: probe each table to
+    // tell "absent" from "not granted".
+    try {
+      await db.query(`select 1 from ${db.quote(table)} where 1 = 0`);
+    } catch (error) {
+      if (isMissingTable(error)) {
+        missing.push(table);
+        continue;
+      }
+      throw appDbError(error, db.location, table);
+    }
+    const columns = seen.get(table);
+    if (!columns || columns.length === 0) throw appDbError({ code: '42501', message: `no readable columns in ${table}` }, db.location, table);
+    tables.set(table, columns);
+  }
+  let changesetVersion: number | null = null;
+  try {
+    const [last] = await db.query('select id from databasechangelog order by orderexecuted desc limit 1');
+    const match = /^v(\d+)\./.exec(String(last?.['id'] ?? ''));
+    changesetVersion = match ? Number(match[1]) : null;
+  } catch {
+    // Optional fact: the collector's role may not read Liquibase's table.
+  }
+  const has = (table: WantedTable, column?: string) => (column ? (tables.get(table) ?? []).includes(column) : tables.has(table));
+  const inferredVersion = has('query_execution', 'auth_method')
+    ? 60
+    : has('auth_identity')
+      ? 58
+      : has('core_session', 'key_hashed')
+        ? 54
+        : has('core_user', 'deactivated_at')
+          ? 53
+          : has('core_user', 'entity_id')
+            ? 50
+            : has('api_key') || has('core_user', 'type')
+              ? 49
+              : has('audit_log')
+                ? 48
+                : 45;
+  return { tables, missing, changesetVersion, inferredVersion };
+}
+
+export interface DbReadTuning {
+  batchRows: number;
+}
+
+interface LogCheckpoint {
+  lastId: number | string | null;
+  /** Time of the newest row read (the row with lastId; for sessions the newest created_at). */
+  lastRowAt: string | null;
+  /** End of the covered range so far. */
+  coveredTo: string | null;
+}
+
+interface LogSpec {
+  table: WantedTable;
+  stream: string;
+  summaryName: string;
+  timeColumn: string;
+  eventTable: EventTableName;
+  map: (row: Row, now: Date) => Mapped<EventRecord>;
+  /** incremental: keyset from the checkpoint; whole: the whole (small) table every run. */
+  mode: 'incremental' | 'whole';
+  /** Coverage is kept for this stream. */
+  coverage: boolean;
+  /** Columns dropped from a quarantined row's payload. */
+  hide: readonly string[];
+  upstreamIdOf: (row: Row) => string | null;
+}
+
+const byId = (row: Row) => (row['id'] === undefined || row['id'] === null ? null : String(row['id']));
+
+const logSpecs: LogSpec[] = [
+  {
+    table: 'login_history',
+    stream: streams.metabaseLogins,
+    summaryName: streams.metabaseLogins,
+    timeColumn: 'timestamp',
+    eventTable: 'metabase_login',
+    map: mapLogin,
+    mode: 'incremental',
+    coverage: true,
+    hide: ['session_id'],
+    upstreamIdOf: byId,
+  },
+  {
+    table: 'core_session',
+    stream: streams.metabaseSessions,
+    summaryName: streams.metabaseSessions,
+    timeColumn: 'created_at',
+    eventTable: 'metabase_session',
+    map: mapSession,
+    mode: 'whole',
+    coverage: true,
+    hide: ['id', ...(secretColumns['core_session'] ?? [])],
+    upstreamIdOf: (row) => (row['id'] === undefined ? null : sha256Hex(String(row['id']))),
+  },
+  {
+    table: 'auth_identity',
+    stream: 'metabase-auth-identities',
+    summaryName: 'metabase-auth-identities',
+    timeColumn: 'created_at',
+    eventTable: 'metabase_auth_identity',
+    map: mapAuthIdentity,
+    mode: 'whole',
+    coverage: false,
+    hide: secretColumns['auth_identity'] ?? [],
+    upstreamIdOf: byId,
+  },
+  {
+    table: 'query_execution',
+    stream: streams.metabaseQueryExecutions,
+    summaryName: streams.metabaseQueryExecutions,
+    timeColumn: 'started_at',
+    eventTable: 'metabase_query_execution',
+    map: mapQueryExecution,
+    mode: 'incremental',
+    coverage: true,
+    hide: [],
+    upstreamIdOf: byId,
+  },
+  {
+    table: 'view_log',
+    stream: streams.metabaseViews,
+    summaryName: streams.metabaseViews,
+    timeColumn: 'timestamp',
+    eventTable: 'metabase_view',
+    map: mapView,
+    mode: 'incremental',
+    coverage: true,
+    hide: [],
+    upstreamIdOf: byId,
+  },
+  {
+    table: 'audit_log',
+    stream: streams.metabaseAuditEvents,
+    summaryName: streams.metabaseAuditEvents,
+    timeColumn: 'timestamp',
+    eventTable: 'metabase_audit_event',
+    map: mapAuditEvent,
+    mode: 'incremental',
+    coverage: true,
+    hide: [],
+    upstreamIdOf: byId,
+  },
+];
+
+interface SnapshotSpec {
+  table: WantedTable;
+  stateTable: StateTableName;
+  summaryName: string;
+  map: (row: Row) => Mapped<StateRecord>;
+}
+
+const snapshotSpecs: SnapshotSpec[] = [
+  { table: 'core_user', stateTable: 'metabase_account_version', summaryName: 'metabase-accounts', map: mapAccount },
+  { table: 'permissions_group', stateTable: 'metabase_group_version', summaryName: 'metabase-groups', map: mapGroup },
+  { table: 'permissions_group_membership', stateTable: 'metabase_membership_version', summaryName: 'metabase-memberships', map: mapMembership },
+  { table: 'api_key', stateTable: 'metabase_api_key_version', summaryName: 'metabase-api-keys', map: mapApiKey },
+];
+
+/** Records which tables and notable columns this instance has. */
+export async function recordCapabilities(context: CollectContext, sourceId: string, discovery: Discovery): Promise<void> {
+  const version = discovery.changesetVersion ?? discovery.inferredVersion;
+  for (const table of wantedTables) {
+    const present = discovery.tables.has(table);
+    await context.collection.setCapability(
+      sourceId,
+      capabilities.metabaseTable(table),
+      present,
+      present ? null : `table ${table} does not exist in this Metabase application database (version ${version})`,
+      context.runId,
+    );
+  }
+  for (const [table, column] of notableColumns) {
+    const present = (discovery.tables.get(table) ?? []).includes(column);
+    await context.collection.setCapability(
+      sourceId,
+      capabilities.metabaseColumn(table, column),
+      present,
+      present ? null : `column ${table}.${column} does not exist in this Metabase version (${version})`,
+      context.runId,
+    );
+  }
+  await context.collection.setCapability(sourceId, capabilities.metabaseLoginHistory, discovery.tables.has('login_history'), discovery.tables.has('login_history') ? null : 'table login_history does not exist', context.runId);
+}
+
+function selectList(db: AppDb, table: WantedTable, columns: readonly string[]): string {
+  const hidden = secretColumns[table] ?? [];
+  // core_session.id is needed (to hash it); it is never stored.
+  return columns
+    .filter((column) => !hidden.includes(column))
+    .map((column) => db.quote(column))
+    .join(', ');
+}
+
+interface Batch {
+  rows: Row[];
+  /** When the query was sent: the instant up to which the table was read when this batch came back short. */
+  askedAt: Date;
+}
+
+export async function collectDbStreams(
+  context: CollectContext,
+  options: CollectOptions,
+  db: AppDb,
+  sourceId: string,
+  discovery: Discovery,
+  tuning: DbReadTuning,
+): Promise<StreamSummary[]> {
+  const summaries: StreamSummary[] = [];
+  for (const spec of logSpecs) {
+    const columns = discovery.tables.get(spec.table);
+    const summary = emptySummary(spec.summaryName);
+    if (!columns) {
+      summary.notes.push(`table ${spec.table} does not exist in this Metabase version: not available`);
+      summaries.push(summary);
+      context.progress.done(spec.summaryName, summary);
+      continue;
+    }
+    await collectLogTable(context, options, db, sourceId, spec, columns, summary, tuning);
+    summaries.push(summary);
+    context.progress.done(spec.summaryName, summary);
+  }
+  return summaries;
+}
+
+async function collectLogTable(
+  context: CollectContext,
+  options: CollectOptions,
+  db: AppDb,
+  sourceId: string,
+  spec: LogSpec,
+  columns: readonly string[],
+  summary: StreamSummary,
+  tuning: DbReadTuning,
+): Promise<void> {
+  const { collection } = context;
+  const q = db.quote;
+  const time = q(spec.timeColumn);
+  const table = q(spec.table);
+  const checkpoint = await collection.getCheckpoint<LogCheckpoint>(sourceId, spec.stream);
+
+  // Retention: the oldest row still held. For id-ordered logs the lowest id (cheap on the
+  // primary key, and retention deletes oldest first); for sessions the oldest created_at.
+  let oldestAt: Date | null = null;
+  try {
+    const [oldest] =
+      spec.mode === 'incremental'
+        ? await db.query(`select ${time} as t from ${table} order by ${q('id')} limit 1`)
+        : await db.query(`select min(${time}) as t from ${table}`);
+    oldestAt = toInstant(oldest?.['t']);
+  } catch (error) {
+    throw appDbError(error, db.location, spec.table);
+  }
+  if (oldestAt && Number.isNaN(oldestAt.getTime())) oldestAt = null;
+  if (spec.coverage) await collection.recordRetention(sourceId, spec.stream, oldestAt, context.runId);
+
+  let coverageFrom: Date | null = checkpoint?.coveredTo ? new Date(checkpoint.coveredTo) : checkpoint ? null : (options.since ?? null);
+  const lastCollected = checkpoint?.lastRowAt ? new Date(checkpoint.lastRowAt) : null;
+  if (spec.coverage && oldestAt) {
+    const reference = lastCollected ?? (checkpoint ? null : (options.since ?? null));
+    if (reference && oldestAt.getTime() > reference.getTime()) {
+      summary.notes.push(
+        `${spec.table}: the oldest row Metabase still holds (${oldestAt.toISOString()}) is later than ${lastCollected ? 'the last row collected' : 'the requested start'} (${reference.toISOString()}); rows in between may have been deleted by retention, so coverage is not claimed before ${oldestAt.toISOString()}`,
+      );
+      if (!coverageFrom || coverageFrom.getTime() < oldestAt.getTime()) coverageFrom = oldestAt;
+    }
+    coverageFrom ??= oldestAt;
+  } else if (spec.coverage && !oldestAt && lastCollected) {
+    summary.notes.push(`${spec.table} is empty now although rows were collected before (retention or purge): no coverage claimed for this run`);
+    coverageFrom = null;
+  }
+
+  const until = options.until ?? null;
+  const sinceFilter = !checkpoint && options.since && spec.mode === 'incremental';
+  const cols = selectList(db, spec.table, columns);
+  // null: from the first row (ids may be integers or, for core_session, strings).
+  const startAfter: number | string | null = spec.mode === 'incremental' ? (checkpoint?.lastId ?? null) : null;
+  const fetch = async (after: number | string | null): Promise<Batch> => {
+    const askedAt = context.now();
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (after !== null) {
+      conditions.push(`${q('id')} > ?`);
+      params.push(after);
+    }
+    if (sinceFilter) {
+      conditions.push(`${time} >= ?`);
+      params.push(options.since);
+    }
+    try {
+      const rows = await db.query(
+        `select ${cols} from ${table}${conditions.length ? ` where ${conditions.join(' and ')}` : ''} order by ${q('id')} limit ${Math.floor(tuning.batchRows)}`,
+        params,
+      );
+      return { rows, askedAt };
+    } catch (error) {
+      throw appDbError(error, db.location, spec.table);
+    }
+  };
+
+  let lastId: number | string | null = spec.mode === 'incremental' ? (checkpoint?.lastId ?? null) : null;
+  let lastRowAt: Date | null = spec.mode === 'incremental' ? lastCollected : null;
+  let readTo: Date = context.now();
+  let stoppedAtUntil = false;
+  let pending: Promise<Batch> | null = fetch(startAfter);
+  while (pending) {
+    const batch: Batch = await pending;
+    pending = null;
+    let rows = batch.rows;
+    const full = rows.length >= tuning.batchRows;
+    if (until) {
+      const cut = rows.findIndex((row) => {
+        const at = toInstant(row[spec.timeColumn]);
+        return at !== null && at.getTime() > until.getTime();
+      });
+      if (cut >= 0 && spec.mode === 'incremental') {
+        rows = rows.slice(0, cut);
+        stoppedAtUntil = true;
+      } else if (cut >= 0) {
+        rows = rows.filter((row) => (toInstant(row[spec.timeColumn])?.getTime() ?? 0) <= until.getTime());
+      }
+    }
+    // Read the next batch while this one is written.
+    if (full && !stoppedAtUntil) pending = fetch(batch.rows[batch.rows.length - 1]!['id'] as number | string);
+    else readTo = batch.askedAt;
+
+    const now = context.now();
+    const mapped = mapBatch(
+      rows,
+      (row) => spec.map(row, now),
+      (row) => plainRow(row, spec.hide),
+      spec.upstreamIdOf,
+    );
+    await writeEventBatch(context, sourceId, spec.stream, spec.eventTable, rows.length, mapped, summary);
+    const last = rows[rows.length - 1];
+    if (last) {
+      if (spec.mode === 'incremental') {
+        lastId = last['id'] as number | string;
+        lastRowAt = toInstant(last[spec.timeColumn]) ?? lastRowAt;
+      } else {
+        for (const row of rows) {
+          const at = toInstant(row[spec.timeColumn]);
+          if (at && !Number.isNaN(at.getTime()) && (!lastRowAt || at > lastRowAt)) lastRowAt = at;
+        }
+      }
+      if (spec.mode === 'incremental') {
+        await collection.saveCheckpoint(
+          sourceId,
+          spec.stream,
+          // Mid-run: coverage still ends where it ended (or at this run's start), so a
+          // crash resumes from lastId without claiming the rows it never read.
+          { lastId, lastRowAt: lastRowAt?.toISOString() ?? null, coveredTo: checkpoint?.coveredTo ?? coverageFrom?.toISOString() ?? null } satisfies LogCheckpoint,
+          context.runId,
+        );
+      }
+    }
+    context.progress.update(spec.summaryName, { records: summary.records, ...(coverageFrom && lastRowAt && lastRowAt >= coverageFrom ? { window: { from: coverageFrom, to: lastRowAt } } : {}) });
+  }
+
+  if (!spec.coverage) return;
+  let coveredTo = stoppedAtUntil && until ? until : readTo;
+  if (until && until.getTime() < coveredTo.getTime()) coveredTo = until;
+  if (coverageFrom && coveredTo.getTime() >= coverageFrom.getTime()) {
+    const range = { from: coverageFrom, to: coveredTo };
+    await collection.addCoverage(sourceId, spec.stream, range, context.runId, { table: spec.table, lastId, basis: 'all rows with id <= lastId' });
+    summary.coverage.push(range);
+  }
+  const previousEnd = checkpoint?.coveredTo ? new Date(checkpoint.coveredTo) : null;
+  const nextEnd = coverageFrom ? coveredTo : (previousEnd ?? coveredTo);
+  await collection.saveCheckpoint(
+    sourceId,
+    spec.stream,
+    { lastId, lastRowAt: lastRowAt?.toISOString() ?? null, coveredTo: nextEnd.toISOString() } satisfies LogCheckpoint,
+    context.runId,
+  );
+}
+
+/** One snapshot per state table, all read in one consistent read-only transaction. */
+export async function collectDbSnapshots(context: CollectContext, db: AppDb, sourceId: string, discovery: Discovery, tuning: DbReadTuning): Promise<StreamSummary[]> {
+  const summaries: StreamSummary[] = [];
+  await db.readOnlyTransaction(async () => {
+    const observedAt = context.now();
+    for (const spec of snapshotSpecs) {
+      const columns = discovery.tables.get(spec.table);
+      const summary = emptySummary(spec.summaryName);
+      summaries.push(summary);
+      if (!columns) {
+        summary.notes.push(`table ${spec.table} does not exist in this Metabase version: not available`);
+        continue;
+      }
+      const writer = await context.evidence.beginSnapshot(spec.stateTable, sourceId, observedAt, { runId: context.runId });
+      try {
+        const cols = selectList(db, spec.table, columns);
+        let after = 0;
+        for (;;) {
+          let rows: Row[];
+          try {
+            rows = await db.query(`select ${cols} from ${db.quote(spec.table)} where ${db.quote('id')} > ? order by ${db.quote('id')} limit ${Math.floor(tuning.batchRows)}`, [after]);
+          } catch (error) {
+            throw appDbError(error, db.location, spec.table);
+          }
+          const mapped = mapBatch(rows, spec.map, (row) => plainRow(row, secretColumns[spec.table] ?? []), byId);
+          await writeStateBatch(context, sourceId, spec.summaryName, writer, rows.length, mapped, summary);
+          context.progress.update(spec.summaryName, { records: summary.records });
+          if (rows.length < tuning.batchRows) break;
+          after = Number(rows[rows.length - 1]!['id']);
+        }
+      } catch (error) {
+        await writer.finish({ complete: false });
+        throw error;
+      }
+      const finished = await writer.finish({ complete: true });
+      if (finished.removed > 0) summary.notes.push(`${finished.removed} no longer listed by Metabase (recorded as removed)`);
+      context.progress.done(spec.summaryName, summary);
+    }
+  });
+  return summaries;
+}

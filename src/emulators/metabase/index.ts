@@ -1,0 +1,7 @@
+// Metabase fixtures: the application database (real schema of v50 and v60, on Postgres,
+// MySQL/MariaDB or an embedded PGlite served over the wire protocol) and the REST API.
+export * from './api-emulator.js';
+export * from './app-database.js';
+export * from './dataset.js';
+export * from './embedded.js';
+export { metabaseVersions, type AppDbDialect, type MetabaseVersion } from './schema.js';
