@@ -86,13 +86,25 @@ async function openSnapshot(deps: DirectoryDeps, table: StateTableName): Promise
   };
 }
 
-/** Every page of a listing, in order. */
+/** Listings restarted after a refused skip token before the snapshot gives up. */
+const LISTING_RESTARTS = 5;
+
+/** Every page of a listing, in order. A refused skip token restarts the listing from its
+ *  first page (tokens are not resumable, spec §4.2); pages seen twice are harmless, the
+ *  snapshot writer keeps one version per object. */
 async function listAll(deps: DirectoryDeps, firstUrl: string, onPage: (values: Json[]) => Promise<void>): Promise<void> {
-  let url: string | undefined = firstUrl;
-  while (url) {
-    const page = await deps.requester.get(url);
-    await onPage(page.value);
-    url = page.nextLink;
+  for (let restart = 0; ; restart++) {
+    let url: string | undefined = firstUrl;
+    try {
+      while (url) {
+        const page = await deps.requester.get(url);
+        await onPage(page.value);
+        url = page.nextLink;
+      }
+      return;
+    } catch (error) {
+      if (!(error instanceof RequestFailure && error.kind === 'skip-token') || restart >= LISTING_RESTARTS) throw error;
+    }
   }
 }
 

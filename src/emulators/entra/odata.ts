@@ -67,8 +67,12 @@ function valueAt(record: GraphObject, path: string): unknown {
   return current;
 }
 
+/** NaN for anything that is not a real instant (Date.parse would roll 02-30 into March). */
 function instant(value: unknown): number {
-  return typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (typeof value !== 'string') return Number.NaN;
+  const parsed = Date.parse(value);
+  if (Number.isNaN(parsed) || new Date(parsed).toISOString().slice(0, 10) !== value.slice(0, 10)) return Number.NaN;
+  return parsed;
 }
 
 function parseClause(clause: string, allowed: ReadonlySet<string>): Predicate {
@@ -106,9 +110,12 @@ function parseClause(clause: string, allowed: ReadonlySet<string>): Predicate {
   const value = literal(field, raw.trim());
   if (instantFields.has(field)) {
     const bound = Date.parse(String(value));
-    if (op === 'ge') return (record) => instant(valueAt(record, field)) >= bound;
-    if (op === 'le') return (record) => instant(valueAt(record, field)) <= bound;
-    return (record) => instant(valueAt(record, field)) === bound;
+    // A record whose time is malformed matches every time filter: a broken upstream sends
+    // it whatever was asked, which is what the collector's quarantine must cope with.
+    const at = (record: GraphObject) => instant(valueAt(record, field));
+    if (op === 'ge') return (record) => Number.isNaN(at(record)) || at(record) >= bound;
+    if (op === 'le') return (record) => Number.isNaN(at(record)) || at(record) <= bound;
+    return (record) => Number.isNaN(at(record)) || at(record) === bound;
   }
   if (op !== 'eq') throw new FilterError('Invalid filter clause');
   return (record) => {

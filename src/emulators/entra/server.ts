@@ -45,6 +45,9 @@ export interface EntraEmulatorOptions {
   faults?: EntraFaults;
   /** Default page sizes when no $top is sent (Graph: 1,000 for logs, 100 for directory objects). */
   pageSizes?: { logs?: number; directory?: number };
+  /** Serve at most this many records per page whatever $top asks (Graph may also send
+   *  short pages); small values make many pages out of a small dataset. */
+  maxPageSize?: number;
   /** Called for every Graph request before it is answered (tests use it to interrupt a run). */
   onRequest?: (request: { path: string; version: string; query: URLSearchParams }) => void;
 }
@@ -70,6 +73,8 @@ export interface EntraEmulator {
   readonly caCertificatePem: string;
   readonly stats: EntraEmulatorStats;
   dataset: EntraDataset;
+  /** Called for every Graph request before it is answered (replaceable between runs). */
+  onRequest: EntraEmulatorOptions['onRequest'];
   setFaults(faults: EntraFaults): void;
   resetStats(): void;
   close(): Promise<void>;
@@ -185,6 +190,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       return stats;
     },
     dataset: options.dataset ?? emptyDataset(),
+    onRequest: options.onRequest,
     setFaults(next) {
       faults = { ...next };
       random = seededRandom(faults.seed ?? 1);
@@ -360,7 +366,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     const version = segments.shift() ?? '';
     const path = segments.map(decodeURIComponent).join('/');
     stats.byPath[`${version}/${path}`] = (stats.byPath[`${version}/${path}`] ?? 0) + 1;
-    options.onRequest?.({ path, version, query: url.searchParams });
+    emulator.onRequest?.({ path, version, query: url.searchParams });
 
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const session = bearer ? tokens.get(bearer) : undefined;
@@ -488,9 +494,10 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       sendJson(res, 200, { '@odata.context': context, '@odata.nextLink': nextUrl(offset, true), value: [] });
       return;
     }
-    const page = items.slice(offset, offset + top).map((record) => project(spec.transform ? spec.transform(record) : record, select));
+    const size = Math.min(top, options.maxPageSize ?? top);
+    const page = items.slice(offset, offset + size).map((record) => project(spec.transform ? spec.transform(record) : record, select));
     const body: Record<string, unknown> = { '@odata.context': context };
-    if (offset + top < items.length) body['@odata.nextLink'] = nextUrl(offset + top, false);
+    if (offset + size < items.length) body['@odata.nextLink'] = nextUrl(offset + size, false);
     body['value'] = page;
     sendJson(res, 200, body);
   }
