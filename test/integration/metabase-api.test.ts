@@ -1,0 +1,90 @@
+// API-only collection (Metabase Cloud) through the HTTP emulator: users paged with
+// status=all, groups, memberships, keys, the monthly query logs on Enterprise, and login
+// history recorded as not available.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_PAGE_SIZE } from '../../src/collectors/metabase/api-reader.js';
+import { collectMetabase } from '../../src/collectors/metabase/index.js';
+import { generateMetabaseDataset, INTERNAL_USER_ID, startMetabaseApiEmulator, type MetabaseApiEmulator } from '../../src/emulators/metabase/index.js';
+import { openTestStore, type TestStore } from '../support/database.js';
+import { makeContext } from './metabase-helpers.js';
+
+const start = new Date('2026-01-20T00:00:00Z');
+const now = new Date('2026-03-10T00:00:00Z');
+const apiKey = 'mb_TestKeyTestKeyTestKey';
+// More people than one page holds, some deactivated.
+const dataset = generateMetabaseDataset({
+  start,
+  days: 2,
+  people: Array.from({ length: API_PAGE_SIZE + 30 }, (_, i) => ({ email: `Person${i}@Example.com `, firstName: `P${i}`, lastName: 'X', isActive: i % 10 !== 0 })),
+  queriesPerLogin: 1,
+});
+
+describe('Metabase collector through the API', () => {
+  let store: TestStore;
+  let enterprise: MetabaseApiEmulator;
+  let oss: MetabaseApiEmulator;
+  beforeAll(async () => {
+    store = await openTestStore('postgres');
+    enterprise = await startMetabaseApiEmulator({ dataset, apiKey, edition: 'enterprise' });
+    oss = await startMetabaseApiEmulator({ dataset, apiKey, edition: 'oss' });
+  });
+  afterAll(async () => {
+    await enterprise?.close();
+    await oss?.close();
+    await store?.dispose();
+  });
+
+  it('snapshots people, groups, memberships and keys, and reads the monthly query logs', async () => {
+    const summary = await collectMetabase(await makeContext(store, { METABASE_URL: enterprise.url, METABASE_API_KEY: apiKey }, now), { since: new Date('2026-01-01T00:00:00Z') });
+    const sourceId = summary.sourceId;
+    expect(sourceId).toBe(`metabase:${new URL(enterprise.url).host}`);
+    expect(enterprise.requests.filter((r) => r.startsWith('GET /api/user?status=all'))).toEqual([
+      `GET /api/user?status=all&limit=${API_PAGE_SIZE}&offset=0`,
+      `GET /api/user?status=all&limit=${API_PAGE_SIZE}&offset=${API_PAGE_SIZE}`,
+    ]);
+    const people = dataset.core_user.filter((u) => u.type === 'personal');
+    const accounts = await store.db.selectFrom('metabase_account_version').select(['upstream_id', 'email', 'is_active', 'is_human']).where('source_id', '=', sourceId).execute();
+    expect(accounts.map((a) => a.upstream_id).sort()).toEqual(people.map((u) => String(u.id)).sort());
+    expect(accounts.find((a) => a.upstream_id === '1')).toMatchObject({ email: 'person0@example.com', is_active: false, is_human: true });
+    expect(accounts.some((a) => a.upstream_id === String(INTERNAL_USER_ID))).toBe(false);
+
+    const memberships = await store.db.selectFrom('metabase_membership_version').select('upstream_id').where('source_id', '=', sourceId).execute();
+    expect(memberships.map((m) => m.upstream_id).sort()).toEqual(dataset.permissions_group_membership.map((m) => `${m.user_id}:${m.group_id}`).sort());
+    const groups = await store.db.selectFrom('metabase_group_version').select('name').where('source_id', '=', sourceId).execute();
+    expect(groups.map((g) => g.name).sort()).toEqual(['Administrators', 'All Users', 'Analysts']);
+    const keys = await store.db.selectFrom('metabase_api_key_version').select(['key_prefix', 'name', 'raw']).where('source_id', '=', sourceId).execute();
+    expect(keys).toHaveLength(1);
+    expect(keys[0]!.key_prefix).toBe(dataset.api_key[0]!.key_prefix);
+    expect(JSON.stringify(keys[0]!.raw)).not.toContain('****');
+
+    // Query logs: every row of January and February, by month, with their executors.
+    expect(enterprise.requests.filter((r) => r.includes('/api/ee/logs/query_execution/'))).toEqual([
+      'GET /api/ee/logs/query_execution/2026-01',
+      'GET /api/ee/logs/query_execution/2026-02',
+      'GET /api/ee/logs/query_execution/2026-03',
+    ]);
+    const queries = await store.db.selectFrom('metabase_query_execution').select(['upstream_id', 'executor_id']).where('source_id', '=', sourceId).execute();
+    expect(queries.map((q) => q.upstream_id).sort()).toEqual(dataset.query_execution.map((q) => String(q.id)).sort());
+    const byStream = Object.fromEntries(summary.streams.map((s) => [s.stream, s]));
+    expect(byStream['metabase-query-executions']!.coverage.map((r) => [r.from.toISOString(), r.to.toISOString()])).toEqual([['2026-01-01T00:00:00.000Z', now.toISOString()]]);
+
+    const caps = await store.db.selectFrom('source_capability').select(['capability', 'available', 'reason']).where('source_id', '=', sourceId).execute();
+    expect(caps.find((c) => c.capability === 'metabase-login-history')).toMatchObject({ available: false, reason: 'login history is only in the application database' });
+    expect(byStream['metabase-logins']!.notes[0]).toMatch(/only in the application database/);
+  });
+
+  it('records the query logs as not available on an open-source instance', async () => {
+    const summary = await collectMetabase(await makeContext(store, { METABASE_URL: oss.url, METABASE_API_KEY: apiKey }, now), { since: new Date('2026-02-01T00:00:00Z') });
+    const queries = summary.streams.find((s) => s.stream === 'metabase-query-executions')!;
+    expect(queries.records).toBe(0);
+    expect(queries.coverage).toEqual([]);
+    expect(queries.notes.join(' ')).toMatch(/not available through the API of this edition \(404/);
+    const cap = await store.db
+      .selectFrom('source_capability')
+      .select(['available'])
+      .where('source_id', '=', summary.sourceId)
+      .where('capability', '=', 'metabase-table:query_execution')
+      .executeTakeFirstOrThrow();
+    expect(cap.available).toBe(false);
+  });
+});
