@@ -682,10 +682,10 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
     heading(`Exceptions (${count(control.findingIds.length)})`, 2);
     table(
       [
-        { header: 'Finding', width: 100 },
-        { header: 'Subject', width: 140 },
-        { header: 'What was found', width: 115 },
-        { header: 'Evidence (source, record ids)', width: CONTENT_WIDTH - 355, font: 'Courier' },
+        { header: 'Finding', width: 90 },
+        { header: 'Subject', width: 130 },
+        { header: 'What was found', width: 110 },
+        { header: 'Evidence (source, record ids)', width: CONTENT_WIDTH - 330, font: 'Courier' },
       ],
       (function* () {
         for (const id of control.findingIds) {
@@ -704,7 +704,7 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
           for (const [source, ids] of bySource) {
             if (listed >= 5) break;
             shown.push(`${source} (${ids.length}):`);
-            for (const evidenceId of ids.slice(0, 5 - listed)) shown.push(`· ${evidenceId}`);
+            for (const evidenceId of ids.slice(0, 5 - listed)) shown.push(evidenceId);
             listed += Math.min(ids.length, 5 - listed);
           }
           if (finding.evidence.length > listed) shown.push(`and ${finding.evidence.length - listed} more (report JSON, findings.csv)`);
@@ -738,9 +738,9 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
       { header: 'Link', width: 80 },
       { header: 'Admin', width: 30 },
       { header: 'Joined', width: 47 },
-      { header: 'First activity', width: 47 },
-      { header: 'Last activity', width: 47 },
-      { header: 'Last sign-in', width: CONTENT_WIDTH - 468 },
+      { header: 'First used', width: 47 },
+      { header: 'Last used', width: 47 },
+      { header: 'Sign-in', width: CONTENT_WIDTH - 468 },
     ],
     (function* () {
       for (const r of p.humanAccounts) {
