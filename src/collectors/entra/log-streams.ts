@@ -8,7 +8,7 @@ import type { EventRecord } from '../../store/tables.js';
 import { capabilities, streams } from '../streams.js';
 import type { CollectContext, StreamSummary } from '../types.js';
 import { riskHidden, signInRow, auditRow, type Mapped } from './records.js';
-import { RequestFailure, type Requester } from './requester.js';
+import { RequestFailure, type GraphPage, type Requester } from './requester.js';
 
 export interface WindowPolicy {
   /** Width of a window (Graph: shrink it when a window is too large or throttled). */
@@ -94,19 +94,21 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
     let pages = 0;
     try {
       for (const first of spec.urls(window)) {
-        let url: string | undefined = first;
-        while (url) {
-          let page;
-          try {
-            page = await deps.requester.get(url, { reporting: true });
-          } catch (error) {
-            if (pages === 0 && spec.adapt && (await spec.adapt(error))) throw new RedoWindow();
-            throw error;
-          }
+        let page;
+        try {
+          page = await deps.requester.get(first, { reporting: true });
+        } catch (error) {
+          if (pages === 0 && spec.adapt && (await spec.adapt(error))) throw new RedoWindow();
+          throw error;
+        }
+        while (page) {
           pages++;
+          // The next page is fetched while this one is stored: network and database overlap.
+          const next: Promise<GraphPage> | undefined = page.nextLink ? deps.requester.get(page.nextLink, { reporting: true }) : undefined;
+          next?.catch(() => undefined);
           await store(deps, spec, page.value, summary);
           context.progress.update(spec.stream, { records: summary.records, window, throttleWaitMs: deps.requester.stats.throttleWaitMs });
-          url = page.nextLink;
+          page = next ? await next : undefined;
         }
       }
     } catch (error) {

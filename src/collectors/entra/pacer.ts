@@ -8,8 +8,9 @@ export interface PacerLimit {
 }
 
 export interface Pacer {
-  /** Resolves when a request may be sent; returns how long the caller waited. */
-  take(signal?: AbortSignal): Promise<number>;
+  /** Resolves when a request may be sent, with how long the caller waited and a
+   *  `done` to call when the answer arrived. */
+  take(signal?: AbortSignal): Promise<{ waitedMs: number; done: () => void }>;
   /** Nobody may send before `ms` from now (Retry-After). */
   pause(ms: number): void;
   /** Total time callers spent waiting. */
@@ -31,44 +32,57 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** `limit` null = no pacing. The margin keeps us just under the server's own window,
- *  whose clock starts when our request arrives, a little after we sent it. */
+/** `limit` null = no pacing.
+ *  The server counts a request when it arrives, somewhere between our send and its
+ *  answer; the first one also pays for the TLS handshake. So each slot is dated by when
+ *  its answer arrived (never earlier than the server's count), a request still in flight
+ *  occupies its slot, and a small margin absorbs clock granularity. */
 export function createPacer(limit: PacerLimit | null, now: () => number = Date.now): Pacer {
-  const sent: number[] = [];
+  const slots: { at: number }[] = [];
   let pausedUntil = 0;
   let waitedMs = 0;
   let queue: Promise<void> = Promise.resolve();
-  const margin = limit ? Math.max(25, Math.round(limit.windowMs * 0.02)) : 0;
+  const margin = limit ? Math.max(10, Math.round(limit.windowMs * 0.01)) : 0;
 
-  async function acquire(signal?: AbortSignal): Promise<number> {
+  async function acquire(signal?: AbortSignal): Promise<{ waitedMs: number; done: () => void }> {
     let waited = 0;
     for (;;) {
       const t = now();
       let readyAt = pausedUntil;
       if (limit) {
-        while (sent.length && sent[0]! <= t - limit.windowMs - margin) sent.shift();
-        if (sent.length >= limit.requests) readyAt = Math.max(readyAt, sent[0]! + limit.windowMs + margin);
+        while (slots.length && slots[0]!.at <= t - limit.windowMs - margin) slots.shift();
+        if (slots.length >= limit.requests) readyAt = Math.max(readyAt, Math.min(...slots.map((s) => s.at)) + limit.windowMs + margin);
       }
       if (readyAt <= t) {
-        if (limit) sent.push(t);
-        return waited;
+        if (!limit) return { waitedMs: waited, done: () => undefined };
+        const slot = { at: Number.POSITIVE_INFINITY };
+        slots.push(slot);
+        return {
+          waitedMs: waited,
+          done: () => {
+            slot.at = now();
+            slots.sort((a, b) => a.at - b.at);
+          },
+        };
       }
-      await sleep(readyAt - t, signal);
-      waited += readyAt - t;
+      // An in-flight slot (Infinity) makes readyAt infinite: poll until it is answered.
+      const delay = Number.isFinite(readyAt) ? readyAt - t : 5;
+      await sleep(delay, signal);
+      waited += delay;
     }
   }
 
   return {
     take(signal) {
-      // One caller at a time, in arrival order: the window log stays exact.
+      // One caller at a time, in arrival order: the slot log stays exact.
       const result = queue.then(() => acquire(signal));
       queue = result.then(
         () => undefined,
         () => undefined,
       );
-      return result.then((waited) => {
-        waitedMs += waited;
-        return waited;
+      return result.then((granted) => {
+        waitedMs += granted.waitedMs;
+        return granted;
       });
     },
     pause(ms) {

@@ -133,12 +133,18 @@ export function createRequester(options: {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('collection aborted');
-      if (reporting) stats.throttleWaitMs += await options.pacer.take(options.signal);
+      let done = () => {};
+      if (reporting) {
+        const granted = await options.pacer.take(options.signal);
+        stats.throttleWaitMs += granted.waitedMs;
+        done = granted.done;
+      }
       stats.requests++;
       let outcome: ReturnType<typeof classify>;
       let waitMs: number | undefined;
       try {
         const body = (await options.connection.client.api(url).get()) as Record<string, unknown> | undefined;
+        done();
         const value = body?.['value'];
         if (!Array.isArray(value)) {
           // "SignIns value is not a collection" (msgraph-beta-sdk-go#351): not a page.
@@ -148,6 +154,7 @@ export function createRequester(options: {
           return { value: value as Record<string, unknown>[], nextLink: typeof next === 'string' && next !== '' ? next : undefined };
         }
       } catch (error) {
+        done();
         if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('collection aborted');
         outcome = classify(error, url, options.authorityHost);
         if (error instanceof GraphError && error.statusCode === 429) {

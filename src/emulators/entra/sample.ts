@@ -33,7 +33,8 @@ const OTHER_APP_ID = '00000002-0000-0ff1-ce00-000000000000';
 
 export function sampleDataset(options: SampleDatasetOptions): EntraDataset {
   const days = options.days ?? 5;
-  const userCount = options.users ?? 12;
+  // At least 12: the groups, assignments and disabled/guest users below pick users by index.
+  const userCount = Math.max(12, options.users ?? 12);
   const metabaseAppId = options.metabaseAppId ?? SAMPLE_METABASE_APP_ID;
   const collectorClientId = options.collectorClientId ?? SAMPLE_COLLECTOR_CLIENT_ID;
   const end = options.now.getTime();

@@ -4,7 +4,7 @@
 // client-credentials token endpoint with Entra's error bodies, absolute https nextLinks,
 // the reporting throttle (429 + Retry-After) and injectable faults. Product code: tests,
 // the demo and the benchmark run against it.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -169,6 +169,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   let stats = freshStats();
   const tokens = new Map<string, { clientId: string; expires: number }>();
   const throttleLog = new Map<string, number[]>();
+  const resultCache = new Map<string, GraphObject[]>();
   const sockets = new Set<Socket>();
   const logPageSize = options.pageSizes?.logs ?? 1000;
   const directoryPageSize = options.pageSizes?.directory ?? 100;
@@ -457,7 +458,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     }
     // The token binds the query it belongs to: a token replayed on another query is refused.
     const queryKey = [version, path, url.searchParams.get('$filter') ?? '', select?.join(',') ?? '', top].join('|');
-    const keyHash = Buffer.from(queryKey).toString('base64url').slice(-24);
+    const keyHash = createHash('sha256').update(queryKey).digest('base64url').slice(0, 22);
     let offset = 0;
     let emptyServed = false;
     if (skipText !== null) {
@@ -474,11 +475,20 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       offset = decoded.o;
       emptyServed = decoded.e === 1;
     }
-    let items = spec.items().filter(predicate);
-    if (spec.sortBy) {
-      const field = spec.sortBy;
-      // Newest first, as the logs are served (spec §1.1); unparseable times sort last.
-      items = [...items].sort((a, b) => (Date.parse(String(b[field])) || 0) - (Date.parse(String(a[field])) || 0));
+    // Continuation pages reuse the result of their first page (the listing a skip token
+    // points into); a first page always reads the dataset afresh.
+    let items = skipText !== null ? resultCache.get(keyHash) : undefined;
+    if (!items) {
+      items = spec.items().filter(predicate);
+      if (spec.sortBy) {
+        const field = spec.sortBy;
+        // Newest first, as the logs are served (spec §1.1); unparseable times sort last.
+        const keyed = items.map((record) => ({ record, at: Date.parse(String(record[field])) || 0 }));
+        keyed.sort((a, b) => b.at - a.at);
+        items = keyed.map((k) => k.record);
+      }
+      resultCache.set(keyHash, items);
+      if (resultCache.size > 32) resultCache.delete(resultCache.keys().next().value!);
     }
     const nextUrl = (o: number, e: boolean) => {
       const next = new URL(url.toString());
