@@ -80,6 +80,22 @@ describe('Metabase collector: quarantine, retention, embedded database', () => {
     expect(gaps.map((g) => g.oldest_available_at?.toISOString())).toEqual([oldest.toISOString(), '2026-03-20T10:00:00.000Z']);
   });
 
+  it('claims no coverage from an empty audit_log or view_log (open-source editions never write them)', async () => {
+    const app = await createAppDatabase('postgres');
+    apps.push(app);
+    const dataset = generateMetabaseDataset({ start, days: 1, users: 2 });
+    dataset.audit_log = [];
+    dataset.view_log = [];
+    await createMetabaseAppDatabase({ url: app.url, version: 60, dataset });
+    const summary = await collectMetabaseWith(await makeContext(store, { METABASE_DB_URL: app.url }, new Date('2026-03-10T00:00:00Z')), { since: new Date('2026-02-01T00:00:00Z') }, { batchRows: 50 });
+    const audits = summary.streams.find((s) => s.stream === 'metabase-audit-events')!;
+    expect(audits.coverage).toEqual([]);
+    expect(audits.notes.join(' ')).toMatch(/only with the audit-app feature/);
+    expect(summary.streams.find((s) => s.stream === 'metabase-logins')!.coverage).toHaveLength(1);
+    const cap = await store.db.selectFrom('source_capability').select(['available', 'reason']).where('source_id', '=', summary.sourceId).where('capability', '=', 'metabase-table:view_log').executeTakeFirstOrThrow();
+    expect(cap).toMatchObject({ available: false });
+  });
+
   it('collects from the embedded PGlite served over the Postgres wire protocol', async () => {
     const dataset = generateMetabaseDataset({ start, days: 1, users: 2 });
     const embedded = await startEmbeddedMetabaseDatabase({ version: 60, dataset });

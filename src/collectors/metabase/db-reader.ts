@@ -359,6 +359,13 @@ async function collectLogTable(
       if (!coverageFrom || coverageFrom.getTime() < oldestAt.getTime()) coverageFrom = oldestAt;
     }
     coverageFrom ??= oldestAt;
+  } else if (spec.coverage && !oldestAt && !lastCollected && (spec.table === 'audit_log' || spec.table === 'view_log')) {
+    // Edition gating: OSS and Cloud Starter have these tables but never write them, so an
+    // empty table is no evidence that nothing happened.
+    const reason = `${spec.table} exists but holds no rows: Metabase writes it only with the audit-app feature (Pro/Enterprise or Cloud)`;
+    summary.notes.push(`${reason}; no coverage claimed`);
+    await collection.setCapability(sourceId, capabilities.metabaseTable(spec.table), false, reason, context.runId);
+    coverageFrom = null;
   } else if (spec.coverage && !oldestAt && lastCollected) {
     summary.notes.push(`${spec.table} is empty now although rows were collected before (retention or purge): no coverage claimed for this run`);
     coverageFrom = null;
