@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { registerCollect } from './commands/collect.js';
 import { registerCorrelate } from './commands/correlate.js';
+import { registerImport } from './commands/import.js';
+import { registerLink } from './commands/link.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerVerify } from './commands/verify.js';
 
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerCollect(program);
   registerCorrelate(program);
+  registerImport(program);
   registerVerify(program);
+  registerLink(program);
   return program;
 }

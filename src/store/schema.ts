@@ -323,7 +323,7 @@ export interface IdentityLinkTable {
   method: string | null;
   matched_value: string | null;
   candidates: string[] | null;
-  run_id: number | null;
+  run_id: number;
 }
 
 export interface LoginMatchTable {
@@ -338,7 +338,7 @@ export interface LoginMatchTable {
   lag_seconds: number | null;
   same_ip: boolean | null;
   outcome: string;
-  run_id: number | null;
+  run_id: number;
 }
 
 export interface RuleEvaluationTable {
@@ -368,6 +368,17 @@ export interface FindingTable {
   last_seen: Timestamp | null;
   evidence: Json;
   detail: Json;
+}
+
+export interface PersonTerminatedIntervalTable {
+  run_id: number;
+  entra_source_id: string;
+  person_id: string;
+  started_at: Timestamp;
+  ended_at: Timestamp | null;
+  reason: string;
+  approximate: boolean;
+  evidence: Json;
 }
 
 export interface ReportTable {
@@ -439,6 +450,7 @@ export interface Database {
   login_match: LoginMatchTable;
   rule_evaluation: RuleEvaluationTable;
   finding: FindingTable;
+  person_terminated_interval: PersonTerminatedIntervalTable;
   report: ReportTable;
   report_rendering: ReportRenderingTable;
   api_key: ApiKeyTable;

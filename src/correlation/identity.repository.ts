@@ -1,0 +1,224 @@
+// Loads the identities and lifecycle facts that linking and terminated intervals need,
+// and stores what they produce for a correlation run.
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { lifecycleActivities, lifecycleEventsOf, upnChangesOf, type LifecycleEvent } from './directory-audits.js';
+import { linkAccounts, type AccountIdentity, type LinkResult, type ManualLink, type PersonIdentity } from './linking.js';
+import { stateInstants } from './state.js';
+import { terminatedIntervals, type TerminatedInterval } from './terminations.js';
+
+interface PersonRow {
+  source_id: string;
+  upstream_id: string;
+  user_principal_name: string | null;
+  mail: string | null;
+  other_mails: string[] | null;
+  proxy_addresses: string[] | null;
+  account_enabled: boolean | null;
+  deleted_date_time: Date | null;
+  employee_leave_date_time: Date | null;
+  vanished_at: Date | null;
+}
+
+/** Every person known at as-of: the last listed version of each Entra user, with the
+ *  instant it vanished when a later complete snapshot no longer listed it. */
+export async function loadPeople(db: Kysely<Database>, asOf: Date): Promise<PersonRow[]> {
+  const instants = await stateInstants(db, 'entra_user_version', asOf);
+  if (instants.size === 0) return [];
+  const points = JSON.stringify([...instants].map(([source_id, at]) => ({ source_id, at: at.toISOString() })));
+  const { rows } = await sql<PersonRow>`
+    with p as (select * from jsonb_to_recordset(${points}::jsonb) as p(source_id text, at timestamptz)),
+    listed as (
+      select distinct on (v.source_id, v.upstream_id) v.*
+      from entra_user_version v join p on p.source_id = v.source_id
+      where v.present and v.observed_at <= p.at
+      order by v.source_id, v.upstream_id, v.observed_at desc
+    ),
+    latest as (
+      select distinct on (v.source_id, v.upstream_id) v.source_id, v.upstream_id, v.present, v.observed_at
+      from entra_user_version v join p on p.source_id = v.source_id
+      where v.observed_at <= p.at
+      order by v.source_id, v.upstream_id, v.observed_at desc
+    )
+    select l.source_id, l.upstream_id, l.user_principal_name, l.mail, l.other_mails, l.proxy_addresses, l.account_enabled,
+           l.deleted_date_time, l.employee_leave_date_time,
+           case when not t.present then t.observed_at end as vanished_at
+    from listed l join latest t on t.source_id = l.source_id and t.upstream_id = l.upstream_id`.execute(db);
+  return rows;
+}
+
+interface AuditRow {
+  upstream_id: string;
+  occurred_at: Date;
+  activity: string;
+  result: string | null;
+  raw: unknown;
+}
+
+export async function loadLifecycleAudits(db: Kysely<Database>, asOf: Date): Promise<AuditRow[]> {
+  const names = lifecycleActivities.map((name) => name.toLowerCase());
+  const { rows } = await sql<AuditRow>`
+    select upstream_id, occurred_at, activity, result, raw from entra_directory_audit
+    where lower(activity) = any(${names}::text[]) and occurred_at <= ${asOf}
+    order by occurred_at, upstream_id`.execute(db);
+  return rows;
+}
+
+/** For people disabled at as-of: the first version that saw accountEnabled = false
+ *  after the last one that saw it true. */
+async function loadDisabledSince(db: Kysely<Database>, personIds: string[], asOf: Date): Promise<Map<string, Date>> {
+  if (personIds.length === 0) return new Map();
+  const { rows } = await sql<{ upstream_id: string; first_false: Date }>`
+    select v.upstream_id, min(v.observed_at) as first_false
+    from entra_user_version v
+    where v.upstream_id = any(${personIds}::text[]) and v.present and v.account_enabled = false and v.observed_at <= ${asOf}
+      and v.observed_at > coalesce((
+        select max(w.observed_at) from entra_user_version w
+        where w.source_id = v.source_id and w.upstream_id = v.upstream_id and w.present and w.account_enabled and w.observed_at <= ${asOf}
+      ), '-infinity'::timestamptz)
+    group by v.upstream_id`.execute(db);
+  return new Map(rows.map((row) => [row.upstream_id, new Date(row.first_false)]));
+}
+
+interface AccountRow {
+  source_id: string;
+  upstream_id: string;
+  email: string | null;
+  is_human: boolean | null;
+}
+
+/** Every Metabase account known at as-of (deleted ones too: their query rows remain). */
+export async function loadAccounts(db: Kysely<Database>, asOf: Date): Promise<AccountRow[]> {
+  const instants = await stateInstants(db, 'metabase_account_version', asOf);
+  if (instants.size === 0) return [];
+  const points = JSON.stringify([...instants].map(([source_id, at]) => ({ source_id, at: at.toISOString() })));
+  const { rows } = await sql<AccountRow>`
+    select distinct on (v.source_id, v.upstream_id) v.source_id, v.upstream_id, v.email, v.is_human
+    from metabase_account_version v join jsonb_to_recordset(${points}::jsonb) as p(source_id text, at timestamptz) on p.source_id = v.source_id
+    where v.present and v.observed_at <= p.at
+    order by v.source_id, v.upstream_id, v.observed_at desc`.execute(db);
+  return rows;
+}
+
+export async function loadManualLinks(db: Kysely<Database>, asOf: Date): Promise<ManualLink[]> {
+  const rows = await db
+    .selectFrom('manual_identity_link')
+    .select(['metabase_source_id', 'account_id', 'person_id'])
+    .where('created_at', '<=', asOf)
+    .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', asOf)]))
+    .orderBy('created_at')
+    .execute();
+  return rows.map((row) => ({ metabaseSourceId: row.metabase_source_id, accountId: Number(row.account_id), personId: row.person_id, entraSourceId: null }));
+}
+
+export interface IdentityState {
+  links: LinkResult[];
+  intervals: TerminatedInterval[];
+  people: number;
+  accounts: number;
+  /** Names for finding subjects. */
+  upnOf: Map<string, string | null>;
+  emailOf: Map<string, string | null>;
+}
+
+/** Links every account and computes every person's terminated intervals, as of `asOf`,
+ *  and stores both for the run. */
+export async function resolveIdentities(db: Kysely<Database>, runId: number, asOf: Date): Promise<IdentityState> {
+  const [peopleRows, accountRows, manual, audits] = await Promise.all([loadPeople(db, asOf), loadAccounts(db, asOf), loadManualLinks(db, asOf), loadLifecycleAudits(db, asOf)]);
+
+  const earlierUpns = new Map<string, string[]>();
+  const events = new Map<string, LifecycleEvent[]>();
+  for (const audit of audits) {
+    const record = { upstreamId: audit.upstream_id, occurredAt: new Date(audit.occurred_at), activity: audit.activity, result: audit.result, raw: audit.raw };
+    for (const change of upnChangesOf(record)) earlierUpns.set(change.personId, [...(earlierUpns.get(change.personId) ?? []), change.oldUpn]);
+    for (const event of lifecycleEventsOf(record)) events.set(event.personId, [...(events.get(event.personId) ?? []), event]);
+  }
+
+  const people: PersonIdentity[] = peopleRows.map((row) => ({
+    sourceId: row.source_id,
+    personId: row.upstream_id,
+    upn: row.user_principal_name,
+    mail: row.mail,
+    otherMails: row.other_mails ?? [],
+    proxyAddresses: row.proxy_addresses ?? [],
+    deleted: row.deleted_date_time !== null,
+    earlierUpns: earlierUpns.get(row.upstream_id) ?? [],
+  }));
+  const entraSourceOf = new Map(peopleRows.map((row) => [row.upstream_id, row.source_id]));
+  const accounts: AccountIdentity[] = accountRows.map((row) => ({
+    metabaseSourceId: row.source_id,
+    accountId: Number(row.upstream_id),
+    email: row.email,
+    isHuman: row.is_human !== false,
+  }));
+  const links = linkAccounts(
+    accounts,
+    people,
+    manual.map((link) => ({ ...link, entraSourceId: entraSourceOf.get(link.personId) ?? null })),
+  );
+
+  const disabledNow = peopleRows.filter((row) => row.account_enabled === false).map((row) => row.upstream_id);
+  const disabledSince = await loadDisabledSince(db, disabledNow, asOf);
+  const intervals = peopleRows.flatMap((row) =>
+    terminatedIntervals(
+      {
+        personId: row.upstream_id,
+        events: events.get(row.upstream_id) ?? [],
+        deletedAt: row.deleted_date_time ? new Date(row.deleted_date_time) : null,
+        vanishedAt: row.vanished_at ? new Date(row.vanished_at) : null,
+        leaveAt: row.employee_leave_date_time ? new Date(row.employee_leave_date_time) : null,
+        disabledSeenAt: disabledSince.get(row.upstream_id) ?? null,
+      },
+      asOf,
+    ),
+  );
+
+  await db.transaction().execute(async (trx) => {
+    for (let i = 0; i < links.length; i += 5000) {
+      const part = links.slice(i, i + 5000);
+      await trx
+        .insertInto('identity_link')
+        .values(
+          part.map((link) => ({
+            run_id: runId,
+            metabase_source_id: link.metabaseSourceId,
+            account_id: link.accountId,
+            status: link.status,
+            person_id: link.personId,
+            entra_source_id: link.entraSourceId,
+            method: link.method,
+            matched_value: link.matchedValue,
+            candidates: link.candidates,
+          })),
+        )
+        .execute();
+    }
+    for (let i = 0; i < intervals.length; i += 5000) {
+      const part = intervals.slice(i, i + 5000);
+      await trx
+        .insertInto('person_terminated_interval')
+        .values(
+          part.map((interval) => ({
+            run_id: runId,
+            entra_source_id: entraSourceOf.get(interval.personId) ?? '',
+            person_id: interval.personId,
+            started_at: interval.start,
+            ended_at: interval.end,
+            reason: interval.reason,
+            approximate: interval.approximate,
+            evidence: JSON.stringify(interval.evidence),
+          })),
+        )
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+  });
+  return {
+    links,
+    intervals,
+    people: peopleRows.length,
+    accounts: accountRows.length,
+    upnOf: new Map(peopleRows.map((row) => [row.upstream_id, row.user_principal_name?.toLowerCase() ?? null])),
+    emailOf: new Map(accountRows.map((row) => [`${row.source_id}|${row.upstream_id}`, row.email])),
+  };
+}

@@ -1,0 +1,74 @@
+// access-after-termination — Metabase activity by a linked person inside one of the
+// person's terminated intervals, later than the interval start plus the grace.
+// Controls: CC6.2, CC6.3, A.5.16, A.5.18. Severity high.
+// Assumptions: activity = login_history, query_execution by executor, view_log and
+// audit_log rows (rules.md); intervals come from person_terminated_interval of the run;
+// "later than" is strict and the interval end is included (closed windows).
+import { sql } from 'kysely';
+import { numberParameter } from '../parameters.js';
+import type { Rule, RuleContext, RuleOutcome } from '../types.js';
+import { activityInPeriod, compileStatements, findingId, iso } from './common.js';
+
+const id = 'access-after-termination';
+
+function statements(context: RuleContext) {
+  const grace = `${numberParameter(context.parameters, 'graceMinutes', 0)} minutes`;
+  return {
+    events: sql<{ person_id: string; source_id: string; account_id: number; kind: string; upstream_id: string; occurred_at: Date; started_at: Date; reason: string }>`
+      select l.person_id, a.source_id, a.account_id, a.kind, a.upstream_id, a.occurred_at, i.started_at, i.reason
+      from ${activityInPeriod(context.period.from, context.period.to)} a
+      join identity_link l on l.run_id = ${context.runId} and l.status = 'linked'
+        and l.metabase_source_id = a.source_id and l.account_id = a.account_id
+      join person_terminated_interval i on i.run_id = ${context.runId} and i.person_id = l.person_id
+        and a.occurred_at > i.started_at + ${grace}::interval
+        and (i.ended_at is null or a.occurred_at <= i.ended_at)
+      order by l.person_id, a.occurred_at, a.kind, a.upstream_id`,
+  };
+}
+
+export const accessAfterTermination: Rule = {
+  id,
+  severity: 'high',
+  async statements(context) {
+    return compileStatements(context, statements(context));
+  },
+  async evaluate(context): Promise<RuleOutcome> {
+    if (context.inventory.metabaseSourceIds.length === 0) {
+      return { status: 'not-evaluable', reason: 'no Metabase activity has been collected', findings: [], notEvaluableCount: 0, detail: {} };
+    }
+    if (context.inventory.entraSourceIds.length === 0) {
+      return { status: 'not-evaluable', reason: 'no Entra directory data has been collected, so terminations are unknown', findings: [], notEvaluableCount: 0, detail: {} };
+    }
+    const { rows } = await statements(context).events.execute(context.db);
+    const byPerson = new Map<string, typeof rows>();
+    for (const row of rows) byPerson.set(row.person_id, [...(byPerson.get(row.person_id) ?? []), row]);
+    const findings = [...byPerson].map(([personId, events]) => {
+      // One interval start per event; the same event may fall in two overlapping intervals.
+      const unique = [...new Map(events.map((e) => [`${e.kind}|${e.upstream_id}`, e])).values()];
+      const first = unique[0]!;
+      const last = unique[unique.length - 1]!;
+      const terminatedAt = iso(events.map((e) => e.started_at).sort((a, b) => new Date(a).getTime() - new Date(b).getTime())[0])!;
+      const lagHours = (new Date(last.occurred_at).getTime() - terminatedAt.getTime()) / 3_600_000;
+      const upn = context.directory.personUpn(personId);
+      return {
+        id: findingId(id, personId),
+        rule: id,
+        severity: 'high' as const,
+        subject: {
+          personId,
+          upn,
+          metabaseAccountId: String(first.account_id),
+          email: context.directory.accountEmail(first.source_id, first.account_id),
+          credentialId: null,
+          source: first.source_id,
+        },
+        summary: `${upn ?? personId} used Metabase ${unique.length} time(s) after being terminated (${first.reason}) on ${terminatedAt.toISOString()}; last use ${Math.round(lagHours)} h after termination`,
+        firstSeen: iso(first.occurred_at),
+        lastSeen: iso(last.occurred_at),
+        evidence: unique.map((e) => ({ source: e.kind, id: e.upstream_id, at: iso(e.occurred_at) })),
+        detail: { terminatedAt: terminatedAt.toISOString(), terminationReason: first.reason, lagHours: Math.round(lagHours * 10) / 10, events: unique.length },
+      };
+    });
+    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+  },
+};

@@ -1,0 +1,52 @@
+// Pieces shared by the rule files: finding ids, the Metabase activity union, the
+// accounts active at as-of, and a helper that compiles a rule's statements for review.
+import { createHash } from 'node:crypto';
+import { sql, type RawBuilder } from 'kysely';
+import type { RuleContext, RuleFinding, Severity } from '../types.js';
+
+/** Deterministic: the same rule and subject give the same id in every run and report. */
+export function findingId(rule: string, ...key: (string | number | null | undefined)[]): string {
+  return `${rule}-${createHash('sha256').update([rule, ...key.map((part) => String(part ?? ''))].join('|')).digest('hex').slice(0, 16)}`;
+}
+
+export const emptySubject = { personId: null, upn: null, metabaseAccountId: null, email: null, credentialId: null, source: null };
+
+export function finding(rule: string, severity: Severity, parts: Omit<RuleFinding, 'rule' | 'severity'>): RuleFinding {
+  return { rule, severity, ...parts };
+}
+
+/** Every Metabase activity row of an account (rules.md, "Metabase activity"), in [from, to). */
+export function activityInPeriod(from: Date, to: Date): RawBuilder<unknown> {
+  return sql`(
+    select source_id, user_id as account_id, occurred_at, 'metabase-login' as kind, upstream_id from metabase_login where occurred_at >= ${from} and occurred_at < ${to}
+    union all
+    select source_id, executor_id, occurred_at, 'metabase-query-execution', upstream_id from metabase_query_execution where executor_id is not null and occurred_at >= ${from} and occurred_at < ${to}
+    union all
+    select source_id, user_id, occurred_at, 'metabase-view', upstream_id from metabase_view where user_id is not null and occurred_at >= ${from} and occurred_at < ${to}
+    union all
+    select source_id, user_id, occurred_at, 'metabase-audit-event', upstream_id from metabase_audit_event where user_id is not null and occurred_at >= ${from} and occurred_at < ${to}
+  )`;
+}
+
+/** Human Metabase accounts active at as-of, with their link of this run. An account
+ *  deactivated after as-of was still active at as-of (state observed later). */
+export async function activeHumanAccounts(context: RuleContext): Promise<RawBuilder<unknown>> {
+  const accounts = await context.stateAt('metabase_account_version');
+  return sql`(
+    select a.source_id, a.upstream_id::bigint as account_id, a.email, a.is_superuser, a.sso_source, a.date_joined, a.last_login,
+           il.status as link_status, il.person_id, il.method as link_method, il.candidates
+    from ${accounts} a
+    left join identity_link il on il.run_id = ${context.runId} and il.metabase_source_id = a.source_id and il.account_id = a.upstream_id::bigint
+    where a.present and coalesce(a.is_human, true)
+      and (a.is_active or a.deactivated_at > ${context.asOf})
+      and (a.date_joined is null or a.date_joined <= ${context.asOf})
+  )`;
+}
+
+export function compileStatements(context: RuleContext, statements: Record<string, RawBuilder<unknown>>): { name: string; sql: string }[] {
+  return Object.entries(statements).map(([name, statement]) => ({ name, sql: statement.compile(context.db).sql }));
+}
+
+export const iso = (value: Date | string | null | undefined): Date | null => (value === null || value === undefined ? null : new Date(value));
+
+export const days = (ms: number) => Math.floor(ms / 86_400_000);

@@ -1,0 +1,51 @@
+// orphaned-account — at as-of, a Metabase account is active while its linked person is
+// terminated (or was deleted from Entra). One finding per account.
+// Controls: CC6.2, A.5.16, A.5.18. Severity high.
+// Assumptions: "terminated at as-of" = an interval of the run open at as-of.
+import { sql } from 'kysely';
+import type { Rule, RuleContext, RuleOutcome } from '../types.js';
+import { activeHumanAccounts, compileStatements, days, findingId, iso } from './common.js';
+
+const id = 'orphaned-account';
+
+async function statements(context: RuleContext) {
+  return {
+    orphans: sql<{ source_id: string; account_id: number; email: string | null; person_id: string; started_at: Date; reason: string }>`
+      select distinct on (a.source_id, a.account_id) a.source_id, a.account_id, a.email, a.person_id, i.started_at, i.reason
+      from ${await activeHumanAccounts(context)} a
+      join person_terminated_interval i on i.run_id = ${context.runId} and i.person_id = a.person_id
+        and i.started_at <= ${context.asOf} and (i.ended_at is null or i.ended_at > ${context.asOf})
+      where a.link_status = 'linked'
+      order by a.source_id, a.account_id, i.started_at`,
+  };
+}
+
+export const orphanedAccount: Rule = {
+  id,
+  severity: 'high',
+  async statements(context) {
+    return compileStatements(context, await statements(context));
+  },
+  async evaluate(context): Promise<RuleOutcome> {
+    if (context.inventory.metabaseSourceIds.length === 0 || context.inventory.entraSourceIds.length === 0) {
+      return { status: 'not-evaluable', reason: 'needs both Metabase accounts and Entra directory data', findings: [], notEvaluableCount: 0, detail: {} };
+    }
+    const { rows } = await (await statements(context)).orphans.execute(context.db);
+    const findings = rows.map((row) => {
+      const since = days(context.asOf.getTime() - new Date(row.started_at).getTime());
+      const upn = context.directory.personUpn(row.person_id);
+      return {
+        id: findingId(id, row.source_id, row.account_id),
+        rule: id,
+        severity: 'high' as const,
+        subject: { personId: row.person_id, upn, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
+        summary: `Metabase account ${row.email ?? row.account_id} is still active although ${upn ?? row.person_id} was terminated (${row.reason}) ${since} day(s) before as-of`,
+        firstSeen: iso(row.started_at),
+        lastSeen: context.asOf,
+        evidence: [{ source: 'metabase-account', id: String(row.account_id), at: context.asOf }],
+        detail: { terminatedAt: new Date(row.started_at).toISOString(), daysSince: since, terminationReason: row.reason },
+      };
+    });
+    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+  },
+};

@@ -1,0 +1,60 @@
+// risky-sign-in — a successful Metabase app sign-in with riskLevelDuringSignIn in the
+// levels, or (on its own) riskState atRisk or confirmedCompromised. One finding per
+// person. `hidden` (no P2 licence) makes the rule not evaluable.
+// Controls: CC7.2, CC6.6, A.8.16. Severity high.
+import { sql } from 'kysely';
+import { capabilities } from '../../collectors/streams.js';
+import { listParameter } from '../parameters.js';
+import type { Rule, RuleContext, RuleOutcome } from '../types.js';
+import { compileStatements, findingId, iso } from './common.js';
+
+const id = 'risky-sign-in';
+
+function statements(context: RuleContext) {
+  const levels = listParameter<string>(context.parameters, 'levels', ['medium', 'high']);
+  const states = listParameter<string>(context.parameters, 'riskStates', ['atRisk', 'confirmedCompromised']);
+  const base = sql`from entra_sign_in s where s.app_id = any(${context.inventory.metabaseAppIds}::text[]) and s.error_code = 0
+    and s.occurred_at >= ${context.period.from} and s.occurred_at < ${context.period.to}`;
+  return {
+    hidden: sql<{ n: number }>`select count(*)::int as n ${base} and s.risk_level_during_sign_in = 'hidden'`,
+    risky: sql<{ user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date; risk_level_during_sign_in: string | null; risk_state: string | null }>`
+      select s.user_id, s.user_principal_name, s.upstream_id, s.occurred_at, s.risk_level_during_sign_in, s.risk_state ${base}
+        and (s.risk_level_during_sign_in = any(${levels}::text[]) or s.risk_state = any(${states}::text[]))
+      order by s.user_id, s.occurred_at, s.upstream_id`,
+  };
+}
+
+export const riskySignIn: Rule = {
+  id,
+  severity: 'high',
+  async statements(context) {
+    return compileStatements(context, statements(context));
+  },
+  async evaluate(context): Promise<RuleOutcome> {
+    if (context.inventory.entraSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Entra sign-ins have been collected', findings: [], notEvaluableCount: 0, detail: {} };
+    const query = statements(context);
+    const hidden = (await query.hidden.execute(context.db)).rows[0]?.n ?? 0;
+    const noP2 = context.inventory.entraSourceIds.some((source) => context.inventory.capability(source, capabilities.entraRiskFields)?.available === false);
+    if (hidden > 0 || noP2) {
+      return { status: 'not-evaluable', reason: 'risk levels are `hidden`: the tenant has no Entra ID P2 licence', findings: [], notEvaluableCount: hidden, detail: { hidden } };
+    }
+    const { rows } = await query.risky.execute(context.db);
+    const byPerson = new Map<string, typeof rows>();
+    for (const row of rows) byPerson.set(row.user_id, [...(byPerson.get(row.user_id) ?? []), row]);
+    const findings = [...byPerson].map(([personId, signIns]) => {
+      const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
+      return {
+        id: findingId(id, personId),
+        rule: id,
+        severity: 'high' as const,
+        subject: { personId, upn, metabaseAccountId: null, email: null, credentialId: null, source: 'entra' },
+        summary: `${signIns.length} risky successful Metabase sign-in(s) of ${upn ?? personId} (${[...new Set(signIns.map((s) => s.risk_level_during_sign_in ?? s.risk_state))].join(', ')})`,
+        firstSeen: iso(signIns[0]!.occurred_at),
+        lastSeen: iso(signIns[signIns.length - 1]!.occurred_at),
+        evidence: signIns.map((s) => ({ source: 'entra-sign-in', id: s.upstream_id, at: iso(s.occurred_at) })),
+        detail: { count: signIns.length },
+      };
+    });
+    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+  },
+};

@@ -1,0 +1,60 @@
+// single-factor-sign-in — successful Metabase app sign-ins whose
+// authenticationRequirement is singleFactorAuthentication. One finding per person.
+// Not evaluable when the period's sign-ins carry no authenticationRequirement (v1.0-only
+// data). Controls: CC6.1, CC6.6, A.5.15, A.8.5. Severity medium.
+// Choice: a period with no sign-in at all, collected from beta, is evaluated (nothing to
+// flag); one whose sign-ins all lack the field is not evaluable.
+import { sql } from 'kysely';
+import { capabilities } from '../../collectors/streams.js';
+import type { Rule, RuleContext, RuleOutcome } from '../types.js';
+import { compileStatements, findingId, iso } from './common.js';
+
+const id = 'single-factor-sign-in';
+
+function statements(context: RuleContext) {
+  const base = sql`from entra_sign_in s where s.app_id = any(${context.inventory.metabaseAppIds}::text[]) and s.error_code = 0
+    and s.occurred_at >= ${context.period.from} and s.occurred_at < ${context.period.to}`;
+  return {
+    carriesRequirement: sql<{ total: number; with_requirement: number }>`
+      select count(*)::int as total, count(s.authentication_requirement)::int as with_requirement ${base}`,
+    singleFactor: sql<{ user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date }>`
+      select s.user_id, s.user_principal_name, s.upstream_id, s.occurred_at ${base}
+        and s.authentication_requirement = 'singleFactorAuthentication'
+      order by s.user_id, s.occurred_at, s.upstream_id`,
+  };
+}
+
+export const singleFactorSignIn: Rule = {
+  id,
+  severity: 'medium',
+  async statements(context) {
+    return compileStatements(context, statements(context));
+  },
+  async evaluate(context): Promise<RuleOutcome> {
+    if (context.inventory.entraSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Entra sign-ins have been collected', findings: [], notEvaluableCount: 0, detail: {} };
+    const query = statements(context);
+    const counts = (await query.carriesRequirement.execute(context.db)).rows[0] ?? { total: 0, with_requirement: 0 };
+    const v1Only = context.inventory.entraSourceIds.every((source) => context.inventory.capability(source, capabilities.entraSignInsBeta)?.available === false);
+    if ((counts.total > 0 && counts.with_requirement === 0) || (counts.total === 0 && v1Only)) {
+      return { status: 'not-evaluable', reason: 'no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta)', findings: [], notEvaluableCount: counts.total, detail: counts };
+    }
+    const { rows } = await query.singleFactor.execute(context.db);
+    const byPerson = new Map<string, typeof rows>();
+    for (const row of rows) byPerson.set(row.user_id, [...(byPerson.get(row.user_id) ?? []), row]);
+    const findings = [...byPerson].map(([personId, signIns]) => {
+      const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
+      return {
+        id: findingId(id, personId),
+        rule: id,
+        severity: 'medium' as const,
+        subject: { personId, upn, metabaseAccountId: null, email: null, credentialId: null, source: 'entra' },
+        summary: `${signIns.length} successful Metabase sign-in(s) of ${upn ?? personId} with single-factor authentication`,
+        firstSeen: iso(signIns[0]!.occurred_at),
+        lastSeen: iso(signIns[signIns.length - 1]!.occurred_at),
+        evidence: signIns.map((s) => ({ source: 'entra-sign-in', id: s.upstream_id, at: iso(s.occurred_at) })),
+        detail: { count: signIns.length },
+      };
+    });
+    return { status: 'evaluated', reason: null, findings, notEvaluableCount: counts.total - counts.with_requirement, detail: counts };
+  },
+};

@@ -1,0 +1,78 @@
+// unjustified-privilege — at as-of, an active human Metabase account is privileged
+// (is_superuser, or member of the Administrators group) while its linked person is not a
+// transitive member of any configured Entra admin group; an unlinked privileged account
+// is always unjustified. Not evaluable when no admin group is configured.
+// Controls: CC6.3, A.8.2. Severity high.
+// Assumptions: the Administrators group is magic_group_type = 'admin', or (older
+// versions without that column) the group named Administrators; Entra memberships are
+// the transitive members of the admin groups collected at as-of.
+import { sql } from 'kysely';
+import { listParameter } from '../parameters.js';
+import type { Rule, RuleContext, RuleOutcome } from '../types.js';
+import { activeHumanAccounts, compileStatements, findingId } from './common.js';
+
+const id = 'unjustified-privilege';
+
+export async function privilegedAccountsSql(context: RuleContext) {
+  const memberships = await context.stateAt('metabase_membership_version');
+  const groups = await context.stateAt('metabase_group_version');
+  return sql`(
+    select a.*, a.is_superuser as via_superuser,
+           exists (
+             select 1 from ${memberships} m join ${groups} g on g.source_id = m.source_id and g.upstream_id = m.group_id::text and g.present
+             where m.present and m.source_id = a.source_id and m.user_id = a.account_id
+               and (g.magic_group_type = 'admin' or (g.magic_group_type is null and g.name = 'Administrators'))
+           ) as via_admin_group
+    from ${await activeHumanAccounts(context)} a
+  )`;
+}
+
+async function statements(context: RuleContext) {
+  const adminGroups = listParameter<string>(context.parameters, 'adminGroupIds', []);
+  const entraMembers = await context.stateAt('entra_group_member_version');
+  return {
+    unjustified: sql<{ source_id: string; account_id: number; email: string | null; person_id: string | null; link_status: string | null; via_superuser: boolean; via_admin_group: boolean }>`
+      select p.source_id, p.account_id, p.email, p.person_id, p.link_status, coalesce(p.via_superuser, false) as via_superuser, p.via_admin_group
+      from ${await privilegedAccountsSql(context)} p
+      where (p.via_superuser or p.via_admin_group)
+        and (p.link_status is distinct from 'linked' or not exists (
+          select 1 from ${entraMembers} e
+          where e.present and e.member_id = p.person_id and e.group_id = any(${adminGroups}::text[])
+        ))
+      order by p.source_id, p.account_id`,
+  };
+}
+
+export const unjustifiedPrivilege: Rule = {
+  id,
+  severity: 'high',
+  async statements(context) {
+    return compileStatements(context, await statements(context));
+  },
+  async evaluate(context): Promise<RuleOutcome> {
+    if (context.inventory.metabaseSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Metabase accounts have been collected', findings: [], notEvaluableCount: 0, detail: {} };
+    if (listParameter<string>(context.parameters, 'adminGroupIds', []).length === 0) {
+      return { status: 'not-evaluable', reason: 'no Entra admin group is configured (ENTRA_ADMIN_GROUP_IDS); the privileged population is still listed', findings: [], notEvaluableCount: 0, detail: {} };
+    }
+    const { rows } = await (await statements(context)).unjustified.execute(context.db);
+    const findings = rows.map((row) => {
+      const upn = row.person_id ? context.directory.personUpn(row.person_id) : null;
+      const via = [row.via_superuser ? 'superuser' : null, row.via_admin_group ? 'Administrators group' : null].filter(Boolean).join(' and ');
+      return {
+        id: findingId(id, row.source_id, row.account_id),
+        rule: id,
+        severity: 'high' as const,
+        subject: { personId: row.person_id, upn, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
+        summary:
+          row.link_status === 'linked'
+            ? `Metabase account ${row.email ?? row.account_id} is an administrator (${via}) but ${upn ?? row.person_id} is in no Entra admin group`
+            : `Metabase account ${row.email ?? row.account_id} is an administrator (${via}) and is linked to no Entra person`,
+        firstSeen: null,
+        lastSeen: context.asOf,
+        evidence: [{ source: 'metabase-account', id: String(row.account_id), at: context.asOf }],
+        detail: { viaSuperuser: row.via_superuser, viaAdminGroup: row.via_admin_group, linked: row.link_status === 'linked' },
+      };
+    });
+    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+  },
+};

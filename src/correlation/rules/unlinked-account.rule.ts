@@ -1,0 +1,49 @@
+// unlinked-account — at as-of, an active human Metabase account has no link (no match,
+// or ambiguous). One finding per account.
+// Controls: CC6.1, CC6.2, A.5.16. Severity medium.
+import { sql } from 'kysely';
+import type { Rule, RuleContext, RuleOutcome } from '../types.js';
+import { activeHumanAccounts, compileStatements, findingId, iso } from './common.js';
+
+const id = 'unlinked-account';
+
+async function statements(context: RuleContext) {
+  return {
+    unlinked: sql<{ source_id: string; account_id: number; email: string | null; sso_source: string | null; date_joined: Date | null; last_login: Date | null; link_status: string | null; candidates: string[] | null }>`
+      select a.source_id, a.account_id, a.email, a.sso_source, a.date_joined, a.last_login, a.link_status, a.candidates
+      from ${await activeHumanAccounts(context)} a
+      where a.link_status is distinct from 'linked'
+      order by a.source_id, a.account_id`,
+  };
+}
+
+export const unlinkedAccount: Rule = {
+  id,
+  severity: 'medium',
+  async statements(context) {
+    return compileStatements(context, await statements(context));
+  },
+  async evaluate(context): Promise<RuleOutcome> {
+    if (context.inventory.metabaseSourceIds.length === 0 || context.inventory.entraSourceIds.length === 0) {
+      return { status: 'not-evaluable', reason: 'needs both Metabase accounts and Entra directory data', findings: [], notEvaluableCount: 0, detail: {} };
+    }
+    const { rows } = await (await statements(context)).unlinked.execute(context.db);
+    const findings = rows.map((row) => {
+      const ambiguous = row.link_status === 'ambiguous';
+      return {
+        id: findingId(id, row.source_id, row.account_id),
+        rule: id,
+        severity: 'medium' as const,
+        subject: { personId: null, upn: null, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
+        summary: ambiguous
+          ? `Metabase account ${row.email ?? row.account_id} matches ${row.candidates?.length ?? 2} Entra people and is not linked`
+          : `Metabase account ${row.email ?? row.account_id} matches no Entra person`,
+        firstSeen: iso(row.date_joined),
+        lastSeen: iso(row.last_login),
+        evidence: [{ source: 'metabase-account', id: String(row.account_id), at: iso(row.date_joined) }],
+        detail: { ssoSource: row.sso_source, dateJoined: iso(row.date_joined)?.toISOString() ?? null, lastLogin: iso(row.last_login)?.toISOString() ?? null, ambiguity: ambiguous ? row.candidates : null },
+      };
+    });
+    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+  },
+};
