@@ -6,8 +6,7 @@ import { AppError } from '../../errors.js';
 import { capabilities, streams } from '../streams.js';
 import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
 import type { StateRecord, StateTableName } from '../../store/tables.js';
-import { mapApiKey, mapGroup, mapMembership, mapQueryExecution, plainRow, type Mapped, type Row } from './mapping.js';
-import { mapAccount } from './mapping.js';
+import { mapAccount, mapApiKey, mapGroup, mapMembership, mapQueryExecution, plainRow, type Mapped, type Row } from './mapping.js';
 import { emptySummary, mapBatch, writeEventBatch, writeStateBatch } from './sink.js';
 
 export const API_PAGE_SIZE = 200;
@@ -141,12 +140,9 @@ export async function collectApi(context: CollectContext, options: CollectOption
     'metabase-accounts',
     observedAt,
     userPages(client),
-    (row) => {
-      const mapped = mapAccount(row);
-      return mapped;
-    },
+    mapAccount,
   );
-  users.notes.push('from the API: the user list holds people only (no API-key service users, no internal user); their traffic is still attributed by id');
+  users.notes.push('from the API: no account type is returned; API-key service users are recognised by their @api-key.invalid email');
   summaries.push(users);
 
   const groups = (await client.get<Row[]>('/api/permissions/group')).body ?? [];
