@@ -1,0 +1,17 @@
+-- access-after-termination: events
+select l.person_id, a.source_id, a.account_id, a.kind, a.upstream_id, a.occurred_at, i.started_at, i.reason
+      from (
+    select source_id, user_id as account_id, occurred_at, 'metabase-login' as kind, upstream_id from metabase_login where occurred_at >= $1 and occurred_at < $2
+    union all
+    select source_id, executor_id, occurred_at, 'metabase-query-execution', upstream_id from metabase_query_execution where executor_id is not null and occurred_at >= $3 and occurred_at < $4
+    union all
+    select source_id, user_id, occurred_at, 'metabase-view', upstream_id from metabase_view where user_id is not null and occurred_at >= $5 and occurred_at < $6
+    union all
+    select source_id, user_id, occurred_at, 'metabase-audit-event', upstream_id from metabase_audit_event where user_id is not null and occurred_at >= $7 and occurred_at < $8
+  ) a
+      join identity_link l on l.run_id = $9 and l.status = 'linked'
+        and l.metabase_source_id = a.source_id and l.account_id = a.account_id
+      join person_terminated_interval i on i.run_id = $10 and i.person_id = l.person_id
+        and a.occurred_at > i.started_at + $11::interval
+        and (i.ended_at is null or a.occurred_at <= i.ended_at)
+      order by l.person_id, a.occurred_at, a.kind, a.upstream_id;

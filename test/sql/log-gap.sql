@@ -1,0 +1,2 @@
+-- log-gap: coverage
+-- computed from coverage_window and retention_observation (see inventory.ts);
