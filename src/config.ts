@@ -66,6 +66,8 @@ const environmentSchema = z.object({
   METABASE_URL: url(['http:', 'https:'], 'an http(s):// URL'),
   METABASE_API_KEY: optionalText,
   ACCESSTRAIL_API_KEYS_BOOTSTRAP: optionalText,
+  /** `serve` runs a collection of all sources every so many minutes when set. */
+  ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: optionalText.pipe(z.coerce.number<string | undefined>().int('must be a whole number').positive('must be positive').optional()),
   ACCESSTRAIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   PORT: optionalText
     .pipe(z.coerce.number<string | undefined>().int('must be a whole number').min(0, 'must be a port number').max(65535, 'must be a port number').optional())

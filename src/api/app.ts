@@ -1,0 +1,96 @@
+// The HTTP API as a function: builds the Fastify instance around a store, and never
+// listens by itself (`accesstrail serve` does; tests use app.inject).
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/database.js';
+import { createApiKeyRepository } from './api-keys.js';
+import { createAuth } from './auth.js';
+import { createCollectionRunner, type CollectionRunner } from './collection-runner.js';
+import { installErrorHandling } from './http-errors.js';
+import { createReadRepository } from './read.repository.js';
+import { collectionRoutes } from './routes/collections.routes.js';
+import { coverageRoutes } from './routes/coverage.routes.js';
+import { findingRoutes } from './routes/findings.routes.js';
+import { healthRoutes } from './routes/health.routes.js';
+import { peopleRoutes } from './routes/people.routes.js';
+import { reportRoutes } from './routes/reports.routes.js';
+import type { RouteContext } from './routes/context.js';
+
+export interface ApiDependencies {
+  /** The migrated store (collections started over HTTP need the whole store, not only db). */
+  store: Store;
+  config: Config;
+  logger: Logger;
+  /** Clock (tests pin it). */
+  now?: () => Date;
+}
+
+export type ApiApp = FastifyInstance & { collections: CollectionRunner };
+
+export const API_VERSION = '1.0.0';
+
+export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
+  const now = deps.now ?? (() => new Date());
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    genReqId: () => randomUUID(),
+    // Request ids are ours; a client-sent header must not forge log correlation.
+    requestIdHeader: false,
+    bodyLimit: 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const keys = createApiKeyRepository(deps.store.db);
+  if (deps.config.ACCESSTRAIL_API_KEYS_BOOTSTRAP) {
+    if (await keys.ensureBootstrap(deps.config.ACCESSTRAIL_API_KEYS_BOOTSTRAP)) app.log.info('created the bootstrap admin API key (ACCESSTRAIL_API_KEYS_BOOTSTRAP)');
+  }
+  const collections = createCollectionRunner({ store: deps.store, config: deps.config, logger: deps.logger, now });
+  app.addHook('onClose', async () => {
+    await collections.close();
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'accesstrail API',
+        version: API_VERSION,
+        description: 'Reports, findings, identity links, collection runs and coverage of an accesstrail store. Authenticate with `Authorization: Bearer <api key>`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'an accesstrail API key (at_…)' } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const context: RouteContext = {
+    config: deps.config,
+    store: deps.store,
+    logger: deps.logger,
+    now,
+    auth: createAuth(keys, now),
+    reads: createReadRepository(deps.store.db),
+    collections,
+  };
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  await typed.register(healthRoutes, { context });
+  await typed.register(reportRoutes, { context, prefix: '/v1' });
+  await typed.register(findingRoutes, { context, prefix: '/v1' });
+  await typed.register(peopleRoutes, { context, prefix: '/v1' });
+  await typed.register(collectionRoutes, { context, prefix: '/v1' });
+  await typed.register(coverageRoutes, { context, prefix: '/v1' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return Object.assign(app, { collections }) as unknown as ApiApp;
+}

@@ -1,0 +1,74 @@
+// Per source and stream: the merged windows that were collected completely and the
+// gaps in the last 90 days. A gap is time for which the store cannot say that nothing
+// happened.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { loadInventory } from '../../correlation/inventory.js';
+import { gapsIn } from '../../store/collection.repository.js';
+import { bearerSecurity } from '../auth.js';
+import { errorResponses } from '../http-errors.js';
+import type { RouteOptions } from './context.js';
+
+const GAP_WINDOW_DAYS = 90;
+const range = z.object({ from: z.string(), to: z.string() });
+
+export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { context }) => {
+  const { auth } = context;
+
+  app.get(
+    '/coverage',
+    {
+      onRequest: auth.requireScope('reports:read'),
+      schema: {
+        tags: ['coverage'],
+        summary: `per source and stream: merged coverage windows and the gaps in the last ${GAP_WINDOW_DAYS} days`,
+        security: bearerSecurity,
+        response: {
+          200: z.object({
+            asOf: z.string(),
+            gapWindow: range,
+            sources: z.array(
+              z.object({
+                sourceId: z.string(),
+                kind: z.enum(['entra', 'metabase']),
+                streams: z.array(z.object({ stream: z.string(), coverage: z.array(range), gaps: z.array(range) })),
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async () => {
+      const db = context.store.db;
+      const asOf = context.now();
+      const inventory = await loadInventory(db, {
+        metabaseAppIds: [...context.config.ENTRA_METABASE_APP_IDS],
+        adminGroupIds: [...context.config.ENTRA_ADMIN_GROUP_IDS],
+        asOf,
+      });
+      // The streams a source has ever recorded coverage for (the inventory answers per stream).
+      const streams = await db.selectFrom('coverage_window').select(['source_id', 'stream']).distinct().orderBy('source_id').orderBy('stream').execute();
+      const window = { from: new Date(asOf.getTime() - GAP_WINDOW_DAYS * 86_400_000), to: asOf };
+      const text = (r: { from: Date; to: Date }) => ({ from: r.from.toISOString(), to: r.to.toISOString() });
+      const sources = [
+        ...inventory.entraSourceIds.map((id) => ({ id, kind: 'entra' as const })),
+        ...inventory.metabaseSourceIds.map((id) => ({ id, kind: 'metabase' as const })),
+      ].sort((a, b) => a.id.localeCompare(b.id));
+      return {
+        asOf: asOf.toISOString(),
+        gapWindow: text(window),
+        sources: sources.map((source) => ({
+          sourceId: source.id,
+          kind: source.kind,
+          streams: streams
+            .filter((row) => row.source_id === source.id)
+            .map((row) => {
+              const coverage = inventory.coverage(source.id, row.stream);
+              return { stream: row.stream, coverage: coverage.map(text), gaps: gapsIn(window, coverage).map(text) };
+            }),
+        })),
+      };
+    },
+  );
+};
