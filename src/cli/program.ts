@@ -4,7 +4,9 @@ import { registerCollect } from './commands/collect.js';
 import { registerCorrelate } from './commands/correlate.js';
 import { registerImport } from './commands/import.js';
 import { registerLink } from './commands/link.js';
+import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerServe } from './commands/serve.js';
 import { registerVerify } from './commands/verify.js';
 
 export function buildProgram(): Command {
@@ -19,5 +21,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerVerify(program);
   registerLink(program);
+  registerServe(program);
+  registerKeys(program);
   return program;
 }

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { API_SCOPES, createApiKeyRepository, parseScopes, type ApiKeyInfo } from '../../api/api-keys.js';
+import { say, withStore } from '../context.js';
+
+function describeKey(key: ApiKeyInfo): string {
+  const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';
+  const used = key.lastUsedAt ? `last used ${key.lastUsedAt.toISOString()}` : 'never used';
+  return `${key.id}  ${key.prefix}…  ${key.name}  [${key.scopes.join(',')}]  created ${key.createdAt.toISOString()}  ${used}  ${state}`;
+}
+
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('API keys for GRC tools (only their SHA-256 is stored)');
+
+  keys
+    .command('create')
+    .description('create an API key and print it once')
+    .requiredOption('--name <name>', 'what the key is for (e.g. the GRC tool)')
+    .requiredOption('--scopes <scopes>', `comma-separated: ${API_SCOPES.join(', ')} (admin implies all)`)
+    .action(async (options: { name: string; scopes: string }) => {
+      const scopes = parseScopes(options.scopes);
+      await withStore(async ({ store }) => {
+        const { key, info } = await createApiKeyRepository(store.db).create({ name: options.name, scopes });
+        say(key);
+        process.stderr.write(`created API key ${info.id} (${info.name}, scopes ${info.scopes.join(',')}); it is shown only this once, store it now\n`);
+      });
+    });
+
+  keys
+    .command('list')
+    .description('list API keys (id, prefix, name, scopes, use, state)')
+    .action(async () => {
+      await withStore(async ({ store }) => {
+        const all = await createApiKeyRepository(store.db).list();
+        if (all.length === 0) say('no API keys');
+        for (const key of all) say(describeKey(key));
+      });
+    });
+
+  keys
+    .command('revoke')
+    .description('revoke an API key by id; it is refused from then on')
+    .argument('<id>', 'the key id shown by `keys list`')
+    .action(async (id: string) => {
+      await withStore(async ({ store }) => {
+        const key = await createApiKeyRepository(store.db).revoke(id);
+        say(`revoked ${describeKey(key)}`);
+      });
+    });
+}
