@@ -100,9 +100,9 @@ export const findingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
     },
     async (request) => {
       const query = request.query;
+      const after = query.cursor ? (decodeCursor(query.cursor, ['string'])[0] as string) : undefined;
       const runId = await reads.latestCorrelationRunId();
       if (runId === undefined) return { correlationRunId: null, items: [], nextCursor: null };
-      const after = query.cursor ? (decodeCursor(query.cursor, ['string'])[0] as string) : undefined;
       const rows = await reads.listFindings(
         runId,
         { rule: query.rule, severity: query.severity, personId: query.person, from: query.from ? toDate(query.from) : undefined, to: query.to ? toDate(query.to) : undefined },

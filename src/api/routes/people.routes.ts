@@ -132,9 +132,9 @@ export const peopleRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     },
     async (request) => {
       const { limit, cursor, status } = request.query;
+      const after = cursor ? decodeCursor(cursor, ['string', 'number']) : undefined;
       const runId = await reads.latestCorrelationRunId();
       if (runId === undefined) return { correlationRunId: null, items: [], nextCursor: null };
-      const after = cursor ? decodeCursor(cursor, ['string', 'number']) : undefined;
       const rows = await reads.listAccounts(runId, limit + 1, {
         ...(after ? { after: { sourceId: after[0] as string, accountId: after[1] as number } } : {}),
         ...(status ? { status } : {}),
