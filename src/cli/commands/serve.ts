@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildApp } from '../../api/app.js';
+import { startCollectionSchedule } from '../../api/collection-schedule.js';
 import { AppError } from '../../errors.js';
 import { openStore } from '../../store/database.js';
 import { loadCommandConfig } from '../context.js';
@@ -18,7 +19,6 @@ export function registerServe(program: Command): void {
         await store.close();
         throw error;
       }
-      let timer: NodeJS.Timeout | undefined;
       try {
         // Fastify logs the one line with the address.
         await app.listen({ host: config.HOST, port: config.PORT, listenTextResolver: (address) => `accesstrail API listening on ${address}` });
@@ -29,21 +29,8 @@ export function registerServe(program: Command): void {
       }
 
       const minutes = config.ACCESSTRAIL_COLLECT_INTERVAL_MINUTES;
-      if (minutes !== undefined) {
-        // Overlap guard: a tick while a collection (scheduled or requested over HTTP)
-        // is still running is skipped, not queued.
-        timer = setInterval(() => {
-          if (app.collections.busy()) {
-            logger.info('scheduled collection skipped: a collection is still running');
-            return;
-          }
-          app.collections.start({ source: 'all', requestedBy: 'scheduler' }).then(
-            (runId) => logger.info({ collectionRunId: runId }, 'scheduled collection started'),
-            (error: unknown) => logger.warn({ err: error }, 'scheduled collection could not start'),
-          );
-        }, minutes * 60_000);
-        logger.info(`scheduled collection every ${minutes} minutes`);
-      }
+      const schedule = minutes === undefined ? undefined : startCollectionSchedule({ runner: app.collections, intervalMs: minutes * 60_000, logger });
+      if (minutes !== undefined) logger.info(`scheduled collection of all sources every ${minutes} minutes`);
 
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
@@ -55,7 +42,7 @@ export function registerServe(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      if (timer) clearInterval(timer);
+      schedule?.stop();
       // app.close() stops accepting connections, lets requests in flight finish and
       // aborts a running collection, which records its outcome before we close the store.
       await app.close();
