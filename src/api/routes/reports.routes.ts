@@ -185,7 +185,7 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
         tags: ['reports'],
         summary: 'a stored report: JSON by default; Accept: application/pdf or text/csv, or ?format=, for the others',
         description:
-          'CSV returns findings.csv, or the population named by ?population= (human-accounts, terminated-people, privileged-accounts, ...). OSCAL is an assessment-results document.',
+          'CSV returns findings.csv, or the population named by ?population= (human-accounts, terminated-people, privileged, privilege-changes, non-human, credentials). OSCAL is an assessment-results document.',
         security: bearerSecurity,
         params: idParams,
         querystring: z.strictObject({
