@@ -2,10 +2,12 @@
 import { Command } from 'commander';
 import { registerCollect } from './commands/collect.js';
 import { registerCorrelate } from './commands/correlate.js';
+import { registerDemo } from './commands/demo.js';
 import { registerImport } from './commands/import.js';
 import { registerLink } from './commands/link.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerVerify } from './commands/verify.js';
 
@@ -23,5 +25,7 @@ export function buildProgram(): Command {
   registerLink(program);
   registerServe(program);
   registerKeys(program);
+  registerReport(program);
+  registerDemo(program);
   return program;
 }

@@ -1,12 +1,15 @@
 // Building, storing and reading reports: what the CLI's `report` command and the API's
 // /v1/reports routes call.
+import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
-import { AppError } from '../errors.js';
+import { correlateFromConfig } from '../correlation/service.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/schema.js';
+import { buildReportModel } from './build-model.js';
 import type { Framework, ReportModel } from './model.js';
-import type { ReportFormat, WrittenFile } from './write.js';
+import { reportBaseName } from './render/naming.js';
+import { writeReportArtefacts, type ReportFormat, type WrittenFile } from './write.js';
 
 export interface ReportRequest {
   framework: Framework;
@@ -21,17 +24,65 @@ export interface CreatedReport {
   contentSha256: string;
   model: ReportModel;
   files: WrittenFile[];
+  manifest: { path: string; sha256: string; bytes: number };
+  /** The correlation run that evaluated the rules for this report. */
+  correlationRunId: number;
 }
 
 export interface ReportDependencies {
   db: Kysely<Database>;
   config: Config;
   logger?: Logger;
-  /** Clock (tests pin it). */
+  /** Clock (tests and the demo pin it). */
   now?: () => Date;
 }
 
-/** Evaluates the rules for the period, builds the model, signs, renders, stores. */
-export async function createReport(_deps: ReportDependencies, _request: ReportRequest): Promise<CreatedReport> {
-  throw new AppError('INTERNAL', 'report building is being implemented');
+/** Evaluates the rules for the period at its as-of (the period end, or now for a period
+ *  that has not ended: a provisional report), builds the model, signs, renders and
+ *  stores it. The same evidence and parameters give the same content hash. */
+export async function createReport(deps: ReportDependencies, request: ReportRequest): Promise<CreatedReport> {
+  const generatedAt = deps.now?.() ?? new Date();
+  const asOf = new Date(Math.min(request.period.to.getTime(), generatedAt.getTime()));
+  const correlation = await correlateFromConfig(deps.db, deps.config, { from: request.period.from, to: request.period.to, asOf }, deps.logger);
+  const unsigned = await buildReportModel({ db: deps.db, framework: request.framework, period: request.period, generatedAt, correlation });
+  const written = await writeReportArtefacts({
+    model: unsigned,
+    formats: request.formats,
+    outDir: request.outDir ?? path.join(deps.config.dataDir, 'reports'),
+    dataDir: deps.config.dataDir,
+  });
+  const model = written.model;
+  const integrity = model.integrity!;
+  const reportId = reportBaseName(model);
+  await deps.db.transaction().execute(async (trx) => {
+    // Immutable: a report with the same content is already stored as it was.
+    const inserted = await trx
+      .insertInto('report')
+      .values({
+        id: reportId,
+        framework: model.framework,
+        period_from: model.period.from,
+        period_to: model.period.to,
+        as_of: model.asOf,
+        generated_at: model.generatedAt,
+        provisional: model.provisional,
+        content_sha256: integrity.contentSha256,
+        signature: JSON.stringify(integrity.signature),
+        content: JSON.stringify(model),
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted) {
+      for (const file of written.files) {
+        await trx
+          .insertInto('report_rendering')
+          .values({ report_id: reportId, format: file.format, name: path.basename(file.path), sha256: file.sha256, bytes: file.bytes })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+    }
+  });
+  deps.logger?.info({ reportId, contentSha256: integrity.contentSha256, findings: model.findings.length }, 'report created');
+  return { reportId, contentSha256: integrity.contentSha256, model, files: written.files, manifest: written.manifest, correlationRunId: correlation.runId };
 }

@@ -102,9 +102,17 @@ export function loadTrustedPublicKeys(dataDir: string): KeyObject[] {
   return keys;
 }
 
+/** SHA-256 of the canonical model without `integrity` and without `generatedAt`: the
+ *  same stored evidence and parameters give the same hash whenever the report is
+ *  regenerated (controls.md). The signature binds the generation instant to it. */
 export function contentSha256(model: ReportModel): string {
-  const { integrity: _integrity, ...content } = model;
+  const { integrity: _integrity, generatedAt: _generatedAt, ...content } = model;
   return sha256Hex(canonicalJson(content));
+}
+
+/** What the signature covers: the content hash and the generation instant. */
+export function signedStatement(hash: string, generatedAt: string): string {
+  return `${hash}|${generatedAt}`;
 }
 
 export function signHash(hash: string, key: SigningKey): string {
@@ -124,7 +132,7 @@ export function signModel(model: ReportModel, key: SigningKey): ReportModel {
   const { integrity: _previous, ...content } = model;
   return {
     ...content,
-    integrity: { contentSha256: hash, signature: { alg: 'Ed25519', keyId: key.keyId, value: signHash(hash, key) } },
+    integrity: { contentSha256: hash, signature: { alg: 'Ed25519', keyId: key.keyId, value: signHash(signedStatement(hash, model.generatedAt), key) } },
   };
 }
 
@@ -179,8 +187,8 @@ export function verifySignedModel(json: string | ReportModel, publicKey?: Public
   const keys = candidates.map(publicKeyFrom).filter((key) => keyIdOf(key) === integrity.signature.keyId);
   if (keys.length === 0) {
     reasons.push(`unknown key: no trusted public key has id ${integrity.signature.keyId}`);
-  } else if (!keys.some((key) => verifyHashSignature(integrity.contentSha256, integrity.signature.value, key))) {
-    reasons.push(`bad signature: the signature does not match the stated content hash for key ${integrity.signature.keyId}`);
+  } else if (!keys.some((key) => verifyHashSignature(signedStatement(integrity.contentSha256, String(model.generatedAt)), integrity.signature.value, key))) {
+    reasons.push(`bad signature: the signature does not match the stated content hash and generation instant for key ${integrity.signature.keyId}`);
   }
   return { ok: reasons.length === 0, reasons, contentSha256: integrity.contentSha256, keyId: integrity.signature.keyId };
 }

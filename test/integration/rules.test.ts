@@ -267,10 +267,14 @@ describe('log-gap', () => {
     await org.coverage(streams.entraSignIns, '2026-08-02T01:00:00Z', '2026-10-02T00:00:00Z'); // 25 h gap
     await org.coverage(streams.entraDirectoryAudits, '2026-06-01T00:00:00Z', '2026-08-01T00:00:00Z');
     await org.coverage(streams.entraDirectoryAudits, '2026-08-01T23:00:00Z', '2026-10-02T00:00:00Z'); // 23 h gap: tolerated
-    for (const stream of [streams.metabaseLogins, streams.metabaseQueryExecutions, streams.metabaseViews, streams.metabaseAuditEvents]) {
+    for (const stream of [streams.metabaseLogins, streams.metabaseViews, streams.metabaseAuditEvents]) {
       await org.coverage(stream, '2026-06-01T00:00:00Z', '2026-10-02T00:00:00Z');
     }
+    // Metabase had already deleted query rows before 15 July when collection started...
+    await org.coverage(streams.metabaseQueryExecutions, '2026-07-15T00:00:00Z', '2026-10-02T00:00:00Z');
     await org.retention(streams.metabaseQueryExecutions, '2026-07-15T00:00:00Z');
+    // ...while view rows older than Metabase's oldest were archived in time: no finding.
+    await org.retention(streams.metabaseViews, '2026-08-01T00:00:00Z');
     await org.capability(METABASE, capabilities.metabaseTable('audit_log'), false, 'OSS edition');
     const { findings } = await findingsOf(store, logGap);
     expect(findings.map((f) => [f.subject.source, f.detail['kind']])).toEqual([

@@ -37,9 +37,19 @@ export function registerCollect(program: Command): void {
           now: () => new Date(),
         };
         const summaries: SourceSummary[] = [];
+        // --source all collects every source that is configured; naming one source
+        // makes its settings required (and a missing one is reported).
+        const entraConfigured = config.AZURE_TENANT_ID !== undefined || config.ENTRA_METABASE_APP_IDS.length > 0;
+        const metabaseConfigured = config.METABASE_DB_URL !== undefined || config.METABASE_URL !== undefined;
+        const wantEntra = options.source === 'entra' || (options.source === 'all' && entraConfigured);
+        const wantMetabase = options.source === 'metabase' || (options.source === 'all' && metabaseConfigured);
+        if (!wantEntra && !wantMetabase) {
+          await collection.finishRun(runId, { status: 'failed', summary: {}, error: 'no source configured' });
+          throw new AppError('CONFIG_INVALID', 'no source is configured: set AZURE_TENANT_ID and ENTRA_METABASE_APP_IDS (Entra), or METABASE_DB_URL or METABASE_URL (Metabase)');
+        }
         try {
-          if (options.source !== 'metabase') summaries.push(await collectEntra(context, collectOptions));
-          if (options.source !== 'entra') summaries.push(await collectMetabase(context, collectOptions));
+          if (wantEntra) summaries.push(await collectEntra(context, collectOptions));
+          if (wantMetabase) summaries.push(await collectMetabase(context, collectOptions));
         } catch (error) {
           await collection.finishRun(runId, { status: 'failed', summary: { sources: summaries }, error: (error as Error).message });
           throw error;

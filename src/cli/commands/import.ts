@@ -1,8 +1,10 @@
 // `accesstrail import FILE… [--kind …]`: exported files instead of live collection.
-// Importers are a table by kind; a new source adds a row (Metabase CSV exports will).
+// Importers are a table by kind; a new source adds a row. Metabase CSV exports need
+// --kind metabase-query-log | metabase-view-log | metabase-audit-log.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { importEntraFile } from '../../collectors/files/entra-import.js';
+import { importMetabaseUsageCsv, type MetabaseUsageCsvKind } from '../../collectors/metabase/usage-csv.js';
 import { entraSourceId } from '../../collectors/streams.js';
 import { silentProgress, type CollectContext, type StreamSummary } from '../../collectors/types.js';
 import { requireSetting } from '../../config.js';
@@ -30,6 +32,13 @@ export const importers: Record<string, Importer> = {
   entra: { accepts: (file) => entraFile.test(file), run: async (context, file) => importEntraFile(context, await entraSource(context), file) },
   'entra-sign-ins': { accepts: () => false, run: async (context, file) => importEntraFile(context, await entraSource(context), file, 'entra-sign-ins') },
   'entra-audits': { accepts: () => false, run: async (context, file) => importEntraFile(context, await entraSource(context), file, 'entra-audits') },
+  // Metabase usage-analytics exports (CSV of the query log, view log and audit log cards).
+  ...Object.fromEntries(
+    (['query-log', 'view-log', 'audit-log'] as MetabaseUsageCsvKind[]).map((kind) => [
+      `metabase-${kind}`,
+      { accepts: () => false, run: async (context: CollectContext, file: string) => (await importMetabaseUsageCsv(context, file, kind)).streams[0]! } satisfies Importer,
+    ]),
+  ),
 };
 
 export function registerImport(program: Command): void {

@@ -3,8 +3,10 @@
 // collection covers; or a Metabase log table's oldest kept row is later than the period
 // start (retention truncated it). One finding per source and gap.
 // Controls: CC7.2, A.8.15. Severity high.
-// Assumption: a Metabase table that the instance does not have (edition, version) is
-// not a gap; the rules that need it say so as not evaluable.
+// Assumptions: a Metabase table that the instance does not have (edition, version) is
+// not a gap (the rules that need it say so as not evaluable). Retention is judged
+// against our archive: rows archived before Metabase deleted them are not lost; a gap
+// that starts before the oldest row Metabase still held is reported as retention.
 import { capabilities, streams } from '../../collectors/streams.js';
 import { gapsIn } from '../../store/collection.repository.js';
 import { numberParameter } from '../parameters.js';
@@ -47,32 +49,24 @@ export const logGap: Rule = {
     for (const { sourceId, stream } of watched) {
       const gaps = gapsIn(period, inventory.coverage(sourceId, stream)).filter((gap) => gap.to.getTime() - gap.from.getTime() > toleranceMs);
       gapsByStream[`${sourceId} ${stream}`] = gaps.map((gap) => ({ from: gap.from.toISOString(), to: gap.to.toISOString() }));
+      // Metabase deletes old log rows (retention). Rows we archived before that are safe;
+      // a gap that starts before the oldest row Metabase still held is what retention took.
+      const oldest = stream.startsWith('metabase-') ? inventory.oldestAvailable(sourceId, stream) : undefined;
       for (const gap of gaps) {
         const hours = Math.round((gap.to.getTime() - gap.from.getTime()) / 3_600_000);
+        const byRetention = oldest !== undefined && oldest !== null && oldest.getTime() > period.from.getTime() && gap.from.getTime() < oldest.getTime();
         findings.push({
           id: findingId(id, sourceId, stream, gap.from.toISOString()),
           rule: id,
           severity: 'high',
           subject: { personId: null, upn: null, metabaseAccountId: null, email: null, credentialId: null, source: `${sourceId} ${stream}` },
-          summary: `${stream} of ${sourceId} was not collected from ${gap.from.toISOString()} to ${gap.to.toISOString()} (${hours} h)`,
+          summary: byRetention
+            ? `${stream} of ${sourceId} holds nothing from ${gap.from.toISOString()} to ${gap.to.toISOString()} (${hours} h): Metabase's oldest kept row is from ${oldest!.toISOString()}, so retention truncated the log before it was archived`
+            : `${stream} of ${sourceId} was not collected from ${gap.from.toISOString()} to ${gap.to.toISOString()} (${hours} h)`,
           firstSeen: gap.from,
           lastSeen: gap.to,
           evidence: [],
-          detail: { stream, sourceId, kind: 'uncovered', from: gap.from.toISOString(), to: gap.to.toISOString() },
-        });
-      }
-      const oldest = inventory.oldestAvailable(sourceId, stream);
-      if (oldest && oldest.getTime() > period.from.getTime() && stream.startsWith('metabase-')) {
-        findings.push({
-          id: findingId(id, sourceId, stream, 'retention'),
-          rule: id,
-          severity: 'high',
-          subject: { personId: null, upn: null, metabaseAccountId: null, email: null, credentialId: null, source: `${sourceId} ${stream}` },
-          summary: `Metabase's oldest kept ${stream} row is from ${oldest.toISOString()}, after the period start: retention truncated the log`,
-          firstSeen: period.from,
-          lastSeen: oldest,
-          evidence: [],
-          detail: { stream, sourceId, kind: 'retention', oldestAvailableAt: oldest.toISOString() },
+          detail: { stream, sourceId, kind: byRetention ? 'retention' : 'uncovered', from: gap.from.toISOString(), to: gap.to.toISOString(), ...(byRetention ? { oldestAvailableAt: oldest!.toISOString() } : {}) },
         });
       }
     }
