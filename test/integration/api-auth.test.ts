@@ -172,3 +172,31 @@ describe('API authentication and errors', () => {
     for (const secret of [key, key.slice(3), unknown, BOOTSTRAP]) expect(log).not.toContain(secret);
   });
 });
+
+describe('POST /v1/reports', () => {
+  let f: ApiFixture;
+  beforeAll(async () => {
+    f = await openApiFixture();
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('builds, signs and stores a report that then lists, reads and verifies', async () => {
+    const writer = await f.key(['reports:write', 'reports:read']);
+    const created = await f.app.inject({ method: 'POST', url: '/v1/reports', headers: bearer(writer), payload: { framework: 'iso27001', period: '2026-Q2' } });
+    expect(created.statusCode, created.body).toBe(201);
+    const body = created.json();
+    expect(body).toMatchObject({ framework: 'iso27001', period: { from: '2026-04-01T00:00:00.000Z', to: '2026-07-01T00:00:00.000Z' }, contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(body.files.map((file: { format: string }) => file.format)).toEqual(['json']);
+    expect(JSON.stringify(body.files)).not.toContain(f.dataDir);
+    expect(created.headers['location']).toBe(`/v1/reports/${body.id}`);
+
+    const listed = await f.app.inject({ method: 'GET', url: '/v1/reports', headers: bearer(writer) });
+    expect(listed.json().items.map((item: { id: string }) => item.id)).toEqual([body.id]);
+    const stored = await f.app.inject({ method: 'GET', url: `/v1/reports/${body.id}`, headers: bearer(writer) });
+    expect(stored.json()).toMatchObject({ framework: 'iso27001', integrity: { contentSha256: body.contentSha256 } });
+    const verify = await f.app.inject({ method: 'GET', url: `/v1/reports/${body.id}/verify`, headers: bearer(writer) });
+    expect(verify.json()).toMatchObject({ ok: true, reasons: [] });
+  });
+});
