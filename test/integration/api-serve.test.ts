@@ -117,3 +117,28 @@ describe('collection schedule', () => {
     }
   });
 });
+
+describe('collection runner', () => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore('postgres');
+  });
+  afterAll(async () => {
+    await store?.dispose();
+  });
+
+  it('refuses a second collection while one runs (CONFLICT, 409 over HTTP) and frees the slot afterwards', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'accesstrail-runner-'));
+    const runner = createCollectionRunner({ store, config: parseConfig({ ACCESSTRAIL_DATA_DIR: dataDir }, dataDir), logger: createLogger({ level: 'silent' }) });
+    const first = runner.start({ source: 'metabase', requestedBy: 'test' });
+    await expect(runner.start({ source: 'entra', requestedBy: 'test' })).rejects.toMatchObject({ code: 'CONFLICT', httpStatus: 409 });
+    await first;
+    await runner.close();
+    expect(runner.busy()).toBe(false);
+    const again = await runner.start({ source: 'entra', requestedBy: 'test' });
+    await runner.close();
+    const runs = await store.db.selectFrom('collection_run').select(['id', 'status', 'error']).orderBy('id').execute();
+    expect(runs.map((run) => run.id)).toEqual([await first, again]);
+    expect(runs.every((run) => run.status === 'failed' && /is not set/.test(run.error ?? ''))).toBe(true);
+  });
+});
