@@ -74,6 +74,7 @@ export function matchLoginsStatement(p: MatchingParameters): RawBuilder<unknown>
 
 export async function matchLogins(db: Kysely<Database>, p: MatchingParameters): Promise<Record<MatchOutcome, number>> {
   await matchLoginsStatement(p).execute(db);
+  await sql`analyze login_match`.execute(db);
   const rows = await db
     .selectFrom('login_match')
     .select(['outcome', (eb) => eb.fn.countAll<number>().as('n')])

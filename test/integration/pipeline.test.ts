@@ -13,6 +13,7 @@ import { verifySignedModel, loadTrustedPublicKeys } from '../../src/reports/sign
 import { verifyReportFiles } from '../../src/reports/verify-files.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
+import { oscalSchemaValidator, reportSchemaValidator } from '../support/schemas.js';
 
 describe('the pipeline on the synthetic organisation', () => {
   let database: TestDatabase | undefined;
@@ -64,6 +65,20 @@ describe('the pipeline on the synthetic organisation', () => {
     );
     expect(again.model.generatedAt).not.toBe(soc2!.model.generatedAt);
     expect(again.contentSha256).toBe(soc2!.contentSha256);
+  });
+
+  it('builds reports that validate against the report JSON Schema and the official OSCAL schema', () => {
+    const validateReport = reportSchemaValidator();
+    const validateOscal = oscalSchemaValidator();
+    for (const report of result.reports) {
+      const json = JSON.parse(readFileSync(report.files.find((f) => f.format === 'json')!.path, 'utf8')) as unknown;
+      expect(validateReport(json), JSON.stringify(validateReport.errors?.slice(0, 3))).toBe(true);
+      const oscal = JSON.parse(readFileSync(report.files.find((f) => f.format === 'oscal')!.path, 'utf8')) as unknown;
+      expect(validateOscal(oscal), JSON.stringify(validateOscal.errors?.slice(0, 3))).toBe(true);
+      expect(report.model.populations.humanAccounts.length).toBeGreaterThan(20);
+      // Ada (disabled), Bob (HR leave date) and Carol (disabled, then re-enabled): all terminated in the period.
+      expect(report.model.populations.terminatedPeople.map((p) => p.reason).sort()).toEqual(['Disable account', 'Update user', 'employeeLeaveDateTime']);
+    }
   });
 
   it('leaves an intact evidence chain', async () => {

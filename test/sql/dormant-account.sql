@@ -14,26 +14,22 @@ with accounts as (
       and (a.is_active or a.deactivated_at > $3)
       and (a.date_joined is null or a.date_joined <= $4)
   ),
-      activity as (
-        select x.source_id, x.account_id, max(x.occurred_at) as at
-        from (
-    select source_id, user_id as account_id, occurred_at from metabase_login where occurred_at >= $5 and occurred_at <= $6
-    union all select source_id, executor_id, occurred_at from metabase_query_execution where executor_id is not null and occurred_at >= $7 and occurred_at <= $8
-    union all select source_id, user_id, occurred_at from metabase_view where user_id is not null and occurred_at >= $9 and occurred_at <= $10
-    union all select source_id, user_id, occurred_at from metabase_audit_event where user_id is not null and occurred_at >= $11 and occurred_at <= $12
-  ) x
-        group by x.source_id, x.account_id
-      ),
-      sign_ins as (
-        select s.user_id, max(s.occurred_at) as at from entra_sign_in s
-        where s.app_id = any($13::text[]) and s.error_code = 0 and s.occurred_at <= $14
-        group by s.user_id
+      last_seen as (
+        select a.*, greatest(
+          (select max(l.occurred_at) from metabase_login l where l.source_id = a.source_id and l.user_id = a.account_id and l.occurred_at <= $5),
+          (select max(q.occurred_at) from metabase_query_execution q where q.source_id = a.source_id and q.executor_id = a.account_id and q.occurred_at <= $6),
+          (select max(v.occurred_at) from metabase_view v where v.source_id = a.source_id and v.user_id = a.account_id and v.occurred_at <= $7),
+          (select max(e.occurred_at) from metabase_audit_event e where e.source_id = a.source_id and e.user_id = a.account_id and e.occurred_at <= $8),
+          case when a.last_login <= $9 then a.last_login end,
+          case when a.link_status = 'linked' then (
+            select max(s.occurred_at) from entra_sign_in s
+            where s.user_id = a.person_id and s.app_id = any($10::text[]) and s.error_code = 0 and s.occurred_at <= $11
+          ) end
+        ) as last_activity
+        from accounts a
+        where a.date_joined < $12
       )
-      select a.source_id, a.account_id, a.email, a.person_id, a.date_joined,
-             nullif(greatest(coalesce(act.at, '-infinity'), coalesce(case when a.last_login <= $15 then a.last_login end, '-infinity'), coalesce(si.at, '-infinity')), '-infinity') as last_activity
-      from accounts a
-      left join activity act on act.source_id = a.source_id and act.account_id = a.account_id
-      left join sign_ins si on a.link_status = 'linked' and si.user_id = a.person_id
-      where a.date_joined < $16
-        and coalesce(greatest(act.at, case when a.last_login <= $17 then a.last_login end, si.at), '-infinity') < $18
-      order by a.source_id, a.account_id;
+      select source_id, account_id, email, person_id, date_joined, last_activity
+      from last_seen
+      where last_activity is null or last_activity < $13
+      order by source_id, account_id;

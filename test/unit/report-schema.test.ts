@@ -1,21 +1,14 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Ajv as Ajv07 } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
+import { oscalSchemaValidator, reportSchemaValidator } from '../support/schemas.js';
 import { defaultCatalogueDir, loadSigningKey, renderJson, renderOscal, sampleReportModel, signModel } from './report-helpers.js';
 
-// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: unknown) => void;
 const key = loadSigningKey({ dataDir: mkdtempSync(path.join(tmpdir(), 'report-schema-')) });
 
 describe('report JSON schema', () => {
-  const schema = JSON.parse(readFileSync(`${defaultCatalogueDir()}/../report.schema.json`, 'utf8')) as object;
-  const ajv = new Ajv2020({ allErrors: true, strict: true });
-  addFormats(ajv);
-  const validate = ajv.compile(schema);
+  const validate = reportSchemaValidator();
 
   it('accepts generated models of both frameworks, signed and unsigned', () => {
     for (const framework of ['soc2', 'iso27001'] as const) {
@@ -40,10 +33,7 @@ describe('report JSON schema', () => {
 });
 
 describe('OSCAL assessment results', () => {
-  const oscalSchema = JSON.parse(readFileSync('/work/shared/data/oscal/oscal_complete_schema-1.1.3.json', 'utf8')) as object;
-  const ajv = new Ajv07({ strict: false, allErrors: true });
-  addFormats(ajv);
-  const validate = ajv.compile(oscalSchema);
+  const validate = oscalSchemaValidator();
 
   it('validates against the official OSCAL 1.1.3 schema and carries statuses and evidence', () => {
     const signed = signModel(sampleReportModel({ accounts: 500, events: 30_000, seed: 9, framework: 'iso27001' }), key);

@@ -15,38 +15,32 @@ const id = 'dormant-account';
 async function statements(context: RuleContext) {
   const thresholdDays = numberParameter(context.parameters, 'thresholdDays', 90);
   const cutoff = new Date(context.asOf.getTime() - thresholdDays * 86_400_000);
-  const epoch = new Date(0);
+  const asOf = context.asOf;
+  // Each account's last activity by index probes (source, user, time) rather than by
+  // aggregating all activity: the active accounts are few, the activity rows many.
   return {
     dormant: sql<{ source_id: string; account_id: number; email: string | null; person_id: string | null; date_joined: Date | null; last_activity: Date | null }>`
       with accounts as ${await activeHumanAccounts(context)},
-      activity as (
-        select x.source_id, x.account_id, max(x.occurred_at) as at
-        from ${activityForDormancy(epoch, context.asOf)} x
-        group by x.source_id, x.account_id
-      ),
-      sign_ins as (
-        select s.user_id, max(s.occurred_at) as at from entra_sign_in s
-        where s.app_id = any(${context.inventory.metabaseAppIds}::text[]) and s.error_code = 0 and s.occurred_at <= ${context.asOf}
-        group by s.user_id
+      last_seen as (
+        select a.*, greatest(
+          (select max(l.occurred_at) from metabase_login l where l.source_id = a.source_id and l.user_id = a.account_id and l.occurred_at <= ${asOf}),
+          (select max(q.occurred_at) from metabase_query_execution q where q.source_id = a.source_id and q.executor_id = a.account_id and q.occurred_at <= ${asOf}),
+          (select max(v.occurred_at) from metabase_view v where v.source_id = a.source_id and v.user_id = a.account_id and v.occurred_at <= ${asOf}),
+          (select max(e.occurred_at) from metabase_audit_event e where e.source_id = a.source_id and e.user_id = a.account_id and e.occurred_at <= ${asOf}),
+          case when a.last_login <= ${asOf} then a.last_login end,
+          case when a.link_status = 'linked' then (
+            select max(s.occurred_at) from entra_sign_in s
+            where s.user_id = a.person_id and s.app_id = any(${context.inventory.metabaseAppIds}::text[]) and s.error_code = 0 and s.occurred_at <= ${asOf}
+          ) end
+        ) as last_activity
+        from accounts a
+        where a.date_joined < ${cutoff}
       )
-      select a.source_id, a.account_id, a.email, a.person_id, a.date_joined,
-             nullif(greatest(coalesce(act.at, '-infinity'), coalesce(case when a.last_login <= ${context.asOf} then a.last_login end, '-infinity'), coalesce(si.at, '-infinity')), '-infinity') as last_activity
-      from accounts a
-      left join activity act on act.source_id = a.source_id and act.account_id = a.account_id
-      left join sign_ins si on a.link_status = 'linked' and si.user_id = a.person_id
-      where a.date_joined < ${cutoff}
-        and coalesce(greatest(act.at, case when a.last_login <= ${context.asOf} then a.last_login end, si.at), '-infinity') < ${cutoff}
-      order by a.source_id, a.account_id`,
+      select source_id, account_id, email, person_id, date_joined, last_activity
+      from last_seen
+      where last_activity is null or last_activity < ${cutoff}
+      order by source_id, account_id`,
   };
-}
-
-function activityForDormancy(from: Date, asOf: Date) {
-  return sql`(
-    select source_id, user_id as account_id, occurred_at from metabase_login where occurred_at >= ${from} and occurred_at <= ${asOf}
-    union all select source_id, executor_id, occurred_at from metabase_query_execution where executor_id is not null and occurred_at >= ${from} and occurred_at <= ${asOf}
-    union all select source_id, user_id, occurred_at from metabase_view where user_id is not null and occurred_at >= ${from} and occurred_at <= ${asOf}
-    union all select source_id, user_id, occurred_at from metabase_audit_event where user_id is not null and occurred_at >= ${from} and occurred_at <= ${asOf}
-  )`;
 }
 
 export const dormantAccount: Rule = {
