@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oscalSchemaValidator, reportSchemaValidator } from '../support/schemas.js';
-import { defaultCatalogueDir, loadSigningKey, renderJson, renderOscal, sampleReportModel, signModel } from './report-helpers.js';
+import { loadSigningKey, renderJson, renderOscal, sampleReportModel, signModel } from './report-helpers.js';
 
 const key = loadSigningKey({ dataDir: mkdtempSync(path.join(tmpdir(), 'report-schema-')) });
 
