@@ -3,7 +3,7 @@
 // rule (and near-misses that must NOT raise a finding). `expectedFindings` lists what
 // a correct correlation finds: the end-to-end test holds the pipeline to it exactly.
 import { createHash } from 'node:crypto';
-import type { EntraDataset, GraphObject } from '../emulators/entra/index.js';
+import { emptyDataset as emptyEntra, type EntraDataset, type GraphObject } from '../emulators/entra/index.js';
 import { emptyDataset as emptyMetabase, type MetabaseDataset } from '../emulators/metabase/index.js';
 
 export const DEMO_TENANT_ID = '72f988bf-0000-4000-8000-00000000c0de';
@@ -128,17 +128,7 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
   const eve2 = add('eve-b', 'ambiguous-b', 'Eve', 'Baker', { otherMails: [`eve@${DOMAIN}`] });
   eve2.accountId = -1; // Eve Baker has no Metabase account of her own.
 
-  const entra: EntraDataset = {
-    signIns: [],
-    directoryAudits: [],
-    users: [],
-    deletedUsers: [],
-    groups: [],
-    applications: [],
-    servicePrincipals: [],
-    appRoleAssignments: [],
-    clients: [{ clientId: DEMO_COLLECTOR_CLIENT_ID, secret: DEMO_COLLECTOR_SECRET }],
-  };
+  const entra: EntraDataset = { ...emptyEntra(), clients: [{ clientId: DEMO_COLLECTOR_CLIENT_ID, secret: DEMO_COLLECTOR_SECRET }] };
   const metabase = emptyMetabase();
 
   // ---- Termination events -----------------------------------------------------------

@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import { numberParameter } from '../parameters.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { activityInPeriod, compileStatements, findingId, iso } from './common.js';
+import { activityInPeriod, compileStatements, findingId, groupBy, iso } from './common.js';
 
 const id = 'access-after-termination';
 
@@ -40,9 +40,8 @@ export const accessAfterTermination: Rule = {
       return { status: 'not-evaluable', reason: 'no Entra directory data has been collected, so terminations are unknown', findings: [], notEvaluableCount: 0, detail: {} };
     }
     const { rows } = await statements(context).events.execute(context.db);
-    const byPerson = new Map<string, typeof rows>();
-    for (const row of rows) byPerson.set(row.person_id, [...(byPerson.get(row.person_id) ?? []), row]);
-    const findings = [...byPerson].map(([personId, events]) => {
+    const findings = groupBy(rows, (row) => row.person_id).map((events) => {
+      const personId = events[0]!.person_id;
       // One interval start per event; the same event may fall in two overlapping intervals.
       const unique = [...new Map(events.map((e) => [`${e.kind}|${e.upstream_id}`, e])).values()];
       const first = unique[0]!;

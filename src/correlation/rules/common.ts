@@ -47,6 +47,18 @@ export function compileStatements(context: RuleContext, statements: Record<strin
   return Object.entries(statements).map(([name, statement]) => ({ name, sql: statement.compile(context.db).sql }));
 }
 
+/** Rows grouped by a key, groups and rows in their original order. */
+export function groupBy<T>(rows: readonly T[], key: (row: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = groups.get(k);
+    if (group) group.push(row);
+    else groups.set(k, [row]);
+  }
+  return [...groups.values()];
+}
+
 export const iso = (value: Date | string | null | undefined): Date | null => (value === null || value === undefined ? null : new Date(value));
 
 export const days = (ms: number) => Math.floor(ms / 86_400_000);

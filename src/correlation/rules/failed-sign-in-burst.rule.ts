@@ -9,7 +9,7 @@
 import { sql } from 'kysely';
 import { listParameter, numberParameter } from '../parameters.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, iso } from './common.js';
+import { compileStatements, findingId, groupBy, iso } from './common.js';
 
 const id = 'failed-sign-in-burst';
 
@@ -56,12 +56,7 @@ export const failedSignInBurst: Rule = {
   async evaluate(context): Promise<RuleOutcome> {
     if (context.inventory.entraSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Entra sign-ins have been collected', findings: [], notEvaluableCount: 0, detail: {} };
     const { rows } = await statements(context).bursts.execute(context.db);
-    const bursts = new Map<string, typeof rows>();
-    for (const row of rows) {
-      const key = `${row.who}|${new Date(row.burst_start).toISOString()}`;
-      bursts.set(key, [...(bursts.get(key) ?? []), row]);
-    }
-    const findings = [...bursts.values()].map((failures) => {
+    const findings = groupBy(rows, (row) => `${row.who}|${new Date(row.burst_start).toISOString()}`).map((failures) => {
       const first = failures[0]!;
       const personId = first.user_id || null;
       const upn = (personId ? context.directory.personUpn(personId) : null) ?? first.user_principal_name?.toLowerCase() ?? null;

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { capabilities } from '../../collectors/streams.js';
 import { listParameter } from '../parameters.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, iso } from './common.js';
+import { compileStatements, findingId, groupBy, iso } from './common.js';
 
 const id = 'risky-sign-in';
 
@@ -39,9 +39,8 @@ export const riskySignIn: Rule = {
       return { status: 'not-evaluable', reason: 'risk levels are `hidden`: the tenant has no Entra ID P2 licence', findings: [], notEvaluableCount: hidden, detail: { hidden } };
     }
     const { rows } = await query.risky.execute(context.db);
-    const byPerson = new Map<string, typeof rows>();
-    for (const row of rows) byPerson.set(row.user_id, [...(byPerson.get(row.user_id) ?? []), row]);
-    const findings = [...byPerson].map(([personId, signIns]) => {
+    const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
+      const personId = signIns[0]!.user_id;
       const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
       return {
         id: findingId(id, personId),

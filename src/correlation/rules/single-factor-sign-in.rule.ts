@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import { capabilities } from '../../collectors/streams.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, iso } from './common.js';
+import { compileStatements, findingId, groupBy, iso } from './common.js';
 
 const id = 'single-factor-sign-in';
 
@@ -39,9 +39,8 @@ export const singleFactorSignIn: Rule = {
       return { status: 'not-evaluable', reason: 'no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta)', findings: [], notEvaluableCount: counts.total, detail: counts };
     }
     const { rows } = await query.singleFactor.execute(context.db);
-    const byPerson = new Map<string, typeof rows>();
-    for (const row of rows) byPerson.set(row.user_id, [...(byPerson.get(row.user_id) ?? []), row]);
-    const findings = [...byPerson].map(([personId, signIns]) => {
+    const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
+      const personId = signIns[0]!.user_id;
       const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
       return {
         id: findingId(id, personId),

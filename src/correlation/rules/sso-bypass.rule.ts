@@ -8,7 +8,7 @@
 import { sql } from 'kysely';
 import { capabilities } from '../../collectors/streams.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, iso } from './common.js';
+import { compileStatements, findingId, groupBy, iso } from './common.js';
 
 const id = 'sso-bypass';
 
@@ -41,12 +41,7 @@ export const ssoBypass: Rule = {
     const query = statements(context);
     const { rows } = await query.bypasses.execute(context.db);
     const notEvaluable = (await query.notEvaluable.execute(context.db)).rows[0]?.n ?? 0;
-    const byAccount = new Map<string, typeof rows>();
-    for (const row of rows) {
-      const key = `${row.metabase_source_id}|${row.account_id}`;
-      byAccount.set(key, [...(byAccount.get(key) ?? []), row]);
-    }
-    const findings = [...byAccount.values()].map((logins) => {
+    const findings = groupBy(rows, (row) => `${row.metabase_source_id}|${row.account_id}`).map((logins) => {
       const first = logins[0]!;
       const last = logins[logins.length - 1]!;
       const email = context.directory.accountEmail(first.metabase_source_id, first.account_id);
