@@ -44,7 +44,7 @@ export const importers: Record<string, Importer> = {
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('load exported files instead of live collection: Entra sign-in and audit downloads (JSON or CSV)')
+    .description('load exported files instead of live collection: Entra sign-in and audit downloads (JSON or CSV), Metabase usage-analytics CSV exports (--kind metabase-query-log | metabase-view-log | metabase-audit-log)')
     .argument('<files...>', 'exported files')
     .option('--kind <kind>', `what the files hold: ${Object.keys(importers).join(' | ')} (default: detected)`)
     .action(async (files: string[], options: { kind?: string }) => {
