@@ -44,13 +44,9 @@ function addOutcome(total: WriteOutcome, part: WriteOutcome): void {
 // --- parameters --------------------------------------------------------------------
 
 // A batch travels as ONE jsonb parameter (an array of row objects) unpacked server-side
-// by jsonb_to_recordset (one parse; json_to_recordset re-parses each raw record). Per-column array parameters cost more to send and parse than
+// (unpackedRows), parsed once. Per-column array parameters cost more to send and parse than
 // the insert itself: every JSON record inside a text[] literal gets escaped twice
 // (bench/store-ingest).
-
-function sqlType(column: ColumnSpec): string {
-  return column.type;
-}
 
 interface PreparedRows {
   /** The batch as JSON text: [{ upstream_id, occurred_at?, <columns>, raw, record_sha256 }]. */
@@ -80,15 +76,27 @@ function prepareRows(spec: EvidenceTableSpec, rows: readonly (EventRecord | Stat
   return { json: JSON.stringify(out), hashes };
 }
 
-function recordsetColumns(spec: EvidenceTableSpec): string {
+/** The batch's rows, unpacked from the one jsonb parameter. Fields are read with ->/->>
+ *  rather than jsonb_to_recordset, which re-parses each nested raw record from text. */
+function unpackedRows(spec: EvidenceTableSpec, parameter: string): string {
+  const field = (name: string, type: ColumnSpec['type']): string => {
+    switch (type) {
+      case 'text':
+        return `e.v->>'${name}' as ${name}`;
+      case 'text[]':
+        return `case when jsonb_typeof(e.v->'${name}') = 'array' then array(select jsonb_array_elements_text(e.v->'${name}')) end as ${name}`;
+      default:
+        return `(e.v->>'${name}')::${type} as ${name}`;
+    }
+  };
   const columns = [
-    'upstream_id text',
-    ...(spec.kind === 'event' ? ['occurred_at timestamptz'] : []),
-    ...spec.columns.map((column) => `${column.name} ${sqlType(column)}`),
-    'raw jsonb',
-    'record_sha256 text',
+    field('upstream_id', 'text'),
+    ...(spec.kind === 'event' ? [field('occurred_at', 'timestamptz')] : []),
+    ...spec.columns.map((column) => field(column.name, column.type)),
+    `e.v->'raw' as raw`,
+    field('record_sha256', 'text'),
   ];
-  return columns.join(', ');
+  return `(select ${columns.join(', ')} from jsonb_array_elements(${parameter}::jsonb) as e(v))`;
 }
 
 /** Keeps the last occurrence of each key: one statement cannot touch a row twice. */
@@ -117,34 +125,21 @@ function cached(key: string, build: () => string): string {
   return text;
 }
 
-/** $1 source, $2 batch, $3 the rows as JSON. */
+/** $1 source, $2 batch, $3 the rows as JSON. An existing row is updated only when its
+ *  content changed; the table's revision trigger (migration 0004) archives the earlier
+ *  version, and `revision` counts up. */
 function eventUpsertSql(spec: EventTableSpec): string {
   return cached(`event:${spec.name}`, () => {
     const colNames = spec.columns.map((c) => c.name);
-    const matchKey = spec.partitioned ? 't.upstream_id = h.upstream_id and t.occurred_at = h.occurred_at' : 't.upstream_id = h.upstream_id';
     const conflictKey = spec.partitioned ? '(source_id, occurred_at, upstream_id)' : '(source_id, upstream_id)';
     const updates = [...(spec.partitioned ? [] : ['occurred_at']), ...colNames, 'raw', 'batch_id', 'record_sha256'].map((n) => `${n} = excluded.${n}`);
     return `
-with incoming as materialized (
-  select * from jsonb_to_recordset($3::jsonb) as s(${recordsetColumns(spec)})
-), previous as (
-  -- LATERAL ... LIMIT 1 keeps this an index probe per incoming row; a plain join lets
-  -- the planner scan every stored row of the source for each batch.
-  select t.* from incoming h
-  cross join lateral (select * from ${spec.name} t where t.source_id = $1 and ${matchKey} limit 1) t
-  where t.record_sha256 <> h.record_sha256
-), archived as (
-  insert into evidence_revision (target_table, source_id, upstream_key, batch_id, record_sha256, row_data)
-  select '${spec.name}', p.source_id, p.upstream_id, p.batch_id, p.record_sha256, to_jsonb(p) from previous p
-  returning 1
-), written as (
-  insert into ${spec.name} as t (source_id, upstream_id, occurred_at, ${colNames.map((n) => `${n}, `).join('')}raw, batch_id, record_sha256)
-  select $1, h.upstream_id, h.occurred_at, ${colNames.map((n) => `h.${n}, `).join('')}h.raw, $2, h.record_sha256 from incoming h
-  on conflict ${conflictKey} do update set ${updates.join(', ')}, revision = t.revision + 1, last_collected_at = now()
-  where t.record_sha256 <> excluded.record_sha256
-  returning t.upstream_id
-)
-select upstream_id, (select count(*)::int from archived) as revised from written`;
+insert into ${spec.name} as t (source_id, upstream_id, occurred_at, ${colNames.map((n) => `${n}, `).join('')}raw, batch_id, record_sha256)
+select $1, h.upstream_id, h.occurred_at, ${colNames.map((n) => `h.${n}, `).join('')}h.raw, $2, h.record_sha256
+from ${unpackedRows(spec, '$3')} as h
+on conflict ${conflictKey} do update set ${updates.join(', ')}, revision = t.revision + 1, last_collected_at = now()
+where t.record_sha256 <> excluded.record_sha256
+returning t.upstream_id, t.revision`;
   });
 }
 
@@ -154,7 +149,7 @@ function stateInsertSql(spec: StateTableSpec): string {
     const colNames = spec.columns.map((c) => c.name);
     return `
 with incoming as materialized (
-  select * from jsonb_to_recordset($5::jsonb) as s(${recordsetColumns(spec)})
+  select * from ${unpackedRows(spec, '$5')} as s
 ), seen as (
   insert into snapshot_seen (snapshot_id, upstream_id) select $3, h.upstream_id from incoming h
   on conflict do nothing returning 1
@@ -220,11 +215,18 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
     await appendBatch(trx, { id: batchId, sourceId, targetTable: spec.name, rowCount: entries.length, contentSha256: contentHash(entries), runId });
   }
 
-  async function writeEventChunk(spec: EventTableSpec, sourceId: string, rows: readonly EventRecord[], prepared: PreparedRows, runId: number | null): Promise<WriteOutcome> {
+  /** Writes one chunk in its own transaction. `whileWaiting` runs once the upsert has
+   *  been sent, so Node prepares the next chunk while Postgres executes this one. */
+  async function writeEventChunk(spec: EventTableSpec, sourceId: string, rows: readonly EventRecord[], prepared: PreparedRows, runId: number | null, whileWaiting: () => void): Promise<WriteOutcome> {
     return db.transaction().execute(async (trx) => {
       const batchId = await lockChainAndReserveBatchId(trx);
-      const written = await runRaw<{ upstream_id: string; revised: number }>(trx, eventUpsertSql(spec), [sourceId, batchId, prepared.json]);
-      const revised = written[0]?.revised ?? 0;
+      const upsert = runRaw<{ upstream_id: string; revision: number }>(trx, eventUpsertSql(spec), [sourceId, batchId, prepared.json]);
+      upsert.catch(() => undefined); // handled below; avoids an "unhandled rejection" while preparing
+      // One macrotask turn lets the driver put the query on the socket before the CPU work.
+      await new Promise((resolve) => setImmediate(resolve));
+      whileWaiting();
+      const written = await upsert;
+      const revised = written.filter((row) => row.revision > 1).length;
       const outcome: WriteOutcome = { inserted: written.length - revised, revised, unchanged: rows.length - written.length, batchIds: [] };
       if (written.length > 0) {
         await chain(trx, spec, sourceId, batchId, runId, written.map((w) => ({ key: w.upstream_id, hash: prepared.hashes.get(w.upstream_id)! })));
@@ -247,9 +249,16 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
       const parts = chunks(unique, options.batchRows ?? DEFAULT_BATCH_ROWS);
       let next = parts[0] ? prepareRows(spec, parts[0]) : undefined;
       for (let i = 0; i < parts.length; i++) {
-        const pending = writeEventChunk(spec, sourceId, parts[i]!, next!, options.runId ?? null);
-        next = parts[i + 1] ? prepareRows(spec, parts[i + 1]!) : undefined;
-        addOutcome(total, await pending);
+        const current = next!;
+        next = undefined;
+        const following = parts[i + 1];
+        addOutcome(
+          total,
+          await writeEventChunk(spec, sourceId, parts[i]!, current, options.runId ?? null, () => {
+            if (following) next = prepareRows(spec, following);
+          }),
+        );
+        if (following && !next) next = prepareRows(spec, following);
       }
       return total;
     },
