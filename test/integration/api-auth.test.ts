@@ -129,6 +129,15 @@ describe('API authentication and errors', () => {
     expect(person.statusCode).toBe(404);
   });
 
+  it('publishes the report JSON Schema to a reports:read key', async () => {
+    const key = await f.key(['reports:read']);
+    const response = await f.app.inject({ method: 'GET', url: '/v1/schemas/report', headers: bearer(key) });
+    expect(response.statusCode).toBe(200);
+    const schema = JSON.parse(response.body) as { properties?: Record<string, unknown> };
+    expect(Object.keys(schema.properties ?? {})).toEqual(expect.arrayContaining(['schemaVersion', 'framework', 'period', 'controls', 'findings', 'integrity']));
+    expect((await f.app.inject({ method: 'GET', url: '/v1/schemas/report' })).statusCode).toBe(401);
+  });
+
   it('publishes an OpenAPI document with every route, and its viewer, without a key', async () => {
     const response = await f.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(response.statusCode).toBe(200);
@@ -143,6 +152,7 @@ describe('API authentication and errors', () => {
         'POST /v1/reports',
         'GET /v1/reports/{id}',
         'GET /v1/reports/{id}/verify',
+        'GET /v1/schemas/report',
         'GET /v1/findings',
         'GET /v1/people/{id}',
         'GET /v1/accounts',

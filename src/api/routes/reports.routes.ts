@@ -1,11 +1,13 @@
 // Stored reports: list, build, fetch (JSON, PDF, CSV, OSCAL) and verify. Every
 // rendering is made from the stored signed model, so the PDF an auditor downloads says
 // exactly what the JSON says, and carries the same content hash.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
+import { defaultCatalogueDir } from '../../reports/catalogue.js';
 import type { ReportModel } from '../../reports/model.js';
 import { renderCsvFiles } from '../../reports/render/csv.js';
 import { reportBaseName } from '../../reports/render/naming.js';
@@ -19,6 +21,12 @@ import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
 import { instant, isoRequired, sendRaw, toDate, type RouteOptions } from './context.js';
 
 
+
+let cachedSchema: Record<string, unknown> | undefined;
+function reportJsonSchema(): Record<string, unknown> {
+  cachedSchema ??= JSON.parse(readFileSync(path.resolve(defaultCatalogueDir(), '..', 'report.schema.json'), 'utf8')) as Record<string, unknown>;
+  return cachedSchema;
+}
 
 const reportSummary = z
   .object({
@@ -99,6 +107,17 @@ function renderingOf(format: Rendering | undefined, accept: string | undefined):
 
 export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { context }) => {
   const { auth, reads } = context;
+
+  // The JSON Schema of the report document (reports/report.schema.json), so a GRC tool
+  // can validate what it downloads.
+  app.get(
+    '/schemas/report',
+    {
+      onRequest: auth.requireScope('reports:read'),
+      schema: { tags: ['reports'], summary: 'the JSON Schema of the report document', security: bearerSecurity, response: { 200: z.looseObject({}), ...errorResponses } },
+    },
+    async () => reportJsonSchema(),
+  );
 
   app.get(
     '/reports',
