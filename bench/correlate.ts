@@ -700,7 +700,7 @@ async function writePlans(db: Kysely<Database>, url: string, result: Correlation
   await client.connect();
   const sections: string[] = [];
   try {
-    const inventory = await loadInventory(db, { metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP], asOf });
+    const inventory = await loadInventory(db, { metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP] });
     for (const [step, seconds] of slowest) {
       const header = `=== ${step}: ${seconds.toFixed(2)} s in the run ===`;
       if (step === 'linking') {

@@ -83,15 +83,6 @@ export type Config = Readonly<
   }
 >;
 
-/** The variable names that hold secrets: never printed, logged or reported. */
-export const secretVariables = [
-  'AZURE_CLIENT_SECRET',
-  'AZURE_CLIENT_CERTIFICATE_PASSWORD',
-  'METABASE_API_KEY',
-  'ACCESSTRAIL_API_KEYS_BOOTSTRAP',
-  'DATABASE_URL',
-  'METABASE_DB_URL',
-] as const;
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Record<string, string | undefined> {
   const dotenvPath = path.join(cwd, '.env');

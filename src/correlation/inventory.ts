@@ -4,10 +4,10 @@ import { mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 import type { Inventory } from './types.js';
 
-export async function loadInventory(db: Kysely<Database>, options: { metabaseAppIds: string[]; adminGroupIds: string[]; asOf: Date }): Promise<Inventory> {
+export async function loadInventory(db: Kysely<Database>, options: { metabaseAppIds: string[]; adminGroupIds: string[] }): Promise<Inventory> {
   const sources = await db.selectFrom('source').select(['id', 'kind']).orderBy('id').execute();
-  // Only coverage recorded by collections that finished before as-of counts for it:
-  // what a later run found cannot make an earlier report claim more.
+  // Coverage recorded after as-of counts too: a collection may archive history late
+  // (within the source's retention), and what it archived is evidence for the period.
   const windows = await db.selectFrom('coverage_window').select(['source_id', 'stream', 'covered_from', 'covered_to']).execute();
   const capabilities = await db.selectFrom('source_capability').select(['source_id', 'capability', 'available', 'reason']).execute();
   const retention = await db
@@ -40,7 +40,3 @@ export async function loadInventory(db: Kysely<Database>, options: { metabaseApp
   };
 }
 
-/** True when `ranges` cover [from, to] entirely. */
-export function covers(ranges: readonly TimeRange[], from: Date, to: Date): boolean {
-  return ranges.some((range) => range.from.getTime() <= from.getTime() && range.to.getTime() >= to.getTime());
-}

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../errors.js';
 import { describeConnectionString } from '../logger.js';
@@ -97,7 +97,3 @@ async function openPglite(dataDir: string): Promise<Store> {
   return { db, engine: 'pglite', location: `embedded store ${location}`, close: () => db.destroy() };
 }
 
-export async function serverVersion(db: Kysely<Database>): Promise<string> {
-  const { rows } = await sql<{ server_version: string }>`show server_version`.execute(db);
-  return rows[0]?.server_version ?? 'unknown';
-}

@@ -8,7 +8,11 @@ import { createHash } from 'node:crypto';
 import type { ColumnSpec, EvidenceTableSpec } from './tables.js';
 
 /** JSON with object keys sorted at every level: the same value gives the same text
- *  whatever order its keys were written or stored in (jsonb reorders them). */
+ *  whatever order its keys were written or stored in (jsonb reorders them). It follows
+ *  JSON.stringify for what upstream records may hold (a Date becomes its ISO text, as it
+ *  does on its way into jsonb), so a row hashes the same before and after storage. The
+ *  report's canonical form (src/reports/canonical-json.ts) is deliberately stricter: it
+ *  refuses Dates and non-finite numbers in a signed document. */
 export function canonicalJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {

@@ -45,7 +45,6 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
       const inventory = await loadInventory(db, {
         metabaseAppIds: [...context.config.ENTRA_METABASE_APP_IDS],
         adminGroupIds: [...context.config.ENTRA_ADMIN_GROUP_IDS],
-        asOf,
       });
       // The streams a source has ever recorded coverage for (the inventory answers per stream).
       const streams = await db.selectFrom('coverage_window').select(['source_id', 'stream']).distinct().orderBy('source_id').orderBy('stream').execute();

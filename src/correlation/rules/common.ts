@@ -2,18 +2,14 @@
 // accounts active at as-of, and a helper that compiles a rule's statements for review.
 import { createHash } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
-import type { RuleContext, RuleFinding, Severity } from '../types.js';
+import type { RuleContext } from '../types.js';
 
 /** Deterministic: the same rule and subject give the same id in every run and report. */
 export function findingId(rule: string, ...key: (string | number | null | undefined)[]): string {
   return `${rule}-${createHash('sha256').update([rule, ...key.map((part) => String(part ?? ''))].join('|')).digest('hex').slice(0, 16)}`;
 }
 
-export const emptySubject = { personId: null, upn: null, metabaseAccountId: null, email: null, credentialId: null, source: null };
 
-export function finding(rule: string, severity: Severity, parts: Omit<RuleFinding, 'rule' | 'severity'>): RuleFinding {
-  return { rule, severity, ...parts };
-}
 
 /** Every Metabase activity row of an account (rules.md, "Metabase activity"), in [from, to). */
 export function activityInPeriod(from: Date, to: Date): RawBuilder<unknown> {

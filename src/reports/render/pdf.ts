@@ -911,7 +911,7 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   heading('Appendix D. Methodology', 0);
   for (const line of model.methodology) bullet(line);
   heading('Period, as-of and generation', 2);
-  paragraph(`The period runs from ${when(model.period.from)} (included) to ${when(model.period.to)} (excluded). Rules about events look only at events inside the period; rules about state (accounts, memberships, credentials) look at the state as of ${when(model.asOf)}${model.stateObservedAt ? `, observed at ${when(model.stateObservedAt)} and corrected by the timestamped changes in the evidence` : ''}. The report was generated at ${when(model.generatedAt)}${model.provisional ? '; the period had not ended, so the report is provisional' : ''}.`);
+  paragraph(`The period runs from ${when(model.period.from)} (included) to ${when(model.period.to)} (excluded). Rules about events look only at events inside the period; rules about state (accounts, memberships, credentials) look at the state as of ${when(model.asOf)}${model.stateObservedAt ? `, observed at ${when(model.stateObservedAt)} (a Metabase account deactivated after as-of counts as active at as-of)` : ''}. The report was generated at ${when(model.generatedAt)}${model.provisional ? '; the period had not ended, so the report is provisional' : ''}.`);
   heading('Control status', 2);
   for (const status of ['effective', 'exceptions', 'incomplete', 'not-evaluable'] as const) bullet(`${STATUS_TEXT[status]}: ${STATUS_MEANING[status]}`);
 
@@ -919,7 +919,7 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   newPage();
   startSection('appendix-e');
   heading('Appendix E. How to verify this report', 0);
-  paragraph('The report JSON is the authoritative document; this PDF, the CSV files and the OSCAL file are renderings of it. The JSON is canonical (keys sorted, no insignificant whitespace); its content hash is the SHA-256 of the canonical JSON without the "integrity" member, and the Ed25519 signature covers that hash, written in lower-case hexadecimal.');
+  paragraph('The report JSON is the authoritative document; this PDF, the CSV files and the OSCAL file are renderings of it. The JSON is canonical (keys sorted, no insignificant whitespace); its content hash is the SHA-256 of the canonical JSON without the "integrity" and "generatedAt" members (so the same evidence and parameters give the same hash whenever the report is regenerated), and the Ed25519 signature covers the text "<content hash in lower-case hexadecimal>|<generatedAt>".');
   labelValue([
     ['Report JSON', `${reportBaseName(model)}.json`],
     ['Manifest', `${reportBaseName(model)}.manifest.json (SHA-256 of every file, signed, bound to the content hash)`],
