@@ -30,6 +30,8 @@ export function createReadRepository(db: Kysely<Database>) {
         .selectFrom('correlation_run')
         .select('id')
         .where('status', '=', 'succeeded')
+        // A report's own run (its period, its as-of) is not the current state.
+        .where('purpose', '=', 'current')
         .orderBy(sql`finished_at desc nulls last`)
         .orderBy('id', 'desc')
         .limit(1)

@@ -13,7 +13,7 @@ import { loadInventory } from './inventory.js';
 import { matchLogins, type MatchOutcome } from './matching.js';
 import { numberParameter, type RuleParameters } from './parameters.js';
 import { rules as allRules } from './rules/index.js';
-import { stateAt, stateInstants } from './state.js';
+import { observedLater, stateAt, stateInstants } from './state.js';
 import type { Inventory, Rule, RuleContext, RuleFinding, RuleOutcome } from './types.js';
 
 export interface CorrelationRequest {
@@ -22,6 +22,8 @@ export interface CorrelationRequest {
   parameters: RuleParameters;
   metabaseAppIds: string[];
   adminGroupIds: string[];
+  /** 'current' (default): the findings the API serves as current; 'report': a report's own run. */
+  purpose?: 'current' | 'report';
   rules?: readonly Rule[];
 }
 
@@ -46,6 +48,8 @@ export interface CorrelationResult {
   findings: RuleFinding[];
   /** When directory state was observed, when that is later than as-of. */
   stateObservedAt: Date | null;
+  /** The state-at-as-of SQL this run used (state instants read once per table). */
+  stateAt(table: StateTableName): Promise<RawBuilder<unknown>>;
   timings: Record<string, number>;
 }
 
@@ -64,6 +68,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       parameters: JSON.stringify(request.parameters),
       status: 'running',
       summary: '{}',
+      purpose: request.purpose ?? 'current',
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -79,7 +84,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
   };
 
   try {
-    const inventory = await loadInventory(db, { metabaseAppIds: request.metabaseAppIds, adminGroupIds: request.adminGroupIds, asOf });
+    const inventory = await loadInventory(db, { metabaseAppIds: request.metabaseAppIds, adminGroupIds: request.adminGroupIds });
     const identities = await timed('linking', () => resolveIdentities(db, runId, asOf));
     const bypass = request.parameters['sso-bypass'] ?? {};
     const signInCoverage = mergeRanges(inventory.entraSourceIds.flatMap((source) => inventory.coverage(source, streams.entraSignIns)));
@@ -103,6 +108,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       }
       return cached;
     };
+    const stateAtAsOf = async (table: StateTableName): Promise<RawBuilder<unknown>> => stateAt(table, await instantsOf(table));
     const directory = {
       personUpn: (personId: string) => identities.upnOf.get(personId) ?? null,
       accountEmail: (sourceId: string, accountId: number | string) => identities.emailOf.get(`${sourceId}|${accountId}`) ?? null,
@@ -119,7 +125,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
         asOf,
         parameters,
         inventory,
-        stateAt: async (table): Promise<RawBuilder<unknown>> => stateAt(table, await instantsOf(table)),
+        stateAt: stateAtAsOf,
       };
       const started = performance.now();
       const outcome = await rule.evaluate(context);
@@ -176,7 +182,8 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
     for (const link of identities.links) links[link.status] = (links[link.status] ?? 0) + 1;
     let stateObservedAt: Date | null = null;
     for (const promise of instantsCache.values()) {
-      for (const at of (await promise).values()) if (at.getTime() > asOf.getTime() && (!stateObservedAt || at > stateObservedAt)) stateObservedAt = at;
+      const later = observedLater(await promise, asOf);
+      if (later && (!stateObservedAt || later > stateObservedAt)) stateObservedAt = later;
     }
     const summary = {
       links,
@@ -189,7 +196,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
     };
     await db.updateTable('correlation_run').set({ status: 'succeeded', finished_at: new Date(), summary: JSON.stringify(summary) }).where('id', '=', runId).execute();
     await pruneDerivedRows(db, runId);
-    return { runId, period, asOf, inventory, links, matches, people: identities.people, accounts: identities.accounts, terminatedIntervals: identities.intervals.length, rules: results, findings, stateObservedAt, timings };
+    return { runId, period, asOf, inventory, links, matches, people: identities.people, accounts: identities.accounts, terminatedIntervals: identities.intervals.length, rules: results, findings, stateObservedAt, stateAt: stateAtAsOf, timings };
   } catch (error) {
     await db
       .updateTable('correlation_run')

@@ -11,7 +11,7 @@ export const DEFAULT_LOOKBACK_DAYS = 90;
 export async function correlateFromConfig(
   db: Kysely<Database>,
   config: Config,
-  window: { from: Date; to: Date; asOf: Date },
+  window: { from: Date; to: Date; asOf: Date; purpose?: 'current' | 'report' },
   logger?: Logger,
 ): Promise<CorrelationResult> {
   const parameters = resolveRuleParameters(config.ruleParameters, { adminGroupIds: config.ENTRA_ADMIN_GROUP_IDS });
@@ -23,6 +23,7 @@ export async function correlateFromConfig(
       parameters,
       metabaseAppIds: config.ENTRA_METABASE_APP_IDS,
       adminGroupIds: config.ENTRA_ADMIN_GROUP_IDS,
+      purpose: window.purpose ?? 'current',
     },
     logger,
   );

@@ -6,7 +6,6 @@ import { sql, type Kysely } from 'kysely';
 import { capabilities, streams } from '../collectors/streams.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { privilegedAccountsSql } from '../correlation/rules/unjustified-privilege.rule.js';
-import { stateAt, stateInstants } from '../correlation/state.js';
 import type { RuleContext, RuleFinding } from '../correlation/types.js';
 import { gapsIn, mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
@@ -75,7 +74,7 @@ export async function buildReportModel(input: BuildModelInput): Promise<ReportMo
     asOf,
     parameters: {},
     inventory: correlation.inventory,
-    stateAt: async (table) => stateAt(table, await stateInstants(db, table, asOf)),
+    stateAt: correlation.stateAt,
   };
 
   const toleranceHours = Number(correlation.rules.find((rule) => rule.id === 'log-gap')?.parameters['toleranceHours'] ?? 24);

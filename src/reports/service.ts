@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
+import type { CorrelationResult } from '../correlation/correlate.js';
 import { correlateFromConfig } from '../correlation/service.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/schema.js';
@@ -25,8 +26,8 @@ export interface CreatedReport {
   model: ReportModel;
   files: WrittenFile[];
   manifest: { path: string; sha256: string; bytes: number };
-  /** The correlation run that evaluated the rules for this report. */
-  correlationRunId: number;
+  /** The correlation that evaluated the rules for this report. */
+  correlation: CorrelationResult;
 }
 
 export interface ReportDependencies {
@@ -43,7 +44,7 @@ export interface ReportDependencies {
 export async function createReport(deps: ReportDependencies, request: ReportRequest): Promise<CreatedReport> {
   const generatedAt = deps.now?.() ?? new Date();
   const asOf = new Date(Math.min(request.period.to.getTime(), generatedAt.getTime()));
-  const correlation = await correlateFromConfig(deps.db, deps.config, { from: request.period.from, to: request.period.to, asOf }, deps.logger);
+  const correlation = await correlateFromConfig(deps.db, deps.config, { from: request.period.from, to: request.period.to, asOf, purpose: 'report' }, deps.logger);
   const unsigned = await buildReportModel({ db: deps.db, framework: request.framework, period: request.period, generatedAt, correlation });
   const written = await writeReportArtefacts({
     model: unsigned,
@@ -84,5 +85,5 @@ export async function createReport(deps: ReportDependencies, request: ReportRequ
     }
   });
   deps.logger?.info({ reportId, contentSha256: integrity.contentSha256, findings: model.findings.length }, 'report created');
-  return { reportId, contentSha256: integrity.contentSha256, model, files: written.files, manifest: written.manifest, correlationRunId: correlation.runId };
+  return { reportId, contentSha256: integrity.contentSha256, model, files: written.files, manifest: written.manifest, correlation };
 }

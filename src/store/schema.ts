@@ -300,6 +300,7 @@ export interface CorrelationRunTable {
   started_at: Generated<Date>;
   finished_at: Timestamp | null;
   summary: Json;
+  purpose: Generated<'current' | 'report'>;
 }
 
 export interface ManualIdentityLinkTable {

@@ -54,10 +54,10 @@ describe('API read routes', () => {
       .execute();
   }
 
-  async function correlationRun(status: 'succeeded' | 'failed' | 'running', finishedAt: Date | null): Promise<number> {
+  async function correlationRun(status: 'succeeded' | 'failed' | 'running', finishedAt: Date | null, purpose: 'current' | 'report' = 'current'): Promise<number> {
     const row = await f.store.db
       .insertInto('correlation_run')
-      .values({ period_from: '2026-04-01T00:00:00Z', period_to: '2026-07-01T00:00:00Z', as_of: '2026-07-01T00:00:00Z', parameters: '{}', status, finished_at: finishedAt, summary: '{}' })
+      .values({ period_from: '2026-04-01T00:00:00Z', period_to: '2026-07-01T00:00:00Z', as_of: '2026-07-01T00:00:00Z', parameters: '{}', status, finished_at: finishedAt, summary: '{}', purpose })
       .returning('id')
       .executeTakeFirstOrThrow();
     return row.id;
@@ -183,8 +183,10 @@ describe('API read routes', () => {
       // A later run still under way, and one that failed: neither may show.
       const running = await correlationRun('running', null);
       const failed = await correlationRun('failed', new Date('2026-07-12T00:00:00Z'));
+      // A report's own run for an old quarter, finished later: not the current findings.
+      const report = await correlationRun('succeeded', new Date('2026-07-15T00:00:00Z'), 'report');
       const db = f.store.db;
-      await db.insertInto('finding').values([finding(older, 9000), finding(running, 9001), finding(failed, 9002)]).execute();
+      await db.insertInto('finding').values([finding(older, 9000), finding(running, 9001), finding(failed, 9002), finding(report, 9003)]).execute();
       await db.insertInto('finding').values(Array.from({ length: 130 }, (_, i) => finding(latest, i))).execute();
 
       const collection = createCollectionRepository(db);
@@ -247,7 +249,7 @@ describe('API read routes', () => {
       expect(pages).toBe(3);
       expect(items).toHaveLength(130);
       expect(new Set(items.map((item) => item['id'])).size).toBe(130);
-      expect(items.some((item) => ['f-9000', 'f-9001', 'f-9002'].includes(item['id'] as string))).toBe(false);
+      expect(items.some((item) => ['f-9000', 'f-9001', 'f-9002', 'f-9003'].includes(item['id'] as string))).toBe(false);
       expect(items[0]).toEqual({
         id: 'f-0000',
         rule: 'sso-bypass',
