@@ -24,6 +24,12 @@ export function activityInPeriod(from: Date, to: Date): RawBuilder<unknown> {
   )`;
 }
 
+/** `from … where …` of the successful Metabase app sign-ins in the period (alias s). */
+export function successfulAppSignInsInPeriod(context: RuleContext): RawBuilder<unknown> {
+  return sql`from entra_sign_in s where s.app_id = any(${context.inventory.metabaseAppIds}::text[]) and s.error_code = 0
+    and s.occurred_at >= ${context.period.from} and s.occurred_at < ${context.period.to}`;
+}
+
 /** Human Metabase accounts active at as-of, with their link of this run. An account
  *  deactivated after as-of was still active at as-of (state observed later). */
 export async function activeHumanAccounts(context: RuleContext): Promise<RawBuilder<unknown>> {

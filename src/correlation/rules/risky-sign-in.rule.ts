@@ -6,15 +6,14 @@ import { sql } from 'kysely';
 import { capabilities } from '../../collectors/streams.js';
 import { listParameter } from '../parameters.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, groupBy, iso } from './common.js';
+import { compileStatements, findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
 
 const id = 'risky-sign-in';
 
 function statements(context: RuleContext) {
   const levels = listParameter<string>(context.parameters, 'levels', ['medium', 'high']);
   const states = listParameter<string>(context.parameters, 'riskStates', ['atRisk', 'confirmedCompromised']);
-  const base = sql`from entra_sign_in s where s.app_id = any(${context.inventory.metabaseAppIds}::text[]) and s.error_code = 0
-    and s.occurred_at >= ${context.period.from} and s.occurred_at < ${context.period.to}`;
+  const base = successfulAppSignInsInPeriod(context);
   return {
     hidden: sql<{ n: number }>`select count(*)::int as n ${base} and s.risk_level_during_sign_in = 'hidden'`,
     risky: sql<{ user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date; risk_level_during_sign_in: string | null; risk_state: string | null }>`

@@ -7,13 +7,12 @@
 import { sql } from 'kysely';
 import { capabilities } from '../../collectors/streams.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, groupBy, iso } from './common.js';
+import { compileStatements, findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
 
 const id = 'single-factor-sign-in';
 
 function statements(context: RuleContext) {
-  const base = sql`from entra_sign_in s where s.app_id = any(${context.inventory.metabaseAppIds}::text[]) and s.error_code = 0
-    and s.occurred_at >= ${context.period.from} and s.occurred_at < ${context.period.to}`;
+  const base = successfulAppSignInsInPeriod(context);
   return {
     carriesRequirement: sql<{ total: number; with_requirement: number }>`
       select count(*)::int as total, count(s.authentication_requirement)::int as with_requirement ${base}`,
