@@ -44,7 +44,7 @@ describe('the pipeline on the synthetic organisation', () => {
     expect(result.correlation.rules.every((rule) => rule.status === 'evaluated')).toBe(true);
   });
 
-  it('explains every SSO login by a sign-in and no password login', () => {
+  it('judges every login (none falls outside coverage) and links all but the planted cases', () => {
     expect(result.correlation.matches['not-evaluable']).toBe(0);
     expect(result.correlation.matches.explained).toBeGreaterThan(100);
     expect(result.correlation.links).toMatchObject({ ambiguous: 1, 'non-human': 1 });
