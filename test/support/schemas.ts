@@ -1,5 +1,5 @@
-// Validators for the report JSON Schema (in this repository) and NIST's official OSCAL
-// 1.1.3 schema (in ../shared beside the checkout, where CI also lays it).
+// Validators for the report JSON Schema and NIST's official OSCAL 1.1.3 schema, both
+// carried in this repository (reports/oscal/README.md names the schema's source and licence).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function oscalSchemaPath(): string {
-  const candidates = [process.env['OSCAL_SCHEMA_PATH'], path.resolve(repoRoot, '../shared/data/oscal/oscal_complete_schema-1.1.3.json')].filter(
+  const candidates = [process.env['OSCAL_SCHEMA_PATH'], path.join(repoRoot, 'reports/oscal/oscal_complete_schema-1.1.3.json')].filter(
     (candidate): candidate is string => Boolean(candidate),
   );
   const found = candidates.find((candidate) => existsSync(candidate));
