@@ -66,9 +66,24 @@ const environmentSchema = z.object({
   METABASE_URL: url(['http:', 'https:'], 'an http(s):// URL'),
   METABASE_API_KEY: optionalText,
   ACCESSTRAIL_API_KEYS_BOOTSTRAP: optionalText,
-  /** `serve` runs a collection of all sources every so many minutes when set. */
+  /** Deprecated: `serve` collects every so many minutes (becomes a cron schedule; ACCESSTRAIL_COLLECT_SCHEDULE wins). */
   ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: optionalText.pipe(z.coerce.number<string | undefined>().int('must be a whole number').positive('must be positive').optional()),
-  ACCESSTRAIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  /** Cron expression (5 fields, UTC) of `serve`'s scheduled collection; default hourly; `off` disables it. */
+  ACCESSTRAIL_COLLECT_SCHEDULE: optionalText.pipe(
+    z
+      .string()
+      .refine((value) => value === 'off' || value.split(/\s+/).length === 5 || value.split(/\s+/).length === 6, 'must be a cron expression (5 fields, such as "0 * * * *") or off')
+      .optional(),
+  ),
+  /** Hours after a quarter closes before its reports are built (late Entra events). */
+  ACCESSTRAIL_REPORT_SETTLE_HOURS: optionalText
+    .pipe(z.coerce.number<string | undefined>().min(0, 'must be zero or more').optional())
+    .transform((v) => v ?? 6),
+  /** Consecutive failed collections of a source before the webhook is told. */
+  ACCESSTRAIL_ALERT_AFTER_FAILURES: positiveInt(3),
+  ACCESSTRAIL_WEBHOOK_URL: url(['http:', 'https:'], 'an http(s):// URL'),
+  ACCESSTRAIL_WEBHOOK_SECRET: optionalText,
+  ACCESSTRAIL_LOG_LEVEL: optionalText.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional()).transform((v) => v ?? 'info'),
   PORT: optionalText
     .pipe(z.coerce.number<string | undefined>().int('must be a whole number').min(0, 'must be a port number').max(65535, 'must be a port number').optional())
     .transform((v) => v ?? 8080),
@@ -91,7 +106,13 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env, cwd: strin
   return { ...fromFile, ...env };
 }
 
-export function parseConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Config {
+/** compose, Kubernetes and systemd pass unset variables as empty strings: empty means unset. */
+function withoutEmptyValues(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+}
+
+export function parseConfig(rawEnv: Record<string, string | undefined>, cwd: string = process.cwd()): Config {
+  const env = withoutEmptyValues(rawEnv);
   const result = environmentSchema.safeParse(env);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -103,6 +124,9 @@ export function parseConfig(env: Record<string, string | undefined>, cwd: string
     if (name.startsWith('ACCESSTRAIL_RULE_') && value !== undefined) ruleParameters[name] = value;
   }
   const parsed = result.data;
+  if (parsed.ACCESSTRAIL_WEBHOOK_URL && !parsed.ACCESSTRAIL_WEBHOOK_SECRET) {
+    throw new AppError('CONFIG_INVALID', 'ACCESSTRAIL_WEBHOOK_SECRET is not set (needed with ACCESSTRAIL_WEBHOOK_URL: every delivery is signed with it)');
+  }
   if (parsed.AZURE_CLIENT_CERTIFICATE_PATH && !existsSync(path.resolve(cwd, parsed.AZURE_CLIENT_CERTIFICATE_PATH))) {
     throw new AppError('CONFIG_INVALID', 'AZURE_CLIENT_CERTIFICATE_PATH names a file that does not exist');
   }

@@ -6,6 +6,9 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
+import { createServiceMetrics, type ServiceMetrics } from '../jobs/metrics.js';
+import type { JobSystem } from '../jobs/system.js';
+import { readFreshness } from '../store/freshness.repository.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
 import { createApiKeyRepository } from './api-keys.js';
@@ -28,9 +31,13 @@ export interface ApiDependencies {
   logger: Logger;
   /** Clock (tests pin it). */
   now?: () => Date;
+  /** The durable job queue (`serve`): API-started collections correlate through it, /metrics shows its depth. */
+  jobs?: JobSystem;
+  /** Shared with the job queue, so /metrics counts scheduled collections too. */
+  metrics?: ServiceMetrics;
 }
 
-export type ApiApp = FastifyInstance & { collections: CollectionRunner };
+export type ApiApp = FastifyInstance & { collections: CollectionRunner; metrics: ServiceMetrics };
 
 export const API_VERSION = '1.0.0';
 
@@ -54,9 +61,28 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
   if (deps.config.ACCESSTRAIL_API_KEYS_BOOTSTRAP) {
     if (await keys.ensureBootstrap(deps.config.ACCESSTRAIL_API_KEYS_BOOTSTRAP)) app.log.info('created the bootstrap admin API key (ACCESSTRAIL_API_KEYS_BOOTSTRAP)');
   }
-  const collections = createCollectionRunner({ store: deps.store, config: deps.config, logger: deps.logger, now });
+  const metrics = deps.metrics ?? createServiceMetrics();
+  metrics.setSources(async () => ({
+    freshness: await readFreshness(deps.store.db, { now: now(), entraRetentionDays: deps.config.ENTRA_LOG_RETENTION_DAYS }),
+    queues: deps.jobs ? await deps.jobs.queueDepths() : {},
+  }));
+  // Route patterns, never raw URLs (a query string could carry anything).
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  const jobs = deps.jobs;
+  const collections = createCollectionRunner({
+    store: deps.store,
+    config: deps.config,
+    logger: deps.logger,
+    now,
+    observer: metrics,
+    ...(jobs ? { afterRun: () => jobs.afterCollection() } : {}),
+  });
   app.addHook('onClose', async () => {
     await collections.close();
+    if (!deps.metrics) metrics.close();
   });
 
   await app.register(fastifySwagger, {
@@ -91,6 +117,14 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
   await typed.register(collectionRoutes, { context, prefix: '/v1' });
   await typed.register(coverageRoutes, { context, prefix: '/v1' });
 
+  // Prometheus text, without an API key like /healthz and /readyz (scrapers rarely carry
+  // one): it holds counts, timestamps, source ids and stream names, never a secret or a
+  // person. Restrict it at the network (HOST, a proxy) where that is too much.
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  return Object.assign(app, { collections }) as unknown as ApiApp;
+  return Object.assign(app, { collections, metrics }) as unknown as ApiApp;
 }

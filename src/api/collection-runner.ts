@@ -1,33 +1,22 @@
-// Collections started over HTTP or by the scheduler. The request only creates the
-// collection_run row; the work runs in the background and records its outcome on the
-// row, which GET /v1/collections/{id} reads. At most one collection runs at a time in
-// this process: two concurrent runs would race on the same checkpoints.
-import { collectEntra } from '../collectors/entra/index.js';
-import { collectMetabase } from '../collectors/metabase/index.js';
-import { silentProgress, type CollectContext, type CollectOptions, type SourceSummary } from '../collectors/types.js';
+// Collections started over HTTP. The request takes the source locks and creates the
+// collection_run row (the one collection run of src/collectors/run.ts); the work runs in
+// the background and records its outcome on the row, which GET /v1/collections/{id}
+// reads. A source already being collected (here, by another `serve` or by the CLI) is
+// answered 409 CONFLICT.
+import { prepareCollection, type CollectionObserver, type CollectionRequest } from '../collectors/run.js';
 import type { Config } from '../config.js';
-import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { createCollectionRepository } from '../store/collection.repository.js';
 import type { Store } from '../store/database.js';
-import { createEvidenceRepository } from '../store/evidence.repository.js';
 
-export type CollectionSource = 'entra' | 'metabase' | 'all';
-
-export interface CollectionRequest {
-  source: CollectionSource;
-  since?: Date;
-  until?: Date;
-  /** Who asked (API key id or "scheduler"), kept on the run row. */
-  requestedBy: string;
-}
+export type { CollectionSource } from '../collectors/run.js';
+export type { CollectionRequest };
 
 export interface CollectionRunner {
-  /** Creates the run row and starts the work; resolves with the run id at once. */
+  /** Takes the locks, creates the run row and starts the work; resolves with the run id at once. */
   start(request: CollectionRequest): Promise<number>;
   /** True while a collection started here is under way. */
   busy(): boolean;
-  /** Aborts the run under way and waits for it to record its outcome. */
+  /** Aborts the runs under way and waits for them to record their outcome. */
   close(): Promise<void>;
 }
 
@@ -36,71 +25,37 @@ export interface CollectionRunnerDependencies {
   config: Config;
   logger: Logger;
   now?: () => Date;
+  observer?: CollectionObserver;
+  /** Called after each run finished (the job queue follows it with a correlation). */
+  afterRun?: (runId: number) => Promise<void>;
 }
 
 export function createCollectionRunner(deps: CollectionRunnerDependencies): CollectionRunner {
-  const collection = createCollectionRepository(deps.store.db);
-  let current: { promise: Promise<void>; abort: AbortController } | undefined;
-
-  async function run(runId: number, request: CollectionRequest, signal: AbortSignal): Promise<void> {
-    const logger = deps.logger.child({ collectionRunId: runId });
-    const context: CollectContext = {
-      store: deps.store,
-      config: deps.config,
-      logger,
-      runId,
-      evidence: createEvidenceRepository(deps.store.db),
-      collection,
-      progress: silentProgress,
-      now: deps.now ?? (() => new Date()),
-      signal,
-    };
-    const options: CollectOptions = { ...(request.since ? { since: request.since } : {}), ...(request.until ? { until: request.until } : {}) };
-    const summaries: SourceSummary[] = [];
-    try {
-      if (request.source !== 'metabase') summaries.push(await collectEntra(context, options));
-      if (request.source !== 'entra') summaries.push(await collectMetabase(context, options));
-      await collection.finishRun(runId, { status: 'succeeded', summary: { sources: summaries } });
-      logger.info({ sources: summaries.map((s) => s.sourceId) }, 'collection succeeded');
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      logger.warn({ code: (error as { code?: string }).code }, `collection failed: ${message}`);
-      await collection.finishRun(runId, { status: summaries.length > 0 ? 'partial' : 'failed', summary: { sources: summaries }, error: message }).catch((finishError: unknown) => {
-        logger.error({ err: finishError }, 'could not record the outcome of the collection');
-      });
-    }
-  }
-
+  const running = new Set<{ promise: Promise<void>; abort: AbortController }>();
   return {
     async start(request) {
-      if (current) throw new AppError('CONFLICT', 'a collection is already running in this service; wait for it to finish');
       const abort = new AbortController();
-      // Claim the slot before the first await so two requests cannot both start.
-      const slot: { promise: Promise<void>; abort: AbortController } = { promise: Promise.resolve(), abort };
-      current = slot;
-      let runId: number;
-      try {
-        runId = await collection.startRun('collect', {
-          source: request.source,
-          ...(request.since ? { since: request.since.toISOString() } : {}),
-          ...(request.until ? { until: request.until.toISOString() } : {}),
-          requestedBy: request.requestedBy,
-        });
-      } catch (error) {
-        current = undefined;
-        throw error;
-      }
-      slot.promise = run(runId, request, abort.signal).finally(() => {
-        if (current === slot) current = undefined;
-      });
-      return runId;
+      const prepared = await prepareCollection(
+        { store: deps.store, config: deps.config, logger: deps.logger, signal: abort.signal, ...(deps.now ? { now: deps.now } : {}), ...(deps.observer ? { observer: deps.observer } : {}) },
+        // The job queue correlates after the run when it is there; alone, the run does.
+        { ...request, correlate: request.correlate ?? deps.afterRun === undefined },
+      );
+      const slot = { promise: Promise.resolve(), abort };
+      slot.promise = prepared
+        .execute()
+        .then(async () => {
+          await deps.afterRun?.(prepared.runId);
+        })
+        .catch((error: unknown) => deps.logger.error({ err: error, collectionRunId: prepared.runId }, 'collection run could not finish'))
+        .finally(() => running.delete(slot));
+      running.add(slot);
+      return prepared.runId;
     },
-    busy: () => current !== undefined,
+    busy: () => running.size > 0,
     async close() {
-      const running = current;
-      if (!running) return;
-      running.abort.abort();
-      await running.promise;
+      const all = [...running];
+      for (const slot of all) slot.abort.abort();
+      await Promise.all(all.map((slot) => slot.promise));
     },
   };
 }

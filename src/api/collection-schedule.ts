@@ -1,24 +1,16 @@
-// Scheduled collection for `serve`: every interval, collect all sources. A tick while
-// a collection (scheduled or requested over HTTP) is still running is skipped rather
-// than queued, so a slow upstream cannot pile runs up behind each other.
-import type { Logger } from '../logger.js';
-import type { CollectionRunner } from './collection-runner.js';
+// Retired: the in-memory interval schedule of `serve` was replaced by durable jobs
+// (src/jobs/, ACCESSTRAIL_COLLECT_SCHEDULE). ACCESSTRAIL_COLLECT_INTERVAL_MINUTES still
+// works: it becomes the cron expression below.
+import { AppError } from '../errors.js';
 
-export interface CollectionSchedule {
-  stop(): void;
-}
-
-export function startCollectionSchedule(options: { runner: CollectionRunner; intervalMs: number; logger: Logger }): CollectionSchedule {
-  const { runner, logger } = options;
-  const timer = setInterval(() => {
-    if (runner.busy()) {
-      logger.info('scheduled collection skipped: a collection is still running');
-      return;
-    }
-    runner.start({ source: 'all', requestedBy: 'scheduler' }).then(
-      (runId) => logger.info({ collectionRunId: runId }, 'scheduled collection started'),
-      (error: unknown) => logger.warn({ err: error }, 'scheduled collection could not start'),
-    );
-  }, options.intervalMs);
-  return { stop: () => clearInterval(timer) };
+/** The cron expression of "every N minutes" (N dividing an hour or a day, else rounded to hours). */
+export function intervalToCron(minutes: number): string {
+  if (minutes < 60) {
+    if (60 % minutes !== 0) throw new AppError('CONFIG_INVALID', 'ACCESSTRAIL_COLLECT_INTERVAL_MINUTES must divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30) or be whole hours; prefer ACCESSTRAIL_COLLECT_SCHEDULE');
+    return `*/${minutes} * * * *`;
+  }
+  if (minutes % 60 !== 0) throw new AppError('CONFIG_INVALID', 'ACCESSTRAIL_COLLECT_INTERVAL_MINUTES must divide an hour or be whole hours; prefer ACCESSTRAIL_COLLECT_SCHEDULE');
+  const hours = minutes / 60;
+  if (hours >= 24) return '0 0 * * *';
+  return hours === 1 ? '0 * * * *' : `0 */${hours} * * *`;
 }

@@ -4,9 +4,8 @@
 // everything lands in an embedded store in <data dir>/demo.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { collectEntra } from '../collectors/entra/index.js';
-import { collectMetabase } from '../collectors/metabase/index.js';
-import type { CollectContext, ProgressReporter, SourceSummary } from '../collectors/types.js';
+import { runCollection } from '../collectors/run.js';
+import type { ProgressReporter, SourceSummary } from '../collectors/types.js';
 import { parseConfig, type Config } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { startEntraEmulator } from '../emulators/entra/index.js';
@@ -14,9 +13,8 @@ import { startEmbeddedMetabaseDatabase } from '../emulators/metabase/index.js';
 import type { Logger } from '../logger.js';
 import { createReport, type CreatedReport } from '../reports/service.js';
 import type { ReportFormat } from '../reports/write.js';
-import { createCollectionRepository } from '../store/collection.repository.js';
+import { AppError } from '../errors.js';
 import { openStore, type Store } from '../store/database.js';
-import { createEvidenceRepository } from '../store/evidence.repository.js';
 import {
   DEMO_ADMIN_GROUP_ID,
   DEMO_COLLECTOR_CLIENT_ID,
@@ -75,26 +73,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     });
     store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: demoDir });
-    const collection = createCollectionRepository(store.db);
-    const runId = await collection.startRun('collect', { source: 'all', demo: true });
-    const context: CollectContext = {
-      store,
-      evidence: createEvidenceRepository(store.db),
-      collection,
-      config,
-      logger: options.logger,
-      runId,
-      progress: options.progress ?? { update() {}, done() {} },
-      now: () => now,
-    };
-    // Collect from the first whole day of the synthetic history up to now.
+    // Collect from the first whole day of the synthetic history up to now, through the
+    // same collection run as `collect` and `serve`.
     const since = new Date(organisation.start.getTime() + 86_400_000);
-    const collected = [
-      // The emulator does not throttle, so the demo does not pace itself to Graph's limit.
-      await collectEntra(context, { since, until: now, entra: { tlsCa: entra.caCertificatePem, reportingLimit: null } }),
-      await collectMetabase(context, { since, until: now }),
-    ];
-    await collection.finishRun(runId, { status: 'succeeded', summary: { sources: collected } });
+    const run = await runCollection(
+      { store, config, logger: options.logger, now: () => now, ...(options.progress ? { progress: options.progress } : {}) },
+      {
+        source: 'all',
+        since,
+        until: now,
+        requestedBy: 'demo',
+        // The reports below correlate for their own period.
+        correlate: false,
+        // The emulator does not throttle, so the demo does not pace itself to Graph's limit.
+        entra: { tlsCa: entra.caCertificatePem, reportingLimit: null },
+      },
+    );
+    if (run.status !== 'succeeded') throw new AppError('INTERNAL', `the demo's collection was ${run.status}: ${run.error}`);
+    const collected = run.sources.flatMap((source) => (source.summary ? [source.summary] : []));
 
     // Each report evaluates the rules for its own period; the demo's period is the same
     // for both, so the first report's correlation is the one the demo prints.

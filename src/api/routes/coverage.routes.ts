@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { loadInventory } from '../../correlation/inventory.js';
 import { gapsIn } from '../../store/collection.repository.js';
+import { readFreshness } from '../../store/freshness.repository.js';
 import { bearerSecurity } from '../auth.js';
 import { errorResponses } from '../http-errors.js';
 import type { RouteOptions } from './context.js';
@@ -31,7 +32,22 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
               z.object({
                 sourceId: z.string(),
                 kind: z.enum(['entra', 'metabase']),
-                streams: z.array(z.object({ stream: z.string(), coverage: z.array(range), gaps: z.array(range) })),
+                streams: z.array(
+                  z.object({
+                    stream: z.string(),
+                    coverage: z.array(range),
+                    gaps: z.array(range),
+                    freshness: z
+                      .object({
+                        lastCoveredTo: z.string(),
+                        retentionDays: z.number().nullable(),
+                        expiresAt: z.string().nullable().describe('when the upstream starts deleting events not yet archived'),
+                        daysLeft: z.number().nullable(),
+                        status: z.enum(['fresh', 'expiring', 'lost']),
+                      })
+                      .nullable(),
+                  }),
+                ),
               }),
             ),
           }),
@@ -48,6 +64,7 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
       });
       // The streams a source has ever recorded coverage for (the inventory answers per stream).
       const streams = await db.selectFrom('coverage_window').select(['source_id', 'stream']).distinct().orderBy('source_id').orderBy('stream').execute();
+      const freshness = await readFreshness(db, { now: asOf, entraRetentionDays: context.config.ENTRA_LOG_RETENTION_DAYS });
       const window = { from: new Date(asOf.getTime() - GAP_WINDOW_DAYS * 86_400_000), to: asOf };
       const text = (r: { from: Date; to: Date }) => ({ from: r.from.toISOString(), to: r.to.toISOString() });
       const sources = [
@@ -64,7 +81,15 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
             .filter((row) => row.source_id === source.id)
             .map((row) => {
               const coverage = inventory.coverage(source.id, row.stream);
-              return { stream: row.stream, coverage: coverage.map(text), gaps: gapsIn(window, coverage).map(text) };
+              const f = freshness.find((item) => item.sourceId === source.id && item.stream === row.stream);
+              return {
+                stream: row.stream,
+                coverage: coverage.map(text),
+                gaps: gapsIn(window, coverage).map(text),
+                freshness: f
+                  ? { lastCoveredTo: f.lastCoveredTo.toISOString(), retentionDays: f.retentionDays, expiresAt: f.expiresAt?.toISOString() ?? null, daysLeft: f.daysLeft, status: f.status }
+                  : null,
+              };
             }),
         })),
       };

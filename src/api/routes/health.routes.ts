@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { describeFreshness, readFreshness } from '../../store/freshness.repository.js';
 import { errorBody } from '../http-errors.js';
 import type { RouteOptions } from './context.js';
 
@@ -17,8 +18,17 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     {
       schema: {
         tags: ['health'],
-        summary: 'the store answers',
-        response: { 200: z.object({ status: z.literal('ready'), engine: z.enum(['postgres', 'pglite']) }), 503: errorBody },
+        summary: 'the store answers; warnings name archived streams close to (or past) the upstream retention',
+        response: {
+          200: z.object({
+            status: z.literal('ready'),
+            engine: z.enum(['postgres', 'pglite']),
+            detail: z.object({
+              warnings: z.array(z.object({ sourceId: z.string(), stream: z.string(), status: z.enum(['expiring', 'lost']), expiresAt: z.string().nullable(), daysLeft: z.number().nullable(), message: z.string() })),
+            }),
+          }),
+          503: errorBody,
+        },
       },
     },
     async (request, reply) => {
@@ -28,7 +38,12 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
         request.log.warn({ err: error }, 'store not ready');
         return reply.status(503).send({ error: { code: 'STORE_UNAVAILABLE', message: 'the store does not answer', requestId: String(request.id) } });
       }
-      return { status: 'ready' as const, engine: context.store.engine };
+      // Readiness stays 200: the service works; the archive needs attention (a collection).
+      const freshness = await readFreshness(context.store.db, { now: context.now(), entraRetentionDays: context.config.ENTRA_LOG_RETENTION_DAYS });
+      const warnings = freshness
+        .filter((f) => f.status !== 'fresh')
+        .map((f) => ({ sourceId: f.sourceId, stream: f.stream, status: f.status as 'expiring' | 'lost', expiresAt: f.expiresAt?.toISOString() ?? null, daysLeft: f.daysLeft, message: describeFreshness(f) }));
+      return { status: 'ready' as const, engine: context.store.engine, detail: { warnings } };
     },
   );
 };

@@ -1,21 +1,26 @@
 import type { Command } from 'commander';
 import { buildApp } from '../../api/app.js';
-import { startCollectionSchedule } from '../../api/collection-schedule.js';
 import { AppError } from '../../errors.js';
+import { createServiceMetrics } from '../../jobs/metrics.js';
+import { createJobSystem } from '../../jobs/system.js';
 import { openStore } from '../../store/database.js';
 import { loadCommandConfig } from '../context.js';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('the HTTP API (HOST, PORT) and, with ACCESSTRAIL_COLLECT_INTERVAL_MINUTES, scheduled collection')
+    .description('the HTTP API (HOST, PORT) and the durable jobs: scheduled collection (ACCESSTRAIL_COLLECT_SCHEDULE), correlation, quarterly reports, retention guard, webhook')
     .action(async () => {
       const { config, logger } = loadCommandConfig();
       const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
+      const metrics = createServiceMetrics();
+      const jobs = createJobSystem({ store, config, logger, metrics });
       let app: Awaited<ReturnType<typeof buildApp>>;
       try {
-        app = await buildApp({ store, config, logger });
+        await jobs.start();
+        app = await buildApp({ store, config, logger, jobs, metrics });
       } catch (error) {
+        await jobs.stop().catch(() => undefined);
         await store.close();
         throw error;
       }
@@ -24,13 +29,10 @@ export function registerServe(program: Command): void {
         await app.listen({ host: config.HOST, port: config.PORT, listenTextResolver: (address) => `accesstrail API listening on ${address}` });
       } catch (error) {
         await app.close();
+        await jobs.stop();
         await store.close();
         throw new AppError('CONFIG_INVALID', `cannot listen on ${config.HOST}:${config.PORT} (HOST, PORT): ${(error as Error).message}`, { cause: error });
       }
-
-      const minutes = config.ACCESSTRAIL_COLLECT_INTERVAL_MINUTES;
-      const schedule = minutes === undefined ? undefined : startCollectionSchedule({ runner: app.collections, intervalMs: minutes * 60_000, logger });
-      if (minutes !== undefined) logger.info(`scheduled collection of all sources every ${minutes} minutes`);
 
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
@@ -42,10 +44,12 @@ export function registerServe(program: Command): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      schedule?.stop();
-      // app.close() stops accepting connections, lets requests in flight finish and
-      // aborts a running collection, which records its outcome before we close the store.
+      // app.close() stops accepting connections, lets requests in flight finish and aborts
+      // a collection started over HTTP; jobs.stop() aborts a scheduled one (its job is
+      // retried by the next process). Both record their outcome before the store closes.
       await app.close();
+      await jobs.stop();
+      metrics.close();
       await store.close();
     });
 }

@@ -51,6 +51,11 @@ export interface Requester {
   readonly stats: RequestStats;
 }
 
+/** Process-wide listeners of Graph traffic (the service's /metrics counts requests, 429s, retries). */
+export type GraphRequestEvent = 'request' | 'throttled' | 'retry';
+export const graphRequestObservers = new Set<(event: GraphRequestEvent) => void>();
+const notify = (event: GraphRequestEvent) => graphRequestObservers.forEach((observe) => observe(event));
+
 const retryableStatus = new Set([429, 500, 502, 503, 504]);
 const credentialErrors = new Set(['AuthenticationError', 'CredentialUnavailableError', 'AuthenticationRequiredError', 'AggregateAuthenticationError']);
 
@@ -140,6 +145,7 @@ export function createRequester(options: {
         done = granted.done;
       }
       stats.requests++;
+      notify('request');
       let outcome: ReturnType<typeof classify>;
       let waitMs: number | undefined;
       try {
@@ -159,6 +165,7 @@ export function createRequester(options: {
         outcome = classify(error, url, options.authorityHost);
         if (error instanceof GraphError && error.statusCode === 429) {
           stats.throttled++;
+          notify('throttled');
           waitMs = retryAfterMs(error);
           if (waitMs !== undefined && reporting) options.pacer.pause(waitMs);
         }
@@ -171,6 +178,7 @@ export function createRequester(options: {
         throw new RequestFailure('exhausted', `Graph kept failing GET ${describePath(url)} (${attempt} attempts over ${Math.round(elapsed / 1000)} s)`, -1, undefined);
       }
       stats.retries++;
+      notify('retry');
       options.logger?.debug({ path: describePath(url), attempt, delayMs: Math.round(delay) }, 'retrying Graph request');
       // A 429 on a reporting endpoint already paused the pacer; the next take() waits.
       if (!(reporting && waitMs !== undefined)) await sleep(delay, options.signal);
