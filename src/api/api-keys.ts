@@ -3,7 +3,13 @@
 // so people can tell keys apart in `keys list`. The key itself is shown once, at
 // creation, and never logged. A plain SHA-256 (no slow hash) is enough: the key is
 // random, not a password, so it cannot be guessed from its hash.
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+//
+// Comparison: the presented key is never compared with a stored secret character by
+// character. It is hashed, the row is found by its hash (an index lookup whose timing
+// depends on the hash, which tells an attacker nothing about any stored key), and the
+// hashes are then compared with timingSafeEqual, so no code path compares secret bytes
+// with an early exit.
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { AppError } from '../errors.js';
 import type { ApiKeyTable, Database } from '../store/schema.js';
@@ -66,6 +72,13 @@ export function parseScopes(text: string): ApiScope[] {
   return [...new Set(scopes)] as ApiScope[];
 }
 
+/** Constant-time equality of two hex SHA-256 digests. */
+export function sameHash(storedHex: string, presentedHex: string): boolean {
+  const stored = Buffer.from(storedHex, 'hex');
+  const presented = Buffer.from(presentedHex, 'hex');
+  return stored.length === 32 && presented.length === 32 && timingSafeEqual(stored, presented);
+}
+
 /** `admin` implies every scope. */
 export function hasScope(granted: readonly ApiScope[], needed: ApiScope): boolean {
   return granted.includes('admin') || granted.includes(needed);
@@ -122,8 +135,9 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
 
     async authenticate(key, now = new Date()) {
       if (!isWellFormedApiKey(key)) return undefined;
-      const row = await db.selectFrom('api_key').select(columns).where('key_sha256', '=', hashApiKey(key)).where('revoked_at', 'is', null).executeTakeFirst();
-      if (!row) return undefined;
+      const presented = hashApiKey(key);
+      const row = await db.selectFrom('api_key').select([...columns, 'key_sha256']).where('key_sha256', '=', presented).where('revoked_at', 'is', null).executeTakeFirst();
+      if (!row || !sameHash(row.key_sha256, presented)) return undefined;
       const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;
       if (now.getTime() - lastUsed >= LAST_USED_RESOLUTION_SECONDS * 1000) {
         await db.updateTable('api_key').set({ last_used_at: now }).where('id', '=', row.id).execute();

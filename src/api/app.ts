@@ -14,7 +14,8 @@ import type { Store } from '../store/database.js';
 import { createApiKeyRepository } from './api-keys.js';
 import { createAuth } from './auth.js';
 import { createCollectionRunner, type CollectionRunner } from './collection-runner.js';
-import { installErrorHandling } from './http-errors.js';
+import { frameworkError, installErrorHandling } from './http-errors.js';
+import { installInputGuard } from './input-guard.js';
 import { createReadRepository } from './read.repository.js';
 import { collectionRoutes } from './routes/collections.routes.js';
 import { coverageRoutes } from './routes/coverage.routes.js';
@@ -49,10 +50,13 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
     // Request ids are ours; a client-sent header must not forge log correlation.
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
+    frameworkErrors: frameworkError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  // Before any route: every route gets the shared input rules and enters the route table.
+  installInputGuard(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

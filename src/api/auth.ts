@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { hasScope, type ApiKeyInfo, type ApiKeyRepository, type ApiScope } from './api-keys.js';
 import { sendError } from './http-errors.js';
+import { requiresAuth } from './input-guard.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,7 +25,7 @@ function bearerOf(request: FastifyRequest): string | undefined {
 export function createAuth(keys: ApiKeyRepository, now: () => Date): Auth {
   return {
     requireScope(scope) {
-      return async (request: FastifyRequest, reply: FastifyReply) => {
+      const hook = async (request: FastifyRequest, reply: FastifyReply) => {
         const presented = bearerOf(request);
         if (presented === undefined) {
           return sendError(request, reply, 401, 'UNAUTHORIZED', 'an API key is required: send Authorization: Bearer <key>');
@@ -37,6 +38,8 @@ export function createAuth(keys: ApiKeyRepository, now: () => Date): Auth {
         }
         request.log.debug({ apiKeyId: key.id, scope }, 'authorised');
       };
+      // The route table (input-guard.ts) reads this, so the authorisation tests know every route's scope.
+      return requiresAuth(hook, { kind: 'bearer', scope });
     },
   };
 }

@@ -54,6 +54,17 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, status: 
   return reply.status(status).type('application/json').send(JSON.stringify({ error: { code, message, requestId: String(request.id) } }));
 }
 
+/** Fastify's `frameworkErrors`: errors raised before routing (a URL whose percent-escapes
+ *  do not decode to UTF-8, such as /v1/reports/%80) get the same JSON error shape as
+ *  every other refusal, instead of Fastify's own body. */
+export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const message = error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid: a percent-escape does not decode to UTF-8 text' : 'the request is not valid';
+  request.log.info({ code: error.code, status }, message);
+  reply.header('x-request-id', request.id);
+  sendError(request, reply, status, 'INPUT_INVALID', message);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const described = describe(error);

@@ -23,7 +23,8 @@ export function decodeCursor(cursor: string, kinds: readonly ('string' | 'number
   } catch {
     parsed = undefined;
   }
-  if (!Array.isArray(parsed) || parsed.length !== kinds.length || parsed.some((value, i) => typeof value !== kinds[i])) {
+  // A decoded string goes into a query: a NUL (which Postgres refuses) makes it no cursor of ours.
+  if (!Array.isArray(parsed) || parsed.length !== kinds.length || parsed.some((value, i) => typeof value !== kinds[i] || (typeof value === 'string' && value.includes('\u0000')))) {
     throw new AppError('INPUT_INVALID', 'querystring.cursor is not a cursor this list gave out');
   }
   return parsed as (string | number)[];
