@@ -145,7 +145,10 @@ export function expiryCheck(app: Json | undefined, inUse: InUseCredential | null
   const list = (inUse.kind === 'secret' ? app['passwordCredentials'] : app['keyCredentials']) as Json[] | undefined;
   const credentials = Array.isArray(list) ? list : [];
   let candidates = credentials.filter((c) => (inUse.kind === 'secret' ? inUse.hint !== undefined && c['hint'] === inUse.hint : inUse.thumbprint !== undefined && thumbprintOf(c) === inUse.thumbprint));
-  let which = inUse.kind === 'secret' ? `the secret starting "${inUse.hint}"` : `certificate ${inUse.thumbprint ?? ''}`.trim();
+  // Named by its display name and key id, never by its hint: even three characters of a
+  // secret stay out of the output.
+  const describe = (c: Json) => `${inUse.kind === 'secret' ? 'secret' : 'certificate'} "${String(c['displayName'] ?? '')}" (key ${String(c['keyId'] ?? 'unknown')})`;
+  let which = candidates.length === 1 ? `the ${describe(candidates[0]!)} in use` : `the ${inUse.kind} in use`;
   if (candidates.length === 0) {
     if (credentials.length === 0) return warn('entra', NAME_EXPIRY, `app ${clientId} lists no ${inUse.kind === 'secret' ? 'client secrets' : 'certificates'}`, `check that AZURE_CLIENT_ID names the app the ${inUse.kind} belongs to`);
     // Not identifiable (hint not served, or an unreadable certificate file): judge by the

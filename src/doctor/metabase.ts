@@ -190,7 +190,9 @@ export async function checkMetabase(config: { METABASE_DB_URL?: string | undefin
     }
   }
 
-  if (config.METABASE_DB_URL) {
+  if (!config.METABASE_DB_URL) {
+    checks.push(skip('metabase', 'Metabase database', 'METABASE_DB_URL is not set: collected through the API only (no login history, sessions, views or audit events)'));
+  } else {
     let db: AppDb;
     try {
       db = await openAppDb(config.METABASE_DB_URL);

@@ -220,7 +220,8 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     const soon = await doctor();
     const expiry = byName(soon, 'credential expiry');
     expect(expiry.status).toBe('warn');
-    expect(expiry.detail).toMatch(/the secret starting "emu" expires in 10 days/);
+    expect(expiry.detail).toMatch(/the secret "accesstrail" \(key [0-9a-f-]+\) in use expires in 10 days/);
+    expect(expiry.detail).not.toContain(SAMPLE_COLLECTOR_SECRET.slice(0, 3));
     expect(summarise(soon).ok).toBe(true);
   }, 60_000);
 
