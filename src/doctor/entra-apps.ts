@@ -12,7 +12,7 @@
 // - OIDC: `{site-url}/auth/sso/{key}/callback`, {key} being the provider key
 //   (metabase/metabase docs/people-and-groups/authenticating-with-oidc.md).
 import { fail, pass, skip, warn, type Check } from './check.js';
-import { odataInstant, odataString, query, type GraphProbe, type Json } from './graph-probe.js';
+import { failureText, odataInstant, odataString, query, type GraphProbe, type Json } from './graph-probe.js';
 
 const DAY_MS = 86_400_000;
 export const SIGN_IN_LOOKBACK_DAYS = 30;
@@ -104,7 +104,7 @@ export async function checkMetabaseApps(
     const name = `Metabase app ${appId}: application of this tenant`;
     if (!sp.ok || !app.ok) {
       const error = !sp.ok ? sp.error : !app.ok ? app.error : undefined;
-      checks.push(fail('entra', name, `could not look the app up: ${error?.message ?? 'unknown error'}`, 'grant the collector app Application.Read.All with admin consent'));
+      checks.push(fail('entra', name, `could not look the app up: ${error ? failureText(error) : 'unknown error'}`, 'grant the collector app Application.Read.All with admin consent'));
       continue;
     }
     const servicePrincipal = sp.value[0];
@@ -132,7 +132,7 @@ export async function checkMetabaseApps(
     if (servicePrincipal) {
       const assigned = await graph.get(`v1.0/servicePrincipals/${encodeURIComponent(String(servicePrincipal['id']))}/appRoleAssignedTo?$top=1`);
       if (!assigned.ok) {
-        checks.push(fail('entra', `Metabase app ${appId}: assignments readable`, `GET appRoleAssignedTo failed: ${assigned.error.message}`, 'grant the collector app Application.Read.All with admin consent'));
+        checks.push(fail('entra', `Metabase app ${appId}: assignments readable`, `GET appRoleAssignedTo failed: ${failureText(assigned.error)}`, 'grant the collector app Application.Read.All with admin consent'));
       } else {
         checks.push(pass('entra', `Metabase app ${appId}: assignments readable`, assigned.value.length ? 'users or groups are assigned' : 'readable; nobody is assigned (every user of the tenant may sign in unless assignment is required)'));
       }
@@ -154,7 +154,7 @@ export async function checkAdminGroups(graph: GraphProbe, groupIds: readonly str
     const name = `admin group ${groupId}`;
     const found = await graph.get(query('v1.0/groups', { $filter: `id eq ${odataString(groupId)}`, $select: 'id,displayName' }));
     if (!found.ok) {
-      checks.push(fail('entra', name, `could not look the group up: ${found.error.message}`, 'grant the collector app Group.Read.All with admin consent'));
+      checks.push(fail('entra', name, `could not look the group up: ${failureText(found.error)}`, 'grant the collector app Group.Read.All with admin consent'));
       continue;
     }
     const group = found.value[0];
@@ -164,7 +164,7 @@ export async function checkAdminGroups(graph: GraphProbe, groupIds: readonly str
     }
     const members = await graph.get(`v1.0/groups/${encodeURIComponent(groupId)}/transitiveMembers?$top=1&$select=id`);
     if (!members.ok) {
-      checks.push(fail('entra', name, `"${String(group['displayName'] ?? groupId)}" exists, but its members cannot be read: ${members.error.message}`, 'grant the collector app GroupMember.Read.All with admin consent'));
+      checks.push(fail('entra', name, `"${String(group['displayName'] ?? groupId)}" exists, but its members cannot be read: ${failureText(members.error)}`, 'grant the collector app GroupMember.Read.All with admin consent'));
       continue;
     }
     checks.push(pass('entra', name, `"${String(group['displayName'] ?? groupId)}" exists${members.value.length ? '' : ' and has no members'}`));

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import type { TokenCredential } from '@azure/identity';
 import type { Config } from '../config.js';
 import { fail, pass, skip, warn, type Check } from './check.js';
-import { odataString, query, type GraphProbe, type Json } from './graph-probe.js';
+import { failureText, odataString, query, type GraphProbe, type Json } from './graph-probe.js';
 
 const NAME_TOKEN = 'credential obtains a token';
 const NAME_EXPIRY = 'credential expiry';
@@ -174,7 +174,7 @@ export async function credentialExpiry(config: Config, graph: GraphProbe, now: D
   if (!inUse || !clientId) return expiryCheck(undefined, null, now, clientId);
   const outcome = await graph.get(query('v1.0/applications', { $filter: `appId eq ${odataString(clientId)}`, $select: 'id,appId,displayName,passwordCredentials,keyCredentials' }));
   if (!outcome.ok) {
-    return warn('entra', NAME_EXPIRY, `could not read app ${clientId}'s credentials: ${outcome.error.message}`, 'grant the collector app Application.Read.All (it reads the Metabase app\'s credentials too)');
+    return warn('entra', NAME_EXPIRY, `could not read app ${clientId}'s credentials: ${failureText(outcome.error)}`, 'grant the collector app Application.Read.All (it reads the Metabase app\'s credentials too)');
   }
   return expiryCheck(outcome.value[0], inUse, now, clientId);
 }

@@ -60,3 +60,10 @@ export const query = (path: string, params: Record<string, string>) =>
 
 /** Graph instants in filters: unquoted ISO-8601 UTC without milliseconds. */
 export const odataInstant = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** A probe failure for a check's detail. A 403 is said as such: the requester's own
+ *  message names the collector's permission guess, the check names the precise one. */
+export function failureText(error: AppError | RequestFailure): string {
+  if (error instanceof AppError && error.code === 'UPSTREAM_PERMISSION') return 'Graph denied it (403 Authorization_RequestDenied)';
+  return error.message;
+}

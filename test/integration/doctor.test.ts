@@ -237,6 +237,16 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     expect(checks.filter((c) => c.status === 'fail')).toHaveLength(1);
   }, 60_000);
 
+  it('fails the admin group check when its members cannot be read (GroupMember.Read.All)', async () => {
+    emulator.setFaults({ forbidden: [`groups/${SAMPLE_ADMIN_GROUP_ID}/transitiveMembers`] });
+    const checks = await doctor();
+    const group = byName(checks, `admin group ${SAMPLE_ADMIN_GROUP_ID}`);
+    expect(group.status).toBe('fail');
+    expect(group.detail).toMatch(/"Metabase Admins" exists, but its members cannot be read: Graph denied it \(403/);
+    expect(group.fix).toContain('GroupMember.Read.All');
+    expect(byName(checks, 'Graph Group.Read.All: groups').status).toBe('pass');
+  }, 60_000);
+
   it('warns (not fails) when an optional permission is missing: leave dates', async () => {
     emulator.setFaults({ refuseLeaveDates: true });
     const checks = await doctor();
