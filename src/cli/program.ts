@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerCollect } from './commands/collect.js';
 import { registerCorrelate } from './commands/correlate.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerImport } from './commands/import.js';
 import { registerLink } from './commands/link.js';
 import { registerKeys } from './commands/keys.js';
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerReport(program);
   registerDemo(program);
+  registerDoctor(program);
   return program;
 }

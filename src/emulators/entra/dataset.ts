@@ -32,7 +32,7 @@ export interface EntraDataset {
   /** appRoleAssignment objects; resourceId = the service principal's object id. */
   appRoleAssignments: GraphObject[];
   /** App registrations that may obtain tokens (client-credentials flow). */
-  clients: { clientId: string; secret: string }[];
+  clients: { clientId: string; secret: string; secretEndDateTime?: string }[];
 }
 
 export function emptyDataset(): EntraDataset {

@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { generate } from 'selfsigned';
 import { betaOnlySignInFields, emptyDataset, type EntraDataset, type EntraGroup, type GraphObject } from './dataset.js';
 import { compileFilter, FilterError, project } from './odata.js';
+import { expiredSecretRefusal } from './credential-expiry.js';
 
 export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'empty-page' | 'bad-skip-token' | 'hang';
 
@@ -250,6 +251,11 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
         7000215,
         `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${client.clientId}'.`,
       );
+      return;
+    }
+    const expired = expiredSecretRefusal(client, Date.now());
+    if (expired) {
+      entraError(res, expired.status, expired.error, expired.code, expired.description);
       return;
     }
     const accessToken = randomBytes(24).toString('base64url');
