@@ -35,7 +35,7 @@ export const defaultWindowPolicy: WindowPolicy = {
   maxWindowMs: 366 * 86_400_000,
   overlapMs: 3 * 3_600_000,
   targetPagesPerWindow: 10,
-  maxGrowth: 32,
+  maxGrowth: 128,
   maxWindowAttempts: 6,
 };
 
