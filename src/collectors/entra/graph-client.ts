@@ -21,6 +21,12 @@ export class TransportError extends Error {
   override readonly name = 'TransportError';
 }
 
+/** No answer within the request timeout: like a 504, a sign that the query is too wide
+ *  (the log streams narrow their window), so it has a name of its own. */
+export class RequestTimeout extends Error {
+  override readonly name = 'RequestTimeout';
+}
+
 export interface GraphConnectionOptions {
   /** Extra CA certificate (PEM) to trust, beside the system ones (the emulator's). */
   tlsCa?: string;
@@ -81,6 +87,12 @@ function httpsTransport(agent: Agent, timeoutMs: number, signal: AbortSignal | u
           res.on('error', (error) => reject(new TransportError(`response interrupted: ${error.message}`)));
           res.on('end', () => {
             const status = res.statusCode ?? 0;
+            const expected = Number(res.headers['content-length']);
+            const received = chunks.reduce((n, chunk) => n + chunk.length, 0);
+            if (Number.isFinite(expected) && received < expected) {
+              reject(new TransportError(`response cut short: ${received} of ${expected} bytes`));
+              return;
+            }
             const responseHeaders = new Headers();
             for (const [key, value] of Object.entries(res.headers)) {
               if (value === undefined) continue;
@@ -91,10 +103,10 @@ function httpsTransport(agent: Agent, timeoutMs: number, signal: AbortSignal | u
             resolve();
           });
         });
-        req.setTimeout(timeoutMs, () => req.destroy(new TransportError(`no answer within ${timeoutMs} ms`)));
+        req.setTimeout(timeoutMs, () => req.destroy(new RequestTimeout(`no answer within ${timeoutMs} ms`)));
         req.on('error', (error: Error & { code?: string }) => {
           if (signal?.aborted) reject(signal.reason instanceof Error ? signal.reason : new Error('collection aborted'));
-          else reject(error instanceof TransportError ? error : new TransportError(`${error.code ?? 'connection error'}: ${error.message}`));
+          else reject(error instanceof TransportError || error instanceof RequestTimeout ? error : new TransportError(`${error.code ?? 'connection error'}: ${error.message}`));
         });
         req.end();
       });

@@ -11,13 +11,20 @@ import { riskHidden, signInRow, auditRow, type Mapped } from './records.js';
 import { RequestFailure, type GraphPage, type Requester } from './requester.js';
 
 export interface WindowPolicy {
-  /** Width of a window (Graph: shrink it when a window is too large or throttled). */
+  /** Width of a stream's first window, before anything is known about its density. */
   windowMs: number;
   minWindowMs: number;
+  /** Widest window. Density and Graph's timeouts set the width, not this bound: it only
+   *  keeps one window from spanning more than a year. */
+  maxWindowMs: number;
   /** Re-read on every run for late and merged events (spec §6.4). */
   overlapMs: number;
-  /** A window with more pages than this makes the next windows narrower. */
-  maxPagesPerWindow: number;
+  /** Full pages a window should take: enough that nearly every request is a full page,
+   *  few enough that a window redone after a failure costs little. */
+  targetPagesPerWindow: number;
+  /** Largest factor by which one window's width grows over the last one's: an empty or
+   *  nearly empty window says little about what the next stretch of time holds. */
+  maxGrowth: number;
   /** Consecutive failed attempts at one window before the stream gives up. */
   maxWindowAttempts: number;
 }
@@ -25,14 +32,46 @@ export interface WindowPolicy {
 export const defaultWindowPolicy: WindowPolicy = {
   windowMs: 86_400_000,
   minWindowMs: 60_000,
+  maxWindowMs: 366 * 86_400_000,
   overlapMs: 3 * 3_600_000,
-  maxPagesPerWindow: 50,
+  targetPagesPerWindow: 10,
+  maxGrowth: 128,
   maxWindowAttempts: 6,
 };
 
+/** Records per page of sign-ins: "the maximum and default page size is 1,000"
+ *  (learn.microsoft.com/graph/api/signin-list). directoryAudits documents no maximum, so
+ *  it is asked without $top; full pages seen in a run tell its real page size. */
+export const LOG_PAGE_SIZE = 1000;
+
+/** What one window showed: how wide it was, how many records its pages held, and the
+ *  largest page seen with a nextLink after it (the server's real page size). */
+export interface WindowOutcome {
+  widthMs: number;
+  records: number;
+  pageCapacity: number;
+}
+
+/** Width of the next window. Requests are at least one per window and query, plus one per
+ *  page: the cheapest windows hold many full pages. The density just measured (records
+ *  per ms) predicts how wide a window of `targetPagesPerWindow` full pages is; a window
+ *  that held no more than that is never a reason to narrow (it may have been cut short
+ *  by the end of the range), one that held more narrows the next at once. */
+export function nextWindowMs(policy: WindowPolicy, currentMs: number, outcome: WindowOutcome, ceilingMs = policy.maxWindowMs): number {
+  const target = policy.targetPagesPerWindow * Math.max(1, outcome.pageCapacity);
+  const widest = outcome.widthMs * policy.maxGrowth;
+  let next = outcome.records === 0 ? widest : Math.min(widest, (outcome.widthMs * target) / outcome.records);
+  if (outcome.records <= target) next = Math.max(next, currentMs);
+  return Math.round(Math.max(policy.minWindowMs, Math.min(next, policy.maxWindowMs, ceilingMs)));
+}
+
 interface LogCheckpoint {
   coveredTo: string;
+  /** Width the next window starts with (what the density of the last ones suggested). */
   windowMs: number;
+  /** Widest window Graph answered before timing out, if it ever did: later windows stay
+   *  at half of it. */
+  timeoutCeilingMs?: number;
   graphVersion?: 'beta' | 'v1.0';
 }
 
@@ -83,28 +122,36 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
   }
   start = floorToSecond(start);
   const end = floorToSecond(Math.min((deps.until ?? now).getTime(), now.getTime()));
-  let windowMs = Math.max(policy.minWindowMs, Math.min(checkpoint?.windowMs ?? policy.windowMs, policy.windowMs));
+  // After a timeout, windows stay at half the width that timed out (this run and later ones).
+  let ceilingMs = Math.max(policy.minWindowMs, Math.min(policy.maxWindowMs, checkpoint?.timeoutCeilingMs ?? policy.maxWindowMs));
+  const clampWidth = (ms: number) => Math.round(Math.max(policy.minWindowMs, Math.min(ms, ceilingMs)));
+  let windowMs = clampWidth(checkpoint?.windowMs ?? policy.windowMs);
   let coveredTo = checkpoint ? Date.parse(checkpoint.coveredTo) : 0;
   let cursor = start;
   let failures = 0;
+  // Largest page that had a nextLink after it: the server's page size for this query.
+  let pageCapacity = 0;
 
   while (cursor < end) {
     if (context.signal?.aborted) throw context.signal.reason instanceof Error ? context.signal.reason : new Error('collection aborted');
     const window = { from: new Date(cursor), to: new Date(Math.min(cursor + windowMs, end)) };
     let pages = 0;
+    let records = 0;
     try {
       for (const first of spec.urls(window)) {
         let page;
         try {
-          page = await deps.requester.get(first, { reporting: true });
+          page = await deps.requester.get(first, { reporting: true, windowed: true });
         } catch (error) {
           if (pages === 0 && spec.adapt && (await spec.adapt(error))) throw new RedoWindow();
           throw error;
         }
         while (page) {
           pages++;
+          records += page.value.length;
+          if (page.nextLink) pageCapacity = Math.max(pageCapacity, page.value.length);
           // The next page is fetched while this one is stored: network and database overlap.
-          const next: Promise<GraphPage> | undefined = page.nextLink ? deps.requester.get(page.nextLink, { reporting: true }) : undefined;
+          const next: Promise<GraphPage> | undefined = page.nextLink ? deps.requester.get(page.nextLink, { reporting: true, windowed: true }) : undefined;
           next?.catch(() => undefined);
           await store(deps, spec, page.value, summary);
           context.progress.update(spec.stream, { records: summary.records, window, throttleWaitMs: deps.requester.stats.throttleWaitMs });
@@ -114,23 +161,35 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
     } catch (error) {
       if (error instanceof RedoWindow) continue;
       if (!(error instanceof RequestFailure)) throw error;
+      const width = window.to.getTime() - window.from.getTime();
+      if (error.kind === 'timeout' && width > policy.minWindowMs) {
+        // Graph gives up on filters that make it scan too much (msgraph-sdk-powershell#2941,
+        // #3146): the same query would time out again, a narrower one may not. Not counted
+        // as a failed attempt while the window can still narrow.
+        ceilingMs = clampWidth(width / 2);
+        windowMs = clampWidth(width / 4);
+        context.logger.warn({ stream: spec.stream, from: window.from, reason: error.message, windowMs }, 'Graph timed out; narrowing the window');
+        continue;
+      }
       failures++;
       if (failures >= policy.maxWindowAttempts) {
         summary.notes.push(`gave up on ${window.from.toISOString()} → ${window.to.toISOString()} after ${failures} attempts: ${error.message}`);
         throw new StreamIncomplete(`${spec.stream}: ${error.message}`);
       }
       // Narrower windows mean fewer pages per attempt, so less to redo (spec §4.5).
-      windowMs = Math.max(policy.minWindowMs, Math.floor(windowMs / 2));
+      windowMs = clampWidth(Math.min(windowMs, width) / 2);
       context.logger.warn({ stream: spec.stream, from: window.from, reason: error.message, windowMs }, 'redoing window');
       continue;
     }
+    // Every page of every query of the window arrived: only now is it covered.
     failures = 0;
     spec.windowsDone++;
-    await context.collection.addCoverage(sourceId, spec.stream, window, context.runId, { pages, ...spec.detail() });
+    const widthMs = window.to.getTime() - window.from.getTime();
+    windowMs = nextWindowMs(policy, windowMs, { widthMs, records, pageCapacity: pageCapacity || LOG_PAGE_SIZE }, ceilingMs);
+    await context.collection.addCoverage(sourceId, spec.stream, window, context.runId, { pages, records, ...spec.detail() });
     coveredTo = Math.max(coveredTo, window.to.getTime());
-    await context.collection.saveCheckpoint(sourceId, spec.stream, { coveredTo: new Date(coveredTo).toISOString(), windowMs, ...spec.detail() } satisfies LogCheckpoint, context.runId);
-    if (pages > policy.maxPagesPerWindow) windowMs = Math.max(policy.minWindowMs, Math.floor(windowMs / 2));
-    else if (pages <= spec.urls(window).length && windowMs < policy.windowMs) windowMs = Math.min(policy.windowMs, windowMs * 2);
+    const position: LogCheckpoint = { coveredTo: new Date(coveredTo).toISOString(), windowMs, ...(ceilingMs < policy.maxWindowMs ? { timeoutCeilingMs: ceilingMs } : {}), ...spec.detail() };
+    await context.collection.saveCheckpoint(sourceId, spec.stream, position, context.runId);
     cursor = window.to.getTime();
   }
 }

@@ -3,7 +3,10 @@
 // backoff and jitter (the graph client's RetryHandler skips 500/502), honouring
 // Retry-After, and gives up after a bounded time. Credential, permission and licence
 // failures become one-line AppErrors; anything else a RequestFailure the caller can act
-// on (a bad skip token or an exhausted retry budget redoes the window).
+// on (a bad skip token or an exhausted retry budget redoes the window). A 200 whose body
+// is cut short or is not JSON is retried like a reset. A windowed request (a log query
+// whose time window the caller can narrow) gives a timeout back after a few tries
+// instead of retrying the same too-wide query to exhaustion.
 import { GraphError } from '@microsoft/microsoft-graph-client';
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -16,16 +19,19 @@ export interface RetryPolicy {
   /** Give up on one request after this long (first attempt to last). */
   maxElapsedMs: number;
   maxAttempts: number;
+  /** Timeouts (504, or no answer in time) of a windowed request before it is given back
+   *  to the caller as a 'timeout' failure. */
+  timeoutAttempts: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 60_000, maxElapsedMs: 5 * 60_000, maxAttempts: 10 };
+export const defaultRetryPolicy: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 60_000, maxElapsedMs: 5 * 60_000, maxAttempts: 10, timeoutAttempts: 2 };
 
 export interface GraphPage {
   value: Record<string, unknown>[];
   nextLink: string | undefined;
 }
 
-export type FailureKind = 'skip-token' | 'exhausted' | 'bad-request' | 'bad-response' | 'not-found';
+export type FailureKind = 'skip-token' | 'exhausted' | 'bad-request' | 'bad-response' | 'not-found' | 'timeout';
 
 export class RequestFailure extends Error {
   constructor(
@@ -44,10 +50,18 @@ export interface RequestStats {
   retries: number;
   throttled: number;
   throttleWaitMs: number;
+  timeouts: number;
+}
+
+export interface RequestOptions {
+  /** An auditLogs request: paced to the reporting limit. */
+  reporting?: boolean;
+  /** A query over a time window the caller narrows when Graph times out. */
+  windowed?: boolean;
 }
 
 export interface Requester {
-  get(url: string, options?: { reporting?: boolean }): Promise<GraphPage>;
+  get(url: string, options?: RequestOptions): Promise<GraphPage>;
   readonly stats: RequestStats;
 }
 
@@ -82,6 +96,11 @@ function entraReason(text: string): string | undefined {
   return match?.[0].trim();
 }
 
+/** Graph's gateway gave up (504) or no answer came within the transport's timeout. */
+export function isTimeout(error: unknown): boolean {
+  return error instanceof GraphError && (error.statusCode === 504 || error.code === 'RequestTimeout');
+}
+
 function retryAfterMs(error: GraphError): number | undefined {
   const header = error.headers?.get('retry-after');
   if (!header) return undefined;
@@ -114,7 +133,10 @@ export function classify(error: unknown, url: string, authorityHost: string): Ap
     }
     return new AppError('UPSTREAM_PERMISSION', `Graph denied GET ${path} (${code ?? 'forbidden'}): grant the collector app ${permissionFor(path)} with admin consent`);
   }
-  if (retryableStatus.has(status) || code === 'TransportError') return 'retry';
+  if (retryableStatus.has(status) || code === 'TransportError' || code === 'RequestTimeout') return 'retry';
+  // A 2xx whose body could not be read as JSON was cut short on the way (a proxy, a
+  // dropped connection): the same request answers again.
+  if (status >= 200 && status < 300) return 'retry';
   if (status === 400 && /skip ?token/i.test(error.message ?? '')) return new RequestFailure('skip-token', `Graph refused the skip token of GET ${path}: ${error.message}`, status, code);
   if (status === 404) return new RequestFailure('not-found', `Graph has no ${path} (${error.message})`, status, code);
   if (status >= 400 && status < 500) return new RequestFailure('bad-request', `Graph refused GET ${path} (${status} ${code ?? ''}): ${error.message}`, status, code);
@@ -132,10 +154,11 @@ export function createRequester(options: {
 }): Requester {
   const policy = options.retry ?? defaultRetryPolicy;
   const random = options.random ?? Math.random;
-  const stats: RequestStats = { requests: 0, retries: 0, throttled: 0, throttleWaitMs: 0 };
+  const stats: RequestStats = { requests: 0, retries: 0, throttled: 0, throttleWaitMs: 0, timeouts: 0 };
 
-  async function get(url: string, { reporting = false }: { reporting?: boolean } = {}): Promise<GraphPage> {
+  async function get(url: string, { reporting = false, windowed = false }: RequestOptions = {}): Promise<GraphPage> {
     const started = Date.now();
+    let timeouts = 0;
     for (let attempt = 1; ; attempt++) {
       if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('collection aborted');
       let done = () => {};
@@ -163,6 +186,12 @@ export function createRequester(options: {
         done();
         if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('collection aborted');
         outcome = classify(error, url, options.authorityHost);
+        if (outcome === 'retry' && isTimeout(error)) {
+          stats.timeouts++;
+          if (windowed && ++timeouts >= (policy.timeoutAttempts ?? defaultRetryPolicy.timeoutAttempts)) {
+            throw new RequestFailure('timeout', `Graph timed out on GET ${describePath(url)} ${timeouts} times (${(error as Error).message})`, (error as GraphError).statusCode, (error as GraphError).code ?? undefined);
+          }
+        }
         if (error instanceof GraphError && error.statusCode === 429) {
           stats.throttled++;
           notify('throttled');

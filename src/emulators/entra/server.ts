@@ -13,7 +13,22 @@ import { betaOnlySignInFields, emptyDataset, type EntraDataset, type EntraGroup,
 import { compileFilter, FilterError, project } from './odata.js';
 import { expiredSecretRefusal } from './credential-expiry.js';
 
-export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'empty-page' | 'bad-skip-token' | 'hang';
+export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'empty-page' | 'bad-skip-token' | 'hang' | 'truncated-body' | 'cut-body';
+
+/** A fault served to chosen requests instead of random ones: the `after`+1-th to the
+ *  `after`+`times`-th Graph request that matches (path prefix, first pages or
+ *  continuation pages only). A 429 storm is `{ kind: '429', times: 30 }`. */
+export interface ScriptedFault {
+  kind: FaultKind;
+  /** Path prefix without the version, e.g. 'auditLogs/signIns', 'users', 'groups/'. */
+  path?: string;
+  /** true: only requests that carry a $skiptoken (nextLink pages); false: only first pages. */
+  continuation?: boolean;
+  /** Matching requests let through before the fault starts. */
+  after?: number;
+  /** How many matching requests get the fault (default 1). */
+  times?: number;
+}
 
 export interface EntraFaults {
   /** Share of Graph requests (0..1) that get a random fault from `kinds`. */
@@ -37,6 +52,13 @@ export interface EntraFaults {
   refuseLeaveDates?: boolean;
   /** Risk fields of sign-ins are served as `hidden` (tenant without P2). */
   hideRisk?: boolean;
+  /** Faults at chosen requests (checked before the random `rate`). */
+  script?: ScriptedFault[];
+  /** A log query whose time filter spans more than `records` records of the whole log
+   *  (every app, before the other clauses: what the service must scan) is answered with a
+   *  504 GatewayTimeout, or held for `hangMs` ('hang'): Graph's behaviour on wide filters
+   *  over large tenants (msgraph-sdk-powershell#2941, #3146). */
+  scanLimit?: { records: number; reply?: '504' | 'hang' };
 }
 
 export interface EntraEmulatorOptions {
@@ -167,6 +189,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   const { key, cert } = await makeCertificate();
   let faults: EntraFaults = { ...options.faults };
   let random = seededRandom(faults.seed ?? 1);
+  // How many requests matched each scripted fault so far (reset with setFaults).
+  let scriptSeen: number[] = [];
   let stats = freshStats();
   const tokens = new Map<string, { clientId: string; expires: number }>();
   const throttleLog = new Map<string, number[]>();
@@ -196,6 +220,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     setFaults(next) {
       faults = { ...next };
       random = seededRandom(faults.seed ?? 1);
+      scriptSeen = [];
     },
     resetStats() {
       stats = freshStats();
@@ -367,6 +392,49 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     return kinds[Math.floor(random() * kinds.length)]!;
   }
 
+  function scriptedFault(path: string, hasSkipToken: boolean): FaultKind | null {
+    const script = faults.script ?? [];
+    for (const [i, step] of script.entries()) {
+      if (step.path !== undefined && !path.startsWith(step.path)) continue;
+      if (step.continuation !== undefined && step.continuation !== hasSkipToken) continue;
+      const seen = (scriptSeen[i] = (scriptSeen[i] ?? 0) + 1);
+      const after = step.after ?? 0;
+      if (seen > after && seen <= after + (step.times ?? 1)) return step.kind;
+    }
+    return null;
+  }
+
+  /** The scan-limit fault: how many records of the whole log the time clauses span. */
+  function scanFault(spec: ListSpec, filter: string | null): FaultKind | null {
+    const limit = faults.scanLimit;
+    if (!limit || !spec.reporting || !spec.sortBy) return null;
+    const field = spec.sortBy;
+    const bound = (op: 'ge' | 'le') => {
+      const match = new RegExp(`${field} ${op} (\\S+)`).exec(filter ?? '');
+      return match ? Date.parse(match[1]!) : Number.NaN;
+    };
+    const from = bound('ge');
+    const to = bound('le');
+    let scanned = 0;
+    for (const record of spec.items()) {
+      const at = Date.parse(String(record[field]));
+      if ((Number.isNaN(from) || at >= from) && (Number.isNaN(to) || at <= to)) scanned++;
+    }
+    return scanned > limit.records ? (limit.reply ?? '504') : null;
+  }
+
+  /** A page as sent, or cut: 'truncated-body' sends half the JSON with a matching
+   *  content-length (a proxy that cut it), 'cut-body' announces the whole and drops the
+   *  connection half-way. */
+  function sendPage(res: ServerResponse, body: unknown, fault: FaultKind | null): void {
+    if (fault !== 'truncated-body' && fault !== 'cut-body') return sendJson(res, 200, body);
+    const text = Buffer.from(JSON.stringify(body));
+    const half = text.subarray(0, Math.floor(text.length / 2));
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': fault === 'cut-body' ? text.length : half.length });
+    if (fault === 'truncated-body') return void res.end(half);
+    res.write(half, () => res.socket?.destroy());
+  }
+
   async function graph(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     stats.graphRequests++;
     const segments = url.pathname.split('/').filter(Boolean);
@@ -415,7 +483,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     }
 
     const skipText = url.searchParams.get('$skiptoken');
-    const fault = pickFault(skipText !== null);
+    const fault = scriptedFault(path, skipText !== null) ?? scanFault(spec, url.searchParams.get('$filter')) ?? pickFault(skipText !== null);
     if (fault) stats.faults[fault] = (stats.faults[fault] ?? 0) + 1;
     switch (fault) {
       case '429':
@@ -515,7 +583,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     const body: Record<string, unknown> = { '@odata.context': context };
     if (offset + size < items.length) body['@odata.nextLink'] = nextUrl(offset + size, false);
     body['value'] = page;
-    sendJson(res, 200, body);
+    sendPage(res, body, fault);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
