@@ -160,6 +160,21 @@ export interface EntraDirectoryAuditTable extends EventBase {
   target_ids: string[] | null;
 }
 
+/** Service principal / managed identity sign-ins (migration 0009). */
+export interface EntraWorkloadSignInTable extends EventBase {
+  workload_kind: string;
+  service_principal_id: string | null;
+  service_principal_name: string | null;
+  app_id: string | null;
+  resource_id: string | null;
+  ip_address: string | null;
+  error_code: number | null;
+  client_credential_type: string | null;
+  credential_key_id: string | null;
+  conditional_access_status: string | null;
+  correlation_id: string | null;
+}
+
 export interface EntraUserVersionTable extends StateBase {
   user_principal_name: string | null;
   mail: string | null;
@@ -429,6 +444,7 @@ export interface Database {
   snapshot_seen: SnapshotSeenTable;
   entra_sign_in: EntraSignInTable;
   entra_directory_audit: EntraDirectoryAuditTable;
+  entra_workload_sign_in: EntraWorkloadSignInTable;
   entra_user_version: EntraUserVersionTable;
   entra_group_version: EntraGroupVersionTable;
   entra_group_member_version: EntraGroupMemberVersionTable;

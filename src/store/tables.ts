@@ -65,6 +65,25 @@ export const eventTables = {
       c('target_ids', 'text[]'),
     ],
   },
+  // Service principal and managed identity sign-ins (imports; migration 0009).
+  entra_workload_sign_in: {
+    kind: 'event',
+    name: 'entra_workload_sign_in',
+    partitioned: false,
+    columns: [
+      c('workload_kind', 'text'),
+      c('service_principal_id', 'text'),
+      c('service_principal_name', 'text'),
+      c('app_id', 'text'),
+      c('resource_id', 'text'),
+      c('ip_address', 'text'),
+      c('error_code', 'integer'),
+      c('client_credential_type', 'text'),
+      c('credential_key_id', 'text'),
+      c('conditional_access_status', 'text'),
+      c('correlation_id', 'text'),
+    ],
+  },
   metabase_login: {
     kind: 'event',
     name: 'metabase_login',

@@ -1,4 +1,5 @@
-// `accesstrail import` as a user runs it, for the Metabase usage-analytics CSV kinds.
+// `accesstrail import` as a user runs it: Entra exports (fixtures and the source of their
+// columns: test/fixtures/imports/README.md) and the Metabase usage-analytics CSV kinds.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { createTestDatabase, postgresAvailable, type TestDatabase } from '../sup
 const run = promisify(execFile);
 const bin = path.resolve('bin/accesstrail.js');
 
-describe('accesstrail import of Metabase usage-analytics exports', () => {
+describe('accesstrail import', () => {
   let database: TestDatabase | undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'accesstrail-import-'));
   beforeAll(async () => {
@@ -19,9 +20,9 @@ describe('accesstrail import of Metabase usage-analytics exports', () => {
   });
   afterAll(async () => database?.drop());
 
-  async function cli(args: string[]) {
+  async function cli(args: string[], extraEnv: Record<string, string> = {}) {
     try {
-      const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: dir, env: { PATH: process.env['PATH'] ?? '', ...(database ? { DATABASE_URL: database.url } : {}) } });
+      const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: dir, env: { PATH: process.env['PATH'] ?? '', ...(database ? { DATABASE_URL: database.url } : {}), ...extraEnv } });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const failure = error as { code: number; stdout: string; stderr: string };
@@ -45,5 +46,34 @@ describe('accesstrail import of Metabase usage-analytics exports', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--kind must be one of');
     expect(bad.stderr).toContain('metabase-query-log');
+  });
+
+  it('imports Entra exports by their columns, prints what it claimed, and refuses a contradicting --kind with exit 1', async (context) => {
+    if (!database) return context.skip();
+    const fixtures = path.resolve('test/fixtures/imports');
+    const env = { AZURE_TENANT_ID: '9f8e7d6c-5b4a-4321-9876-543210fedcba' };
+    const ok = await cli(['import', path.join(fixtures, 'InteractiveSignIns_2026-07-01_2026-07-02.csv'), path.join(fixtures, 'AuditLogs_2026-07-02.csv')], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('entra-sign-ins: 4 records (4 new, 0 revised, 2 quarantined)');
+    expect(ok.stdout).toContain('coverage claimed on entra-sign-ins:interactive');
+    expect(ok.stdout).toContain('entra-directory-audits: 4 records (4 new, 0 revised, 0 quarantined)');
+
+    const wrong = await cli(['import', '--kind', 'entra-interactive-sign-ins', path.join(fixtures, 'ApplicationSignIns_2026-07-01_2026-07-02.csv')], env);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("--kind entra-interactive-sign-ins contradicts the file's columns");
+
+    const filtered = await cli(['import', '--no-coverage', path.join(fixtures, 'SigninLogs_2026-07-04.csv')], env);
+    expect(filtered.code, filtered.stderr).toBe(0);
+    expect(filtered.stdout).toContain('no coverage claimed (--no-coverage)');
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query("select stream, count(*)::int as n from coverage_window group by stream order by stream");
+    const sources = await client.query('select id from source');
+    await client.end();
+    expect(rows).toEqual([
+      { stream: 'entra-directory-audits', n: 1 },
+      { stream: 'entra-sign-ins:interactive', n: 1 },
+    ]);
+    expect(sources.rows.map((r) => r.id)).toContain('entra:9f8e7d6c-5b4a-4321-9876-543210fedcba');
   });
 });

@@ -1,6 +1,9 @@
 // risky-sign-in — a successful Metabase app sign-in with riskLevelDuringSignIn in the
 // levels, or (on its own) riskState atRisk or confirmedCompromised. One finding per
-// person. `hidden` (no P2 licence) makes the rule not evaluable.
+// person. `hidden` (no P2 licence) makes the rule not evaluable. A sign-in without any
+// risk field (imported from an export that has no risk columns, e.g. the admin center's
+// CSV download) cannot be judged: it counts as not evaluable, and a period whose
+// sign-ins all lack them is not evaluable — never "0 findings".
 // Controls: CC7.2, CC6.6, A.8.16. Severity high.
 import { sql } from 'kysely';
 import { capabilities } from '../../collectors/streams.js';
@@ -16,6 +19,8 @@ function statements(context: RuleContext) {
   const base = successfulAppSignInsInPeriod(context);
   return {
     hidden: sql<{ n: number }>`select count(*)::int as n ${base} and s.risk_level_during_sign_in = 'hidden'`,
+    carriesRisk: sql<{ total: number; with_risk: number }>`
+      select count(*)::int as total, count(*) filter (where s.risk_level_during_sign_in is not null or s.risk_state is not null)::int as with_risk ${base}`,
     risky: sql<{ user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date; risk_level_during_sign_in: string | null; risk_state: string | null }>`
       select s.user_id, s.user_principal_name, s.upstream_id, s.occurred_at, s.risk_level_during_sign_in, s.risk_state ${base}
         and (s.risk_level_during_sign_in = any(${levels}::text[]) or s.risk_state = any(${states}::text[]))
@@ -37,6 +42,11 @@ export const riskySignIn: Rule = {
     if (hidden > 0 || noP2) {
       return { status: 'not-evaluable', reason: 'risk levels are `hidden`: the tenant has no Entra ID P2 licence', findings: [], notEvaluableCount: hidden, detail: { hidden } };
     }
+    const counts = (await query.carriesRisk.execute(context.db)).rows[0] ?? { total: 0, with_risk: 0 };
+    const withoutRisk = counts.total - counts.with_risk;
+    if (counts.total > 0 && counts.with_risk === 0) {
+      return { status: 'not-evaluable', reason: 'no sign-in of the period carries a risk field (riskLevelDuringSignIn, riskState): they were imported from an export without risk columns', findings: [], notEvaluableCount: counts.total, detail: counts };
+    }
     const { rows } = await query.risky.execute(context.db);
     const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
       const personId = signIns[0]!.user_id;
@@ -53,6 +63,6 @@ export const riskySignIn: Rule = {
         detail: { count: signIns.length },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+    return { status: 'evaluated', reason: null, findings, notEvaluableCount: withoutRisk, detail: counts };
   },
 };

@@ -1,7 +1,9 @@
 // single-factor-sign-in — successful Metabase app sign-ins whose
 // authenticationRequirement is singleFactorAuthentication. One finding per person.
 // Not evaluable when the period's sign-ins carry no authenticationRequirement (v1.0-only
-// data). Controls: CC6.1, CC6.6, A.5.15, A.8.5. Severity medium.
+// data, or imported from an export without that column); a sign-in without it counts as
+// not evaluable. Imports map the admin center's labels ("Single-factor authentication")
+// to Graph's enum (src/collectors/entra/import/values.ts), so the comparison below holds. Controls: CC6.1, CC6.6, A.5.15, A.8.5. Severity medium.
 // Choice: a period with no sign-in at all, collected from beta, is evaluated (nothing to
 // flag); one whose sign-ins all lack the field is not evaluable.
 import { sql } from 'kysely';
@@ -35,7 +37,7 @@ export const singleFactorSignIn: Rule = {
     const counts = (await query.carriesRequirement.execute(context.db)).rows[0] ?? { total: 0, with_requirement: 0 };
     const v1Only = context.inventory.entraSourceIds.every((source) => context.inventory.capability(source, capabilities.entraSignInsBeta)?.available === false);
     if ((counts.total > 0 && counts.with_requirement === 0) || (counts.total === 0 && v1Only)) {
-      return { status: 'not-evaluable', reason: 'no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta)', findings: [], notEvaluableCount: counts.total, detail: counts };
+      return { status: 'not-evaluable', reason: 'no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta, or imported from an export without that column)', findings: [], notEvaluableCount: counts.total, detail: counts };
     }
     const { rows } = await query.singleFactor.execute(context.db);
     const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
