@@ -65,6 +65,8 @@ const environmentSchema = z.object({
   METABASE_DB_URL: url(['postgres:', 'postgresql:', 'mysql:', 'mariadb:'], 'a postgres:// or mysql:// connection string'),
   METABASE_URL: url(['http:', 'https:'], 'an http(s):// URL'),
   METABASE_API_KEY: optionalText,
+  /** The value of MB_AUDIT_MAX_RETENTION_DAYS on the Metabase server (0 = keep forever), when known. */
+  METABASE_AUDIT_MAX_RETENTION_DAYS: optionalText.pipe(z.coerce.number<string | undefined>().int('must be a whole number').min(0, 'must be 0 or more').optional()),
   ACCESSTRAIL_API_KEYS_BOOTSTRAP: optionalText,
   /** Deprecated: `serve` collects every so many minutes (becomes a cron schedule; ACCESSTRAIL_COLLECT_SCHEDULE wins). */
   ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: optionalText.pipe(z.coerce.number<string | undefined>().int('must be a whole number').positive('must be positive').optional()),

@@ -1,6 +1,10 @@
-// The Metabase collector against real application databases: Postgres with the v50 and
-// v60 schemas (v60 with a partitioned query_execution) and MariaDB. The store must hold
-// exactly what the fixture holds, incrementally, with secrets never stored.
+// The Metabase collector against real application databases built from Metabase's
+// migrations (src/emulators/metabase/schema.ts cites the changesets): v50, v53
+// (deactivated_at), v54 (key_hashed NOT NULL, random session ids; stands for v54–v57),
+// v58 (auth_identity, core_session.auth_identity_id ON DELETE CASCADE) and v60
+// (partitioned query_execution on Postgres), on Postgres and MariaDB (upper-case
+// DATABASECHANGELOG). The store must hold exactly what the fixture holds, incrementally,
+// with secrets never stored.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectMetabaseWith } from '../../src/collectors/metabase/index.js';
@@ -18,7 +22,13 @@ const now3 = new Date('2026-03-12T00:00:00Z');
 
 const cases: Array<{ engine: 'postgres' | 'mysql'; version: MetabaseVersion }> = [
   { engine: 'postgres', version: 50 },
+  { engine: 'postgres', version: 53 },
+  { engine: 'postgres', version: 54 },
+  { engine: 'postgres', version: 58 },
   { engine: 'postgres', version: 60 },
+  { engine: 'mysql', version: 50 },
+  { engine: 'mysql', version: 54 },
+  { engine: 'mysql', version: 58 },
   { engine: 'mysql', version: 60 },
 ];
 
@@ -51,7 +61,7 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
   beforeAll(async () => {
     store = await openTestStore('postgres');
     app = await createAppDatabase(engine);
-    dataset = generateMetabaseDataset({ start, days: 4, users: 4, seed: version });
+    dataset = generateMetabaseDataset({ start, days: 4, users: 4, seed: version, version });
     await createMetabaseAppDatabase({ url: app.url, version, dataset });
   });
   afterAll(async () => {
@@ -101,14 +111,14 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
       audits.map((r) => [String(r['id']), r['topic'], n(r['user_id']), r['model'], n(r['model_id']), ms(r['timestamp'])]),
     );
 
-    const sessions = await fixture(`select id, user_id, created_at${version >= 60 ? ', auth_identity_id' : ''} from core_session`);
+    const sessions = await fixture(`select id, user_id, created_at${version >= 58 ? ', auth_identity_id' : ''} from core_session`);
     const storedSessions = await store.db.selectFrom('metabase_session').selectAll().where('source_id', '=', sourceId).execute();
     expect(sortBy(storedSessions, (r) => r.upstream_id).map((r) => [r.upstream_id, r.user_id, r.auth_identity_id, r.occurred_at.getTime()])).toEqual(
       sortBy(sessions, (r) => sha256Hex(String(r['id']))).map((r) => [sha256Hex(String(r['id'])), n(r['user_id']), n(r['auth_identity_id']), ms(r['created_at'])]),
     );
 
     const identities = await store.db.selectFrom('metabase_auth_identity').select(['upstream_id', 'user_id', 'provider', 'provider_id']).where('source_id', '=', sourceId).execute();
-    if (version >= 60) {
+    if (version >= 58) {
       expect(sortBy(identities, (r) => r.upstream_id).map((r) => [r.upstream_id, r.user_id, r.provider])).toEqual(dataset.auth_identity.map((a) => [String(a.id), a.user_id, a.provider]));
     } else {
       expect(identities).toEqual([]);
@@ -152,8 +162,16 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
     // What this version lacks is recorded, not failed on.
     const caps = await store.db.selectFrom('source_capability').select(['capability', 'available']).where('source_id', '=', sourceId).execute();
     const cap = Object.fromEntries(caps.map((c) => [c.capability, c.available]));
-    expect(cap['metabase-table:auth_identity']).toBe(version >= 60);
+    expect(cap['metabase-table:auth_identity']).toBe(version >= 58);
+    expect(cap['metabase-column:core_session.auth_identity_id']).toBe(version >= 58);
+    expect(cap['metabase-column:core_user.deactivated_at']).toBe(version >= 53);
     expect(cap['metabase-column:query_execution.auth_method']).toBe(version >= 60);
+    // The version is read from Liquibase's table, upper-case DATABASECHANGELOG on MariaDB.
+    const source = await store.db.selectFrom('source').select('settings').where('id', '=', sourceId).executeTakeFirstOrThrow();
+    const settings = (typeof source.settings === 'string' ? JSON.parse(source.settings) : source.settings) as { changesetVersion: number | null; inferredVersion: number; retention: { days: number | null; basis: string } };
+    expect(settings.changesetVersion).toBe(version);
+    expect(settings.inferredVersion).toBe(version);
+    expect(settings.retention).toMatchObject({ days: 720, basis: 'default' });
     expect(cap['metabase-table:login_history']).toBe(true);
 
     // Coverage: from the oldest login to the instant the table was read to its end.
@@ -169,7 +187,7 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
     const lastLogin = dataset.login_history.length;
     const lastQuery = dataset.query_execution.length;
     await appendMetabaseRows(app.url, version, {
-      core_session: [{ id: 'f0e1d2c3-0000-4000-8000-000000000001', user_id: 2, created_at: '2026-03-11T09:00:00Z' }],
+      core_session: [{ id: 'f0e1d2c3-0000-4000-8000-000000000001', user_id: 2, created_at: '2026-03-11T09:00:00Z', ...(version >= 54 ? { key_hashed: 'c'.repeat(128) } : {}) }],
       login_history: [
         { id: lastLogin + 1, timestamp: '2026-03-11T09:00:00Z', user_id: 2, session_id: 'f0e1d2c3-0000-4000-8000-000000000001', device_id: 'd-1', device_description: 'curl', ip_address: '203.0.113.9' },
         // Late: a greater id with an older time than rows already collected.

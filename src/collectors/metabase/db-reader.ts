@@ -65,6 +65,11 @@ export interface Discovery {
   changesetVersion: number | null;
   /** Lowest version consistent with the columns found. */
   inferredVersion: number;
+  /** Earliest of the first Liquibase migration and the first account (the instance's age). */
+  firstActivityAt: Date | null;
+  /** `setting.value` of `audit-max-retention-days`, when the row exists and is readable. */
+  retentionSetting: string | null;
+  settingReadable: boolean;
 }
 
 export async function discover(db: AppDb): Promise<Discovery> {
@@ -105,14 +110,44 @@ export async function discover(db: AppDb): Promise<Discovery> {
     if (!columns || columns.length === 0) throw appDbError({ code: '42501', message: `no readable columns in ${table}` }, db.location, table);
     tables.set(table, columns);
   }
+  // Liquibase's table: lower-case on Postgres/H2, upper-case `DATABASECHANGELOG` on
+  // MySQL/MariaDB (case-sensitive table names there), so both spellings are tried.
   let changesetVersion: number | null = null;
-  try {
-    const [last] = await db.query('select id from databasechangelog order by orderexecuted desc limit 1');
-    const match = /^v(\d+)\./.exec(String(last?.['id'] ?? ''));
-    changesetVersion = match ? Number(match[1]) : null;
-  } catch {
-    // Optional fact: the collector's role may not read Liquibase's table.
+  let installedAt: Date | null = null;
+  for (const changelog of db.dialect === 'postgres' ? ['databasechangelog'] : ['DATABASECHANGELOG', 'databasechangelog']) {
+    try {
+      const [last] = await db.query(`select ${db.quote('id')} as id from ${db.quote(changelog)} order by ${db.quote('orderexecuted')} desc limit 1`);
+      const match = /^v(\d+)\./.exec(String(last?.['id'] ?? ''));
+      changesetVersion = match ? Number(match[1]) : null;
+      const [first] = await db.query(`select min(${db.quote('dateexecuted')}) as t from ${db.quote(changelog)}`);
+      installedAt = toInstant(first?.['t']);
+      break;
+    } catch {
+      // Optional fact: absent under this spelling, or the collector's role may not read it.
+    }
   }
+  // The retention setting, when stored in the database. Only this one key is read: the
+  // setting table also holds secrets (SMTP passwords, SSO keys).
+  let retentionSetting: string | null = null;
+  let settingReadable = false;
+  try {
+    const rows = await db.query(`select ${db.quote('value')} as v from ${db.quote('setting')} where ${db.quote('key')} = ?`, ['audit-max-retention-days']);
+    settingReadable = true;
+    retentionSetting = rows[0]?.['v'] === undefined || rows[0]?.['v'] === null ? null : String(rows[0]['v']);
+  } catch {
+    // Not granted or absent: the retention falls back to configuration or Metabase's default.
+  }
+  let firstUserAt: Date | null = null;
+  if (seen.get('core_user')?.includes('date_joined')) {
+    try {
+      const [row] = await db.query(`select min(${db.quote('date_joined')}) as t from ${db.quote('core_user')} where ${db.quote('id')} <> ?`, [13371338]);
+      firstUserAt = toInstant(row?.['t']);
+    } catch {
+      // Checked again (with a clear error) when core_user is read.
+    }
+  }
+  const candidates = [installedAt, firstUserAt].filter((d): d is Date => d !== null && !Number.isNaN(d.getTime()));
+  const firstActivityAt = candidates.length ? new Date(Math.min(...candidates.map((d) => d.getTime()))) : null;
   const has = (table: WantedTable, column?: string) => (column ? (tables.get(table) ?? []).includes(column) : tables.has(table));
   const inferredVersion = has('query_execution', 'auth_method')
     ? 60
@@ -129,7 +164,7 @@ export async function discover(db: AppDb): Promise<Discovery> {
               : has('audit_log')
                 ? 48
                 : 45;
-  return { tables, missing, changesetVersion, inferredVersion };
+  return { tables, missing, changesetVersion, inferredVersion, firstActivityAt, retentionSetting, settingReadable };
 }
 
 export interface DbReadTuning {

@@ -10,6 +10,7 @@ import { metabaseSourceId } from '../streams.js';
 import type { CollectContext, CollectOptions, SourceSummary } from '../types.js';
 import { collectApi, createMetabaseApiClient, readApiFacts, recordApiOnlyCapabilities, type ApiFacts } from './api-reader.js';
 import { openAppDb } from './app-db.js';
+import { retentionFacts } from './retention.js';
 import { collectDbSnapshots, collectDbStreams, discover, recordCapabilities, type DbReadTuning } from './db-reader.js';
 
 export const DEFAULT_BATCH_ROWS = 5_000;
@@ -49,7 +50,13 @@ export async function collectMetabaseWith(context: CollectContext, options: Coll
   const apiSettings = facts ? { apiHost: new URL(apiUrl!).host, versionTag: facts.versionTag, edition: facts.edition, auditApp: facts.auditApp } : {};
 
   if (!dbUrl) {
-    await context.collection.upsertSource({ id: sourceId, kind: 'metabase', displayName: `Metabase ${instance}`, settings: { via: 'api', ...apiSettings } });
+    await context.collection.upsertSource({
+      id: sourceId,
+      kind: 'metabase',
+      displayName: `Metabase ${instance}`,
+      // Through the API the instance's first activity is unknown (no database): truncation is judged conservatively.
+      settings: { via: 'api', ...apiSettings, retention: retentionFacts({ fromConfig: config.METABASE_AUDIT_MAX_RETENTION_DAYS, fromSettingTable: null, auditApp: facts!.auditApp, firstActivityAt: null, observedAt: context.now() }) },
+    });
     await recordApiOnlyCapabilities(context, sourceId);
     const streams = await collectApi(context, options, client!, sourceId);
     return { sourceId, kind: 'metabase', streams };
@@ -71,6 +78,14 @@ export async function collectMetabaseWith(context: CollectContext, options: Coll
         inferredVersion: discovery.inferredVersion,
         tables,
         ...apiSettings,
+        settingTableReadable: discovery.settingReadable,
+        retention: retentionFacts({
+          fromConfig: config.METABASE_AUDIT_MAX_RETENTION_DAYS,
+          fromSettingTable: discovery.retentionSetting,
+          auditApp: facts?.auditApp ?? null,
+          firstActivityAt: discovery.firstActivityAt,
+          observedAt: context.now(),
+        }),
       },
     });
     await recordCapabilities(context, sourceId, discovery);

@@ -5,13 +5,71 @@
 // Controls: CC7.2, A.8.15. Severity high.
 // Assumptions: a Metabase table that the instance does not have (edition, version) is
 // not a gap (the rules that need it say so as not evaluable). Retention is judged
-// against our archive: rows archived before Metabase deleted them are not lost; a gap
-// that starts before the oldest row Metabase still held is reported as retention.
+// against our archive: rows archived before Metabase deleted them are not lost.
+// The part of a gap before the oldest row Metabase still held is judged by
+// judgeTruncation (below): retention can only have taken rows older than its cutoff
+// (observation − audit-max-retention-days), from tables this edition truncates, after the
+// instance's first activity; the rest of that part held no rows to collect (a sparse
+// table, or before the instance existed) and is no finding.
+import type { MetabaseRetentionFacts } from '../../collectors/metabase/retention.js';
 import { capabilities, streams } from '../../collectors/streams.js';
-import { gapsIn } from '../../store/collection.repository.js';
+import { gapsIn, type TimeRange } from '../../store/collection.repository.js';
 import { numberParameter } from '../parameters.js';
-import type { Rule, RuleFinding, RuleOutcome } from '../types.js';
+import type { Rule, RuleContext, RuleFinding, RuleOutcome } from '../types.js';
 import { findingId } from './common.js';
+
+export interface TruncationJudgement {
+  /** Parts retention can have deleted before they were archived: findings. */
+  truncated: TimeRange[];
+  /** Parts that held no rows: the table is sparse there, or the instance did not exist yet. */
+  explained: { range: TimeRange; why: 'before-first-activity' | 'sparse' }[];
+  /** Parts after the oldest kept row: rows existed and were not collected. */
+  uncovered: TimeRange[];
+}
+
+const clip = (range: TimeRange, from: number, to: number): TimeRange | null => {
+  const f = Math.max(range.from.getTime(), from);
+  const t = Math.min(range.to.getTime(), to);
+  return t > f ? { from: new Date(f), to: new Date(t) } : null;
+};
+
+/** Splits a Metabase gap by what Metabase's retention can have done (see the header).
+ *  Without retention facts (older collections) the part before the oldest kept row is
+ *  taken as truncated, as before. */
+export function judgeTruncation(gap: TimeRange, table: string, oldest: Date | null | undefined, facts: MetabaseRetentionFacts | undefined): TruncationJudgement {
+  const judgement: TruncationJudgement = { truncated: [], explained: [], uncovered: [] };
+  const oldestMs = oldest ? oldest.getTime() : null;
+  const before = oldestMs === null ? null : clip(gap, -Infinity, oldestMs);
+  const after = oldestMs === null ? gap : clip(gap, oldestMs, Infinity);
+  if (after) judgement.uncovered.push(after);
+  if (!before) return judgement;
+  if (!facts) {
+    judgement.truncated.push(before);
+    return judgement;
+  }
+  const first = facts.firstActivityAt ? new Date(facts.firstActivityAt).getTime() : -Infinity;
+  const preInstance = clip(before, -Infinity, first);
+  if (preInstance) judgement.explained.push({ range: preInstance, why: 'before-first-activity' });
+  const truncates = facts.days !== null && facts.truncatedTables.includes(table);
+  const cutoff = truncates ? new Date(facts.observedAt).getTime() - facts.days! * 86_400_000 : -Infinity;
+  const taken = clip(before, first, cutoff);
+  if (taken) judgement.truncated.push(taken);
+  const sparse = clip(before, Math.max(first, cutoff), Infinity);
+  if (sparse) judgement.explained.push({ range: sparse, why: 'sparse' });
+  return judgement;
+}
+
+async function retentionFactsBySource(context: RuleContext): Promise<Map<string, MetabaseRetentionFacts>> {
+  const ids = context.inventory.metabaseSourceIds;
+  if (ids.length === 0) return new Map();
+  const rows = await context.db.selectFrom('source').select(['id', 'settings']).where('id', 'in', ids).execute();
+  const facts = new Map<string, MetabaseRetentionFacts>();
+  for (const row of rows) {
+    const settings = (typeof row.settings === 'string' ? JSON.parse(row.settings) : row.settings) as { retention?: MetabaseRetentionFacts } | null;
+    if (settings?.retention?.observedAt) facts.set(row.id, settings.retention);
+  }
+  return facts;
+}
 
 const id = 'log-gap';
 
@@ -46,30 +104,55 @@ export const logGap: Rule = {
 
     const findings: RuleFinding[] = [];
     const gapsByStream: Record<string, { from: string; to: string }[]> = {};
+    const explainedByStream: Record<string, { from: string; to: string; why: string }[]> = {};
+    const retention = await retentionFactsBySource(context);
+    const tableOf = new Map(metabaseStreams.map((m) => [m.stream, m.table]));
     for (const { sourceId, stream } of watched) {
       const gaps = gapsIn(period, inventory.coverage(sourceId, stream)).filter((gap) => gap.to.getTime() - gap.from.getTime() > toleranceMs);
       gapsByStream[`${sourceId} ${stream}`] = gaps.map((gap) => ({ from: gap.from.toISOString(), to: gap.to.toISOString() }));
       // Metabase deletes old log rows (retention). Rows we archived before that are safe;
-      // a gap that starts before the oldest row Metabase still held is what retention took.
-      const oldest = stream.startsWith('metabase-') ? inventory.oldestAvailable(sourceId, stream) : undefined;
+      // the part of a gap before the oldest row Metabase still held is judged by judgeTruncation.
+      const table = tableOf.get(stream);
+      const oldest = table ? inventory.oldestAvailable(sourceId, stream) : undefined;
+      const facts = retention.get(sourceId);
+      const parts: { range: TimeRange; byRetention: boolean }[] = [];
       for (const gap of gaps) {
+        if (!table) {
+          parts.push({ range: gap, byRetention: false });
+          continue;
+        }
+        const judged = judgeTruncation(gap, table, oldest, facts);
+        for (const range of judged.truncated) parts.push({ range, byRetention: true });
+        for (const range of judged.uncovered) if (range.to.getTime() - range.from.getTime() > toleranceMs) parts.push({ range, byRetention: false });
+        if (judged.explained.length) {
+          (explainedByStream[`${sourceId} ${stream}`] ??= []).push(...judged.explained.map((e) => ({ from: e.range.from.toISOString(), to: e.range.to.toISOString(), why: e.why })));
+        }
+      }
+      for (const { range: gap, byRetention } of parts) {
         const hours = Math.round((gap.to.getTime() - gap.from.getTime()) / 3_600_000);
-        const byRetention = oldest !== undefined && oldest !== null && oldest.getTime() > period.from.getTime() && gap.from.getTime() < oldest.getTime();
+        const retentionNote = facts ? ` (retention ${facts.days === null ? 'forever' : `${facts.days} days`}, ${facts.basis})` : '';
         findings.push({
           id: findingId(id, sourceId, stream, gap.from.toISOString()),
           rule: id,
           severity: 'high',
           subject: { personId: null, upn: null, metabaseAccountId: null, email: null, credentialId: null, source: `${sourceId} ${stream}` },
           summary: byRetention
-            ? `${stream} of ${sourceId} holds nothing from ${gap.from.toISOString()} to ${gap.to.toISOString()} (${hours} h): Metabase's oldest kept row is from ${oldest!.toISOString()}, so retention truncated the log before it was archived`
+            ? `${stream} of ${sourceId} holds nothing from ${gap.from.toISOString()} to ${gap.to.toISOString()} (${hours} h): Metabase's oldest kept row is from ${oldest!.toISOString()}, so retention truncated the log before it was archived${retentionNote}`
             : `${stream} of ${sourceId} was not collected from ${gap.from.toISOString()} to ${gap.to.toISOString()} (${hours} h)`,
           firstSeen: gap.from,
           lastSeen: gap.to,
           evidence: [],
-          detail: { stream, sourceId, kind: byRetention ? 'retention' : 'uncovered', from: gap.from.toISOString(), to: gap.to.toISOString(), ...(byRetention ? { oldestAvailableAt: oldest!.toISOString() } : {}) },
+          detail: {
+            stream,
+            sourceId,
+            kind: byRetention ? 'retention' : 'uncovered',
+            from: gap.from.toISOString(),
+            to: gap.to.toISOString(),
+            ...(byRetention ? { oldestAvailableAt: oldest!.toISOString(), retentionDays: facts?.days ?? null, retentionBasis: facts?.basis ?? null } : {}),
+          },
         });
       }
     }
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: { gaps: gapsByStream } };
+    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: { gaps: gapsByStream, explained: explainedByStream } };
   },
 };

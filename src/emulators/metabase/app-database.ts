@@ -4,13 +4,15 @@
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { datasetTables, type MetabaseDataset, type MetabaseTableName } from './dataset.js';
-import { columnsOf, lastChangeset, partitionStatement, schemaStatements, type AppDbDialect, type MetabaseVersion } from './schema.js';
+import { changelogTable, columnsOf, lastChangeset, partitionStatement, schemaStatements, type AppDbDialect, type MetabaseVersion } from './schema.js';
 
 export interface CreateAppDatabaseOptions {
   /** An empty database: postgres://… or mysql://… (the MySQL database is created if missing). */
   url: string;
   version: MetabaseVersion;
   dataset: MetabaseDataset;
+  /** When Metabase first migrated this database (DATABASECHANGELOG.DATEEXECUTED); default now. */
+  installedAt?: Date;
 }
 
 const timeColumns = new Set(['date_joined', 'last_login', 'updated_at', 'deactivated_at', 'timestamp', 'created_at', 'expires_at', 'last_used_at', 'started_at', 'end_timestamp']);
@@ -85,11 +87,13 @@ export async function createMetabaseAppDatabase(options: CreateAppDatabaseOption
   const connection = await connectFixture(options.url);
   try {
     for (const statement of schemaStatements(options.version, connection.dialect)) await connection.query(statement);
+    // Two rows: the install (its date is the instance's first activity) and the newest changeset.
+    const installedAt = options.installedAt ?? new Date();
+    const table = changelogTable(connection.dialect);
+    const mark = (n: number) => (connection.dialect === 'postgres' ? `$${n}` : '?');
     await connection.query(
-      connection.dialect === 'postgres'
-        ? "insert into databasechangelog (id, author, filename, dateexecuted, orderexecuted, exectype) values ($1, 'metabase', 'migrations/001_update_migrations.yaml', now(), 1, 'EXECUTED')"
-        : "insert into databasechangelog (id, author, filename, dateexecuted, orderexecuted, exectype) values (?, 'metabase', 'migrations/001_update_migrations.yaml', now(), 1, 'EXECUTED')",
-      [lastChangeset[options.version]],
+      `insert into ${table} (id, author, filename, dateexecuted, orderexecuted, exectype) values (${mark(1)}, 'metabase', 'migrations/000_legacy_migrations.yaml', ${mark(2)}, 1, 'EXECUTED'), (${mark(3)}, 'metabase', 'migrations/001_update_migrations.yaml', ${mark(4)}, 2, 'EXECUTED')`,
+      ['1', installedAt, lastChangeset[options.version], installedAt],
     );
     await insertRows(connection, options.version, options.dataset);
   } finally {
@@ -135,7 +139,7 @@ async function insertRows(connection: FixtureConnection, version: MetabaseVersio
       });
       await connection.query(`insert into ${quote(table)} (${used.map(quote).join(', ')}) values ${tuples.join(', ')}`, params);
     }
-    if (dialect === 'postgres' && table !== 'core_session') await resetIdentity(connection, table);
+    if (dialect === 'postgres' && table !== 'core_session' && table !== 'setting') await resetIdentity(connection, table);
   }
 }
 

@@ -154,7 +154,15 @@ export interface ApiKeyRow {
   scope?: string | null;
 }
 
+/** Metabase's `setting` table (key/value text). */
+export interface SettingRow {
+  key: string;
+  value: string;
+}
+
 export interface MetabaseDataset {
+  /** Optional: most fixtures hold no settings. */
+  setting?: SettingRow[];
   core_user: CoreUserRow[];
   login_history: LoginHistoryRow[];
   core_session: CoreSessionRow[];
@@ -171,6 +179,7 @@ export type MetabaseTableName = keyof MetabaseDataset;
 
 /** Load order: parents before children. */
 export const datasetTables: readonly MetabaseTableName[] = [
+  'setting',
   'core_user',
   'permissions_group',
   'permissions_group_membership',
@@ -218,6 +227,9 @@ export interface GenerateOptions {
   users?: number;
   loginsPerUserPerDay?: number;
   queriesPerLogin?: number;
+  /** Metabase version the rows are shaped for (session ids: UUID keys before v54, random
+   *  12-character ids with a separate hashed key from v54). Default 60. */
+  version?: number;
 }
 
 function mulberry32(seed: number): () => number {
@@ -357,13 +369,16 @@ export function generateMetabaseDataset(options: GenerateOptions): MetabaseDatas
       const userId = index + 1;
       for (let l = 0; l < loginsPerDay; l++) {
         const loginAt = start + d * day + 8 * 3_600_000 + index * 600_000 + l * 3_600_000 + Math.floor(random() * 300_000);
-        const sessionId = `${hex(4)}-${hex(2)}-${hex(2)}-${hex(2)}-${hex(6)}`;
+        // Before v54 the id is the session key itself (a UUID); from v54 a random
+        // 12-character id and key_hashed = SHA-512 of a separate key.
+        const modernSessions = (options.version ?? 60) >= 54;
+        const sessionId = modernSessions ? hex(6) : `${hex(4)}-${hex(2)}-${hex(2)}-${hex(2)}-${hex(6)}`;
         const identity = data.auth_identity.find((a) => a.user_id === userId);
         data.core_session.push({
           id: sessionId,
           user_id: userId,
           created_at: at(loginAt),
-          key_hashed: createHash('sha512').update(sessionId).digest('hex'),
+          ...(modernSessions ? { key_hashed: createHash('sha512').update(`${hex(16)}`).digest('hex') } : {}),
           anti_csrf_token: null,
           auth_identity_id: identity?.id ?? null,
           expires_at: at(loginAt + 14 * day),

@@ -1,4 +1,4 @@
-// Metabase fixtures: the application database (real schema of v50 and v60, on Postgres,
+// Metabase fixtures: the application database (real schemas of v50, v53, v54, v58 and v60, on Postgres,
 // MySQL/MariaDB or an embedded PGlite served over the wire protocol) and the REST API.
 export * from './api-emulator.js';
 export * from './app-database.js';

@@ -1,0 +1,177 @@
+// Metabase as it really behaves, end to end (application database → collector → rules):
+// - regenerating an API key keeps `created_at` and rewrites `key_prefix`/`updated_at`,
+//   and writes an `api-key-regenerate` audit event (metabase/metabase
+//   src/metabase/api_keys/api.clj @06f5232be2d4, api_keys/models/api_key.clj @061ea3cf):
+//   a key rotated 11 days ago is not stale, whether the rotation is seen in audit_log or
+//   only as a key_prefix change between two snapshots (OSS writes no audit_log);
+// - audit-max-retention-days (default 720, src/metabase/audit_app/settings.clj
+//   @085817cffb3d) bounds what retention can have deleted: a sparse audit_log (a row a
+//   week) raises no log-gap, one truncated by a 30-day retention does.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectMetabaseWith } from '../../src/collectors/metabase/index.js';
+import { resolveRuleParameters } from '../../src/correlation/parameters.js';
+import { correlate } from '../../src/correlation/correlate.js';
+import { logGap } from '../../src/correlation/rules/log-gap.rule.js';
+import { staleCredential } from '../../src/correlation/rules/stale-credential.rule.js';
+import type { Rule } from '../../src/correlation/types.js';
+import { connectFixture, createMetabaseAppDatabase, generateMetabaseDataset, type AuditLogRow, type MetabaseDataset } from '../../src/emulators/metabase/index.js';
+import { openTestStore, type TestStore } from '../support/database.js';
+import { createAppDatabase, makeContext, type AppDatabase } from './metabase-helpers.js';
+
+const DAY = 86_400_000;
+const asOf = new Date('2026-11-01T00:00:00Z');
+const periodFrom = new Date(asOf.getTime() - 90 * DAY);
+const ago = (days: number) => new Date(asOf.getTime() - days * DAY);
+
+async function run(store: TestStore, rule: Rule, at: Date = asOf) {
+  const result = await correlate(store.db, {
+    period: { from: periodFrom, to: at },
+    asOf: at,
+    parameters: resolveRuleParameters({}, { adminGroupIds: [] }),
+    metabaseAppIds: [],
+    adminGroupIds: [],
+    rules: [rule],
+  });
+  return result.rules[0]!;
+}
+
+async function exec(url: string, text: string, params: unknown[] = []) {
+  const connection = await connectFixture(url);
+  try {
+    return await connection.query(text, params);
+  } finally {
+    await connection.close();
+  }
+}
+
+describe.each(['postgres', 'mysql'] as const)('Metabase API key age on %s', (engine) => {
+  let store: TestStore;
+  let app: AppDatabase;
+  let dataset: MetabaseDataset;
+
+  beforeAll(async () => {
+    store = await openTestStore('postgres');
+    app = await createAppDatabase(engine);
+    dataset = generateMetabaseDataset({ start: ago(20), days: 3, users: 2, seed: 7 });
+    const [rotated] = dataset.api_key;
+    // Created 1,061 days before as-of, regenerated 11 days before: created_at kept,
+    // key_prefix and updated_at rewritten, an api-key-regenerate event written.
+    Object.assign(rotated!, { created_at: ago(1061), updated_at: ago(11), key_prefix: 'mb_New1' });
+    dataset.audit_log.push({
+      id: 0,
+      topic: 'api-key-regenerate',
+      timestamp: ago(11),
+      user_id: 1,
+      model: 'ApiKey',
+      model_id: rotated!.id,
+      details: JSON.stringify({ previous: { key_prefix: 'mb_Old1' }, new: { key_prefix: 'mb_New1' } }),
+    } satisfies AuditLogRow);
+    dataset.audit_log.forEach((row, i) => (row.id = i + 1));
+    // A second key, never regenerated, 400 days old: stale.
+    const keyUser = { ...dataset.core_user.find((u) => u.id === rotated!.user_id)!, id: 90, email: 'api-key-user-second@api-key.invalid', first_name: 'Old key' };
+    dataset.core_user.push(keyUser);
+    dataset.api_key.push({ ...rotated!, id: 2, user_id: 90, key_prefix: 'mb_Old2', name: 'Old key', created_at: ago(400), updated_at: ago(400) });
+    // A third key rotated without any audit event (OSS): seen only as a prefix change between snapshots.
+    dataset.core_user.push({ ...keyUser, id: 91, email: 'api-key-user-third@api-key.invalid', first_name: 'OSS key' });
+    dataset.api_key.push({ ...rotated!, id: 3, user_id: 91, key_prefix: 'mb_Pre3', name: 'OSS key', created_at: ago(500), updated_at: ago(500) });
+    await createMetabaseAppDatabase({ url: app.url, version: 60, dataset, installedAt: ago(1100) });
+  });
+  afterAll(async () => {
+    await store?.dispose();
+    await app?.drop();
+  });
+
+  it('dates the secret from its latest regeneration: a key rotated 11 days ago is not stale', async () => {
+    const context = await makeContext(store, { METABASE_DB_URL: app.url }, ago(5));
+    await collectMetabaseWith(context, {}, { batchRows: 50 });
+    const outcome = await run(store, staleCredential, ago(5));
+    const flagged = outcome.findings.map((f) => f.detail['name']);
+    expect(flagged).not.toContain(dataset.api_key[0]!.name);
+    expect(flagged).toContain('Old key');
+    expect(flagged).toContain('OSS key');
+    const rotated = (outcome.detail['rotatedKeys'] as { id: string; regenerated: string | null }[]).find((k) => k.id === '1');
+    expect(rotated?.regenerated).toBe(ago(11).toISOString());
+  });
+
+  it('sees a regeneration without an audit event as the key_prefix change between snapshots', async () => {
+    // Regenerated 3 days before as-of on an instance without audit_log rows for it.
+    await exec(app.url, engine === 'postgres' ? 'update api_key set key_prefix = $1, updated_at = $2 where id = 3' : 'update api_key set key_prefix = ?, updated_at = ? where id = 3', ['mb_New3', ago(3)]);
+    const context = await makeContext(store, { METABASE_DB_URL: app.url }, asOf);
+    await collectMetabaseWith(context, {}, { batchRows: 50 });
+    const outcome = await run(store, staleCredential);
+    const flagged = outcome.findings.map((f) => f.detail['name']);
+    expect(flagged).toEqual(['Old key']);
+    const third = (outcome.detail['rotatedKeys'] as { id: string; prefixChanged: string | null }[]).find((k) => k.id === '3');
+    // updated_at lies between the two observations, so it dates the change.
+    expect(third?.prefixChanged).toBe(ago(3).toISOString());
+    const old = outcome.findings.find((f) => f.detail['name'] === 'Old key')!;
+    expect(old.summary).toMatch(/last replaced 400 days before as-of .*never regenerated/);
+  });
+});
+
+describe.each(['postgres', 'mysql'] as const)('log-gap judged against Metabase retention on %s', (engine) => {
+  let store: TestStore;
+  const apps: AppDatabase[] = [];
+
+  /** An Enterprise-like instance: 3 years old, a week between audit_log rows from `firstAudit` on. */
+  async function instance(firstAudit: Date, settings: { key: string; value: string }[] = []) {
+    const app = await createAppDatabase(engine);
+    apps.push(app);
+    const dataset = generateMetabaseDataset({ start: ago(95), days: 95, users: 1, seed: 3, queriesPerLogin: 1 });
+    const audit: AuditLogRow[] = [];
+    for (let at = firstAudit.getTime(); at < asOf.getTime(); at += 7 * DAY) {
+      audit.push({ id: audit.length + 1, topic: 'card-update', timestamp: new Date(at), user_id: 1, model: 'Card', model_id: 1, details: '{}' });
+    }
+    dataset.audit_log = audit;
+    dataset.setting = settings;
+    await createMetabaseAppDatabase({ url: app.url, version: 60, dataset, installedAt: ago(3 * 365) });
+    return app;
+  }
+
+  beforeAll(async () => {
+    store = await openTestStore('postgres');
+  });
+  afterAll(async () => {
+    await store?.dispose();
+    for (const app of apps) await app.drop();
+  });
+
+  it('raises nothing for a sparse audit_log whose oldest row is after the period start', async () => {
+    const app = await instance(new Date(periodFrom.getTime() + 5 * DAY));
+    const context = await makeContext(store, { METABASE_DB_URL: app.url }, asOf);
+    const summary = await collectMetabaseWith(context, {}, { batchRows: 500 });
+    const outcome = await run(store, logGap);
+    const mine = outcome.findings.filter((f) => f.detail['sourceId'] === summary.sourceId);
+    expect(mine.filter((f) => f.detail['stream'] === 'metabase-audit-events')).toEqual([]);
+    const explained = (outcome.detail['explained'] as Record<string, { why: string; from: string; to: string }[]>)[`${summary.sourceId} metabase-audit-events`];
+    expect(explained).toEqual([{ why: 'sparse', from: periodFrom.toISOString(), to: new Date(periodFrom.getTime() + 5 * DAY).toISOString() }]);
+  });
+
+  it('raises retention truncation when a 30-day retention deleted the rows before the oldest kept one', async () => {
+    // What a 30-day retention leaves: rows from 30 days before the collection on.
+    const app = await instance(ago(30), [{ key: 'audit-max-retention-days', value: '30' }]);
+    const context = await makeContext(store, { METABASE_DB_URL: app.url }, asOf);
+    const summary = await collectMetabaseWith(context, {}, { batchRows: 500 });
+    const outcome = await run(store, logGap);
+    const audit = outcome.findings.filter((f) => f.detail['sourceId'] === summary.sourceId && f.detail['stream'] === 'metabase-audit-events');
+    expect(audit.map((f) => [f.detail['kind'], f.detail['from'], f.detail['to'], f.detail['retentionDays'], f.detail['retentionBasis']])).toEqual([
+      ['retention', periodFrom.toISOString(), ago(30).toISOString(), 30, 'setting-table'],
+    ]);
+    expect(audit[0]!.summary).toMatch(/retention truncated the log before it was archived \(retention 30 days, setting-table\)/);
+  });
+
+  it('takes METABASE_AUDIT_MAX_RETENTION_DAYS over Metabase’s default, and 0 as keep forever', async () => {
+    const app = await instance(ago(30));
+    const forever = await makeContext(store, { METABASE_DB_URL: app.url, METABASE_AUDIT_MAX_RETENTION_DAYS: '0' }, asOf);
+    const summary = await collectMetabaseWith(forever, {}, { batchRows: 500 });
+    const outcome = await run(store, logGap);
+    // Nothing can have been deleted: the 60 days before the oldest row held no rows.
+    expect(outcome.findings.filter((f) => f.detail['sourceId'] === summary.sourceId && f.detail['stream'] === 'metabase-audit-events')).toEqual([]);
+    const thirty = await makeContext(store, { METABASE_DB_URL: app.url, METABASE_AUDIT_MAX_RETENTION_DAYS: '20' }, asOf);
+    await collectMetabaseWith(thirty, {}, { batchRows: 500 });
+    // 20 is read as Metabase's minimum, 30.
+    const again = await run(store, logGap);
+    const audit = again.findings.filter((f) => f.detail['sourceId'] === summary.sourceId && f.detail['stream'] === 'metabase-audit-events');
+    expect(audit.map((f) => [f.detail['kind'], f.detail['retentionDays'], f.detail['retentionBasis']])).toEqual([['retention', 30, 'config']]);
+  });
+});
