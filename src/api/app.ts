@@ -6,6 +6,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
+import { consolePlugin } from '../console/plugin.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
 import { createApiKeyRepository } from './api-keys.js';
@@ -28,6 +29,8 @@ export interface ApiDependencies {
   logger: Logger;
   /** Clock (tests pin it). */
   now?: () => Date;
+  /** A CA to trust for Entra's keys and sign-in (the emulator's); else the system's. */
+  tlsCa?: string;
 }
 
 export type ApiApp = FastifyInstance & { collections: CollectionRunner };
@@ -79,7 +82,7 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
     store: deps.store,
     logger: deps.logger,
     now,
-    auth: createAuth(keys, now),
+    auth: createAuth(keys, now, { config: deps.config, ...(deps.tlsCa ? { tlsCa: deps.tlsCa } : {}) }),
     reads: createReadRepository(deps.store.db),
     collections,
   };
@@ -90,6 +93,8 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
   await typed.register(peopleRoutes, { context, prefix: '/v1' });
   await typed.register(collectionRoutes, { context, prefix: '/v1' });
   await typed.register(coverageRoutes, { context, prefix: '/v1' });
+  // The web console at / (docs/console.md), in its own scope.
+  await app.register(consolePlugin, { context, ...(deps.tlsCa ? { tlsCa: deps.tlsCa } : {}) });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return Object.assign(app, { collections }) as unknown as ApiApp;
