@@ -70,6 +70,23 @@ const environmentSchema = z.object({
   ACCESSTRAIL_API_KEYS_BOOTSTRAP: optionalText,
   /** Deprecated: `serve` collects every so many minutes (becomes a cron schedule; ACCESSTRAIL_COLLECT_SCHEDULE wins). */
   ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: optionalText.pipe(z.coerce.number<string | undefined>().int('must be a whole number').positive('must be positive').optional()),
+  // --- the web console (docs/console.md) and Entra-issued API tokens ---
+  /** The console's Entra app registration (OpenID Connect, authorization code + PKCE). */
+  ACCESSTRAIL_CONSOLE_CLIENT_ID: optionalText,
+  ACCESSTRAIL_CONSOLE_CLIENT_SECRET: optionalText,
+  /** PEM file with the console app's certificate and private key (instead of a secret). */
+  ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH: optionalText,
+  /** Where people reach the console (redirect URI = <this>/auth/callback); https turns on Secure cookies. */
+  ACCESSTRAIL_PUBLIC_URL: url(['http:', 'https:'], 'an http(s):// URL'),
+  /** Entra app role values (or group object ids) that make a viewer, reviewer, admin. */
+  ACCESSTRAIL_CONSOLE_VIEWER_ROLES: commaList.transform((v) => (v.length ? v : ['Console.Viewer'])),
+  ACCESSTRAIL_CONSOLE_REVIEWER_ROLES: commaList.transform((v) => (v.length ? v : ['Console.Reviewer'])),
+  ACCESSTRAIL_CONSOLE_ADMIN_ROLES: commaList.transform((v) => (v.length ? v : ['Console.Admin'])),
+  ACCESSTRAIL_CONSOLE_SESSION_HOURS: positiveInt(8),
+  /** Audience of Entra access tokens accepted on the API (accesstrail's application id URI). */
+  ACCESSTRAIL_API_APP_ID_URI: optionalText,
+  /** Also accepted as audience: the API app's client id (Entra v2 access tokens carry it). */
+  ACCESSTRAIL_API_CLIENT_ID: optionalText,
   /** Cron expression (5 fields, UTC) of `serve`'s scheduled collection; default hourly; `off` disables it. */
   ACCESSTRAIL_COLLECT_SCHEDULE: optionalText.pipe(
     z
@@ -131,6 +148,9 @@ export function parseConfig(rawEnv: Record<string, string | undefined>, cwd: str
   }
   if (parsed.AZURE_CLIENT_CERTIFICATE_PATH && !existsSync(path.resolve(cwd, parsed.AZURE_CLIENT_CERTIFICATE_PATH))) {
     throw new AppError('CONFIG_INVALID', 'AZURE_CLIENT_CERTIFICATE_PATH names a file that does not exist');
+  }
+  if (parsed.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH && !existsSync(path.resolve(cwd, parsed.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH))) {
+    throw new AppError('CONFIG_INVALID', 'ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH names a file that does not exist');
   }
   return Object.freeze({
     ...parsed,

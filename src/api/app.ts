@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import { createServiceMetrics, type ServiceMetrics } from '../jobs/metrics.js';
 import type { JobSystem } from '../jobs/system.js';
 import { readFreshness } from '../store/freshness.repository.js';
+import { consolePlugin } from '../console/plugin.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
 import { createApiKeyRepository } from './api-keys.js';
@@ -36,6 +37,8 @@ export interface ApiDependencies {
   jobs?: JobSystem;
   /** Shared with the job queue, so /metrics counts scheduled collections too. */
   metrics?: ServiceMetrics;
+  /** A CA to trust for Entra's keys and sign-in (the emulator's); else the system's. */
+  tlsCa?: string;
 }
 
 export type ApiApp = FastifyInstance & { collections: CollectionRunner; metrics: ServiceMetrics };
@@ -109,7 +112,7 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
     store: deps.store,
     logger: deps.logger,
     now,
-    auth: createAuth(keys, now),
+    auth: createAuth(keys, now, { config: deps.config, ...(deps.tlsCa ? { tlsCa: deps.tlsCa } : {}) }),
     reads: createReadRepository(deps.store.db),
     collections,
   };
@@ -120,6 +123,8 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
   await typed.register(peopleRoutes, { context, prefix: '/v1' });
   await typed.register(collectionRoutes, { context, prefix: '/v1' });
   await typed.register(coverageRoutes, { context, prefix: '/v1' });
+  // The web console at / (docs/console.md), in its own scope.
+  await app.register(consolePlugin, { context, ...(deps.tlsCa ? { tlsCa: deps.tlsCa } : {}) });
 
   // Prometheus text, without an API key like /healthz and /readyz (scrapers rarely carry
   // one): it holds counts, timestamps, source ids and stream names, never a secret or a

@@ -33,7 +33,7 @@ export function openGraphProbe(config: Config, options: GraphProbeOptions): Grap
     connection,
     pacer: createPacer(null),
     // A few quick retries for a passing 429/5xx; a doctor run must not hang for minutes.
-    retry: { baseDelayMs: 300, maxDelayMs: 3_000, maxElapsedMs: 20_000, maxAttempts: 3 },
+    retry: { baseDelayMs: 300, maxDelayMs: 3_000, maxElapsedMs: 20_000, maxAttempts: 3, timeoutAttempts: 1 },
     authorityHost: config.AZURE_AUTHORITY_HOST,
   });
   return {

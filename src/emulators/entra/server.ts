@@ -12,6 +12,7 @@ import { generate } from 'selfsigned';
 import { betaOnlySignInFields, emptyDataset, type EntraDataset, type EntraGroup, type GraphObject } from './dataset.js';
 import { compileFilter, FilterError, project } from './odata.js';
 import { expiredSecretRefusal } from './credential-expiry.js';
+import { createOidcProvider, type OidcProvider } from './oidc.js';
 
 export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'empty-page' | 'bad-skip-token' | 'hang' | 'truncated-body' | 'cut-body';
 
@@ -95,6 +96,8 @@ export interface EntraEmulator {
   readonly tenantId: string;
   readonly caCertificatePem: string;
   readonly stats: EntraEmulatorStats;
+  /** Sign-in (OIDC) and API access tokens: see oidc.ts. */
+  readonly oidc: OidcProvider;
   dataset: EntraDataset;
   /** Called for every Graph request before it is answered (replaceable between runs). */
   onRequest: EntraEmulatorOptions['onRequest'];
@@ -199,8 +202,18 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   const logPageSize = options.pageSizes?.logs ?? 1000;
   const directoryPageSize = options.pageSizes?.directory ?? 100;
   let port = 0;
+  const oidc = await createOidcProvider({
+    base: () => `https://localhost:${port}`,
+    tenantId,
+    dataset: () => emulator.dataset,
+    graphClientOf: (bearer) => {
+      const session = tokens.get(bearer);
+      return session && session.expires >= Date.now() ? session.clientId : undefined;
+    },
+  });
 
   const emulator: EntraEmulator = {
+    oidc,
     get url() {
       return `https://localhost:${port}`;
     },
@@ -258,6 +271,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       entraError(res, 400, 'invalid_request', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
       return;
     }
+    if (await oidc.tokenGrant(form, req, res)) return;
     if (form.get('grant_type') !== 'client_credentials') {
       entraError(res, 400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
       return;
@@ -589,6 +603,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.requests++;
     const url = new URL(req.url ?? '/', base());
+    if (await oidc.handle(req, res, url)) return;
     const openId = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
     if (openId && req.method === 'GET') return openIdConfiguration(res, openId[1]!);
     const tokenPath = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);

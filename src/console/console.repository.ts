@@ -1,0 +1,255 @@
+// The console's own reads, beside src/api/read.repository.ts (which it reuses for
+// reports, findings lists, accounts and people). Route handlers hold no SQL; what they
+// need and the API does not lives here.
+import { sql, type Kysely } from 'kysely';
+import { loadInventory } from '../correlation/inventory.js';
+import { gapsIn, type TimeRange } from '../store/collection.repository.js';
+import type { Database } from '../store/schema.js';
+
+/** Evidence kinds (the `source` of a finding's evidence reference) and the table that holds them. */
+const EVIDENCE_TABLES = {
+  'entra-sign-in': { table: 'entra_sign_in', kind: 'event' },
+  'entra-directory-audit': { table: 'entra_directory_audit', kind: 'event' },
+  'entra-user': { table: 'entra_user_version', kind: 'state' },
+  'entra-credential': { table: 'entra_credential_version', kind: 'state' },
+  'metabase-login': { table: 'metabase_login', kind: 'event' },
+  'metabase-account': { table: 'metabase_account_version', kind: 'state' },
+  'metabase-api-key': { table: 'metabase_api_key_version', kind: 'state' },
+} as const;
+
+export type EvidenceKind = keyof typeof EVIDENCE_TABLES;
+
+export interface EvidenceRecord {
+  kind: string;
+  table: string;
+  sourceId: string;
+  upstreamId: string;
+  at: Date | null;
+  batchId: number;
+  collectedAt: Date | null;
+  /** The upstream record exactly as collected (null for a state row that recorded absence). */
+  raw: unknown;
+}
+
+export interface StreamCoverage {
+  sourceId: string;
+  kind: 'entra' | 'metabase';
+  stream: string;
+  coverage: TimeRange[];
+  gaps: TimeRange[];
+}
+
+/** The console's minimal freshness reading (the jobs helper writes the shared
+ *  src/store/freshness.repository.ts at the same time; the lead unifies them): per
+ *  source and stream, the newest instant collected completely and when that was recorded. */
+export interface ConsoleFreshness {
+  sourceId: string;
+  stream: string;
+  coveredTo: Date | null;
+  recordedAt: Date | null;
+  oldestAvailableAt: Date | null;
+}
+
+export interface TimelineEvent {
+  lane: 'entra' | 'metabase';
+  at: Date;
+  what: string;
+  ok: boolean;
+  id: string;
+}
+
+export function createConsoleRepository(db: Kysely<Database>, options: { metabaseAppIds: readonly string[]; adminGroupIds: readonly string[] }) {
+  return {
+    async findingById(runId: number, id: string) {
+      return db
+        .selectFrom('finding')
+        .select(['id', 'rule', 'severity', 'person_id', 'upn', 'account_id', 'email', 'credential_id', 'subject_source', 'summary', 'first_seen', 'last_seen', 'evidence', 'detail'])
+        .where('run_id', '=', runId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
+    /** Counts of a run's findings by rule and severity, last seen in [from, to). */
+    async findingCounts(runId: number, from: Date, to: Date) {
+      return db
+        .selectFrom('finding')
+        .select(['rule', 'severity', sql<number>`count(*)::int`.as('count')])
+        .where('run_id', '=', runId)
+        .where('last_seen', '>=', from)
+        .where('last_seen', '<', to)
+        .groupBy(['rule', 'severity'])
+        .orderBy('rule')
+        .execute();
+    },
+
+    async ruleIds(runId: number): Promise<string[]> {
+      const rows = await db.selectFrom('rule_evaluation').select('rule').where('run_id', '=', runId).orderBy('rule').execute();
+      return rows.map((r) => r.rule);
+    },
+
+    /** The records an evidence reference points to, each with its verbatim upstream record. */
+    async evidenceRecords(kind: string, upstreamId: string, limit = 5): Promise<EvidenceRecord[]> {
+      const target = EVIDENCE_TABLES[kind as EvidenceKind];
+      if (!target) return [];
+      // Credentials are referred to by key id; their rows are keyed by object id.
+      if (target.table === 'entra_credential_version') {
+        const rows = await db
+          .selectFrom('entra_credential_version')
+          .select(['source_id', 'upstream_id', 'observed_at', 'batch_id', 'raw'])
+          .where((eb) => eb.or([eb('key_id', '=', upstreamId), eb('upstream_id', '=', upstreamId)]))
+          .orderBy('observed_at', 'desc')
+          .limit(limit)
+          .execute();
+        return rows.map((r) => ({ kind, table: target.table, sourceId: r.source_id, upstreamId: r.upstream_id, at: new Date(r.observed_at), batchId: r.batch_id, collectedAt: null, raw: r.raw }));
+      }
+      if (target.kind === 'event') {
+        const rows = await db
+          .selectFrom(target.table as 'entra_sign_in')
+          .select(['source_id', 'upstream_id', 'occurred_at', 'batch_id', 'first_collected_at', 'raw'])
+          .where('upstream_id', '=', upstreamId)
+          .limit(limit)
+          .execute();
+        return rows.map((r) => ({ kind, table: target.table, sourceId: r.source_id, upstreamId: r.upstream_id, at: new Date(r.occurred_at), batchId: r.batch_id, collectedAt: new Date(r.first_collected_at), raw: r.raw }));
+      }
+      const rows = await db
+        .selectFrom(target.table as 'entra_user_version')
+        .select(['source_id', 'upstream_id', 'observed_at', 'batch_id', 'raw'])
+        .where('upstream_id', '=', upstreamId)
+        .orderBy('observed_at', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ kind, table: target.table, sourceId: r.source_id, upstreamId: r.upstream_id, at: new Date(r.observed_at), batchId: r.batch_id, collectedAt: null, raw: r.raw }));
+    },
+
+    async terminatedIntervals(runId: number, personId: string) {
+      return db
+        .selectFrom('person_terminated_interval')
+        .select(['entra_source_id', 'started_at', 'ended_at', 'reason', 'approximate'])
+        .where('run_id', '=', runId)
+        .where('person_id', '=', personId)
+        .orderBy('started_at')
+        .execute();
+    },
+
+    async personName(personId: string): Promise<string | null> {
+      const row = await db
+        .selectFrom('entra_user_version')
+        .select(sql<string | null>`raw->>'displayName'`.as('name'))
+        .where('upstream_id', '=', personId)
+        .orderBy('observed_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row?.name ?? null;
+    },
+
+    /** Entra sign-ins of a person and the Metabase logins and queries of their linked
+     *  accounts, in [from, to), newest first, at most `limit` per lane. */
+    async personTimeline(personId: string, accounts: { sourceId: string; accountId: number }[], range: TimeRange, limit = 400): Promise<TimelineEvent[]> {
+      const signIns = await db
+        .selectFrom('entra_sign_in')
+        .select(['upstream_id', 'occurred_at', 'app_id', 'error_code', sql<string | null>`raw->>'appDisplayName'`.as('app_name')])
+        .where('user_id', '=', personId)
+        .where('occurred_at', '>=', range.from)
+        .where('occurred_at', '<', range.to)
+        .orderBy('occurred_at', 'desc')
+        .limit(limit)
+        .execute();
+      const events: TimelineEvent[] = signIns.map((s) => ({
+        lane: 'entra',
+        at: new Date(s.occurred_at),
+        what: `sign-in to ${s.app_name ?? s.app_id ?? 'an application'}${s.error_code ? ` failed (error ${s.error_code})` : ''}`,
+        ok: !s.error_code,
+        id: s.upstream_id,
+      }));
+      for (const account of accounts) {
+        const logins = await db
+          .selectFrom('metabase_login')
+          .select(['upstream_id', 'occurred_at'])
+          .where('source_id', '=', account.sourceId)
+          .where('user_id', '=', account.accountId)
+          .where('occurred_at', '>=', range.from)
+          .where('occurred_at', '<', range.to)
+          .orderBy('occurred_at', 'desc')
+          .limit(limit)
+          .execute();
+        for (const l of logins) events.push({ lane: 'metabase', at: new Date(l.occurred_at), what: `Metabase login (account ${account.accountId})`, ok: true, id: l.upstream_id });
+        const queries = await db
+          .selectFrom('metabase_query_execution')
+          .select(['upstream_id', 'occurred_at', 'context', 'has_error'])
+          .where('source_id', '=', account.sourceId)
+          .where('executor_id', '=', account.accountId)
+          .where('occurred_at', '>=', range.from)
+          .where('occurred_at', '<', range.to)
+          .orderBy('occurred_at', 'desc')
+          .limit(limit)
+          .execute();
+        for (const q of queries) events.push({ lane: 'metabase', at: new Date(q.occurred_at), what: `query${q.context ? ` (${q.context})` : ''}`, ok: q.has_error !== true, id: q.upstream_id });
+      }
+      return events.sort((a, b) => b.at.getTime() - a.at.getTime());
+    },
+
+    async collectionRuns(limit: number) {
+      return db.selectFrom('collection_run').select(['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error']).orderBy('id', 'desc').limit(limit).execute();
+    },
+
+    /** Streams whose checkpoint a run has moved so far: the progress of a running collection. */
+    async runProgress(runId: number) {
+      return db.selectFrom('stream_checkpoint').select(['source_id', 'stream', 'updated_at']).where('run_id', '=', runId).orderBy('updated_at').execute();
+    },
+
+    /** The newest stored report of a framework whose period reaches past `from`. */
+    async latestReportSince(framework: string, from: Date) {
+      return db
+        .selectFrom('report')
+        .select(['id', 'period_from', 'period_to', 'as_of', 'generated_at', 'provisional', 'content_sha256', 'content'])
+        .where('framework', '=', framework)
+        .where('period_to', '>', from)
+        .orderBy('generated_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+    },
+
+    async coverage(window: TimeRange): Promise<StreamCoverage[]> {
+      const inventory = await loadInventory(db, { metabaseAppIds: [...options.metabaseAppIds], adminGroupIds: [...options.adminGroupIds] });
+      const streams = await db.selectFrom('coverage_window').select(['source_id', 'stream']).distinct().orderBy('source_id').orderBy('stream').execute();
+      const kinds = new Map<string, 'entra' | 'metabase'>([...inventory.entraSourceIds.map((id) => [id, 'entra'] as const), ...inventory.metabaseSourceIds.map((id) => [id, 'metabase'] as const)]);
+      return streams
+        .filter((row) => kinds.has(row.source_id))
+        .map((row) => {
+          const coverage = inventory.coverage(row.source_id, row.stream);
+          return { sourceId: row.source_id, kind: kinds.get(row.source_id)!, stream: row.stream, coverage, gaps: gapsIn(window, coverage) };
+        });
+    },
+
+    async readConsoleFreshness(): Promise<ConsoleFreshness[]> {
+      const covered = await db
+        .selectFrom('coverage_window')
+        .select(['source_id', 'stream', sql<Date>`max(covered_to)`.as('covered_to'), sql<Date>`max(recorded_at)`.as('recorded_at')])
+        .groupBy(['source_id', 'stream'])
+        .orderBy('source_id')
+        .orderBy('stream')
+        .execute();
+      const retention = await db
+        .selectFrom('retention_observation')
+        .select(['source_id', 'stream', 'oldest_available_at', 'observed_at'])
+        .orderBy('observed_at', 'asc')
+        .execute();
+      const oldest = new Map<string, Date | null>();
+      for (const row of retention) oldest.set(`${row.source_id}|${row.stream}`, row.oldest_available_at ? new Date(row.oldest_available_at) : null);
+      return covered.map((row) => ({
+        sourceId: row.source_id,
+        stream: row.stream,
+        coveredTo: row.covered_to ? new Date(row.covered_to) : null,
+        recordedAt: row.recorded_at ? new Date(row.recorded_at) : null,
+        oldestAvailableAt: oldest.get(`${row.source_id}|${row.stream}`) ?? null,
+      }));
+    },
+
+    async sourceKinds(): Promise<Map<string, 'entra' | 'metabase'>> {
+      const rows = await db.selectFrom('source').select(['id', 'kind']).execute();
+      return new Map(rows.map((r) => [r.id, r.kind]));
+    },
+  };
+}
+
+export type ConsoleRepository = ReturnType<typeof createConsoleRepository>;
