@@ -1,30 +1,23 @@
 // Builds the report model for a framework and a period from the stored evidence: the
 // rules are evaluated for the period at its as-of (a correlation run of its own), then
 // sources, controls, findings, populations and statistics are read from the store.
-// Everything is sorted so that the same evidence and parameters give the same model.
+// Populations: populations.repository.ts. Everything is sorted so that the same evidence and parameters give the same model.
 import { sql, type Kysely } from 'kysely';
 import { capabilities, streams } from '../collectors/streams.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
-import { privilegedAccountsSql } from '../correlation/rules/unjustified-privilege.rule.js';
 import type { RuleContext, RuleFinding } from '../correlation/types.js';
 import { gapsIn, mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
+import { createPopulationsRepository, type StatementObserver } from './populations.repository.js';
 import { buildControlSections, loadFrameworkCatalogue, loadRuleCatalogue } from './catalogue.js';
 import {
   REPORT_SCHEMA_VERSION,
-  type CredentialRow,
   type Finding,
   type Framework,
-  type HumanAccountRow,
-  type NonHumanRow,
-  type Populations,
-  type PrivilegeChangeRow,
-  type PrivilegedRow,
   type ReportModel,
   type RuleSection,
   type SourceSection,
   type Statistics,
-  type TerminatedPersonRow,
 } from './model.js';
 
 const iso = (value: Date | string | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
@@ -56,6 +49,8 @@ export interface BuildModelInput {
   period: TimeRange;
   generatedAt: Date;
   correlation: CorrelationResult;
+  /** Sees each population statement before it runs (bench/report-from-store keeps their plans). */
+  observePopulationStatement?: StatementObserver;
 }
 
 export async function buildReportModel(input: BuildModelInput): Promise<ReportModel> {
@@ -94,7 +89,7 @@ export async function buildReportModel(input: BuildModelInput): Promise<ReportMo
   });
   const findings = correlation.findings.map(toModelFinding).sort((a, b) => a.rule.localeCompare(b.rule) || a.id.localeCompare(b.id));
   const controls = buildControlSections({ framework: frameworkCatalogue, rules: ruleCatalogue, ruleResults: rules, findings, sources });
-  const populations = await buildPopulations(db, context, correlation, evaluated);
+  const populations = await createPopulationsRepository(db).read({ context, correlation, period: evaluated }, input.observePopulationStatement);
   const statistics = await buildStatistics(db, correlation, evaluated);
 
   return {
@@ -200,175 +195,6 @@ async function sourceSections(db: Kysely<Database>, correlation: CorrelationResu
     sections.push({ kind: 'metabase', sourceId, coverage: coverage.map(range), gaps: gapsOf(coverage), records: stats.n, firstRecordAt: iso(stats.first), lastRecordAt: iso(stats.last), notes });
   }
   return sections;
-}
-
-async function buildPopulations(db: Kysely<Database>, context: RuleContext, correlation: CorrelationResult, period: TimeRange): Promise<Populations> {
-  const { asOf, runId } = context;
-  const accountsAt = await context.stateAt('metabase_account_version');
-
-  // Every human account active at any time in the period (not only at as-of).
-  const { rows: human } = await sql<{
-    source_id: string; account_id: number; email: string | null; is_active: boolean; sso_source: string | null; date_joined: Date | null;
-    status: string | null; method: string | null; person_id: string | null; upn: string | null; privileged: boolean;
-    first_activity: Date | null; last_activity: Date | null; last_sign_in: Date | null;
-  }>`
-    with accounts as (
-      select a.* from ${accountsAt} a
-      where a.present and coalesce(a.is_human, true)
-        and (a.date_joined is null or a.date_joined < ${period.to})
-        and (a.is_active or a.deactivated_at >= ${period.from})
-    ), privileged as ${await privilegedAccountsSql(context)},
-    activity as (
-      select source_id, account_id, min(occurred_at) as first_at, max(occurred_at) as last_at from (
-        select source_id, user_id as account_id, occurred_at from metabase_login where occurred_at >= ${period.from} and occurred_at < ${period.to}
-        union all select source_id, executor_id, occurred_at from metabase_query_execution where executor_id is not null and occurred_at >= ${period.from} and occurred_at < ${period.to}
-        union all select source_id, user_id, occurred_at from metabase_view where user_id is not null and occurred_at >= ${period.from} and occurred_at < ${period.to}
-        union all select source_id, user_id, occurred_at from metabase_audit_event where user_id is not null and occurred_at >= ${period.from} and occurred_at < ${period.to}
-      ) x group by source_id, account_id
-    ), sign_ins as (
-      select user_id, max(occurred_at) as at from entra_sign_in
-      where app_id = any(${correlation.inventory.metabaseAppIds}::text[]) and error_code = 0 and occurred_at <= ${asOf}
-      group by user_id
-    ), people as (
-      select distinct on (upstream_id) upstream_id, user_principal_name from entra_user_version where present order by upstream_id, observed_at desc
-    )
-    select a.source_id, a.upstream_id::bigint as account_id, a.email, (a.is_active or a.deactivated_at > ${asOf}) as is_active, a.sso_source, a.date_joined,
-           il.status, il.method, il.person_id, lower(p.user_principal_name) as upn,
-           coalesce(pr.via_superuser or pr.via_admin_group, false) as privileged,
-           act.first_at as first_activity, act.last_at as last_activity, si.at as last_sign_in
-    from accounts a
-    left join identity_link il on il.run_id = ${runId} and il.metabase_source_id = a.source_id and il.account_id = a.upstream_id::bigint
-    left join privileged pr on pr.source_id = a.source_id and pr.account_id = a.upstream_id::bigint
-    left join activity act on act.source_id = a.source_id and act.account_id = a.upstream_id::bigint
-    left join sign_ins si on si.user_id = il.person_id
-    left join people p on p.upstream_id = il.person_id
-    order by a.source_id, a.upstream_id::bigint`.execute(db);
-  const humanAccounts: HumanAccountRow[] = human.map((r) => ({
-    metabaseSourceId: r.source_id,
-    accountId: String(r.account_id),
-    email: r.email,
-    active: r.is_active,
-    ssoSource: r.sso_source,
-    linkStatus: r.status ?? 'unmatched',
-    linkMethod: r.method,
-    personId: r.person_id,
-    upn: r.upn,
-    privileged: r.privileged,
-    dateJoined: iso(r.date_joined),
-    firstActivity: iso(r.first_activity),
-    lastActivity: iso(r.last_activity),
-    lastSignIn: iso(r.last_sign_in),
-  }));
-
-  // People terminated during the period, with what happened to their Metabase access.
-  const { rows: terminated } = await sql<{
-    person_id: string; upn: string | null; started_at: Date; approximate: boolean; reason: string;
-    account_id: number | null; is_active: boolean | null; deactivated_at: Date | null; last_activity: Date | null;
-  }>`
-    with people as (
-      select distinct on (upstream_id) upstream_id, user_principal_name from entra_user_version where present order by upstream_id, observed_at desc
-    ), accounts as (select * from ${accountsAt} a where a.present)
-    select distinct on (i.person_id, i.started_at, i.reason) i.person_id, lower(p.user_principal_name) as upn, i.started_at, i.approximate, i.reason,
-           a.upstream_id::bigint as account_id, (a.is_active or a.deactivated_at > ${asOf}) as is_active, a.deactivated_at,
-           (select max(x.occurred_at) from (
-              select occurred_at from metabase_login where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at <= ${asOf}
-              union all select occurred_at from metabase_query_execution where source_id = a.source_id and executor_id = a.upstream_id::bigint and occurred_at <= ${asOf}
-            ) x) as last_activity
-    from person_terminated_interval i
-    left join people p on p.upstream_id = i.person_id
-    left join identity_link il on il.run_id = ${runId} and il.status = 'linked' and il.person_id = i.person_id
-    left join accounts a on a.source_id = il.metabase_source_id and a.upstream_id = il.account_id::text
-    where i.run_id = ${runId} and i.started_at >= ${period.from} and i.started_at < ${period.to}
-    order by i.person_id, i.started_at, i.reason, a.upstream_id`.execute(db);
-  const terminatedPeople: TerminatedPersonRow[] = terminated.map((r) => ({
-    personId: r.person_id,
-    upn: r.upn,
-    terminatedAt: new Date(r.started_at).toISOString(),
-    approximate: r.approximate,
-    reason: r.reason,
-    accountState: r.account_id === null ? 'none' : r.is_active ? 'active' : 'deactivated',
-    metabaseAccountId: r.account_id === null ? null : String(r.account_id),
-    lastActivity: iso(r.last_activity),
-    removalLagHours: r.deactivated_at ? Math.round(((new Date(r.deactivated_at).getTime() - new Date(r.started_at).getTime()) / 3_600_000) * 10) / 10 : null,
-  }));
-
-  const adminGroups = correlation.inventory.adminGroupIds;
-  const entraMembers = await context.stateAt('entra_group_member_version');
-  const { rows: privilegedRows } = await sql<{ source_id: string; account_id: number; email: string | null; person_id: string | null; link_status: string | null; via_superuser: boolean; via_admin_group: boolean; in_group: boolean }>`
-    select p.source_id, p.account_id, p.email, p.person_id, p.link_status, coalesce(p.via_superuser, false) as via_superuser, p.via_admin_group,
-           exists (select 1 from ${entraMembers} e where e.present and e.member_id = p.person_id and e.group_id = any(${adminGroups}::text[])) as in_group
-    from ${await privilegedAccountsSql(context)} p
-    where p.via_superuser or p.via_admin_group
-    order by p.source_id, p.account_id`.execute(db);
-  const privileged: PrivilegedRow[] = privilegedRows.map((r) => ({
-    metabaseSourceId: r.source_id,
-    accountId: String(r.account_id),
-    email: r.email,
-    personId: r.person_id,
-    viaSuperuser: r.via_superuser,
-    viaAdminGroup: r.via_admin_group,
-    justified: adminGroups.length === 0 ? null : r.link_status === 'linked' && r.in_group,
-  }));
-
-  // Privilege changes: superuser flips between consecutive account versions in the period.
-  const { rows: changes } = await sql<{ observed_at: Date; upstream_id: string; email: string | null; is_superuser: boolean; previous: boolean | null }>`
-    select observed_at, upstream_id, email, is_superuser, previous from (
-      select v.observed_at, v.upstream_id, v.email, coalesce(v.is_superuser, false) as is_superuser,
-             lag(coalesce(v.is_superuser, false)) over (partition by v.source_id, v.upstream_id order by v.observed_at) as previous
-      from metabase_account_version v where v.present and v.observed_at <= ${asOf}
-    ) x
-    where previous is not null and previous <> is_superuser and observed_at >= ${period.from} and observed_at < ${period.to}
-    order by observed_at, upstream_id`.execute(db);
-  const privilegeChanges: PrivilegeChangeRow[] = changes.map((r) => ({
-    at: new Date(r.observed_at).toISOString(),
-    accountId: r.upstream_id,
-    email: r.email,
-    change: r.is_superuser ? 'granted' : 'revoked',
-    evidence: 'metabase account snapshot',
-  }));
-
-  const apiKeys = await context.stateAt('metabase_api_key_version');
-  const { rows: nonHumanRows } = await sql<{ source_id: string; upstream_id: string; email: string | null; account_type: string | null; owner: string | null; last_use: Date | null }>`
-    select a.source_id, a.upstream_id, a.email, a.account_type,
-           (select coalesce(c.email, k.creator_id::text) from ${apiKeys} k
-              left join ${accountsAt} c on c.source_id = k.source_id and c.upstream_id = k.creator_id::text
-              where k.source_id = a.source_id and k.user_id = a.upstream_id::bigint limit 1) as owner,
-           (select max(q.occurred_at) from metabase_query_execution q where q.source_id = a.source_id and q.executor_id = a.upstream_id::bigint and q.occurred_at <= ${asOf}) as last_use
-    from ${accountsAt} a
-    where a.present and a.is_human = false
-    order by a.source_id, a.upstream_id::bigint`.execute(db);
-  const nonHuman: NonHumanRow[] = nonHumanRows.map((r) => ({
-    metabaseSourceId: r.source_id,
-    accountId: r.upstream_id,
-    email: r.email,
-    kind: r.account_type === 'internal' || r.upstream_id === '13371338' ? 'internal' : 'api-key',
-    owner: r.owner,
-    lastUse: iso(r.last_use),
-  }));
-
-  const entraCredentials = await context.stateAt('entra_credential_version');
-  const { rows: credentialRows } = await sql<{ key_id: string; app_id: string | null; owner_kind: string | null; credential_type: string | null; display_name: string | null; start_date_time: Date | null; end_date_time: Date | null }>`
-    select key_id, app_id, owner_kind, credential_type, display_name, start_date_time, end_date_time from ${entraCredentials} c
-    where c.present order by app_id, owner_kind, key_id`.execute(db);
-  const { rows: keyRows } = await sql<{ upstream_id: string; key_prefix: string | null; name: string | null; created_at_source: Date | null }>`
-    select upstream_id, key_prefix, name, created_at_source from ${apiKeys} k where k.present order by upstream_id::bigint`.execute(db);
-  const credentials: CredentialRow[] = [
-    ...credentialRows.map((r) => ({ credentialId: r.key_id, appId: r.app_id, ownerKind: r.owner_kind, type: r.credential_type, displayName: r.display_name, start: iso(r.start_date_time), end: iso(r.end_date_time), source: 'entra' as const })),
-    ...keyRows.map((r) => ({ credentialId: r.key_prefix ?? r.upstream_id, appId: null, ownerKind: 'metabase-api-key', type: 'api-key', displayName: r.name, start: iso(r.created_at_source), end: null, source: 'metabase' as const })),
-  ];
-
-  const { rows: counts } = await sql<{ human: number; non_human: number }>`
-    select count(*) filter (where coalesce(a.is_human, true))::int as human, count(*) filter (where a.is_human = false)::int as non_human
-    from ${accountsAt} a where a.present`.execute(db);
-  const intervalsInPeriod = new Set(terminated.map((r) => `${r.person_id}|${new Date(r.started_at).toISOString()}|${r.reason}`)).size;
-  const reconciliation = [
-    { population: 'humanAccounts', count: humanAccounts.length, sourceCount: counts[0]?.human ?? 0, definition: 'human Metabase accounts (core_user, not api-key/internal) active at any time in the period; source count: human accounts in the state at as-of' },
-    { population: 'terminatedPeople', count: terminatedPeople.length, sourceCount: intervalsInPeriod, definition: 'terminated intervals starting in the period (directory audits, deletion, leave dates, snapshots), one row per linked account' },
-    { population: 'privileged', count: privileged.length, sourceCount: privileged.length, definition: 'active human accounts with is_superuser or membership of the Administrators group at as-of' },
-    { population: 'nonHuman', count: nonHuman.length, sourceCount: counts[0]?.non_human ?? 0, definition: 'Metabase accounts of type api-key or internal, or with an @api-key.invalid e-mail, at as-of' },
-    { population: 'credentials', count: credentials.length, sourceCount: credentialRows.length + keyRows.length, definition: 'secrets and certificates of the watched Entra applications, and Metabase API keys, at as-of' },
-  ];
-  return { humanAccounts, terminatedPeople, privileged, privilegeChanges, nonHuman, credentials, reconciliation };
 }
 
 async function buildStatistics(db: Kysely<Database>, correlation: CorrelationResult, period: TimeRange): Promise<Statistics> {
