@@ -112,5 +112,12 @@ describe.runIf(await postgresAvailable())('accesstrail doctor (process)', () => 
     expect(code).toBe(1);
     expect(stdout).toMatch(/✗ store reachable: no embedded store in .*no-store-here/);
     expect(existsSync(dataDir)).toBe(false);
-  }, 60_000);
+    // Once migrated, the embedded store passes, opened without migrating.
+    expect((await run(['migrate'], { ...env(), DATABASE_URL: '', ACCESSTRAIL_DATA_DIR: dataDir })).code).toBe(0);
+    const after = await run(['doctor', '--json'], { ...env(), DATABASE_URL: '', ACCESSTRAIL_DATA_DIR: dataDir });
+    const report = JSON.parse(after.stdout) as { checks: { name: string; status: string; detail: string }[] };
+    expect(report.checks.find((c) => c.name === 'store reachable')).toMatchObject({ status: 'pass' });
+    expect(report.checks.find((c) => c.name === 'store migrated')?.detail).toMatch(/all \d+ migrations applied/);
+    expect(after.code).toBe(0);
+  }, 240_000);
 });

@@ -307,6 +307,17 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     expect(reachable.status).toBe('fail');
     expect(reachable.detail).toMatch(/cannot reach.*ECONNREFUSED/);
     expect(byName(checks, 'Metabase database is read-only for accesstrail').status).toBe('skip');
+
+    // An outage behind a loopback proxy we control: connections accepted, then cut.
+    const proxy = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const cut = await doctor({ METABASE_DB_URL: `postgres://${PG_RO}@127.0.0.1:${(proxy.address() as AddressInfo).port}/metabase` });
+      expect(byName(cut, 'Metabase database reachable')).toMatchObject({ status: 'fail' });
+      expect(byName(cut, 'Metabase database reachable').detail).toMatch(/cannot reach/);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   }, 60_000);
 
   it('fails a writable Postgres connection (role with write grants, and the superuser) and passes the SELECT-only role', async () => {
