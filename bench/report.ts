@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sampleReportModel } from '../src/reports/sample-model.js';
+import { sampleReportModel } from '../test/support/sample-model.js';
 import { writeReportArtefacts, type ReportFormat } from '../src/reports/write.js';
 
 interface Measurement {

@@ -17,7 +17,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
-import { capabilities, streams } from '../../src/collectors/streams.js';
+import { capabilities, streams } from '../../src/store/streams.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { openStore } from '../../src/store/database.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';

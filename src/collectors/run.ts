@@ -25,7 +25,7 @@ import { createEvidenceRepository } from '../store/evidence.repository.js';
 import type { Database } from '../store/schema.js';
 import { collectEntra, type EntraTuning } from './entra/index.js';
 import { collectMetabase, metabaseInstance } from './metabase/index.js';
-import { entraSourceId, metabaseSourceId } from './streams.js';
+import { entraSourceId, metabaseSourceId } from '../store/streams.js';
 import { silentProgress, type CollectContext, type ProgressReporter, type SourceSummary } from './types.js';
 
 export type SourceKind = 'entra' | 'metabase';

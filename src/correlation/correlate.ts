@@ -3,12 +3,12 @@
 // stored with the run (correlation_run, identity_link, person_terminated_interval,
 // login_match, rule_evaluation, finding), so a report shows exactly what was evaluated.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { streams } from '../collectors/streams.js';
+import { streams } from '../store/streams.js';
 import type { Logger } from '../logger.js';
 import { mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 import type { StateTableName } from '../store/tables.js';
-import { resolveIdentities } from './identity.repository.js';
+import { resolveIdentities } from './identity/identity.repository.js';
 import { loadInventory } from './inventory.js';
 import { matchLogins, type MatchOutcome } from './matching.js';
 import { numberParameter, type RuleParameters } from './parameters.js';

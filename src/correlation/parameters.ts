@@ -3,7 +3,7 @@
 // ACCESSTRAIL_RULE_DORMANT_ACCOUNT_THRESHOLD_DAYS=60). A value that does not fit the
 // default's type stops the command naming the variable.
 import { AppError } from '../errors.js';
-import { loadRuleCatalogue } from '../reports/catalogue.js';
+import { loadRuleCatalogue } from './rule-catalogue.js';
 
 export type RuleParameters = Record<string, Record<string, unknown>>;
 

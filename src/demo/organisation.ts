@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { emptyDataset as emptyEntra, type EntraDataset, type GraphObject } from '../emulators/entra/index.js';
 import { emptyDataset as emptyMetabase, type MetabaseDataset } from '../emulators/metabase/index.js';
+import { seededRandom } from '../emulators/seeded-random.js';
 
 export const DEMO_TENANT_ID = '72f988bf-0000-4000-8000-00000000c0de';
 export const DEMO_METABASE_APP_ID = '5e2b7c1a-4d3f-4a8b-9c6d-0e1f2a3b4c5d';
@@ -69,15 +70,6 @@ function guid(label: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const isoZ = (ms: number) => new Date(ms).toISOString();
 const DAY = 86_400_000;
@@ -86,7 +78,7 @@ const MINUTE = 60_000;
 export function demoOrganisation(options: { now: Date; normalPeople?: number; seed?: number }): DemoOrganisation {
   const now = options.now.getTime();
   const start = now - DEMO_DAYS * DAY;
-  const rnd = random(options.seed ?? 7);
+  const rnd = seededRandom(options.seed ?? 7);
   const people: Person[] = [];
   let nextAccount = 2; // 1 is the Metabase admin who set the instance up
   const add = (key: string, role: Role, first: string, last: string, fields: Partial<Person> = {}) => {

@@ -3,13 +3,14 @@
 // sources, controls, findings, populations and statistics are read from the store.
 // Populations: populations.repository.ts. Everything is sorted so that the same evidence and parameters give the same model.
 import { sql, type Kysely } from 'kysely';
-import { capabilities, streams } from '../collectors/streams.js';
+import { capabilities, streams } from '../store/streams.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
 import type { RuleContext, RuleFinding } from '../correlation/types.js';
 import { gapsIn, mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 import { createPopulationsRepository, type StatementObserver } from './populations.repository.js';
-import { buildControlSections, loadFrameworkCatalogue, loadRuleCatalogue } from './catalogue.js';
+import { buildControlSections, loadFrameworkCatalogue } from './catalogue.js';
+import { loadRuleCatalogue } from '../correlation/rule-catalogue.js';
 import {
   REPORT_SCHEMA_VERSION,
   type Finding,

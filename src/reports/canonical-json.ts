@@ -7,7 +7,7 @@
 // Non-finite numbers, undefined array items, functions and other non-JSON values are
 // rejected instead of being silently turned into null.
 
-export function canonicalJson(value: unknown): string {
+export function canonicalReportJson(value: unknown): string {
   return write(value, '$');
 }
 

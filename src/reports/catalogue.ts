@@ -1,38 +1,22 @@
-// Framework and rule catalogues live as JSON under reports/catalogues so a compliance
-// team can adjust wording, mappings and default parameters without touching code.
-// Loading validates them strictly: a typo in a catalogue must stop the report with the
-// file and the field named, not silently drop a control from an audit.
-import { existsSync, readFileSync } from 'node:fs';
+// Framework catalogues (reports/catalogues/soc2.json, iso27001.json) and control
+// status. They live as JSON so a compliance team can adjust wording and mappings without
+// touching code; the rule catalogue they refer to belongs to correlation
+// (src/correlation/rule-catalogue.ts). Loading validates strictly: a typo in a catalogue
+// must stop the report with the file and the field named, not silently drop a control.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import {
+  defaultCatalogueDir,
+  loadRuleCatalogue,
+  parseCatalogue,
+  readCatalogueFile,
+  ruleIdPattern,
+  sourceKinds,
+  type RuleCatalogue,
+  type SourceKind,
+} from '../correlation/rule-catalogue.js';
 import { AppError } from '../errors.js';
 import type { ControlSection, ControlStatus, Framework, Range, RuleSection, SourceSection } from './model.js';
-
-const sourceKinds = ['entra-sign-ins', 'entra-directory-audits', 'entra-directory', 'metabase'] as const;
-export type SourceKind = (typeof sourceKinds)[number];
-
-const ruleIdPattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-
-const ruleEntrySchema = z
-  .object({
-    id: z.string().regex(ruleIdPattern, 'must be a kebab-case rule id'),
-    title: z.string().min(1),
-    severity: z.enum(['high', 'medium', 'low']),
-    parameters: z.record(z.string(), z.unknown()),
-    description: z.string().min(20, 'must be a plain-language paragraph'),
-    controls: z.array(z.string().min(1)),
-    sources: z.array(z.enum(sourceKinds)).min(1),
-  })
-  .strict();
-
-const ruleCatalogueSchema = z
-  .object({
-    version: z.string().min(1),
-    description: z.string().optional(),
-    rules: z.array(ruleEntrySchema).min(1),
-  })
-  .strict();
 
 const controlEntrySchema = z
   .object({
@@ -56,53 +40,8 @@ const frameworkCatalogueSchema = z
   })
   .strict();
 
-export type RuleEntry = z.infer<typeof ruleEntrySchema>;
-export type RuleCatalogue = z.infer<typeof ruleCatalogueSchema>;
 export type ControlEntry = z.infer<typeof controlEntrySchema>;
 export type FrameworkCatalogue = z.infer<typeof frameworkCatalogueSchema>;
-
-/** The folder holding soc2.json, iso27001.json and rules.json (works from src and from dist). */
-export function defaultCatalogueDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [path.resolve(here, '../../reports/catalogues'), path.resolve(here, '../../../reports/catalogues')]) {
-    if (existsSync(path.join(candidate, 'rules.json'))) return candidate;
-  }
-  throw new AppError('CONFIG_INVALID', `report catalogues not found next to ${here} (expected reports/catalogues/rules.json)`);
-}
-
-function readCatalogueFile<T>(file: string, schema: z.ZodType<T>): T {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new AppError('CONFIG_INVALID', `catalogue ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new AppError('CONFIG_INVALID', `catalogue ${file} is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseCatalogue(file, raw, schema);
-}
-
-function parseCatalogue<T>(file: string, raw: unknown, schema: z.ZodType<T>): T {
-  const result = schema.safeParse(raw);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
-  throw new AppError('CONFIG_INVALID', `catalogue ${file}: field ${field} ${issue?.message ?? 'is invalid'}`);
-}
-
-export function parseRuleCatalogue(raw: unknown, file = 'rules.json'): RuleCatalogue {
-  const catalogue = parseCatalogue(file, raw, ruleCatalogueSchema);
-  const seen = new Set<string>();
-  catalogue.rules.forEach((rule, index) => {
-    if (seen.has(rule.id)) throw new AppError('CONFIG_INVALID', `catalogue ${file}: field rules.${index}.id repeats rule ${rule.id}`);
-    seen.add(rule.id);
-  });
-  return catalogue;
-}
 
 export function parseFrameworkCatalogue(raw: unknown, rules: RuleCatalogue, file = 'framework catalogue'): FrameworkCatalogue {
   const catalogue = parseCatalogue(file, raw, frameworkCatalogueSchema);
@@ -118,11 +57,6 @@ export function parseFrameworkCatalogue(raw: unknown, rules: RuleCatalogue, file
     });
   });
   return catalogue;
-}
-
-export function loadRuleCatalogue(dir = defaultCatalogueDir()): RuleCatalogue {
-  const file = path.join(dir, 'rules.json');
-  return parseRuleCatalogue(readCatalogueFile(file, z.unknown()), file);
 }
 
 export function loadFrameworkCatalogue(framework: Framework, dir = defaultCatalogueDir()): FrameworkCatalogue {

@@ -8,7 +8,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalReportJson } from './canonical-json.js';
 import type { ReportModel } from './model.js';
 
 export interface SigningKey {
@@ -107,7 +107,7 @@ export function loadTrustedPublicKeys(dataDir: string): KeyObject[] {
  *  regenerated (controls.md). The signature binds the generation instant to it. */
 export function contentSha256(model: ReportModel): string {
   const { integrity: _integrity, generatedAt: _generatedAt, ...content } = model;
-  return sha256Hex(canonicalJson(content));
+  return sha256Hex(canonicalReportJson(content));
 }
 
 /** What the signature covers: the content hash and the generation instant. */

@@ -9,7 +9,7 @@ import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalReportJson } from './canonical-json.js';
 import { keyIdOf, loadTrustedPublicKeys, verifyHashSignature, verifySignedModel } from './signing.js';
 import { MANIFEST_SUFFIX, manifestSha256, type ReportManifest } from './write.js';
 
@@ -97,7 +97,7 @@ export async function verifyReportFile(file: string, keys: KeyObject[]): Promise
     const parsed = parseJson(text);
     if (isManifest(parsed)) {
       const reasons = checkManifestSignature(parsed, keys);
-      if (text !== canonicalJson(parsed)) reasons.push('manifest is not in canonical form: its bytes were changed');
+      if (text !== canonicalReportJson(parsed)) reasons.push('manifest is not in canonical form: its bytes were changed');
       for (const entry of parsed.files ?? []) {
         const listed = path.join(path.dirname(file), entry.name);
         if (!existsSync(listed)) continue;
@@ -110,7 +110,7 @@ export async function verifyReportFile(file: string, keys: KeyObject[]): Promise
     if (isReport || parsed === undefined) {
       const result = verifySignedModel(text, keys);
       const reasons = [...result.reasons];
-      if (result.reasons.length === 0 && text !== canonicalJson(parsed)) reasons.push('not in canonical form: bytes outside the content were changed');
+      if (result.reasons.length === 0 && text !== canonicalReportJson(parsed)) reasons.push('not in canonical form: bytes outside the content were changed');
       return { file, ok: reasons.length === 0, reasons, detail: `content sha256 ${result.contentSha256 ?? 'none'}, key ${result.keyId ?? 'none'}` };
     }
   }

@@ -9,7 +9,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalReportJson } from './canonical-json.js';
 import type { ReportModel } from './model.js';
 import { renderCsvFiles } from './render/csv.js';
 import { renderJson } from './render/json.js';
@@ -43,7 +43,7 @@ export const MANIFEST_SUFFIX = '.manifest.json';
 /** The hash a manifest's signature covers: the canonical manifest without `signature`. */
 export function manifestSha256(manifest: Omit<ReportManifest, 'signature'> & { signature?: unknown }): string {
   const { signature: _signature, ...rest } = manifest;
-  return sha256Hex(canonicalJson(rest));
+  return sha256Hex(canonicalReportJson(rest));
 }
 
 async function writeAtomically(file: string, content: string | Buffer): Promise<void> {
@@ -133,7 +133,7 @@ export async function writeReportArtefacts(options: WriteReportOptions): Promise
     ...unsigned,
     signature: { alg: 'Ed25519', keyId: key.keyId, value: signHash(manifestSha256(unsigned), key) },
   };
-  const manifestText = canonicalJson(manifest);
+  const manifestText = canonicalReportJson(manifest);
   const manifestPath = target(`${base}${MANIFEST_SUFFIX}`);
   await writeAtomically(manifestPath, manifestText);
   return { model, files, manifest: { path: manifestPath, sha256: sha256Hex(manifestText), bytes: Buffer.byteLength(manifestText) } };

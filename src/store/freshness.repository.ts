@@ -6,7 +6,7 @@
 // in advance (it is observed, see retention_observation), so its streams report age only.
 // Used by the retention guard (jobs), /readyz, /v1/coverage and /metrics.
 import { sql, type Kysely } from 'kysely';
-import { streams } from '../collectors/streams.js';
+import { streams } from './streams.js';
 import type { Database } from './schema.js';
 
 export type FreshnessStatus = 'fresh' | 'expiring' | 'lost';

@@ -11,9 +11,9 @@ import type { ColumnSpec, EvidenceTableSpec } from './tables.js';
  *  whatever order its keys were written or stored in (jsonb reorders them). It follows
  *  JSON.stringify for what upstream records may hold (a Date becomes its ISO text, as it
  *  does on its way into jsonb), so a row hashes the same before and after storage. The
- *  report's canonical form (src/reports/canonical-json.ts) is deliberately stricter: it
+ *  report's canonical form (src/reports/canonical-json.ts, canonicalReportJson) is deliberately stricter: it
  *  refuses Dates and non-finite numbers in a signed document. */
-export function canonicalJson(value: unknown): string {
+export function canonicalRecordJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {
     case 'string':
@@ -25,7 +25,7 @@ export function canonicalJson(value: unknown): string {
     case 'object': {
       if (Array.isArray(value)) {
         let out = '[';
-        for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
+        for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalRecordJson(value[i]);
         return `${out}]`;
       }
       if (value instanceof Date) return JSON.stringify(value.toISOString());
@@ -36,7 +36,7 @@ export function canonicalJson(value: unknown): string {
       for (const key of keys) {
         const item = object[key];
         if (item === undefined) continue;
-        out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+        out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalRecordJson(item)}`;
         first = false;
       }
       return `${out}}`;
@@ -77,7 +77,7 @@ export function normaliseColumnValue(column: ColumnSpec, value: unknown): string
 
 /** Record hash from values already normalised (normaliseColumnValue) and the raw record. */
 export function recordHash(lead: unknown, columnValues: readonly unknown[], raw: unknown): string {
-  return sha256Hex(canonicalJson([lead, ...columnValues, raw ?? null]));
+  return sha256Hex(canonicalRecordJson([lead, ...columnValues, raw ?? null]));
 }
 
 export function tombstoneHash(spec: EvidenceTableSpec): string {

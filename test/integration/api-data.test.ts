@@ -3,7 +3,7 @@
 // coverage. Rows are made by small factories; evidence goes through the repository.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportModel } from '../../src/reports/model.js';
-import { sampleReportModel } from '../../src/reports/sample-model.js';
+import { sampleReportModel } from '../support/sample-model.js';
 import { loadSigningKey, signModel } from '../../src/reports/signing.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';

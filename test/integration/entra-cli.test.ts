@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entraSourceId, streams } from '../../src/collectors/streams.js';
+import { entraSourceId, streams } from '../../src/store/streams.js';
 import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
 import { SAMPLE_ADMIN_GROUP_ID, SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID, sampleDataset } from '../../src/emulators/entra/sample.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';

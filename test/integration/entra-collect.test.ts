@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectEntra, type EntraTuning } from '../../src/collectors/entra/index.js';
-import { capabilities, entraSourceId, streams } from '../../src/collectors/streams.js';
+import { capabilities, entraSourceId, streams } from '../../src/store/streams.js';
 import { silentProgress, type CollectContext, type SourceSummary } from '../../src/collectors/types.js';
 import { parseConfig } from '../../src/config.js';
 import { startEntraEmulator, type EntraEmulator, type GraphObject } from '../../src/emulators/entra/index.js';

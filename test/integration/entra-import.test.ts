@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importEntraFile, importStreams } from '../../src/collectors/entra/import/index.js';
 import { silentProgress, type CollectContext } from '../../src/collectors/types.js';
 import { parseConfig } from '../../src/config.js';
-import { lifecycleEventsOf, upnChangesOf } from '../../src/correlation/directory-audits.js';
+import { lifecycleEventsOf, upnChangesOf } from '../../src/correlation/identity/directory-audits.js';
 import { createLogger } from '../../src/logger.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';

@@ -2,7 +2,7 @@
 // sparse logs widen the windows, dense ones narrow them, Graph timeouts narrow them, and
 // coverage stays exact: a window is covered only when every one of its pages arrived.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entraSourceId, streams } from '../../src/collectors/streams.js';
+import { entraSourceId, streams } from '../../src/store/streams.js';
 import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
 import { sampleDataset } from '../../src/emulators/entra/sample.js';
 import { isAppError } from '../../src/errors.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ReportModel } from '../../src/reports/model.js';
 import { subjectLabel } from '../../src/reports/render/oscal.js';
-import { sampleReportModel } from '../../src/reports/sample-model.js';
+import { sampleReportModel } from '../support/sample-model.js';
 import { loadSigningKey } from '../../src/reports/signing.js';
 import { verifyReportFiles } from '../../src/reports/verify-files.js';
 import { writeReportArtefacts, type WriteReportResult } from '../../src/reports/write.js';

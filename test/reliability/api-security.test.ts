@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SCOPES, createApiKeyRepository, type ApiScope } from '../../src/api/api-keys.js';
 import { routeTable, type RouteEntry } from '../../src/api/input-guard.js';
-import { sampleReportModel } from '../../src/reports/sample-model.js';
+import { sampleReportModel } from '../support/sample-model.js';
 import { loadSigningKey, signModel } from '../../src/reports/signing.js';
 import { postgresAvailable } from '../support/database.js';
 import { bearer, openApiFixture, type ApiFixture } from '../integration/api-helpers.js';

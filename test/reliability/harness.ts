@@ -16,6 +16,7 @@ import { createCollectionRepository } from '../../src/store/collection.repositor
 import type { Database } from '../../src/store/schema.js';
 import { allEvidenceTables } from '../../src/store/tables.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { seededRandom } from '../../src/emulators/seeded-random.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -148,16 +149,6 @@ export async function evidenceDigest(db: Kysely<Database>): Promise<Digest> {
   return { tables, counts };
 }
 
-/** mulberry32: seeded, so a kill point that fails can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+/** Seeded, so a kill point that fails can be replayed. */
+export { seededRandom };
 export const TEST_POSTGRES = { host: '127.0.0.1', port: 5432 };

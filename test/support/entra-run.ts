@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { collectEntra, type EntraTuning } from '../../src/collectors/entra/index.js';
-import { streams } from '../../src/collectors/streams.js';
+import { streams } from '../../src/store/streams.js';
 import { silentProgress, type CollectContext, type SourceSummary } from '../../src/collectors/types.js';
 import { parseConfig } from '../../src/config.js';
 import type { EntraEmulator } from '../../src/emulators/entra/index.js';

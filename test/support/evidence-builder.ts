@@ -1,7 +1,7 @@
 // Builds small evidence stores for rule tests, through the real repositories (so the
 // rows are exactly what collectors would have written).
 import type { Kysely } from 'kysely';
-import { capabilities, streams } from '../../src/collectors/streams.js';
+import { capabilities, streams } from '../../src/store/streams.js';
 import { correlate, type CorrelationResult } from '../../src/correlation/correlate.js';
 import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import type { Rule } from '../../src/correlation/types.js';

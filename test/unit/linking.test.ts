@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guestHomeAddress, identifiersOf, linkAccounts, stripDeletedPrefix, type AccountIdentity, type PersonIdentity } from '../../src/correlation/linking.js';
+import { guestHomeAddress, identifiersOf, linkAccounts, stripDeletedPrefix, type AccountIdentity, type PersonIdentity } from '../../src/correlation/identity/linking.js';
 
 const person = (personId: string, fields: Partial<PersonIdentity> = {}): PersonIdentity => ({
   sourceId: 'entra:t',

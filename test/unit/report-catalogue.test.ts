@@ -2,15 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  buildControlSections,
-  controlSources,
-  controlStatus,
-  defaultCatalogueDir,
-  loadFrameworkCatalogue,
-  loadRuleCatalogue,
-  type RuleResult,
-} from '../../src/reports/catalogue.js';
+import { buildControlSections, controlSources, controlStatus, loadFrameworkCatalogue, type RuleResult } from '../../src/reports/catalogue.js';
+import { defaultCatalogueDir, loadRuleCatalogue } from '../../src/correlation/rule-catalogue.js';
 
 const RULES_OF_SPEC = [
   'access-after-termination',

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { csvCell, csvDocument, renderCsvFiles } from '../../src/reports/render/csv.js';
-import { sampleReportModel } from '../../src/reports/sample-model.js';
+import { sampleReportModel } from '../support/sample-model.js';
 
 describe('CSV rendering', () => {
   it('neutralises cells a spreadsheet would run as formulas', () => {

@@ -1,6 +1,6 @@
 // Re-exports for the report tests, so each test file imports from one place.
-export { defaultCatalogueDir } from '../../src/reports/catalogue.js';
+export { defaultCatalogueDir } from '../../src/correlation/rule-catalogue.js';
 export { renderJson } from '../../src/reports/render/json.js';
 export { renderOscal } from '../../src/reports/render/oscal.js';
-export { sampleReportModel } from '../../src/reports/sample-model.js';
+export { sampleReportModel } from '../support/sample-model.js';
 export { loadSigningKey, signModel } from '../../src/reports/signing.js';

@@ -3,26 +3,26 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/reports/canonical-json.js';
-import { sampleReportModel } from '../../src/reports/sample-model.js';
+import { canonicalReportJson } from '../../src/reports/canonical-json.js';
+import { sampleReportModel } from '../support/sample-model.js';
 import { contentSha256, keyIdOf, loadSigningKey, loadTrustedPublicKeys, signModel, signingKeyFromPem, verifySignedModel } from '../../src/reports/signing.js';
 
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'report-signing-'));
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth, drops whitespace and undefined members', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' }, u: undefined })).toBe('{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}');
+    expect(canonicalReportJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' }, u: undefined })).toBe('{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}');
   });
 
   it('writes numbers in one stable form and refuses what JSON cannot hold', () => {
-    expect(canonicalJson([1.5, 1e21, 0.1 + 0.2, -0, 100])).toBe('[1.5,1e+21,0.30000000000000004,0,100]');
-    expect(() => canonicalJson({ a: Number.NaN })).toThrow(/\$\.a is not a finite number/);
-    expect(() => canonicalJson({ a: new Date(0) })).toThrow(/Date/);
-    expect(() => canonicalJson([undefined])).toThrow(/undefined/);
+    expect(canonicalReportJson([1.5, 1e21, 0.1 + 0.2, -0, 100])).toBe('[1.5,1e+21,0.30000000000000004,0,100]');
+    expect(() => canonicalReportJson({ a: Number.NaN })).toThrow(/\$\.a is not a finite number/);
+    expect(() => canonicalReportJson({ a: new Date(0) })).toThrow(/Date/);
+    expect(() => canonicalReportJson([undefined])).toThrow(/undefined/);
   });
 
   it('escapes strings as JSON does and orders keys by code unit', () => {
-    expect(canonicalJson({ 'é': 1, Z: 2, a: '"\n\u2028' })).toBe('{"Z":2,"a":"\\"\\n\u2028","é":1}');
+    expect(canonicalReportJson({ 'é': 1, Z: 2, a: '"\n\u2028' })).toBe('{"Z":2,"a":"\\"\\n\u2028","é":1}');
   });
 });
 
@@ -65,7 +65,7 @@ describe('signing', () => {
   it('verifies a signed model and names what is wrong with a tampered one', () => {
     const key = loadSigningKey({ dataDir: tempDir() });
     const signed = signModel(model, key);
-    const json = canonicalJson(signed);
+    const json = canonicalReportJson(signed);
     expect(verifySignedModel(json, key.publicKey)).toMatchObject({ ok: true, reasons: [], keyId: key.keyId });
 
     const content = json.replace('"provisional":false', '"provisional":true ');
@@ -86,6 +86,6 @@ describe('signing', () => {
     expect(verifySignedModel(json, other.publicKey).reasons).toEqual([`unknown key: no trusted public key has id ${key.keyId}`]);
     expect(verifySignedModel(json).reasons).toEqual([expect.stringMatching(/^unknown key/)]);
     expect(verifySignedModel('{"schemaVersion":', key.publicKey).reasons[0]).toMatch(/^not valid JSON/);
-    expect(verifySignedModel(canonicalJson(model), key.publicKey).reasons).toEqual(['not signed: the report has no integrity section']);
+    expect(verifySignedModel(canonicalReportJson(model), key.publicKey).reasons).toEqual(['not signed: the report has no integrity section']);
   });
 });

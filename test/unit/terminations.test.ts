@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lifecycleEventsOf, upnChangesOf } from '../../src/correlation/directory-audits.js';
-import { terminatedAt, terminatedIntervals, type PersonLifecycle } from '../../src/correlation/terminations.js';
+import { lifecycleEventsOf, upnChangesOf } from '../../src/correlation/identity/directory-audits.js';
+import { terminatedAt, terminatedIntervals, type PersonLifecycle } from '../../src/correlation/identity/terminations.js';
 
 const t = (iso: string) => new Date(iso);
 const asOf = t('2026-09-30T00:00:00Z');

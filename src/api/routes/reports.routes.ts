@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { defaultCatalogueDir } from '../../reports/catalogue.js';
+import { defaultCatalogueDir } from '../../correlation/rule-catalogue.js';
 import type { ReportModel } from '../../reports/model.js';
 import { renderCsvFiles } from '../../reports/render/csv.js';
 import { reportBaseName } from '../../reports/render/naming.js';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { entraImportKinds, importEntraFile, type EntraImportOptions } from '../../collectors/entra/import/index.js';
 import { importMetabaseUsageCsv, type MetabaseUsageCsvKind } from '../../collectors/metabase/usage-csv.js';
-import { entraSourceId } from '../../collectors/streams.js';
+import { entraSourceId } from '../../store/streams.js';
 import { silentProgress, type CollectContext, type StreamSummary } from '../../collectors/types.js';
 import { requireSetting } from '../../config.js';
 import { AppError } from '../../errors.js';

@@ -4,7 +4,7 @@
 import { AppError } from '../../errors.js';
 import type { StateTableName } from '../../store/tables.js';
 import type { StateRecord } from '../../store/tables.js';
-import { capabilities } from '../streams.js';
+import { capabilities } from '../../store/streams.js';
 import type { CollectContext, StreamSummary } from '../types.js';
 import { applicationRow, assignmentRow, credentialRows, groupRow, memberRow, userRow, type Mapped } from './records.js';
 import { RequestFailure, type Requester } from './requester.js';

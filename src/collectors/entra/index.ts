@@ -2,7 +2,7 @@
 // state, from Microsoft Graph into the evidence store. See docs/entra.md.
 import { requireSetting } from '../../config.js';
 import { AppError } from '../../errors.js';
-import { entraSourceId } from '../streams.js';
+import { entraSourceId } from '../../store/streams.js';
 import type { CollectContext, CollectOptions, SourceSummary, StreamSummary } from '../types.js';
 import { collectDirectory } from './directory.js';
 import { createGraphConnection } from './graph-client.js';

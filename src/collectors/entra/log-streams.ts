@@ -5,7 +5,7 @@
 import { AppError } from '../../errors.js';
 import type { TimeRange } from '../../store/collection.repository.js';
 import type { EventRecord } from '../../store/tables.js';
-import { capabilities, streams } from '../streams.js';
+import { capabilities, streams } from '../../store/streams.js';
 import type { CollectContext, StreamSummary } from '../types.js';
 import { riskHidden, signInRow, auditRow, type Mapped } from './records.js';
 import { RequestFailure, type GraphPage, type Requester } from './requester.js';

@@ -3,7 +3,7 @@
 // keys, and on Pro/Enterprise the monthly query-execution logs. The API cannot give
 // login history, sessions, views or audit events: those are recorded as not available.
 import { AppError } from '../../errors.js';
-import { capabilities, streams } from '../streams.js';
+import { capabilities, streams } from '../../store/streams.js';
 import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
 import type { StateRecord, StateTableName } from '../../store/tables.js';
 import { mapAccount, mapApiKey, mapGroup, mapMembership, mapQueryExecution, plainRow, type Mapped, type Row } from './mapping.js';

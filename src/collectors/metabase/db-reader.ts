@@ -9,7 +9,7 @@
 // - Directory state (users, groups, memberships, API keys) is one snapshot per run,
 //   read inside one REPEATABLE READ, READ ONLY transaction; complete only when read to
 //   the end, so a failed run never tombstones anybody.
-import { capabilities, streams } from '../streams.js';
+import { capabilities, streams } from '../../store/streams.js';
 import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
 import type { EventRecord, EventTableName, StateRecord, StateTableName } from '../../store/tables.js';
 import { appDbError, isMissingTable, type AppDb, type Row } from './app-db.js';

@@ -6,7 +6,7 @@
 // Source id: `metabase:<instance>`, where instance is the API URL's host (and path, when
 // Metabase is served under one) when METABASE_URL is set, else `<db host:port>/<database>`.
 import { AppError } from '../../errors.js';
-import { metabaseSourceId } from '../streams.js';
+import { metabaseSourceId } from '../../store/streams.js';
 import type { CollectContext, CollectOptions, SourceSummary } from '../types.js';
 import { collectApi, createMetabaseApiClient, readApiFacts, recordApiOnlyCapabilities, type ApiFacts } from './api-reader.js';
 import { openAppDb } from './app-db.js';

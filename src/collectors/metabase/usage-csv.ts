@@ -10,7 +10,7 @@
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import { AppError } from '../../errors.js';
-import { metabaseSourceId, streams } from '../streams.js';
+import { metabaseSourceId, streams } from '../../store/streams.js';
 import type { CollectContext, SourceSummary } from '../types.js';
 import type { EventTableName } from '../../store/tables.js';
 import { metabaseInstance } from './index.js';

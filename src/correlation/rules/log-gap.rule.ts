@@ -12,7 +12,7 @@
 // instance's first activity; the rest of that part held no rows to collect (a sparse
 // table, or before the instance existed) and is no finding.
 import type { MetabaseRetentionFacts } from '../../collectors/metabase/retention.js';
-import { capabilities, streams } from '../../collectors/streams.js';
+import { capabilities, streams } from '../../store/streams.js';
 import { gapsIn, type TimeRange } from '../../store/collection.repository.js';
 import { numberParameter } from '../parameters.js';
 import type { Rule, RuleContext, RuleFinding, RuleOutcome } from '../types.js';

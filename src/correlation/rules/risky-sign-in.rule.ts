@@ -6,7 +6,7 @@
 // sign-ins all lack them is not evaluable — never "0 findings".
 // Controls: CC7.2, CC6.6, A.8.16. Severity high.
 import { sql } from 'kysely';
-import { capabilities } from '../../collectors/streams.js';
+import { capabilities } from '../../store/streams.js';
 import { listParameter } from '../parameters.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
 import { compileStatements, findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';

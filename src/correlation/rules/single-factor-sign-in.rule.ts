@@ -7,7 +7,7 @@
 // Choice: a period with no sign-in at all, collected from beta, is evaluated (nothing to
 // flag); one whose sign-ins all lack the field is not evaluable.
 import { sql } from 'kysely';
-import { capabilities } from '../../collectors/streams.js';
+import { capabilities } from '../../store/streams.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
 import { compileStatements, findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
 

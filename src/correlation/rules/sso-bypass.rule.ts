@@ -6,7 +6,7 @@
 // Controls: CC6.1, A.5.15, A.8.5. Severity high.
 // Assumptions: the matching itself is matching.ts (stored as login_match of the run).
 import { sql } from 'kysely';
-import { capabilities } from '../../collectors/streams.js';
+import { capabilities } from '../../store/streams.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
 import { compileStatements, findingId, groupBy, iso } from './common.js';
 

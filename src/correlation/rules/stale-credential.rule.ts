@@ -16,7 +16,7 @@
 // our snapshots (the new prefix's updated_at when it falls between the two observations,
 // else the earlier observation: the earliest the change can have happened).
 import { sql } from 'kysely';
-import { capabilities } from '../../collectors/streams.js';
+import { capabilities } from '../../store/streams.js';
 import { numberParameter } from '../parameters.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
 import { compileStatements, days, findingId, iso } from './common.js';

@@ -13,6 +13,7 @@ import { betaOnlySignInFields, emptyDataset, type EntraDataset, type EntraGroup,
 import { compileFilter, FilterError, project } from './odata.js';
 import { expiredSecretRefusal } from './credential-expiry.js';
 import { createOidcProvider, type OidcProvider } from './oidc.js';
+import { seededRandom } from '../seeded-random.js';
 
 export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'empty-page' | 'bad-skip-token' | 'hang' | 'truncated-body' | 'cut-body';
 
@@ -111,17 +112,6 @@ function freshStats(): EntraEmulatorStats {
   return { requests: 0, tokenRequests: 0, graphRequests: 0, reportingRequests: 0, reportingTimes: [], throttled: 0, faults: {}, byPath: {} };
 }
 
-/** mulberry32: small, seedable, good enough to pick faults reproducibly. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function makeCertificate(): Promise<{ key: string; cert: string }> {
   // CA:TRUE so the certificate can be handed to Node as a trusted CA (NODE_EXTRA_CA_CERTS

@@ -4,6 +4,7 @@
 // coherent one (users, an API key with its service user, the internal user, logins with
 // their sessions, queries, views, audit events) from a seed.
 import { createHash } from 'node:crypto';
+import { seededRandom } from '../seeded-random.js';
 
 /** A time as a Date or an ISO string. */
 export type Instant = Date | string;
@@ -232,16 +233,6 @@ export interface GenerateOptions {
   version?: number;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const contexts = ['ad-hoc', 'question', 'dashboard', 'csv-download', 'collection'];
 const devices = [
@@ -251,7 +242,7 @@ const devices = [
 
 /** A coherent dataset: ids start at 1 per table, times within [start, start + days). */
 export function generateMetabaseDataset(options: GenerateOptions): MetabaseDataset {
-  const random = mulberry32(options.seed ?? 42);
+  const random = seededRandom(options.seed ?? 42);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const hex = (bytes: number) => Array.from({ length: bytes }, () => Math.floor(random() * 256).toString(16).padStart(2, '0')).join('');
   const data = emptyDataset();

@@ -6,7 +6,7 @@
 // (RFC 4122 version 5) under a namespace derived from the content hash, so the same
 // model always yields the same OSCAL bytes, and a different model different UUIDs.
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../canonical-json.js';
+import { canonicalReportJson } from '../canonical-json.js';
 import type { ControlSection, Finding, ReportModel } from '../model.js';
 import { reportBaseName } from './naming.js';
 
@@ -172,5 +172,5 @@ export function renderOscal(model: ReportModel): string {
       },
     },
   };
-  return canonicalJson(document);
+  return canonicalReportJson(document);
 }

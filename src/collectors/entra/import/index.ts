@@ -17,7 +17,7 @@ import { sql } from 'kysely';
 import { AppError } from '../../../errors.js';
 import type { TimeRange } from '../../../store/collection.repository.js';
 import type { EventRecord, EventTableName } from '../../../store/tables.js';
-import { streams } from '../../streams.js';
+import { streams } from '../../../store/streams.js';
 import type { CollectContext, StreamSummary } from '../../types.js';
 import { auditRow, signInRow } from '../records.js';
 import { JsonStructureError, jsonRecordTexts } from './json-records.js';

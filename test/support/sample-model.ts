@@ -2,7 +2,8 @@
 // mixed link states, terminated people, administrators, non-human accounts, findings
 // for most rules, one collection gap, and statistics summarising `events` records.
 // Used by the renderer tests and bench/report.ts; the same options give the same model.
-import { buildControlSections, loadFrameworkCatalogue, loadRuleCatalogue } from './catalogue.js';
+import { buildControlSections, loadFrameworkCatalogue } from '../../src/reports/catalogue.js';
+import { loadRuleCatalogue } from '../../src/correlation/rule-catalogue.js';
 import {
   REPORT_SCHEMA_VERSION,
   type CredentialRow,
@@ -18,7 +19,8 @@ import {
   type Severity,
   type SourceSection,
   type TerminatedPersonRow,
-} from './model.js';
+} from '../../src/reports/model.js';
+import { seededRandom } from '../../src/emulators/seeded-random.js';
 
 export interface SampleModelOptions {
   accounts: number;
@@ -48,21 +50,11 @@ const FIRST = ['Ada', 'Björn', 'Chloé', 'Dmitri', 'Elena', 'Farid', 'Grace', '
 const LAST = ['Andersen', 'Bauer', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'García', 'Hansen', 'Ivanova', 'Jensen', 'Kowalski', 'López', 'Müller', 'Nakamura', 'Okafor', 'Petrov', 'Quinn', 'Rossi', 'Schmidt', 'Tanaka', 'Uddin', 'Varga', 'Weber', 'Yilmaz', 'Zhang'];
 const LINK_METHODS = ['upn', 'upn', 'upn', 'upn', 'mail', 'proxy-address', 'other-mail', 'former-upn', 'guest-home', 'manual'];
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAY = 86_400_000;
 
 export function sampleReportModel(options: SampleModelOptions): ReportModel {
-  const random = mulberry32(options.seed);
+  const random = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const hex = (length: number) => Array.from({ length }, () => Math.floor(random() * 16).toString(16)).join('');
   const guid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`;

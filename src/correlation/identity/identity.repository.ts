@@ -1,10 +1,10 @@
 // Loads the identities and lifecycle facts that linking and terminated intervals need,
 // and stores what they produce for a correlation run.
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database } from '../../store/schema.js';
 import { lifecycleActivities, lifecycleEventsOf, upnChangesOf, type LifecycleEvent } from './directory-audits.js';
 import { linkAccounts, type AccountIdentity, type LinkResult, type ManualLink, type PersonIdentity } from './linking.js';
-import { stateInstants } from './state.js';
+import { stateInstants } from '../state.js';
 import { terminatedIntervals, type TerminatedInterval } from './terminations.js';
 
 interface PersonRow {
