@@ -8,6 +8,7 @@ import { generateMetabaseDataset, INTERNAL_USER_ID, startMetabaseApiEmulator, ty
 import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import { correlate } from '../../src/correlation/correlate.js';
 import { staleCredential } from '../../src/correlation/rules/stale-credential.rule.js';
+import { buildReportModel } from '../../src/reports/build-model.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 import { makeContext } from './metabase-helpers.js';
 
@@ -122,6 +123,13 @@ describe('Metabase collector through the API', () => {
       const outcome = result.rules[0]!;
       expect(outcome.status).toBe('not-evaluable');
       expect(outcome.reason).toMatch(/scoped \(SCIM\) API keys are not listed/);
+
+      // The report says what the API path cannot see, under the source.
+      const model = await buildReportModel({ db: store.db, framework: 'soc2', period: { from: new Date('2026-01-01T00:00:00Z'), to: now }, generatedAt: now, correlation: result });
+      const notes = model.sources.find((s) => s.sourceId === summary.sourceId)!.notes;
+      expect(notes).toContain('through the API: GET /api/api-key lists only keys with scope NULL: scoped (SCIM) keys are not listed, so their age is not evaluable');
+      expect(notes.some((n) => n.startsWith('through the API: GET /api/user lists only personal accounts'))).toBe(true);
+      expect(notes.some((n) => n.includes('masked_key'))).toBe(false);
     } finally {
       await emulator.close();
     }
