@@ -5,6 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import { capabilities, streams } from '../collectors/streams.js';
 import { apiLimits } from '../collectors/metabase/api-reader.js';
+import { deliveryList } from '../correlation/rules/common.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { privilegedAccountsSql } from '../correlation/rules/unjustified-privilege.rule.js';
 import type { RuleContext, RuleFinding } from '../correlation/types.js';
@@ -279,6 +280,7 @@ async function buildPopulations(db: Kysely<Database>, context: RuleContext, corr
            (select max(x.occurred_at) from (
               select occurred_at from metabase_login where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at <= ${asOf}
               union all select occurred_at from metabase_query_execution where source_id = a.source_id and executor_id = a.upstream_id::bigint and occurred_at <= ${asOf}
+                and (context is null or context not in (${deliveryList}))
             ) x) as last_activity
     from person_terminated_interval i
     left join people p on p.upstream_id = i.person_id
