@@ -16,7 +16,8 @@ import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import { correlate } from '../../src/correlation/correlate.js';
 import { accessAfterTermination } from '../../src/correlation/rules/access-after-termination.rule.js';
 import { dormantAccount } from '../../src/correlation/rules/dormant-account.rule.js';
-import { logGap } from '../../src/correlation/rules/log-gap.rule.js';
+import { judgeTruncation, logGap } from '../../src/correlation/rules/log-gap.rule.js';
+import { retentionFacts } from '../../src/collectors/metabase/retention.js';
 import { staleCredential } from '../../src/correlation/rules/stale-credential.rule.js';
 import type { Rule } from '../../src/correlation/types.js';
 import { connectFixture, createMetabaseAppDatabase, generateMetabaseDataset, type AuditLogRow, type MetabaseDataset } from '../../src/emulators/metabase/index.js';
@@ -250,5 +251,41 @@ describe('scheduled deliveries are the owner\'s schedule, not the owner acting',
     expect(ada[0]!.summary).toMatch(/^3 scheduled delivery\(ies\) of subscriptions or alerts owned by ada@contoso.com ran after/);
     expect(ada[0]!.summary).toMatch(/no use by ada@contoso.com themselves/);
     expect(new Set(ada[0]!.evidence.map((e) => e.source))).toEqual(new Set(['metabase-scheduled-delivery']));
+  });
+});
+
+describe('judgeTruncation: what Metabase retention can have deleted', () => {
+  const gap = { from: periodFrom, to: asOf };
+  const oldest = ago(30);
+  const facts = (over: Partial<Parameters<typeof retentionFacts>[0]>) =>
+    retentionFacts({ fromConfig: undefined, fromSettingTable: null, auditApp: null, firstActivityAt: ago(1000), observedAt: asOf, ...over });
+  const iso = (r: { from: Date; to: Date }) => [r.from.toISOString(), r.to.toISOString()];
+
+  it('reads the days as Metabase does: unset 720, 0 forever, below 30 as 30, config over the setting row', () => {
+    expect(facts({}).days).toBe(720);
+    expect(facts({ fromConfig: 0 }).days).toBeNull();
+    expect(facts({ fromSettingTable: '7' })).toMatchObject({ days: 30, basis: 'setting-table' });
+    expect(facts({ fromConfig: 90, fromSettingTable: '30' })).toMatchObject({ days: 90, basis: 'config' });
+    expect(facts({ fromSettingTable: 'not a number' })).toMatchObject({ days: 720, basis: 'default' });
+  });
+
+  it('never blames retention for audit_log on an open-source instance, which truncates only query_execution', () => {
+    const oss = facts({ fromConfig: 30, auditApp: false });
+    expect(judgeTruncation(gap, 'audit_log', oldest, oss).truncated).toEqual([]);
+    expect(judgeTruncation(gap, 'query_execution', oldest, oss).truncated.map(iso)).toEqual([[periodFrom.toISOString(), ago(30).toISOString()]]);
+    // login_history is never truncated by it.
+    expect(judgeTruncation(gap, 'login_history', oldest, facts({ fromConfig: 30 })).truncated).toEqual([]);
+  });
+
+  it('excuses the time before the instance existed, and keeps the part after the oldest row as not collected', () => {
+    const young = facts({ fromConfig: 30, firstActivityAt: ago(60) });
+    const judged = judgeTruncation({ from: periodFrom, to: ago(10) }, 'audit_log', ago(40), young);
+    expect(judged.explained.map((e) => [e.why, ...iso(e.range)])).toEqual([['before-first-activity', periodFrom.toISOString(), ago(60).toISOString()]]);
+    expect(judged.truncated.map(iso)).toEqual([[ago(60).toISOString(), ago(40).toISOString()]]);
+    expect(judged.uncovered.map(iso)).toEqual([[ago(40).toISOString(), ago(10).toISOString()]]);
+  });
+
+  it('without retention facts (collected before they were recorded) keeps the old reading: truncated', () => {
+    expect(judgeTruncation(gap, 'audit_log', oldest, undefined).truncated.map(iso)).toEqual([[periodFrom.toISOString(), ago(30).toISOString()]]);
   });
 });
