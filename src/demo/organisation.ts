@@ -122,6 +122,9 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
 
   const entra: EntraDataset = { ...emptyEntra(), clients: [{ clientId: DEMO_COLLECTOR_CLIENT_ID, secret: DEMO_COLLECTOR_SECRET }] };
   const metabase = emptyMetabase();
+  // The instance keeps its logs 55 days (MB_AUDIT_MAX_RETENTION_DAYS, here as the app DB
+  // setting row), so the query executions it still holds begin 5 days into the window.
+  metabase.setting = [{ key: 'audit-max-retention-days', value: String(DEMO_DAYS - 5) }];
 
   // ---- Termination events -----------------------------------------------------------
   const adaDisabledAt = now - 20 * DAY;

@@ -4,6 +4,7 @@
 // Populations: populations.repository.ts. Everything is sorted so that the same evidence and parameters give the same model.
 import { sql, type Kysely } from 'kysely';
 import { capabilities, streams } from '../store/streams.js';
+import { apiLimits } from '../collectors/metabase/api-reader.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
 import type { RuleContext, RuleFinding } from '../correlation/types.js';
 import { gapsIn, mergeRanges, type TimeRange } from '../store/collection.repository.js';
@@ -184,6 +185,11 @@ async function sourceSections(db: Kysely<Database>, correlation: CorrelationResu
       const oldest = inventory.oldestAvailable(sourceId, stream);
       if (oldest && oldest.getTime() > period.from.getTime()) notes.push(`${table}: Metabase kept rows only from ${oldest.toISOString()} (retention)`);
     }
+    // What the REST path cannot see (recorded by the API reader), said rather than left out.
+    for (const limit of apiLimits) {
+      const capability = inventory.capability(sourceId, capabilities.metabaseColumn(limit.table, limit.column));
+      if (capability?.available === false && capability.reason) notes.push(`through the API: ${capability.reason}`);
+    }
     const coverage = intersect(lists);
     const { rows } = await sql<{ n: number; first: Date | null; last: Date | null }>`
       select count(*)::int as n, min(occurred_at) as first, max(occurred_at) as last from (
@@ -221,6 +227,7 @@ function methodology(correlation: CorrelationResult): string[] {
     'Coverage: a source counts as collected only for the time ranges a collection completed; instants outside coverage are reported as not evaluable, never as "nothing happened".',
     'Identity: a Metabase account is linked to an Entra person when its e-mail equals exactly one person\'s UPN, mail, other mails, smtp proxy addresses, earlier UPNs or guest home address (case-insensitive); ambiguous e-mails are not linked; API-key and internal accounts are never linked.',
     `Period and as-of: rules about events consider events in [period start, as-of); rules about state read the latest snapshot at or before as-of (${correlation.asOf.toISOString()}).`,
+    'Metabase scheduled deliveries: queries that dashboard subscriptions and alerts run (query_execution.context dashboard-subscription or pulse) run as the subscription\'s owner; they are shown as scheduled deliveries of a subscription owned by that person, not as the person running a query, and do not count as the owner\'s own activity (docs/rules.md).',
     'SSO: a Metabase login is explained by a successful Entra sign-in of the linked person to the Metabase application within the configured window around it; the IP address only breaks ties.',
     'Rules, parameters and the SQL behind every rule are listed in the rules appendix and kept in the accesstrail repository (test/sql).',
     'Integrity: the content hash covers the whole report except its generation instant; the Ed25519 signature covers the content hash and the generation instant.',

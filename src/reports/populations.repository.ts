@@ -15,6 +15,7 @@
 // writes each one's plan to bench/out/.
 import { sql, type CompiledQuery, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { CorrelationResult } from '../correlation/correlate.js';
+import { deliveryList } from '../correlation/rules/common.js';
 import { privilegedAccountsSql } from '../correlation/rules/unjustified-privilege.rule.js';
 import type { RuleContext } from '../correlation/types.js';
 import type { TimeRange } from '../store/collection.repository.js';
@@ -147,6 +148,7 @@ export async function populationStatements(input: PopulationInput): Promise<Name
            (select max(x.occurred_at) from (
               select occurred_at from metabase_login where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at <= ${asOf}
               union all select occurred_at from metabase_query_execution where source_id = a.source_id and executor_id = a.upstream_id::bigint and occurred_at <= ${asOf}
+                and (context is null or context not in (${deliveryList}))
             ) x) as last_activity
     from person_terminated_interval i
     left join people p on p.upstream_id = i.person_id

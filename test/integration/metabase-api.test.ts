@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_PAGE_SIZE } from '../../src/collectors/metabase/api-reader.js';
 import { collectMetabase } from '../../src/collectors/metabase/index.js';
 import { generateMetabaseDataset, INTERNAL_USER_ID, startMetabaseApiEmulator, type MetabaseApiEmulator } from '../../src/emulators/metabase/index.js';
+import { resolveRuleParameters } from '../../src/correlation/parameters.js';
+import { correlate } from '../../src/correlation/correlate.js';
+import { staleCredential } from '../../src/correlation/rules/stale-credential.rule.js';
+import { buildReportModel } from '../../src/reports/build-model.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 import { makeContext } from './metabase-helpers.js';
 
@@ -86,5 +90,48 @@ describe('Metabase collector through the API', () => {
       .where('capability', '=', 'metabase-table:query_execution')
       .executeTakeFirstOrThrow();
     expect(cap.available).toBe(false);
+  });
+
+  it('records what the API cannot see and leaves scoped keys not evaluable rather than passed', async () => {
+    // A SCIM-scoped key (no service user) beside the ordinary one: GET /api/api-key leaves it out
+    // (metabase/metabase src/metabase/api_keys/api.clj: select :scope nil).
+    const scoped = { ...dataset, api_key: [...dataset.api_key, { ...dataset.api_key[0]!, id: 2, user_id: null, key_prefix: 'mb_Scim', name: 'SCIM', scope: 'scim', created_at: '2023-01-01T00:00:00Z' }] };
+    const emulator = await startMetabaseApiEmulator({ dataset: scoped, apiKey, edition: 'enterprise' });
+    try {
+      const summary = await collectMetabase(await makeContext(store, { METABASE_URL: emulator.url, METABASE_API_KEY: apiKey }, now), { since: new Date('2026-03-01T00:00:00Z') });
+      const keys = await store.db.selectFrom('metabase_api_key_version').select(['upstream_id', 'key_prefix', 'user_id', 'creator_id']).where('source_id', '=', summary.sourceId).execute();
+      expect(keys).toEqual([{ upstream_id: '1', key_prefix: dataset.api_key[0]!.key_prefix, user_id: null, creator_id: null }]);
+      const caps = await store.db.selectFrom('source_capability').select(['capability', 'available', 'reason']).where('source_id', '=', summary.sourceId).execute();
+      const cap = Object.fromEntries(caps.map((c) => [c.capability, c]));
+      expect(cap['metabase-column:api_key.scope']).toMatchObject({ available: false, reason: expect.stringMatching(/scoped \(SCIM\) keys are not listed/) });
+      expect(cap['metabase-column:core_user.type']).toMatchObject({ available: false, reason: expect.stringMatching(/only personal accounts/) });
+      expect(cap['metabase-column:core_user.deactivated_at']?.available).toBe(false);
+      expect(cap['metabase-column:api_key.user_id']?.available).toBe(false);
+      expect(cap['metabase-column:api_key.creator_id']?.available).toBe(false);
+      expect(cap['metabase-column:api_key.key_prefix']?.available).toBe(true);
+
+      // No Entra source, only API-collected Metabase: the one listed key is young, the
+      // scoped one (three years old) cannot be seen, so the rule does not pass.
+      const result = await correlate(store.db, {
+        period: { from: new Date('2026-01-01T00:00:00Z'), to: now },
+        asOf: now,
+        parameters: resolveRuleParameters({}, { adminGroupIds: [] }),
+        metabaseAppIds: [],
+        adminGroupIds: [],
+        rules: [staleCredential],
+      });
+      const outcome = result.rules[0]!;
+      expect(outcome.status).toBe('not-evaluable');
+      expect(outcome.reason).toMatch(/scoped \(SCIM\) API keys are not listed/);
+
+      // The report says what the API path cannot see, under the source.
+      const model = await buildReportModel({ db: store.db, framework: 'soc2', period: { from: new Date('2026-01-01T00:00:00Z'), to: now }, generatedAt: now, correlation: result });
+      const notes = model.sources.find((s) => s.sourceId === summary.sourceId)!.notes;
+      expect(notes).toContain('through the API: GET /api/api-key lists only keys with scope NULL: scoped (SCIM) keys are not listed, so their age is not evaluable');
+      expect(notes.some((n) => n.startsWith('through the API: GET /api/user lists only personal accounts'))).toBe(true);
+      expect(notes.some((n) => n.includes('masked_key'))).toBe(false);
+    } finally {
+      await emulator.close();
+    }
   });
 });

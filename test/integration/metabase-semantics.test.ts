@@ -6,16 +6,23 @@
 //   only as a key_prefix change between two snapshots (OSS writes no audit_log);
 // - audit-max-retention-days (default 720, src/metabase/audit_app/settings.clj
 //   @085817cffb3d) bounds what retention can have deleted: a sparse audit_log (a row a
-//   week) raises no log-gap, one truncated by a 30-day retention does.
+//   week) raises no log-gap, one truncated by a 30-day retention does;
+// - subscription and alert sends run as their owner with query_execution.context
+//   `dashboard-subscription` / `pulse` (src/metabase/lib/schema/info.cljc @02f3a381,
+//   notification/payload/execute.clj @00652a13): they are not the owner's activity.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectMetabaseWith } from '../../src/collectors/metabase/index.js';
 import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import { correlate } from '../../src/correlation/correlate.js';
-import { logGap } from '../../src/correlation/rules/log-gap.rule.js';
+import { accessAfterTermination } from '../../src/correlation/rules/access-after-termination.rule.js';
+import { dormantAccount } from '../../src/correlation/rules/dormant-account.rule.js';
+import { judgeTruncation, logGap } from '../../src/correlation/rules/log-gap.rule.js';
+import { retentionFacts } from '../../src/collectors/metabase/retention.js';
 import { staleCredential } from '../../src/correlation/rules/stale-credential.rule.js';
 import type { Rule } from '../../src/correlation/types.js';
 import { connectFixture, createMetabaseAppDatabase, generateMetabaseDataset, type AuditLogRow, type MetabaseDataset } from '../../src/emulators/metabase/index.js';
 import { openTestStore, type TestStore } from '../support/database.js';
+import { evidenceBuilder } from '../support/evidence-builder.js';
 import { createAppDatabase, makeContext, type AppDatabase } from './metabase-helpers.js';
 
 const DAY = 86_400_000;
@@ -23,17 +30,18 @@ const asOf = new Date('2026-11-01T00:00:00Z');
 const periodFrom = new Date(asOf.getTime() - 90 * DAY);
 const ago = (days: number) => new Date(asOf.getTime() - days * DAY);
 
-async function run(store: TestStore, rule: Rule, at: Date = asOf) {
+async function runAll(store: TestStore, rules: Rule[], at: Date = asOf) {
   const result = await correlate(store.db, {
     period: { from: periodFrom, to: at },
     asOf: at,
     parameters: resolveRuleParameters({}, { adminGroupIds: [] }),
     metabaseAppIds: [],
     adminGroupIds: [],
-    rules: [rule],
+    rules,
   });
-  return result.rules[0]!;
+  return result.rules;
 }
+const run = async (store: TestStore, rule: Rule, at: Date = asOf) => (await runAll(store, [rule], at))[0]!;
 
 async function exec(url: string, text: string, params: unknown[] = []) {
   const connection = await connectFixture(url);
@@ -173,5 +181,111 @@ describe.each(['postgres', 'mysql'] as const)('log-gap judged against Metabase r
     const again = await run(store, logGap);
     const audit = again.findings.filter((f) => f.detail['sourceId'] === summary.sourceId && f.detail['stream'] === 'metabase-audit-events');
     expect(audit.map((f) => [f.detail['kind'], f.detail['retentionDays'], f.detail['retentionBasis']])).toEqual([['retention', 30, 'config']]);
+  });
+});
+
+describe('scheduled deliveries are the owner\'s schedule, not the owner acting', () => {
+  let store: TestStore;
+  let app: AppDatabase;
+
+  beforeAll(async () => {
+    store = await openTestStore('postgres');
+    app = await createAppDatabase('postgres');
+    // Both signed in 200 days ago and never again.
+    const dataset = generateMetabaseDataset({
+      start: ago(200),
+      days: 1,
+      people: [
+        { email: 'ada@contoso.com', firstName: 'Ada', lastName: 'L' },
+        { email: 'bob@contoso.com', firstName: 'Bob', lastName: 'M' },
+      ],
+    });
+    const query = (executor: number, when: Date, context: string) => ({
+      id: dataset.query_execution.length + 1,
+      hash: 'cd'.repeat(32),
+      started_at: when,
+      running_time: 40,
+      result_rows: 3,
+      native: false,
+      context,
+      executor_id: executor,
+      card_id: 4,
+      dashboard_id: context === 'dashboard-subscription' ? 2 : null,
+      database_id: 2,
+    });
+    // Ada's dashboard subscription and alert keep sending after she left; Bob ran a query himself.
+    for (const [executor, when, context] of [
+      [1, ago(10), 'dashboard-subscription'],
+      [2, ago(10), 'ad-hoc'],
+      [1, ago(3), 'dashboard-subscription'],
+      [1, ago(2), 'pulse'],
+    ] as const) {
+      dataset.query_execution.push(query(executor, when, context));
+    }
+    await createMetabaseAppDatabase({ url: app.url, version: 60, dataset, installedAt: ago(400) });
+    const org = evidenceBuilder(store.db);
+    await org.users(ago(300).toISOString(), [
+      { id: 'p-ada', upn: 'ada@contoso.com' },
+      { id: 'p-bob', upn: 'bob@contoso.com' },
+    ]);
+    await org.audits([{ activity: 'Disable account', at: ago(20).toISOString(), target: 'p-ada' }]);
+    await collectMetabaseWith(await makeContext(store, { METABASE_DB_URL: app.url }, asOf), {}, { batchRows: 500 });
+  });
+  afterAll(async () => {
+    await store?.dispose();
+    await app?.drop();
+  });
+
+  it('dormant-account does not count deliveries as the owner\'s activity', async () => {
+    const [dormant] = await runAll(store, [dormantAccount]);
+    const emails = dormant!.findings.map((f) => f.subject.email);
+    expect(emails).toContain('ada@contoso.com');
+    expect(emails).not.toContain('bob@contoso.com');
+  });
+
+  it('access-after-termination reports deliveries after the owner left as their own detail, not as use', async () => {
+    const [outcome] = await runAll(store, [accessAfterTermination]);
+    const ada = outcome!.findings.filter((f) => f.subject.upn === 'ada@contoso.com');
+    expect(ada).toHaveLength(1);
+    expect(ada[0]!.detail).toMatchObject({ uses: 0, scheduledDeliveries: 3 });
+    expect(ada[0]!.summary).toMatch(/^3 scheduled delivery\(ies\) of subscriptions or alerts owned by ada@contoso.com ran after/);
+    expect(ada[0]!.summary).toMatch(/no use by ada@contoso.com themselves/);
+    expect(new Set(ada[0]!.evidence.map((e) => e.source))).toEqual(new Set(['metabase-scheduled-delivery']));
+  });
+});
+
+describe('judgeTruncation: what Metabase retention can have deleted', () => {
+  const gap = { from: periodFrom, to: asOf };
+  const oldest = ago(30);
+  const facts = (over: Partial<Parameters<typeof retentionFacts>[0]>) =>
+    retentionFacts({ fromConfig: undefined, fromSettingTable: null, auditApp: null, firstActivityAt: ago(1000), observedAt: asOf, ...over });
+  const iso = (r: { from: Date; to: Date }) => [r.from.toISOString(), r.to.toISOString()];
+
+  it('reads the days as Metabase does: unset 720, 0 forever, below 30 as 30, config over the setting row', () => {
+    expect(facts({}).days).toBe(720);
+    expect(facts({ fromConfig: 0 }).days).toBeNull();
+    expect(facts({ fromSettingTable: '7' })).toMatchObject({ days: 30, basis: 'setting-table' });
+    expect(facts({ fromConfig: 90, fromSettingTable: '30' })).toMatchObject({ days: 90, basis: 'config' });
+    expect(facts({ fromSettingTable: 'not a number' })).toMatchObject({ days: 720, basis: 'default' });
+  });
+
+  it('never blames retention for audit_log on an open-source instance, which truncates only query_execution', () => {
+    const oss = facts({ fromConfig: 30, auditApp: false });
+    expect(judgeTruncation(gap, 'audit_log', oldest, oss).truncated).toEqual([]);
+    expect(judgeTruncation(gap, 'query_execution', oldest, oss).truncated.map(iso)).toEqual([[periodFrom.toISOString(), ago(30).toISOString()]]);
+    // login_history is never truncated by it.
+    expect(judgeTruncation(gap, 'login_history', oldest, facts({ fromConfig: 30 })).truncated).toEqual([]);
+  });
+
+  it('excuses the time before the instance existed, and keeps the part after the oldest row as not collected', () => {
+    const young = facts({ fromConfig: 30, firstActivityAt: ago(60) });
+    const judged = judgeTruncation({ from: periodFrom, to: ago(10) }, 'audit_log', ago(40), young);
+    expect(judged.explained.map((e) => [e.why, ...iso(e.range)])).toEqual([['before-first-activity', periodFrom.toISOString(), ago(60).toISOString()]]);
+    expect(judged.truncated.map(iso)).toEqual([[ago(60).toISOString(), ago(40).toISOString()]]);
+    expect(judged.uncovered.map(iso)).toEqual([[ago(40).toISOString(), ago(10).toISOString()]]);
+  });
+
+  it('without retention facts (collected before they were recorded) keeps the old reading: truncated', () => {
+    expect(judgeTruncation(gap, 'audit_log', oldest, undefined).truncated.map(iso)).toEqual([[periodFrom.toISOString(), ago(30).toISOString()]]);
   });
 });

@@ -3,7 +3,7 @@ select l.person_id, a.source_id, a.account_id, a.kind, a.upstream_id, a.occurred
       from (
     select source_id, user_id as account_id, occurred_at, 'metabase-login' as kind, upstream_id from metabase_login where occurred_at >= $1 and occurred_at < $2
     union all
-    select source_id, executor_id, occurred_at, 'metabase-query-execution', upstream_id from metabase_query_execution where executor_id is not null and occurred_at >= $3 and occurred_at < $4
+    select source_id, executor_id, occurred_at, case when context in ('pulse', 'dashboard-subscription') then 'metabase-scheduled-delivery' else 'metabase-query-execution' end, upstream_id from metabase_query_execution where executor_id is not null and occurred_at >= $3 and occurred_at < $4
     union all
     select source_id, user_id, occurred_at, 'metabase-view', upstream_id from metabase_view where user_id is not null and occurred_at >= $5 and occurred_at < $6
     union all

@@ -17,7 +17,7 @@ with accounts as (
       last_seen as (
         select a.*, greatest(
           (select max(l.occurred_at) from metabase_login l where l.source_id = a.source_id and l.user_id = a.account_id and l.occurred_at <= $5),
-          (select max(q.occurred_at) from metabase_query_execution q where q.source_id = a.source_id and q.executor_id = a.account_id and q.occurred_at <= $6),
+          (select max(q.occurred_at) from metabase_query_execution q where q.source_id = a.source_id and q.executor_id = a.account_id and q.occurred_at <= $6 and (q.context is null or q.context not in ('pulse', 'dashboard-subscription'))),
           (select max(v.occurred_at) from metabase_view v where v.source_id = a.source_id and v.user_id = a.account_id and v.occurred_at <= $7),
           (select max(e.occurred_at) from metabase_audit_event e where e.source_id = a.source_id and e.user_id = a.account_id and e.occurred_at <= $8),
           case when a.last_login <= $9 then a.last_login end,

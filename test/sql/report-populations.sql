@@ -143,6 +143,7 @@ with people as (select distinct on (upstream_id) upstream_id, user_principal_nam
            (select max(x.occurred_at) from (
               select occurred_at from metabase_login where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at <= $2
               union all select occurred_at from metabase_query_execution where source_id = a.source_id and executor_id = a.upstream_id::bigint and occurred_at <= $3
+                and (context is null or context not in ('pulse', 'dashboard-subscription'))
             ) x) as last_activity
     from person_terminated_interval i
     left join people p on p.upstream_id = i.person_id

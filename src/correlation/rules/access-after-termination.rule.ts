@@ -3,7 +3,9 @@
 // Controls: CC6.2, CC6.3, A.5.16, A.5.18. Severity high.
 // Assumptions: activity = login_history, query_execution by executor, view_log and
 // audit_log rows (rules.md); intervals come from person_terminated_interval of the run;
-// "later than" is strict and the interval end is included (closed windows).
+// "later than" is strict and the interval end is included (closed windows). Scheduled
+// deliveries (kind metabase-scheduled-delivery: subscription/alert sends run as their
+// owner) stay in the finding as their own detail, never counted as the person's use.
 import { sql } from 'kysely';
 import { numberParameter } from '../parameters.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
@@ -49,6 +51,15 @@ export const accessAfterTermination: Rule = {
       const terminatedAt = iso(events.map((e) => e.started_at).sort((a, b) => new Date(a).getTime() - new Date(b).getTime())[0])!;
       const lagHours = (new Date(last.occurred_at).getTime() - terminatedAt.getTime()) / 3_600_000;
       const upn = context.directory.personUpn(personId);
+      const deliveries = unique.filter((e) => e.kind === 'metabase-scheduled-delivery').length;
+      const uses = unique.length - deliveries;
+      const lastUse = [...unique].reverse().find((e) => e.kind !== 'metabase-scheduled-delivery');
+      const useLagHours = lastUse ? (new Date(lastUse.occurred_at).getTime() - terminatedAt.getTime()) / 3_600_000 : lagHours;
+      const who = upn ?? personId;
+      const summary =
+        uses === 0
+          ? `${deliveries} scheduled delivery(ies) of subscriptions or alerts owned by ${who} ran after ${who} was terminated (${first.reason}) on ${terminatedAt.toISOString()}; no use by ${who} themselves; last ${Math.round(lagHours)} h after termination`
+          : `${who} used Metabase ${uses} time(s) after being terminated (${first.reason}) on ${terminatedAt.toISOString()}; last use ${Math.round(useLagHours)} h after termination${deliveries ? `; plus ${deliveries} scheduled delivery(ies) of subscriptions or alerts owned by ${who}` : ''}`;
       return {
         id: findingId(id, personId),
         rule: id,
@@ -61,11 +72,11 @@ export const accessAfterTermination: Rule = {
           credentialId: null,
           source: first.source_id,
         },
-        summary: `${upn ?? personId} used Metabase ${unique.length} time(s) after being terminated (${first.reason}) on ${terminatedAt.toISOString()}; last use ${Math.round(lagHours)} h after termination`,
+        summary,
         firstSeen: iso(first.occurred_at),
         lastSeen: iso(last.occurred_at),
         evidence: unique.map((e) => ({ source: e.kind, id: e.upstream_id, at: iso(e.occurred_at) })),
-        detail: { terminatedAt: terminatedAt.toISOString(), terminationReason: first.reason, lagHours: Math.round(lagHours * 10) / 10, events: unique.length },
+        detail: { terminatedAt: terminatedAt.toISOString(), terminationReason: first.reason, lagHours: Math.round(lagHours * 10) / 10, events: unique.length, uses, scheduledDeliveries: deliveries },
       };
     });
     return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };

@@ -11,12 +11,22 @@ export function findingId(rule: string, ...key: (string | number | null | undefi
 
 
 
-/** Every Metabase activity row of an account (rules.md, "Metabase activity"), in [from, to). */
+/** query_execution.context values of scheduled deliveries: alerts (and legacy pulses) run
+ *  with `pulse`, dashboard subscriptions with `dashboard-subscription`, both under the
+ *  owner as current user (metabase/metabase src/metabase/lib/schema/info.cljc @02f3a381;
+ *  notification/payload/execute.clj @00652a13, "executed under pulse's creator
+ *  permissions"). They are the owner's schedule running, not the owner acting. */
+export const SCHEDULED_DELIVERY_CONTEXTS = ['pulse', 'dashboard-subscription'] as const;
+/** The same list as SQL literals (constants, not parameters: the compiled SQL stays stable). */
+export const deliveryList = sql.raw(SCHEDULED_DELIVERY_CONTEXTS.map((c) => `'${c}'`).join(', '));
+
+/** Every Metabase activity row of an account (rules.md, "Metabase activity"), in [from, to).
+ *  Scheduled deliveries keep their own kind, `metabase-scheduled-delivery`. */
 export function activityInPeriod(from: Date, to: Date): RawBuilder<unknown> {
   return sql`(
     select source_id, user_id as account_id, occurred_at, 'metabase-login' as kind, upstream_id from metabase_login where occurred_at >= ${from} and occurred_at < ${to}
     union all
-    select source_id, executor_id, occurred_at, 'metabase-query-execution', upstream_id from metabase_query_execution where executor_id is not null and occurred_at >= ${from} and occurred_at < ${to}
+    select source_id, executor_id, occurred_at, case when context in (${deliveryList}) then 'metabase-scheduled-delivery' else 'metabase-query-execution' end, upstream_id from metabase_query_execution where executor_id is not null and occurred_at >= ${from} and occurred_at < ${to}
     union all
     select source_id, user_id, occurred_at, 'metabase-view', upstream_id from metabase_view where user_id is not null and occurred_at >= ${from} and occurred_at < ${to}
     union all

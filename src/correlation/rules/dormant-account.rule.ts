@@ -4,11 +4,12 @@
 // happened, and which was created before as-of minus the threshold.
 // Controls: CC6.2, A.5.18. Severity low.
 // Assumption: last_login is Metabase's own record of every successful login, so
-// dormancy is judged even where the log tables were not collected.
+// dormancy is judged even where the log tables were not collected. Scheduled deliveries
+// (subscription and alert sends, which run as their owner) are not the owner's activity.
 import { sql } from 'kysely';
 import { numberParameter } from '../parameters.js';
 import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { activeHumanAccounts, compileStatements, days, findingId, iso } from './common.js';
+import { activeHumanAccounts, compileStatements, days, deliveryList, findingId, iso } from './common.js';
 
 const id = 'dormant-account';
 
@@ -24,7 +25,7 @@ async function statements(context: RuleContext) {
       last_seen as (
         select a.*, greatest(
           (select max(l.occurred_at) from metabase_login l where l.source_id = a.source_id and l.user_id = a.account_id and l.occurred_at <= ${asOf}),
-          (select max(q.occurred_at) from metabase_query_execution q where q.source_id = a.source_id and q.executor_id = a.account_id and q.occurred_at <= ${asOf}),
+          (select max(q.occurred_at) from metabase_query_execution q where q.source_id = a.source_id and q.executor_id = a.account_id and q.occurred_at <= ${asOf} and (q.context is null or q.context not in (${deliveryList}))),
           (select max(v.occurred_at) from metabase_view v where v.source_id = a.source_id and v.user_id = a.account_id and v.occurred_at <= ${asOf}),
           (select max(e.occurred_at) from metabase_audit_event e where e.source_id = a.source_id and e.user_id = a.account_id and e.occurred_at <= ${asOf}),
           case when a.last_login <= ${asOf} then a.last_login end,

@@ -86,7 +86,8 @@ export async function startMetabaseApiEmulator(options: MetabaseApiEmulatorOptio
     }
     if (url.pathname === '/api/user') {
       const status = url.searchParams.get('status') ?? 'active';
-      // The user list holds people only: no internal user, no API-key service users.
+      // The user list holds people only (filter-clauses always adds type = 'personal',
+      // metabase/metabase src/metabase/users/models/user.clj): no internal user, no API-key service users.
       let users = dataset.core_user.filter((u) => u.id !== INTERNAL_USER_ID && (u.type ?? 'personal') === 'personal');
       if (status === 'active') users = users.filter((u) => u.is_active ?? true);
       if (status === 'deactivated') users = users.filter((u) => !(u.is_active ?? true));
@@ -119,24 +120,29 @@ export async function startMetabaseApiEmulator(options: MetabaseApiEmulatorOptio
       return send(response, 200, byUser);
     }
     if (url.pathname === '/api/api-key') {
+      // As metabase/metabase src/metabase/api_keys/api.clj (@06f5232be2d4) answers: only keys
+      // with scope NULL (scoped SCIM keys are left out), and only created_at, updated_at,
+      // updated_by {id, common_name}, id, group {id, name}, name and masked_key (the prefix
+      // followed by asterisks): no user_id, creator_id, key_prefix or scope.
       return send(
         response,
         200,
-        dataset.api_key.map((k) => {
-          const group = dataset.permissions_group_membership
-            .filter((m) => m.user_id === k.user_id && m.group_id !== 1)
-            .map((m) => dataset.permissions_group.find((g) => g.id === m.group_id))[0] ?? dataset.permissions_group.find((g) => g.id === 1);
-          return {
-            id: k.id,
-            name: k.name,
-            group: group ? { id: group.id, name: group.name } : null,
-            masked_key: `${k.key_prefix}****************************************`,
-            created_at: iso(k.created_at),
-            updated_at: iso(k.updated_at),
-            updated_by: { id: k.updated_by_id, common_name: 'Admin' },
-            scope: k.scope ?? null,
-          };
-        }),
+        dataset.api_key
+          .filter((k) => (k.scope ?? null) === null)
+          .map((k) => {
+            const group = dataset.permissions_group_membership
+              .filter((m) => m.user_id === k.user_id && m.group_id !== 1)
+              .map((m) => dataset.permissions_group.find((g) => g.id === m.group_id))[0] ?? dataset.permissions_group.find((g) => g.id === 1);
+            return {
+              id: k.id,
+              name: k.name,
+              group: group ? { id: group.id, name: group.name } : null,
+              masked_key: `${k.key_prefix}${'*'.repeat(39)}`,
+              created_at: iso(k.created_at),
+              updated_at: iso(k.updated_at),
+              updated_by: { id: k.updated_by_id, common_name: 'Admin' },
+            };
+          }),
       );
     }
     const logs = /^\/api\/ee\/logs\/query_execution\/(\d{4})-(\d{2})$/.exec(url.pathname);

@@ -3,11 +3,13 @@
 // step is the changeset (metabase/metabase resources/migrations/*.yaml) that brings it:
 // - v50: no core_user.deactivated_at, no core_session.key_hashed, no auth_identity, no
 //   auth_method/ip_address columns on query_execution and view_log.
-// - v53: core_user.deactivated_at (`v53.2025-01-03T19:07:39`, 001_update_migrations.yaml)
-//   and query_execution.parameterized.
-// - v54 (stands for v54–v57): core_session.key_hashed NOT NULL (`v54.2025-03-06T16:55:15`);
-//   session ids are random 12-character strings, no longer the session key itself.
-//   v55 adds core_user.tenant_id and permissions_group.magic_group_type/is_tenant_group.
+// - v53: core_user.deactivated_at (`v53.2025-01-03T19:07:39`) and
+//   query_execution.parameterized (`v53.2024-12-02T17:21:16`); 001_update_migrations.yaml
+//   @0006f7e821e7.
+// - v54 (stands for v54–v57): core_session.key_hashed NOT NULL (`v54.2025-03-06T16:55:15`,
+//   existing rows get "upgrade placeholder"; same file); session ids are random
+//   12-character strings, no longer the session key itself. v55 adds core_user.tenant_id
+//   and permissions_group.magic_group_type/is_tenant_group (shared spec, not re-read).
 // - v58: auth_identity (`v58.2025-11-04T23:09:49`, unique (user_id, provider)
 //   `v58.2025-11-04T23:10:01`, FK to core_user ON DELETE CASCADE `v58.2025-11-12T00:00:02`),
 //   core_session.auth_identity_id (`v58.2025-11-12T00:00:07`) with its FK ON DELETE
