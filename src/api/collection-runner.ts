@@ -3,12 +3,12 @@
 // the background and records its outcome on the row, which GET /v1/collections/{id}
 // reads. A source already being collected (here, by another `serve` or by the CLI) is
 // answered 409 CONFLICT.
-import { prepareCollection, type CollectionObserver, type CollectionRequest } from '../collectors/run.js';
+import { prepareCollection, type CollectionObserver, type CollectionRequest } from '../jobs/collection-run.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
 
-export type { CollectionSource } from '../collectors/run.js';
+export type { CollectionSource } from '../jobs/collection-run.js';
 export type { CollectionRequest };
 
 export interface CollectionRunner {

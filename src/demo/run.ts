@@ -4,7 +4,7 @@
 // everything lands in an embedded store in <data dir>/demo.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { runCollection } from '../collectors/run.js';
+import { runCollection } from '../jobs/collection-run.js';
 import type { ProgressReporter, SourceSummary } from '../collectors/types.js';
 import { parseConfig, type Config } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';

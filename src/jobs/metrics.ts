@@ -6,7 +6,7 @@
 // sharing a store reports the same archive.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { graphRequestObservers, type GraphRequestEvent } from '../collectors/entra/requester.js';
-import type { CollectionObserver, CollectionRunResult } from '../collectors/run.js';
+import type { CollectionObserver, CollectionRunResult } from './collection-run.js';
 import type { StreamFreshness } from '../store/freshness.repository.js';
 
 export interface ServiceMetrics extends CollectionObserver {

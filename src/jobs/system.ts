@@ -16,7 +16,7 @@
 import { CompiledQuery } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { EntraTuning } from '../collectors/entra/index.js';
-import { recoverInterruptedRuns, runCollection, sourceConfigured, correlateCurrent, type SourceKind } from '../collectors/run.js';
+import { recoverInterruptedRuns, runCollection, sourceConfigured, correlateCurrent, type SourceKind } from './collection-run.js';
 import type { Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -25,7 +25,7 @@ import { describeFreshness, readFreshness, type StreamFreshness } from '../store
 import type { ServiceMetrics } from './metrics.js';
 import { buildDueReports } from './quarterly-reports.js';
 import { deliverWebhook, webhookEvent, type WebhookEvent, type WebhookEventType } from './webhook.js';
-import { intervalToCron } from '../api/collection-schedule.js';
+import { intervalToCron } from './collection-interval.js';
 
 export const JOB_SCHEMA = 'accesstrail_jobs';
 export const QUEUES = {

@@ -3,8 +3,8 @@
 // sources, controls, findings, populations and statistics are read from the store.
 // Populations: populations.repository.ts. Everything is sorted so that the same evidence and parameters give the same model.
 import { sql, type Kysely } from 'kysely';
-import { capabilities, streams } from '../store/streams.js';
-import { apiLimits } from '../collectors/metabase/api-reader.js';
+import { capabilities, metabaseApiLimits, streams } from '../store/streams.js';
+
 import type { CorrelationResult } from '../correlation/correlate.js';
 import type { RuleContext, RuleFinding } from '../correlation/types.js';
 import { gapsIn, mergeRanges, type TimeRange } from '../store/collection.repository.js';
@@ -186,7 +186,7 @@ async function sourceSections(db: Kysely<Database>, correlation: CorrelationResu
       if (oldest && oldest.getTime() > period.from.getTime()) notes.push(`${table}: Metabase kept rows only from ${oldest.toISOString()} (retention)`);
     }
     // What the REST path cannot see (recorded by the API reader), said rather than left out.
-    for (const limit of apiLimits) {
+    for (const limit of metabaseApiLimits) {
       const capability = inventory.capability(sourceId, capabilities.metabaseColumn(limit.table, limit.column));
       if (capability?.available === false && capability.reason) notes.push(`through the API: ${capability.reason}`);
     }

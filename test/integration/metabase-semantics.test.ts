@@ -17,7 +17,7 @@ import { correlate } from '../../src/correlation/correlate.js';
 import { accessAfterTermination } from '../../src/correlation/rules/access-after-termination.rule.js';
 import { dormantAccount } from '../../src/correlation/rules/dormant-account.rule.js';
 import { judgeTruncation, logGap } from '../../src/correlation/rules/log-gap.rule.js';
-import { retentionFacts } from '../../src/collectors/metabase/retention.js';
+import { retentionFacts } from '../../src/store/metabase-retention.js';
 import { staleCredential } from '../../src/correlation/rules/stale-credential.rule.js';
 import type { Rule } from '../../src/correlation/types.js';
 import { connectFixture, createMetabaseAppDatabase, generateMetabaseDataset, type AuditLogRow, type MetabaseDataset } from '../../src/emulators/metabase/index.js';

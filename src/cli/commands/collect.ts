@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runCollection, type CollectionSource } from '../../collectors/run.js';
+import { runCollection, type CollectionSource } from '../../jobs/collection-run.js';
 import type { SourceSummary } from '../../collectors/types.js';
 import { AppError } from '../../errors.js';
 import { say, withStore } from '../context.js';

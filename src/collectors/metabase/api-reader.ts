@@ -3,7 +3,7 @@
 // keys, and on Pro/Enterprise the monthly query-execution logs. The API cannot give
 // login history, sessions, views or audit events: those are recorded as not available.
 import { AppError } from '../../errors.js';
-import { capabilities, streams } from '../../store/streams.js';
+import { capabilities, metabaseApiLimits, streams } from '../../store/streams.js';
 import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
 import type { StateRecord, StateTableName } from '../../store/tables.js';
 import { mapAccount, mapApiKey, mapGroup, mapMembership, mapQueryExecution, plainRow, type Mapped, type Row } from './mapping.js';
@@ -71,27 +71,13 @@ export async function readApiFacts(client: MetabaseApiClient): Promise<ApiFacts>
 
 const apiOnlyTables = ['login_history', 'core_session', 'auth_identity', 'view_log', 'audit_log'];
 
-/** What the REST path cannot see, as column capabilities (read from metabase/metabase:
- *  GET /api/user selects only `type = 'personal'` accounts (users/models/user.clj
- *  filter-clauses) with the admin-visible columns, which include neither `type` nor
- *  `deactivated_at`; GET /api/api-key (api_keys/api.clj @06f5232be2d4) selects only keys
- *  with scope NULL and returns id, name, group, masked_key, created_at, updated_at,
- *  updated_by). The report lists these under the source; rules that need them say so. */
-export const apiLimits: ReadonlyArray<{ table: string; column: string; available: boolean; reason: string }> = [
-  { table: 'core_user', column: 'type', available: false, reason: 'GET /api/user lists only personal accounts and returns no type: API-key service users and the internal user are not listed (their memberships are)' },
-  { table: 'core_user', column: 'deactivated_at', available: false, reason: 'GET /api/user returns no deactivated_at: when an account was deactivated is known only from our snapshots' },
-  { table: 'api_key', column: 'user_id', available: false, reason: 'GET /api/api-key returns no user_id: a key is not tied to its service account' },
-  { table: 'api_key', column: 'creator_id', available: false, reason: 'GET /api/api-key returns no creator_id: who created a key is unknown' },
-  { table: 'api_key', column: 'key_prefix', available: true, reason: 'GET /api/api-key returns no key_prefix; it is read from masked_key (the prefix followed by asterisks)' },
-  { table: 'api_key', column: 'scope', available: false, reason: 'GET /api/api-key lists only keys with scope NULL: scoped (SCIM) keys are not listed, so their age is not evaluable' },
-];
 
 export async function recordApiOnlyCapabilities(context: CollectContext, sourceId: string): Promise<void> {
   await context.collection.setCapability(sourceId, capabilities.metabaseLoginHistory, false, 'login history is only in the application database', context.runId);
   for (const table of apiOnlyTables) {
     await context.collection.setCapability(sourceId, capabilities.metabaseTable(table), false, `${table} is only in the application database (collected through the API only)`, context.runId);
   }
-  for (const limit of apiLimits) {
+  for (const limit of metabaseApiLimits) {
     await context.collection.setCapability(sourceId, capabilities.metabaseColumn(limit.table, limit.column), limit.available, limit.reason, context.runId);
   }
 }

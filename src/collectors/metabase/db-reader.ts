@@ -55,7 +55,7 @@ export const notableColumns: ReadonlyArray<[WantedTable, string]> = [
   ['query_execution', 'ip_address'],
   ['view_log', 'has_access'],
   ['view_log', 'auth_method'],
-  // The API lacks these (api-reader.ts apiLimits); the database has them since v49.
+  // The API lacks these (metabaseApiLimits in src/store/streams.ts); the database has them since v49.
   // (api_key.scope is not listed: the database shows every key, scoped or not.)
   ['api_key', 'user_id'],
   ['api_key', 'creator_id'],

@@ -10,7 +10,7 @@ import { metabaseSourceId } from '../../store/streams.js';
 import type { CollectContext, CollectOptions, SourceSummary } from '../types.js';
 import { collectApi, createMetabaseApiClient, readApiFacts, recordApiOnlyCapabilities, type ApiFacts } from './api-reader.js';
 import { openAppDb } from './app-db.js';
-import { retentionFacts } from './retention.js';
+import { retentionFacts } from '../../store/metabase-retention.js';
 import { collectDbSnapshots, collectDbStreams, discover, recordCapabilities, type DbReadTuning } from './db-reader.js';
 
 export const DEFAULT_BATCH_ROWS = 5_000;

@@ -11,7 +11,7 @@
 // (observation − audit-max-retention-days), from tables this edition truncates, after the
 // instance's first activity; the rest of that part held no rows to collect (a sparse
 // table, or before the instance existed) and is no finding.
-import type { MetabaseRetentionFacts } from '../../collectors/metabase/retention.js';
+import type { MetabaseRetentionFacts } from '../../store/metabase-retention.js';
 import { capabilities, streams } from '../../store/streams.js';
 import { gapsIn, type TimeRange } from '../../store/collection.repository.js';
 import { numberParameter } from '../parameters.js';

@@ -23,10 +23,10 @@ import { createCollectionRepository } from '../store/collection.repository.js';
 import type { Store } from '../store/database.js';
 import { createEvidenceRepository } from '../store/evidence.repository.js';
 import type { Database } from '../store/schema.js';
-import { collectEntra, type EntraTuning } from './entra/index.js';
-import { collectMetabase, metabaseInstance } from './metabase/index.js';
+import { collectEntra, type EntraTuning } from '../collectors/entra/index.js';
+import { collectMetabase, metabaseInstance } from '../collectors/metabase/index.js';
 import { entraSourceId, metabaseSourceId } from '../store/streams.js';
-import { silentProgress, type CollectContext, type ProgressReporter, type SourceSummary } from './types.js';
+import { silentProgress, type CollectContext, type ProgressReporter, type SourceSummary } from '../collectors/types.js';
 
 export type SourceKind = 'entra' | 'metabase';
 export type CollectionSource = SourceKind | 'all';
