@@ -220,12 +220,27 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
   const interactivity = { interactive: 0, nonInteractive: 0, unknown: 0 };
   const pending: { stream: string; upstreamId: string | null; reason: string; payload: unknown }[] = [];
 
-  const flush = async () => {
+  // One write in flight while the next batch is parsed: the database and the parser
+  // work at the same time, and memory holds at most two batches.
+  let inFlight: Promise<void> | null = null;
+  const write = async (rows: EventRecord[], into: StreamSummary, table: EventTableName) => {
+    const outcome = await context.evidence.writeEvents(table, sourceId, rows, { runId: context.runId, batchRows });
+    into.inserted += outcome.inserted;
+    into.revised += outcome.revised;
+  };
+  const flush = async (final = false) => {
+    if (inFlight) await inFlight;
+    inFlight = null;
     if (batch.length && summary && detection) {
-      const outcome = await context.evidence.writeEvents(tableOfFamily[detection.family], sourceId, batch, { runId: context.runId, batchRows });
-      summary.inserted += outcome.inserted;
-      summary.revised += outcome.revised;
+      const rows = batch;
       batch = [];
+      inFlight = write(rows, summary, tableOfFamily[detection.family]);
+      // Keep the rejection handled until awaited (the next flush, or the final one).
+      inFlight.catch(() => undefined);
+      if (final) {
+        await inFlight;
+        inFlight = null;
+      }
     }
     for (const item of pending.splice(0)) await quarantineOnce(context, sourceId, item);
   };
@@ -312,16 +327,16 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
     }
   } catch (error) {
     // What was read before the break is kept; the error says where the file broke.
-    await flush();
+    await flush(true);
     throw error;
   }
   if (!summary || !detection) {
     const stream = 'entra-import';
     for (const item of pending) item.stream = stream;
-    await flush().catch(() => undefined);
+    await flush(true).catch(() => undefined);
     throw new AppError('INPUT_INVALID', `${name} holds no readable records${totalRows ? ` (${totalRows} unreadable row(s), quarantined)` : ''}`);
   }
-  await flush();
+  await flush(true);
   await claimCoverage(context, sourceId, summary, { name, sha256, detection, kind: kind!, earliest, latest, totalRows, interactivity, claim: options.claimCoverage !== false });
   return summary;
 }
