@@ -203,6 +203,16 @@ describe('Entra export imports', () => {
     expect((await counts()).signIns).toEqual(before.signIns);
   });
 
+  it('a Graph JSON download of service principal sign-ins (user fields empty) is told by signInEventTypes and kept out of user sign-ins', async () => {
+    const file = path.join(dir, 'ServicePrincipalSignIns.json');
+    const record = { id: 'spj-1', createdDateTime: '2026-07-08T10:00:00Z', userId: '', userPrincipalName: '', userDisplayName: '', appId: 'app-x', servicePrincipalId: 'sp-x', servicePrincipalName: 'robot', signInEventTypes: ['servicePrincipal'], status: { errorCode: 0 } };
+    writeFileSync(file, JSON.stringify([record, { ...record, id: 'spj-2' }]));
+    const before = (await counts()).signIns;
+    await expect(importEntraFile(context, sourceId, file, { kind: 'entra-sign-ins' })).rejects.toMatchObject({ message: expect.stringContaining('it holds service principal / managed identity sign-ins') });
+    expect(await importEntraFile(context, sourceId, file)).toMatchObject({ stream: 'entra-workload-sign-ins', records: 2 });
+    expect((await counts()).signIns).toBe(before);
+  });
+
   it('a file of the wrong kind is refused with the reason, and stores nothing', async () => {
     const before = await counts();
     const metabase = path.join(dir, 'query-log.csv');

@@ -267,6 +267,10 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
           const asked = options.kind ? ` (asked for --kind ${options.kind})` : '';
           throw new AppError('INPUT_INVALID', `${name}: not an Entra export accesstrail reads${asked}: ${found.error}`);
         }
+        // Graph JSON keeps user fields (empty) on service principal sign-ins: there the
+        // record's signInEventTypes decide the family.
+        const told = found.format === 'admin-center-json' && found.family !== 'audits' ? kindOfRecord(row.cells, {}) : undefined;
+        if (told && familyOf(told) !== found.family) Object.assign(found, { family: familyOf(told), because: `its records' signInEventTypes say ${told.replace(/^entra-/, '')}` });
         detection = found;
         mapper = rowMapper(found.format, found.family);
         const first = mapper(row.cells);
