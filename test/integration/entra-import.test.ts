@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/config.js';
 import { lifecycleEventsOf, upnChangesOf } from '../../src/correlation/directory-audits.js';
 import { createLogger } from '../../src/logger.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
+import { verifyChain } from '../../src/store/chain.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 
@@ -239,5 +240,9 @@ describe('Entra export imports', () => {
     writeFileSync(cut, '[{"id":"c1","createdDateTime":"2026-07-07T12:00:00Z","userId":"u1","isInteractive":true,"status":{"errorCode":0}},\n{"id":"c2","createdDateTime":"2026-07-');
     await expect(importEntraFile(context, sourceId, cut)).rejects.toMatchObject({ code: 'INPUT_INVALID', message: expect.stringContaining('Cut.json is not a readable JSON export (line 2): the file ends inside a record that starts on line 2') });
     expect(await signIn('c1')).toMatchObject({ user_id: 'u1' });
+  });
+
+  it('every imported batch, workload sign-ins included, is on the hash chain and verifies', async () => {
+    expect(await verifyChain(store.db)).toMatchObject({ intact: true });
   });
 });
