@@ -242,6 +242,15 @@ describe('Entra export imports', () => {
     expect(await signIn('c1')).toMatchObject({ user_id: 'u1' });
   });
 
+  it('a header-only download is an empty export, not an error; a file with no readable row is refused', async () => {
+    const empty = path.join(dir, 'InteractiveSignIns_quiet-day.csv');
+    writeFileSync(empty, '"Date (UTC)","Request ID","User ID","Username","Application ID "\r\n');
+    expect(await importEntraFile(context, sourceId, empty)).toMatchObject({ stream: 'entra-sign-ins', records: 0, coverage: [] });
+    const none = path.join(dir, 'Nothing.json');
+    writeFileSync(none, '[]');
+    await expect(importEntraFile(context, sourceId, none)).rejects.toMatchObject({ code: 'INPUT_INVALID', message: 'Nothing.json holds no readable records' });
+  });
+
   it('every imported batch, workload sign-ins included, is on the hash chain and verifies', async () => {
     expect(await verifyChain(store.db)).toMatchObject({ intact: true });
   });

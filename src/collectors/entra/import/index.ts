@@ -85,7 +85,7 @@ async function* csvRows(file: string, header: { value?: string[] }): AsyncGenera
   let row = 0;
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      while (skipped.length) yield skipped.shift()!;
+      while (skipped.length) yield { ...skipped.shift()!, row: ++row };
       const { record, info } = item;
       if (!columns) {
         columns = record.map((name) => name.replace(/^\ufeff/, ''));
@@ -109,7 +109,7 @@ async function* csvRows(file: string, header: { value?: string[] }): AsyncGenera
     const failure = error as Error & { lines?: number };
     throw new AppError('INPUT_INVALID', `${path.basename(file)} is not a readable CSV${failure.lines ? ` (line ${failure.lines})` : ''}: ${failure.message}`);
   }
-  while (skipped.length) yield skipped.shift()!;
+  while (skipped.length) yield { ...skipped.shift()!, row: ++row };
 }
 
 async function* jsonRows(file: string): AsyncGenerator<Row> {
@@ -333,6 +333,13 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
     // What was read before the break is kept; the error says where the file broke.
     await flush(true);
     throw error;
+  }
+  if (!summary && totalRows === 0 && header.value) {
+    // A header and no rows: a valid, empty export (a quiet day). Nothing to store, and
+    // no span to claim.
+    const found = detect(header.value, false);
+    if ('error' in found) throw new AppError('INPUT_INVALID', `${name}: not an Entra export accesstrail reads: ${found.error}`);
+    return { stream: streamOfFamily[found.family], records: 0, inserted: 0, revised: 0, quarantined: 0, coverage: [], notes: [`${name} (sha256 ${sha256}): ${found.format}, no records; no coverage claimed`] };
   }
   if (!summary || !detection) {
     const stream = 'entra-import';
