@@ -1,6 +1,6 @@
 // Entra exports as they really are, into the evidence tables. Fixtures and the source
 // of each file's columns: test/fixtures/imports/README.md.
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -249,6 +249,18 @@ describe('Entra export imports', () => {
     const none = path.join(dir, 'Nothing.json');
     writeFileSync(none, '[]');
     await expect(importEntraFile(context, sourceId, none)).rejects.toMatchObject({ code: 'INPUT_INVALID', message: 'Nothing.json holds no readable records' });
+  });
+
+  it('a Log Analytics export that unions SigninLogs and AADNonInteractiveUserSignInLogs keeps each row\'s log and covers user sign-ins directly', async () => {
+    // Two rows of the SigninLogs fixture, the second relabelled as the other table.
+    const lines = readFileSync(fixture('SigninLogs_2026-07-04.csv'), 'utf8').split('\r\n');
+    const second = lines[2]!.replace('"SigninLogs"', '"AADNonInteractiveUserSignInLogs"').replace('"SignInLogs"', '"NonInteractiveUserSignInLogs"').replace(/la0002-7a6b-4c3d-9e8f-0123456789ab/g, 'union-ni-1');
+    const file = path.join(dir, 'union.csv');
+    writeFileSync(file, [lines[0], lines[1]!.replace(/la0001/g, 'union-i-1'), second].join('\r\n') + '\r\n');
+    const summary = await importEntraFile(context, sourceId, file);
+    expect(summary).toMatchObject({ records: 2, quarantined: 0 });
+    expect([(await signIn('union-i-1-7a6b-4c3d-9e8f-0123456789ab')).is_interactive, (await signIn('union-ni-1')).is_interactive]).toEqual([true, false]);
+    expect(summary.notes.join('\n')).toContain('coverage claimed on entra-sign-ins: ');
   });
 
   it('every imported batch, workload sign-ins included, is on the hash chain and verifies', async () => {

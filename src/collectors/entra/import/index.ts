@@ -289,7 +289,10 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
         reject(row, `a ${rowKind.replace(/^entra-/, '')} record in a file of ${familyWords[detection.family]}`, cellText(mapped.record['id']) ?? null, row.cells);
         continue;
       }
-      if (rowKind && kind !== 'entra-sign-ins' && rowKind !== kind) {
+      // A row that says which log it is from is trusted over a kind inferred from the
+      // first row or the file name (a Log Analytics query may union two tables); only an
+      // explicit --kind makes a contradicting row a rejection.
+      if (rowKind && options.kind && kind !== 'entra-sign-ins' && rowKind !== kind) {
         reject(row, `a ${rowKind.replace(/^entra-/, '')} record in a file imported as ${kind}`, cellText(mapped.record['id']) ?? null, row.cells);
         continue;
       }
