@@ -263,6 +263,24 @@ describe('Entra export imports', () => {
     expect(summary.notes.join('\n')).toContain('coverage claimed on entra-sign-ins: ');
   });
 
+  it('managed identity sign-ins are told by file name or --kind; an admin center JSON audit download keeps Graph\'s ids', async () => {
+    const msi = path.join(dir, 'MSISignIns_2026-07-09.csv');
+    writeFileSync(msi, readFileSync(fixture('ApplicationSignIns_2026-07-01_2026-07-02.csv'), 'utf8').replace(/sp-000/g, 'mi-000'));
+    expect(await importEntraFile(context, sourceId, msi)).toMatchObject({ stream: 'entra-workload-sign-ins', records: 2 });
+    const unnamed = path.join(dir, 'workload.csv');
+    writeFileSync(unnamed, readFileSync(fixture('ApplicationSignIns_2026-07-01_2026-07-02.csv'), 'utf8').replace(/sp-000/g, 'wl-000'));
+    await expect(importEntraFile(context, sourceId, unnamed)).rejects.toMatchObject({ message: expect.stringContaining('pass --kind entra-service-principal-sign-ins or --kind entra-managed-identity-sign-ins') });
+    expect(await importEntraFile(context, sourceId, unnamed, { kind: 'entra-managed-identity-sign-ins' })).toMatchObject({ records: 2 });
+    const kinds = await store.db.selectFrom('entra_workload_sign_in').select(['upstream_id', 'workload_kind']).where('upstream_id', 'like', 'mi-%').orderBy('upstream_id').execute();
+    expect(kinds.map((k) => k.workload_kind)).toEqual(['managedIdentity', 'managedIdentity']);
+
+    const audits = path.join(dir, 'AuditLogs_2026-07-10.json');
+    writeFileSync(audits, JSON.stringify([{ id: 'Directory_GJ1', category: 'UserManagement', correlationId: 'c', result: 'success', activityDisplayName: 'Disable account', activityDateTime: '2026-07-10T08:00:00Z', loggedByService: 'Core Directory', operationType: 'Update', initiatedBy: { user: { id: 'admin' } }, targetResources: [{ id: ANN, type: 'User', modifiedProperties: [] }] }]));
+    expect(await importEntraFile(context, sourceId, audits)).toMatchObject({ stream: 'entra-directory-audits', records: 1 });
+    const row = await store.db.selectFrom('entra_directory_audit').selectAll().where('upstream_id', '=', 'Directory_GJ1').executeTakeFirstOrThrow();
+    expect([row.activity, row.initiated_by_user_id, row.target_ids, row.operation_type]).toEqual(['Disable account', 'admin', [ANN], 'Update']);
+  });
+
   it('every imported batch, workload sign-ins included, is on the hash chain and verifies', async () => {
     expect(await verifyChain(store.db)).toMatchObject({ intact: true });
   });
