@@ -1,6 +1,6 @@
 // Entra exports as they really are, into the evidence tables. Fixtures and the source
 // of each file's columns: test/fixtures/imports/README.md.
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/config.js';
 import { lifecycleEventsOf, upnChangesOf } from '../../src/correlation/identity/directory-audits.js';
 import { createLogger } from '../../src/logger.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
+import { verifyChain } from '../../src/store/chain.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 
@@ -203,6 +204,16 @@ describe('Entra export imports', () => {
     expect((await counts()).signIns).toEqual(before.signIns);
   });
 
+  it('a Graph JSON download of service principal sign-ins (user fields empty) is told by signInEventTypes and kept out of user sign-ins', async () => {
+    const file = path.join(dir, 'ServicePrincipalSignIns.json');
+    const record = { id: 'spj-1', createdDateTime: '2026-07-08T10:00:00Z', userId: '', userPrincipalName: '', userDisplayName: '', appId: 'app-x', servicePrincipalId: 'sp-x', servicePrincipalName: 'robot', signInEventTypes: ['servicePrincipal'], status: { errorCode: 0 } };
+    writeFileSync(file, JSON.stringify([record, { ...record, id: 'spj-2' }]));
+    const before = (await counts()).signIns;
+    await expect(importEntraFile(context, sourceId, file, { kind: 'entra-sign-ins' })).rejects.toMatchObject({ message: expect.stringContaining('it holds service principal / managed identity sign-ins') });
+    expect(await importEntraFile(context, sourceId, file)).toMatchObject({ stream: 'entra-workload-sign-ins', records: 2 });
+    expect((await counts()).signIns).toBe(before);
+  });
+
   it('a file of the wrong kind is refused with the reason, and stores nothing', async () => {
     const before = await counts();
     const metabase = path.join(dir, 'query-log.csv');
@@ -229,5 +240,48 @@ describe('Entra export imports', () => {
     writeFileSync(cut, '[{"id":"c1","createdDateTime":"2026-07-07T12:00:00Z","userId":"u1","isInteractive":true,"status":{"errorCode":0}},\n{"id":"c2","createdDateTime":"2026-07-');
     await expect(importEntraFile(context, sourceId, cut)).rejects.toMatchObject({ code: 'INPUT_INVALID', message: expect.stringContaining('Cut.json is not a readable JSON export (line 2): the file ends inside a record that starts on line 2') });
     expect(await signIn('c1')).toMatchObject({ user_id: 'u1' });
+  });
+
+  it('a header-only download is an empty export, not an error; a file with no readable row is refused', async () => {
+    const empty = path.join(dir, 'InteractiveSignIns_quiet-day.csv');
+    writeFileSync(empty, '"Date (UTC)","Request ID","User ID","Username","Application ID "\r\n');
+    expect(await importEntraFile(context, sourceId, empty)).toMatchObject({ stream: 'entra-sign-ins', records: 0, coverage: [] });
+    const none = path.join(dir, 'Nothing.json');
+    writeFileSync(none, '[]');
+    await expect(importEntraFile(context, sourceId, none)).rejects.toMatchObject({ code: 'INPUT_INVALID', message: 'Nothing.json holds no readable records' });
+  });
+
+  it('a Log Analytics export that unions SigninLogs and AADNonInteractiveUserSignInLogs keeps each row\'s log and covers user sign-ins directly', async () => {
+    // Two rows of the SigninLogs fixture, the second relabelled as the other table.
+    const lines = readFileSync(fixture('SigninLogs_2026-07-04.csv'), 'utf8').split('\r\n');
+    const second = lines[2]!.replace('"SigninLogs"', '"AADNonInteractiveUserSignInLogs"').replace('"SignInLogs"', '"NonInteractiveUserSignInLogs"').replace(/la0002-7a6b-4c3d-9e8f-0123456789ab/g, 'union-ni-1');
+    const file = path.join(dir, 'union.csv');
+    writeFileSync(file, [lines[0], lines[1]!.replace(/la0001/g, 'union-i-1'), second].join('\r\n') + '\r\n');
+    const summary = await importEntraFile(context, sourceId, file);
+    expect(summary).toMatchObject({ records: 2, quarantined: 0 });
+    expect([(await signIn('union-i-1-7a6b-4c3d-9e8f-0123456789ab')).is_interactive, (await signIn('union-ni-1')).is_interactive]).toEqual([true, false]);
+    expect(summary.notes.join('\n')).toContain('coverage claimed on entra-sign-ins: ');
+  });
+
+  it('managed identity sign-ins are told by file name or --kind; an admin center JSON audit download keeps Graph\'s ids', async () => {
+    const msi = path.join(dir, 'MSISignIns_2026-07-09.csv');
+    writeFileSync(msi, readFileSync(fixture('ApplicationSignIns_2026-07-01_2026-07-02.csv'), 'utf8').replace(/sp-000/g, 'mi-000'));
+    expect(await importEntraFile(context, sourceId, msi)).toMatchObject({ stream: 'entra-workload-sign-ins', records: 2 });
+    const unnamed = path.join(dir, 'workload.csv');
+    writeFileSync(unnamed, readFileSync(fixture('ApplicationSignIns_2026-07-01_2026-07-02.csv'), 'utf8').replace(/sp-000/g, 'wl-000'));
+    await expect(importEntraFile(context, sourceId, unnamed)).rejects.toMatchObject({ message: expect.stringContaining('pass --kind entra-service-principal-sign-ins or --kind entra-managed-identity-sign-ins') });
+    expect(await importEntraFile(context, sourceId, unnamed, { kind: 'entra-managed-identity-sign-ins' })).toMatchObject({ records: 2 });
+    const kinds = await store.db.selectFrom('entra_workload_sign_in').select(['upstream_id', 'workload_kind']).where('upstream_id', 'like', 'mi-%').orderBy('upstream_id').execute();
+    expect(kinds.map((k) => k.workload_kind)).toEqual(['managedIdentity', 'managedIdentity']);
+
+    const audits = path.join(dir, 'AuditLogs_2026-07-10.json');
+    writeFileSync(audits, JSON.stringify([{ id: 'Directory_GJ1', category: 'UserManagement', correlationId: 'c', result: 'success', activityDisplayName: 'Disable account', activityDateTime: '2026-07-10T08:00:00Z', loggedByService: 'Core Directory', operationType: 'Update', initiatedBy: { user: { id: 'admin' } }, targetResources: [{ id: ANN, type: 'User', modifiedProperties: [] }] }]));
+    expect(await importEntraFile(context, sourceId, audits)).toMatchObject({ stream: 'entra-directory-audits', records: 1 });
+    const row = await store.db.selectFrom('entra_directory_audit').selectAll().where('upstream_id', '=', 'Directory_GJ1').executeTakeFirstOrThrow();
+    expect([row.activity, row.initiated_by_user_id, row.target_ids, row.operation_type]).toEqual(['Disable account', 'admin', [ANN], 'Update']);
+  });
+
+  it('every imported batch, workload sign-ins included, is on the hash chain and verifies', async () => {
+    expect(await verifyChain(store.db)).toMatchObject({ intact: true });
   });
 });

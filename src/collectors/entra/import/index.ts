@@ -85,7 +85,7 @@ async function* csvRows(file: string, header: { value?: string[] }): AsyncGenera
   let row = 0;
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      while (skipped.length) yield skipped.shift()!;
+      while (skipped.length) yield { ...skipped.shift()!, row: ++row };
       const { record, info } = item;
       if (!columns) {
         columns = record.map((name) => name.replace(/^\ufeff/, ''));
@@ -109,7 +109,7 @@ async function* csvRows(file: string, header: { value?: string[] }): AsyncGenera
     const failure = error as Error & { lines?: number };
     throw new AppError('INPUT_INVALID', `${path.basename(file)} is not a readable CSV${failure.lines ? ` (line ${failure.lines})` : ''}: ${failure.message}`);
   }
-  while (skipped.length) yield skipped.shift()!;
+  while (skipped.length) yield { ...skipped.shift()!, row: ++row };
 }
 
 async function* jsonRows(file: string): AsyncGenerator<Row> {
@@ -220,12 +220,27 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
   const interactivity = { interactive: 0, nonInteractive: 0, unknown: 0 };
   const pending: { stream: string; upstreamId: string | null; reason: string; payload: unknown }[] = [];
 
-  const flush = async () => {
+  // One write in flight while the next batch is parsed: the database and the parser
+  // work at the same time, and memory holds at most two batches.
+  let inFlight: Promise<void> | null = null;
+  const write = async (rows: EventRecord[], into: StreamSummary, table: EventTableName) => {
+    const outcome = await context.evidence.writeEvents(table, sourceId, rows, { runId: context.runId, batchRows });
+    into.inserted += outcome.inserted;
+    into.revised += outcome.revised;
+  };
+  const flush = async (final = false) => {
+    if (inFlight) await inFlight;
+    inFlight = null;
     if (batch.length && summary && detection) {
-      const outcome = await context.evidence.writeEvents(tableOfFamily[detection.family], sourceId, batch, { runId: context.runId, batchRows });
-      summary.inserted += outcome.inserted;
-      summary.revised += outcome.revised;
+      const rows = batch;
       batch = [];
+      inFlight = write(rows, summary, tableOfFamily[detection.family]);
+      // Keep the rejection handled until awaited (the next flush, or the final one).
+      inFlight.catch(() => undefined);
+      if (final) {
+        await inFlight;
+        inFlight = null;
+      }
     }
     for (const item of pending.splice(0)) await quarantineOnce(context, sourceId, item);
   };
@@ -252,6 +267,10 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
           const asked = options.kind ? ` (asked for --kind ${options.kind})` : '';
           throw new AppError('INPUT_INVALID', `${name}: not an Entra export accesstrail reads${asked}: ${found.error}`);
         }
+        // Graph JSON keeps user fields (empty) on service principal sign-ins: there the
+        // record's signInEventTypes decide the family.
+        const told = found.format === 'admin-center-json' && found.family !== 'audits' ? kindOfRecord(row.cells, {}) : undefined;
+        if (told && familyOf(told) !== found.family) Object.assign(found, { family: familyOf(told), because: `its records' signInEventTypes say ${told.replace(/^entra-/, '')}` });
         detection = found;
         mapper = rowMapper(found.format, found.family);
         const first = mapper(row.cells);
@@ -270,7 +289,10 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
         reject(row, `a ${rowKind.replace(/^entra-/, '')} record in a file of ${familyWords[detection.family]}`, cellText(mapped.record['id']) ?? null, row.cells);
         continue;
       }
-      if (rowKind && kind !== 'entra-sign-ins' && rowKind !== kind) {
+      // A row that says which log it is from is trusted over a kind inferred from the
+      // first row or the file name (a Log Analytics query may union two tables); only an
+      // explicit --kind makes a contradicting row a rejection.
+      if (rowKind && options.kind && kind !== 'entra-sign-ins' && rowKind !== kind) {
         reject(row, `a ${rowKind.replace(/^entra-/, '')} record in a file imported as ${kind}`, cellText(mapped.record['id']) ?? null, row.cells);
         continue;
       }
@@ -312,16 +334,23 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
     }
   } catch (error) {
     // What was read before the break is kept; the error says where the file broke.
-    await flush();
+    await flush(true);
     throw error;
+  }
+  if (!summary && totalRows === 0 && header.value) {
+    // A header and no rows: a valid, empty export (a quiet day). Nothing to store, and
+    // no span to claim.
+    const found = detect(header.value, false);
+    if ('error' in found) throw new AppError('INPUT_INVALID', `${name}: not an Entra export accesstrail reads: ${found.error}`);
+    return { stream: streamOfFamily[found.family], records: 0, inserted: 0, revised: 0, quarantined: 0, coverage: [], notes: [`${name} (sha256 ${sha256}): ${found.format}, no records; no coverage claimed`] };
   }
   if (!summary || !detection) {
     const stream = 'entra-import';
     for (const item of pending) item.stream = stream;
-    await flush().catch(() => undefined);
+    await flush(true).catch(() => undefined);
     throw new AppError('INPUT_INVALID', `${name} holds no readable records${totalRows ? ` (${totalRows} unreadable row(s), quarantined)` : ''}`);
   }
-  await flush();
+  await flush(true);
   await claimCoverage(context, sourceId, summary, { name, sha256, detection, kind: kind!, earliest, latest, totalRows, interactivity, claim: options.claimCoverage !== false });
   return summary;
 }
