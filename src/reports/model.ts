@@ -1,5 +1,5 @@
 // The report model: the canonical document every rendering (JSON, PDF, CSV, OSCAL) is
-// a pure function of. Field names follow ../shared/specs/contract.md ("Report JSON");
+// a pure function of. Field names are a promise to scripts (docs/report-json.md);
 // add fields only, and bump the minor schemaVersion when you do.
 
 export const REPORT_SCHEMA_VERSION = '1.0';

@@ -1,5 +1,5 @@
 // The Entra emulator's data: plain Microsoft Graph JSON, as the real service returns it
-// (field names and shapes from ../shared/specs/entra-graph.md). Tests, the demo and the
+// (field names and shapes from Microsoft Graph's signIn, directoryAudit, user, group and application resources: docs/entra.md). Tests, the demo and the
 // benchmark fill it; it may be changed between collection runs (the emulator reads it on
 // every request), e.g. to add a late sign-in or to revise a record.
 

@@ -18,7 +18,7 @@
 //   058_update_migrations.yaml @0085708de17a.
 // - v60: TOTP columns, the usage-analytics columns (auth_method, ip_address, ...); on
 //   Postgres query_execution is partitioned by month (query_execution_YYYY_MM).
-// Column names and types follow ../shared/specs/metabase.md §1. On MySQL/MariaDB,
+// Column names and types follow Metabase's Liquibase changesets (docs/metabase.md, Versions). On MySQL/MariaDB,
 // Liquibase maps boolean to BIT(1), v49 turned DATETIME columns into TIMESTAMP(6), and
 // its own bookkeeping table is upper-case `DATABASECHANGELOG` (with upper-case columns);
 // all three traps are reproduced here.
