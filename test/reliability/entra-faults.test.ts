@@ -4,7 +4,7 @@
 // either completes with the same store as a clean run, or stops with a clear one-line
 // error and the next run completes it; "the same store" is a digest of the evidence rows'
 // own hashes (test/support/entra-run.ts), and the hash chain must verify.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { entraSourceId, streams } from '../../src/collectors/streams.js';
 import { startEntraEmulator, type EntraEmulator, type FaultKind, type ScriptedFault } from '../../src/emulators/entra/index.js';
 import { SAMPLE_COLLECTOR_SECRET, sampleDataset } from '../../src/emulators/entra/sample.js';
@@ -56,13 +56,17 @@ const burstCases: FaultCase[] = bursts.map(({ kind, continuation, times }) => ({
   step: { kind, times, after: continuation ? 0 : 1, ...(continuation !== undefined ? { continuation } : {}) },
 }));
 
-describe('Entra faults upstream: the store ends as a clean run left it', () => {
+// Generous hooks and tests: the machine is shared and a run here is a whole collection.
+describe('Entra faults upstream: the store ends as a clean run left it', { timeout: 180_000 }, () => {
   let emulator: EntraEmulator;
   let sourceId: string;
   let clean: EvidenceDigest;
   let factory: Awaited<ReturnType<typeof storeFactory>>;
   const stores: { dispose(): Promise<void> }[] = [];
   const outcomes: string[] = [];
+  const disposeStores = async () => {
+    for (const store of stores.splice(0)) await store.dispose();
+  };
   const openTestStore = async () => {
     const store = await factory.fresh();
     stores.push(store);
@@ -80,13 +84,16 @@ describe('Entra faults upstream: the store ends as a clean run left it', () => {
     expect(clean.tables['entra_sign_in']!.rows).toBe(60);
     expect(clean.tables['entra_user_version']!.rows).toBeGreaterThanOrEqual(20);
     expect(clean.tables['entra_group_member_version']!.rows).toBeGreaterThan(0);
-  });
+    await disposeStores();
+  }, 300_000);
+  // Each test's stores go as soon as it ends: the Postgres server is shared.
+  afterEach(() => disposeStores(), 120_000);
   afterAll(async () => {
     await emulator?.close();
-    for (const store of stores) await store.dispose();
+    await disposeStores();
     await factory?.dispose();
     if (outcomes.length) console.log(`Entra fault runs:\n  ${outcomes.join('\n  ')}`);
-  });
+  }, 300_000);
 
   /** One faulty run, then (if it stopped) one clean rerun; returns how it went. */
   async function faultyRun(faultCase: FaultCase, tuning = fastTuning(emulator)): Promise<{ firstRun: 'completed' | 'stopped'; error?: Error; injected: number }> {
