@@ -157,6 +157,7 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
       emulator.setFaults({ retryAfterSeconds: 0.01 });
     }
     expect(isAppError(error) && error.code).toBe('UPSTREAM_UNAVAILABLE');
+    outcomes.push(`503 for good on sign-ins: stopped (${(error as Error).message}), rerun completed`);
     expect((error as Error).message).toMatch(/^Entra collection incomplete \(Graph kept failing\): entra-sign-ins: Graph kept failing GET \/beta\/auditLogs\/signIns/);
     const collection = createCollectionRepository(store.db);
     const covered = await collection.coverageOf(sourceId, streams.entraSignIns);
@@ -189,6 +190,7 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
     }
     expect(isAppError(error) && error.code).toBe('UPSTREAM_UNAVAILABLE');
     expect((error as Error).message).toContain('entra_user_version: Graph kept failing GET /v1.0/users');
+    outcomes.push(`502 for good on users: stopped (${(error as Error).message}), rerun completed`);
     const snapshots = await store.db.selectFrom('snapshot').select(['stream', 'complete']).execute();
     expect(snapshots.find((s) => s.stream === 'entra_user_version')?.complete).toBe(false);
     const { rows } = await store.db.selectFrom('entra_user_version').select((eb) => eb.fn.countAll<number>().as('n')).where('present', '=', false).execute().then((r) => ({ rows: r }));
