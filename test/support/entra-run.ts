@@ -1,7 +1,8 @@
 // Running the Entra collector against the emulator in tests, and a digest of what it
 // stored: shared by the window tests and the Entra fault tests.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { collectEntra, type EntraTuning } from '../../src/collectors/entra/index.js';
 import { streams } from '../../src/store/streams.js';
 import { silentProgress, type CollectContext, type SourceSummary } from '../../src/collectors/types.js';
@@ -10,8 +11,9 @@ import type { EntraEmulator } from '../../src/emulators/entra/index.js';
 import { SAMPLE_ADMIN_GROUP_ID, SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID } from '../../src/emulators/entra/sample.js';
 import { createLogger } from '../../src/logger.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
-import type { Store } from '../../src/store/database.js';
+import { openStore, type Store } from '../../src/store/database.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
+import { createTestDatabase, serverUrl } from './database.js';
 
 /** Pacing off and retries scaled down so a test takes seconds. */
 export const fastTuning = (emulator: EntraEmulator, extra: EntraTuning = {}): EntraTuning => ({
@@ -107,4 +109,39 @@ export async function coverageRows(store: Store, sourceId: string, stream: strin
     const detail = (typeof row.detail === 'string' ? JSON.parse(row.detail) : row.detail) as { pages: number; records: number };
     return { from, to, widthMs: to.getTime() - from.getTime(), pages: detail.pages, records: detail.records };
   });
+}
+
+/** Empty, migrated stores made fast: the migrations run once into a template database,
+ *  and each store is a copy of it (CREATE DATABASE … TEMPLATE), so a test can afford a
+ *  fresh store per run. */
+export async function storeFactory(): Promise<{ fresh(): Promise<Store & { dispose(): Promise<void> }>; dispose(): Promise<void> }> {
+  const template = await createTestDatabase('accesstrail_entra_tpl');
+  const migrated = await openStore({ databaseUrl: template.url, poolSize: 1 });
+  await migrated.close();
+  const templateName = new URL(template.url).pathname.slice(1);
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: serverUrl() });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    async fresh() {
+      const name = `accesstrail_entra_${randomBytes(6).toString('hex')}`;
+      await admin(`create database ${name} template ${templateName}`);
+      const url = new URL(serverUrl());
+      url.pathname = `/${name}`;
+      const store = await openStore({ databaseUrl: url.toString(), poolSize: 4 });
+      return Object.assign(store, {
+        async dispose() {
+          await store.close();
+          await admin(`drop database if exists ${name} with (force)`);
+        },
+      });
+    },
+    dispose: () => template.drop(),
+  };
 }

@@ -88,6 +88,22 @@ async function openSnapshot(deps: DirectoryDeps, table: StateTableName): Promise
 
 /** Listings restarted after a refused skip token before the snapshot gives up. */
 const LISTING_RESTARTS = 5;
+/** Extra rounds of the requester's whole retry budget for one page (a 429 storm or an
+ *  outage longer than one budget) before the snapshot gives up. */
+const PAGE_ROUNDS = 3;
+
+/** One page; a request that ran out of retries is asked again (its nextLink is still
+ *  good: only a refused token needs the listing restarted). */
+async function getPage(deps: DirectoryDeps, url: string) {
+  for (let round = 1; ; round++) {
+    try {
+      return await deps.requester.get(url);
+    } catch (error) {
+      if (!(error instanceof RequestFailure && error.kind === 'exhausted') || round >= PAGE_ROUNDS) throw error;
+      deps.context.logger.warn({ reason: error.message, round }, 'asking Graph again for a directory page');
+    }
+  }
+}
 
 /** Every page of a listing, in order. A refused skip token restarts the listing from its
  *  first page (tokens are not resumable, spec §4.2); pages seen twice are harmless, the
@@ -97,7 +113,7 @@ async function listAll(deps: DirectoryDeps, firstUrl: string, onPage: (values: J
     let url: string | undefined = firstUrl;
     try {
       while (url) {
-        const page = await deps.requester.get(url);
+        const page = await getPage(deps, url);
         await onPage(page.value);
         url = page.nextLink;
       }

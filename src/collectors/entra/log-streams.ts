@@ -69,8 +69,8 @@ interface LogCheckpoint {
   coveredTo: string;
   /** Width the next window starts with (what the density of the last ones suggested). */
   windowMs: number;
-  /** Widest window Graph answered before timing out, if it ever did: later windows stay
-   *  at half of it. */
+  /** Half the width of a window Graph timed out on, if it ever did: later windows stay
+   *  below it, while it relaxes window by window. */
   timeoutCeilingMs?: number;
   graphVersion?: 'beta' | 'v1.0';
 }
@@ -103,6 +103,11 @@ interface StreamSpec {
   windowsDone: number;
 }
 
+/** Growth of the timeout ceiling per window answered without a timeout: a 504 may have
+ *  been the service's bad minute rather than the width, so the ceiling doubles about
+ *  every 8 windows instead of holding for good. */
+const CEILING_RELAX = 1.1;
+
 /** Thrown when a stream gave up; the others still run, and the collector reports it. */
 export class StreamIncomplete extends Error {}
 
@@ -122,7 +127,8 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
   }
   start = floorToSecond(start);
   const end = floorToSecond(Math.min((deps.until ?? now).getTime(), now.getTime()));
-  // After a timeout, windows stay at half the width that timed out (this run and later ones).
+  // After a timeout, windows stay below half the width that timed out (this run and later
+  // ones), a ceiling that relaxes with every window answered in time.
   let ceilingMs = Math.max(policy.minWindowMs, Math.min(policy.maxWindowMs, checkpoint?.timeoutCeilingMs ?? policy.maxWindowMs));
   const clampWidth = (ms: number) => Math.round(Math.max(policy.minWindowMs, Math.min(ms, ceilingMs)));
   let windowMs = clampWidth(checkpoint?.windowMs ?? policy.windowMs);
@@ -185,6 +191,7 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
     failures = 0;
     spec.windowsDone++;
     const widthMs = window.to.getTime() - window.from.getTime();
+    if (ceilingMs < policy.maxWindowMs) ceilingMs = Math.min(policy.maxWindowMs, Math.round(ceilingMs * CEILING_RELAX));
     windowMs = nextWindowMs(policy, windowMs, { widthMs, records, pageCapacity: pageCapacity || LOG_PAGE_SIZE }, ceilingMs);
     await context.collection.addCoverage(sourceId, spec.stream, window, context.runId, { pages, records, ...spec.detail() });
     coveredTo = Math.max(coveredTo, window.to.getTime());

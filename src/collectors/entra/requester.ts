@@ -159,6 +159,8 @@ export function createRequester(options: {
   async function get(url: string, { reporting = false, windowed = false }: RequestOptions = {}): Promise<GraphPage> {
     const started = Date.now();
     let timeouts = 0;
+    // What the last failed attempt was, for the message when the budget runs out.
+    let lastFailure = '';
     for (let attempt = 1; ; attempt++) {
       if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('collection aborted');
       let done = () => {};
@@ -186,6 +188,7 @@ export function createRequester(options: {
         done();
         if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('collection aborted');
         outcome = classify(error, url, options.authorityHost);
+        if (error instanceof GraphError) lastFailure = `${error.statusCode > 0 ? `${error.statusCode} ` : ''}${error.code ?? ''}${error.message ? `: ${error.message}` : ''}`.trim();
         if (outcome === 'retry' && isTimeout(error)) {
           stats.timeouts++;
           if (windowed && ++timeouts >= (policy.timeoutAttempts ?? defaultRetryPolicy.timeoutAttempts)) {
@@ -204,7 +207,7 @@ export function createRequester(options: {
       const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + random() / 2);
       const delay = waitMs ?? backoff;
       if (attempt >= policy.maxAttempts || elapsed + delay > policy.maxElapsedMs) {
-        throw new RequestFailure('exhausted', `Graph kept failing GET ${describePath(url)} (${attempt} attempts over ${Math.round(elapsed / 1000)} s)`, -1, undefined);
+        throw new RequestFailure('exhausted', `Graph kept failing GET ${describePath(url)} (${attempt} attempts over ${Math.round(elapsed / 1000)} s${lastFailure ? `; last: ${lastFailure.split('\n')[0]!.slice(0, 200)}` : ''})`, -1, undefined);
       }
       stats.retries++;
       notify('retry');

@@ -487,7 +487,8 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     }
 
     const skipText = url.searchParams.get('$skiptoken');
-    const fault = scriptedFault(path, skipText !== null) ?? scanFault(spec, url.searchParams.get('$filter')) ?? pickFault(skipText !== null);
+    const scripted = scriptedFault(path, skipText !== null);
+    const fault = scripted ?? scanFault(spec, url.searchParams.get('$filter')) ?? pickFault(skipText !== null);
     if (fault) stats.faults[fault] = (stats.faults[fault] ?? 0) + 1;
     switch (fault) {
       case '429':
@@ -577,7 +578,9 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       return next.toString();
     };
     const context = `${base()}/${version}/$metadata#${path}`;
-    if (fault === 'empty-page' && !emptyServed) {
+    // A random empty page is never followed by another (no endless runs of them); scripted
+    // ones may come in a row, as they can from Graph.
+    if (fault === 'empty-page' && (!emptyServed || scripted)) {
       // Graph may send an empty page that still has a nextLink (PR microsoft-graph-docs#21635).
       sendJson(res, 200, { '@odata.context': context, '@odata.nextLink': nextUrl(offset, true), value: [] });
       return;
