@@ -153,6 +153,7 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
     const outcome = await context.evidence.writeEvents(kind === 'entra-sign-ins' ? 'entra_sign_in' : 'entra_directory_audit', sourceId, batch, { runId: context.runId });
     summary.inserted += outcome.inserted;
     summary.revised += outcome.revised;
+    summary.quarantined += outcome.quarantined;
     batch = [];
   };
 
