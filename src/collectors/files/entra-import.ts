@@ -120,7 +120,8 @@ async function* jsonRecords(file: string): AsyncGenerator<Json> {
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new AppError('INPUT_INVALID', `${file} is not valid JSON: ${(error as Error).message}`);
+    // V8 quotes the start of the input in its message: one line, whatever the file holds.
+    throw new AppError('INPUT_INVALID', `${file} is not valid JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
   }
   const list = Array.isArray(parsed) ? parsed : (parsed as Json | null)?.['value'];
   if (!Array.isArray(list)) throw new AppError('INPUT_INVALID', `${file} holds neither a JSON array of records nor a Graph page with "value"`);
