@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isAppError, type ErrorCode } from '../errors.js';
+import { isStoreConnectionLoss } from '../store/database.js';
 
 export const errorBody = z
   .object({
@@ -46,6 +47,8 @@ function describe(error: unknown): Described {
     const code = fastifyError.statusCode === 404 ? 'NOT_FOUND' : fastifyError.statusCode === 401 ? 'UNAUTHORIZED' : fastifyError.statusCode === 403 ? 'FORBIDDEN' : 'INPUT_INVALID';
     return { status: fastifyError.statusCode, code, message: fastifyError.message };
   }
+  // The store went away (restart, network): the client may retry; it is not our bug.
+  if (isStoreConnectionLoss(error)) return { status: 503, code: 'STORE_UNAVAILABLE', message: 'the store does not answer; retry later' };
   return { status: 500, code: 'INTERNAL', message: 'internal error; the service log has the details under this request id' };
 }
 

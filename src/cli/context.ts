@@ -1,7 +1,7 @@
 // What every command starts with: configuration, a logger, and the migrated store.
 import { loadConfig, type Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
-import { openStore, type Store } from '../store/database.js';
+import { describeStoreFailure, openStore, type Store } from '../store/database.js';
 
 export interface CommandContext {
   config: Config;
@@ -20,6 +20,8 @@ export async function withStore<T>(run: (context: CommandContext) => Promise<T>)
   const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
   try {
     return await run({ config, logger, store });
+  } catch (error) {
+    throw describeStoreFailure(error, store.location);
   } finally {
     await store.close();
   }

@@ -65,6 +65,14 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it on next use.
   });
+  pool.on('connect', (client) => {
+    // A connection lost while a client is checked out (between two statements of a
+    // transaction, say) is emitted as 'error' on that client, which the pool does not
+    // listen to then: without this listener the process dies of an unhandled event. The
+    // statement in flight, or the next one, fails instead, and the caller reports it
+    // (isStoreConnectionLoss below); the transaction is rolled back by the server.
+    client.on('error', () => undefined);
+  });
   const location = describeConnectionString(connectionString);
   try {
     const client = await pool.connect();
@@ -73,8 +81,51 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
     await pool.end().catch(() => undefined);
     throw new AppError('STORE_UNAVAILABLE', `cannot connect to the store at ${location} (DATABASE_URL): ${(error as Error).message}`, { cause: error });
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Errors of this store's connections are remembered (by identity), so a lost store
+  // connection is told apart from a lost upstream one (the Metabase database is Postgres too).
+  const storePool = {
+    connect: () => pool.connect().catch((error: unknown) => Promise.reject(markStoreError(error))),
+    end: () => pool.end(),
+  };
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: storePool }),
+    log: (event) => {
+      if (event.level === 'error') markStoreError(event.error);
+    },
+  });
   return { db, engine: 'postgres', location, close: () => db.destroy() };
+}
+
+// Node socket codes, and Postgres SQLSTATEs of class 08 (connection exception) and 57P0x
+// (the server is shutting down or restarting).
+const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+const CONNECTION_MESSAGES = /Connection terminated|connection error and is not queryable|Client has already been connected|Client was closed|timeout exceeded when trying to connect|terminating connection/i;
+
+const storeErrors = new WeakSet<object>();
+
+function markStoreError(error: unknown): unknown {
+  if (error !== null && typeof error === 'object') storeErrors.add(error);
+  return error;
+}
+
+/** True when `error` came from a store connection and says it was lost or refused
+ *  (not a bad statement, and not another database's connection). */
+export function isStoreConnectionLoss(error: unknown): boolean {
+  if (error === null || typeof error !== 'object' || !storeErrors.has(error)) return false;
+  const e = error as { code?: unknown; message?: unknown };
+  return CONNECTION_CODES.has(String(e.code ?? '')) || CONNECTION_MESSAGES.test(String(e.message ?? ''));
+}
+
+/** A lost store connection as one clear line; anything else unchanged. Nothing is lost
+ *  by it: every batch is one transaction, and a rerun resumes from the last checkpoint. */
+export function describeStoreFailure(error: unknown, location: string): unknown {
+  if (!isStoreConnectionLoss(error)) return error;
+  const detail = String((error as { code?: unknown }).code ?? '') || String((error as Error).message);
+  return new AppError(
+    'STORE_UNAVAILABLE',
+    `lost the connection to the store at ${location} (DATABASE_URL): ${detail}; batches already written are kept, run the command again to resume`,
+    { cause: error },
+  );
 }
 
 async function openPglite(dataDir: string): Promise<Store> {

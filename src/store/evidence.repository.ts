@@ -4,6 +4,7 @@
 // Every batch that wrote something is appended to the hash chain (chain.ts) in the same
 // transaction.
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { createCollectionRepository } from './collection.repository.js';
 import { appendBatch, lockChainAndReserveBatchId } from './chain.js';
 import { ensureMonthlyPartitions } from './partitions.js';
 import { contentHash, normaliseColumnValue, recordHash, stateKey, tombstoneHash } from './record-hash.js';
@@ -29,16 +30,78 @@ export interface WriteOutcome {
   inserted: number;
   revised: number;
   unchanged: number;
+  /** Records Postgres cannot store as they are (see unstorableReason), written to the
+   *  quarantine with the reason instead. */
+  quarantined: number;
   batchIds: number[];
 }
 
-const emptyOutcome = (): WriteOutcome => ({ inserted: 0, revised: 0, unchanged: 0, batchIds: [] });
+const emptyOutcome = (): WriteOutcome => ({ inserted: 0, revised: 0, unchanged: 0, quarantined: 0, batchIds: [] });
 
 function addOutcome(total: WriteOutcome, part: WriteOutcome): void {
   total.inserted += part.inserted;
   total.revised += part.revised;
   total.unchanged += part.unchanged;
+  total.quarantined += part.quarantined;
   total.batchIds.push(...part.batchIds);
+}
+
+// --- text Postgres cannot store ----------------------------------------------------------
+//
+// Postgres refuses U+0000 in text and jsonb, and jsonb refuses a lone UTF-16 surrogate
+// (what invalid UTF-8 or a cut multi-byte character often becomes upstream). One such
+// value would fail its whole batch, and with it the run. Verbatim evidence cannot be
+// "repaired" either, so such a record goes to the quarantine with the reason, and the
+// rest of the batch is written. The check runs here, in the one writer, so every
+// collector and importer gets it.
+
+const NUL = '\u0000';
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function textProblem(value: unknown, where: string, depth = 0): string | undefined {
+  if (typeof value === 'string') {
+    if (value.includes(NUL)) return `${where} contains the NUL character (U+0000), which Postgres cannot store`;
+    if (LONE_SURROGATE.test(value)) return `${where} contains a lone UTF-16 surrogate (invalid Unicode text), which Postgres jsonb cannot store`;
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || depth > 200 || value instanceof Date) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = textProblem(value[i], `${where}[${i}]`, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const keyProblem = textProblem(key, `a field name in ${where}`, depth + 1);
+    if (keyProblem) return keyProblem;
+    const problem = textProblem(child, `${where}.${key}`, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/** Why Postgres cannot store this record as it is, or undefined when it can. */
+export function unstorableReason(row: EventRecord | StateRecord): string | undefined {
+  return textProblem(row.upstream_id, 'upstream_id') ?? textProblem(row.raw, 'raw') ?? textProblem(Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'raw' && k !== 'upstream_id')), 'column');
+}
+
+/** Splits off the records Postgres cannot store, quarantining each with its reason. */
+async function setAsideUnstorable<R extends EventRecord | StateRecord>(db: Kysely<Database>, table: string, sourceId: string, records: readonly R[], options: { runId?: number | null; stream?: string }): Promise<{ storable: R[]; quarantined: number }> {
+  const storable: R[] = [];
+  let quarantined = 0;
+  for (const record of records) {
+    const reason = unstorableReason(record);
+    if (!reason) {
+      storable.push(record);
+      continue;
+    }
+    quarantined++;
+    // The id itself may hold the character: keep it as JSON escapes (plain ASCII).
+    const upstreamId = typeof record.upstream_id === 'string' && !textProblem(record.upstream_id, '') ? record.upstream_id : JSON.stringify(String(record.upstream_id)).slice(1, -1);
+    await createCollectionRepository(db).quarantine({ sourceId, stream: options.stream ?? table, upstreamId, reason: `cannot be stored as is: ${reason}`, payload: record.raw ?? null, runId: options.runId ?? null });
+  }
+  return { storable, quarantined };
 }
 
 // --- parameters --------------------------------------------------------------------
@@ -196,9 +259,10 @@ async function runRaw<R>(trx: Transaction<Database>, text: string, parameters: r
 
 export interface EvidenceRepository {
   /** Upserts events; returns what changed. `records` may be any length. */
-  writeEvents(table: EventTableName, sourceId: string, records: readonly EventRecord[], options?: { runId?: number | null; batchRows?: number }): Promise<WriteOutcome>;
+  /** `stream` names the quarantine entries of unstorable records (default: the table). */
+  writeEvents(table: EventTableName, sourceId: string, records: readonly EventRecord[], options?: { runId?: number | null; batchRows?: number; stream?: string }): Promise<WriteOutcome>;
   /** Starts a snapshot of a state table as observed at `observedAt`. */
-  beginSnapshot(table: StateTableName, sourceId: string, observedAt: Date, options?: { runId?: number | null }): Promise<SnapshotWriter>;
+  beginSnapshot(table: StateTableName, sourceId: string, observedAt: Date, options?: { runId?: number | null; stream?: string }): Promise<SnapshotWriter>;
 }
 
 export interface SnapshotWriter {
@@ -227,7 +291,7 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
       whileWaiting();
       const written = await upsert;
       const revised = written.filter((row) => row.revision > 1).length;
-      const outcome: WriteOutcome = { inserted: written.length - revised, revised, unchanged: rows.length - written.length, batchIds: [] };
+      const outcome: WriteOutcome = { inserted: written.length - revised, revised, unchanged: rows.length - written.length, quarantined: 0, batchIds: [] };
       if (written.length > 0) {
         await chain(trx, spec, sourceId, batchId, runId, written.map((w) => ({ key: w.upstream_id, hash: prepared.hashes.get(w.upstream_id)! })));
         outcome.batchIds.push(batchId);
@@ -240,10 +304,12 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
     async writeEvents(table, sourceId, records, options = {}) {
       const spec: EventTableSpec = eventTables[table];
       const total = emptyOutcome();
+      const { storable, quarantined } = await setAsideUnstorable(db, table, sourceId, records, options);
+      total.quarantined += quarantined;
       // Partitioned tables are keyed by (id, time); the chain lists a batch's rows by id,
       // so an id must be unique within a batch either way.
-      const unique = dedupe(records, (r) => r.upstream_id);
-      total.unchanged += records.length - unique.length;
+      const unique = dedupe(storable, (r) => r.upstream_id);
+      total.unchanged += storable.length - unique.length;
       if (spec.partitioned) await ensureMonthlyPartitions(db, spec.name, unique.map((r) => r.occurred_at), knownPartitions);
       // While the database writes one chunk, Node prepares (hashes, serialises) the next.
       const parts = chunks(unique, options.batchRows ?? DEFAULT_BATCH_ROWS);
@@ -274,13 +340,19 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
       const snapshotId = Number(snapshot.id);
       const observed = observedAt.toISOString();
       let objectCount = 0;
+      // An object set aside as unstorable was listed but is not marked seen: a complete
+      // snapshot would tombstone it as removed. Such a snapshot is finished incomplete.
+      let setAside = 0;
 
       return {
         snapshotId,
         async write(records) {
           const total = emptyOutcome();
-          const unique = dedupe(records, (r) => r.upstream_id);
-          total.unchanged += records.length - unique.length;
+          const { storable, quarantined } = await setAsideUnstorable(db, table, sourceId, records, options);
+          total.quarantined += quarantined;
+          setAside += quarantined;
+          const unique = dedupe(storable, (r) => r.upstream_id);
+          total.unchanged += storable.length - unique.length;
           for (const chunk of chunks(unique, DEFAULT_BATCH_ROWS)) {
             const prepared = prepareRows(spec, chunk);
             const part = await db.transaction().execute(async (trx) => {
@@ -288,7 +360,7 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
               const rows = await runRaw<{ upstream_id: string | null; seen: number }>(trx, stateInsertSql(spec), [sourceId, batchId, snapshotId, observed, prepared.json]);
               const written = rows.filter((row) => row.upstream_id !== null) as { upstream_id: string }[];
               objectCount += rows[0]?.seen ?? 0;
-              const outcome: WriteOutcome = { inserted: written.length, revised: 0, unchanged: chunk.length - written.length, batchIds: [] };
+              const outcome: WriteOutcome = { inserted: written.length, revised: 0, unchanged: chunk.length - written.length, quarantined: 0, batchIds: [] };
               if (written.length > 0) {
                 await chain(trx, spec, sourceId, batchId, runId, written.map((w) => ({ key: stateKey(w.upstream_id, observedAt), hash: prepared.hashes.get(w.upstream_id)! })));
                 outcome.batchIds.push(batchId);
@@ -300,7 +372,8 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
           return total;
         },
 
-        async finish({ complete }) {
+        async finish(options) {
+          const complete = options.complete && setAside === 0;
           return db.transaction().execute(async (trx) => {
             const outcome = emptyOutcome();
             let removed = 0;

@@ -69,7 +69,9 @@ describe.runIf(await postgresAvailable())('crash consistency of collect (SIGKILL
     const random = seededRandom(SEED);
     const results: Array<{ point: number; deliver: boolean; killed: boolean }> = [];
     for (let i = 0; i < KILL_POINTS; i++) {
-      const point = 1 + Math.floor(random() * cleanChunks);
+      // The last chunks (closing the pool) vary a little from run to run: stay clear of them
+      // so every point really lands inside a run.
+      const point = 1 + Math.floor(random() * Math.max(1, cleanChunks - 10));
       const deliver = random() < 0.5;
       const database = await createTestDatabase();
       let chunks = 0;

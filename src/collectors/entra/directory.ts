@@ -75,6 +75,7 @@ async function openSnapshot(deps: DirectoryDeps, table: StateTableName): Promise
       const outcome = await writer.write(rows);
       summary.records += rows.length;
       summary.inserted += outcome.inserted;
+      summary.quarantined += outcome.quarantined;
       context.progress.update(table, { records: summary.records });
     },
     async finish(complete) {

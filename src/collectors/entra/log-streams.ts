@@ -218,6 +218,7 @@ async function store(deps: LogStreamDeps, spec: StreamSpec, records: Record<stri
   summary.records += rows.length;
   summary.inserted += outcome.inserted;
   summary.revised += outcome.revised;
+  summary.quarantined += outcome.quarantined;
 }
 
 function emptySummary(stream: string): StreamSummary {

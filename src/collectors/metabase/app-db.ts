@@ -122,10 +122,11 @@ async function openPostgres(url: string, location: string, host: string, databas
       return (await client.query(toDollarParams(text), [...params])).rows as Row[];
     },
     async readOnlyTransaction(work) {
-      await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // BEGIN and COMMIT fail like any read when the connection drops: name the database.
+      await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY').catch((error: unknown) => Promise.reject(appDbError(error, location)));
       try {
         const result = await work();
-        await client.query('COMMIT');
+        await client.query('COMMIT').catch((error: unknown) => Promise.reject(appDbError(error, location)));
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -174,11 +175,12 @@ async function openMysql(parsed: URL, location: string, database: string): Promi
       return Array.isArray(rows) ? (rows as Row[]) : [];
     },
     async readOnlyTransaction(work) {
-      await connection.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-      await connection.query('START TRANSACTION READ ONLY');
+      const named = (error: unknown) => Promise.reject(appDbError(error, location));
+      await connection.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ').catch(named);
+      await connection.query('START TRANSACTION READ ONLY').catch(named);
       try {
         const result = await work();
-        await connection.query('COMMIT');
+        await connection.query('COMMIT').catch(named);
         return result;
       } catch (error) {
         await connection.query('ROLLBACK').catch(() => undefined);

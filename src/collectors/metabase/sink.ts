@@ -53,12 +53,17 @@ export async function writeEventBatch(
     const outcome = await context.evidence.writeEvents(table, sourceId, batch.records, { runId: context.runId });
     summary.inserted += outcome.inserted;
     summary.revised += outcome.revised;
+    summary.quarantined += outcome.quarantined;
   }
   await quarantineAll(context, sourceId, stream, batch, summary);
 }
 
 export async function writeStateBatch(context: CollectContext, sourceId: string, stream: string, writer: SnapshotWriter, rowsRead: number, batch: MappedBatch<StateRecord>, summary: StreamSummary): Promise<void> {
   summary.records += rowsRead;
-  if (batch.records.length > 0) summary.inserted += (await writer.write(batch.records)).inserted;
+  if (batch.records.length > 0) {
+    const outcome = await writer.write(batch.records);
+    summary.inserted += outcome.inserted;
+    summary.quarantined += outcome.quarantined;
+  }
   await quarantineAll(context, sourceId, stream, batch, summary);
 }

@@ -227,6 +227,8 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
     const outcome = await context.evidence.writeEvents(table, sourceId, rows, { runId: context.runId, batchRows });
     into.inserted += outcome.inserted;
     into.revised += outcome.revised;
+    // Rows the store cannot hold (e.g. a NUL in a string) are set aside by the writer.
+    into.quarantined += outcome.quarantined;
   };
   const flush = async (final = false) => {
     if (inFlight) await inFlight;
