@@ -5,7 +5,7 @@
 // error and the next run completes it; "the same store" is a digest of the evidence rows'
 // own hashes (test/support/entra-run.ts), and the hash chain must verify.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { entraSourceId, streams } from '../../src/collectors/streams.js';
+import { entraSourceId, streams } from '../../src/store/streams.js';
 import { startEntraEmulator, type EntraEmulator, type FaultKind, type ScriptedFault } from '../../src/emulators/entra/index.js';
 import { SAMPLE_COLLECTOR_SECRET, sampleDataset } from '../../src/emulators/entra/sample.js';
 import { isAppError } from '../../src/errors.js';

@@ -13,7 +13,7 @@ import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvCell, renderCsvFiles } from '../../src/reports/render/csv.js';
-import { sampleReportModel } from '../../src/reports/sample-model.js';
+import { sampleReportModel } from '../support/sample-model.js';
 import { postgresAvailable } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
 import { runCli } from './harness.js';

@@ -89,7 +89,7 @@ describe('fuzzing every file importer', () => {
         const file = path.join(dir, `${kind}-${++n}${extension}`);
         writeFileSync(file, content);
         try {
-          const summary = await importers[kind]!.run(context, file);
+          const summary = await importers[kind]!.run(context, file, { claimCoverage: true });
           expect(summary.records).toBeGreaterThanOrEqual(0);
           expect(summary.inserted + summary.revised + summary.quarantined).toBeLessThanOrEqual(summary.records + summary.quarantined);
           tally[kind]!.ok++;
