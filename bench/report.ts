@@ -2,16 +2,21 @@
 // over N accounts and M events (the synthetic model: accounts as populations, events
 // summarised into statistics and findings), at two sizes, to show that the PDF's memory
 // stays flat while its page count grows. Each measurement runs in its own process so
-// its peak RSS is its own.
+// its peak RSS is its own. The PDF's reference, in the same run: a PDF of the same
+// number of pages without rendering anything on them (pdfkit's own cost per page).
+// bench/report-from-store.ts builds a report from a real store instead.
 //   npx tsx bench/report.ts            (5,000 / 250,000 and 20,000 / 1,000,000)
 //   npx tsx bench/report.ts 20000 1000000
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import PDFDocument from 'pdfkit';
 import { sampleReportModel } from '../test/support/sample-model.js';
 import { writeReportArtefacts, type ReportFormat } from '../src/reports/write.js';
+import { isMain, type Benchmark, type BenchRow } from './lib/harness.js';
 
 interface Measurement {
   accounts: number;
@@ -22,6 +27,21 @@ interface Measurement {
   bytes: number;
   pages: number | null;
   peakRssMb: number;
+  /** Seconds to write a PDF of the same page count with nothing rendered on the pages. */
+  blankPagesSeconds: number | null;
+}
+
+/** pdfkit writing `pages` empty A4 pages to a sink: the floor under the PDF renderer. */
+async function blankPages(pages: number): Promise<number> {
+  const started = performance.now();
+  const doc = new PDFDocument({ size: 'A4', autoFirstPage: false, compress: true });
+  const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const done = new Promise<void>((resolve) => sink.on('finish', resolve));
+  doc.pipe(sink);
+  for (let i = 0; i < pages; i++) doc.addPage();
+  doc.end();
+  await done;
+  return (performance.now() - started) / 1000;
 }
 
 async function measureOne(accounts: number, events: number, format: ReportFormat): Promise<Measurement> {
@@ -35,17 +55,52 @@ async function measureOne(accounts: number, events: number, format: ReportFormat
   const file = result.files[0]!;
   let pages: number | null = null;
   if (format === 'pdf') {
-    const info = spawnSync('pdfinfo', [file.path]);
-    pages = Number(/Pages:\s+(\d+)/.exec(info.stdout?.toString() ?? '')?.[1] ?? Number.NaN);
+    // Page objects are not compressed by pdfkit: count them (pdfinfo is not always installed).
+    pages = (readFileSync(file.path, 'latin1').match(/\/Type \/Page\b(?!s)/g) ?? []).length;
   }
   const bytes = statSync(file.path).size;
   rmSync(dir, { recursive: true, force: true });
-  // maxRSS is in kilobytes.
-  return { accounts, events, format, modelSeconds, renderSeconds, bytes, pages, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  // maxRSS is in kilobytes; read before the reference so it is the renderer's own.
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  const blankPagesSeconds = pages !== null && Number.isFinite(pages) ? await blankPages(pages) : null;
+  return { accounts, events, format, modelSeconds, renderSeconds, bytes, pages, peakRssMb, blankPagesSeconds };
 }
 
+function measureInChild(accounts: number, events: number, format: ReportFormat): Measurement {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', String(accounts), String(events), format], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (child.status !== 0) throw new Error(`report bench failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement;
+}
+
+const SIZES = { quick: [1_000, 50_000], '10k': [10_000, 500_000], '100k': [100_000, 5_000_000] } as const;
+
+export const benchmark: Benchmark = {
+  name: 'report',
+  description: 'JSON and PDF of a synthetic model of N accounts; the PDF against the same pages without rendering',
+  sizes: ['quick', '10k', '100k'],
+  async run({ size }) {
+    const [accounts, events] = SIZES[size as keyof typeof SIZES];
+    const rows: BenchRow[] = [];
+    for (const format of ['json', 'pdf'] as const) {
+      const m = measureInChild(accounts, events, format);
+      rows.push({
+        stage: `report render (${format})`,
+        size: `${accounts.toLocaleString('en')} accounts`,
+        throughput: { value: accounts / m.renderSeconds, unit: 'accounts/s' },
+        seconds: m.renderSeconds,
+        peakRssMb: m.peakRssMb,
+        reference: m.blankPagesSeconds === null ? null : { name: `${m.pages} blank pages`, seconds: m.blankPagesSeconds },
+        note: `${(m.bytes / 1e6).toFixed(1)} MB${m.pages ? `, ${m.pages} pages` : ''}${format === 'pdf' ? (m.peakRssMb < 200 ? '; peak < 200 MB' : '; peak ≥ 200 MB (aim < 200)') : ''}`,
+      });
+    }
+    return rows;
+  },
+};
+
 const args = process.argv.slice(2);
-if (args[0] === '--one') {
+if (!isMain(import.meta.url)) {
+  // imported by the runner: nothing runs at import
+} else if (args[0] === '--one') {
   const [, accounts, events, format] = args;
   const measurement = await measureOne(Number(accounts), Number(events), format as ReportFormat);
   process.stdout.write(`${JSON.stringify(measurement)}\n`);

@@ -55,34 +55,7 @@ export function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024; // maxRSS is in kilobytes
 }
 
-/** stage seconds / reference seconds (1 = as fast as the reference). */
-export function ratioOf(row: BenchRow): number | null {
-  return row.reference && row.reference.seconds > 0 ? row.seconds / row.reference.seconds : null;
-}
-
 export function argValue(args: readonly string[], name: string): string | undefined {
   const index = args.indexOf(`--${name}`);
   return index >= 0 ? args[index + 1] : undefined;
-}
-
-const fmt = (n: number, digits = 1) => n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-/** The one table: stage, size, throughput, seconds, peak memory, reference, ratio. */
-export function formatTable(rows: readonly BenchRow[]): string {
-  const header = ['stage', 'size', 'throughput', 'seconds', 'peak RSS MB', 'reference (same run)', 'time ÷ reference', 'note'];
-  const body = rows.map((row) => {
-    const ratio = ratioOf(row);
-    return [
-      row.stage,
-      row.size,
-      row.throughput ? `${Math.round(row.throughput.value).toLocaleString('en')} ${row.throughput.unit}` : '—',
-      fmt(row.seconds, 2),
-      row.peakRssMb === undefined ? '—' : fmt(row.peakRssMb, 0),
-      row.reference ? `${row.reference.name}: ${fmt(row.reference.seconds, 2)} s` : '—',
-      ratio === null ? '—' : `${fmt(ratio, 2)}×`,
-      row.note ?? '',
-    ];
-  });
-  const lines = [header, header.map(() => '---'), ...body];
-  return lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }

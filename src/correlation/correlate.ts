@@ -7,7 +7,7 @@ import { streams } from '../store/streams.js';
 import type { Logger } from '../logger.js';
 import { mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
-import type { StateTableName } from '../store/tables.js';
+import { stateTables, type StateTableName } from '../store/tables.js';
 import { resolveIdentities } from './identity/identity.repository.js';
 import { loadInventory } from './inventory.js';
 import { matchLogins, type MatchOutcome } from './matching.js';
@@ -108,11 +108,20 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       }
       return cached;
     };
-    const stateAtAsOf = async (table: StateTableName): Promise<RawBuilder<unknown>> => stateAt(table, await instantsOf(table));
+    // The tables a rule (or the report) read: only their instants say when state was observed.
+    const used = new Set<StateTableName>();
+    const stateAtAsOf = async (table: StateTableName): Promise<RawBuilder<unknown>> => {
+      used.add(table);
+      return stateAt(table, await instantsOf(table));
+    };
     const directory = {
       personUpn: (personId: string) => identities.upnOf.get(personId) ?? null,
       accountEmail: (sourceId: string, accountId: number | string) => identities.emailOf.get(`${sourceId}|${accountId}`) ?? null,
     };
+
+    // Every state instant is read before the rules run: each rule runs in a transaction
+    // of its own (below), and the embedded engine's one connection is then taken.
+    for (const table of Object.keys(stateTables) as StateTableName[]) await instantsOf(table);
 
     const results: RuleResult[] = [];
     for (const rule of request.rules ?? allRules) {
@@ -128,7 +137,13 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
         stateAt: stateAtAsOf,
       };
       const started = performance.now();
-      const outcome = await rule.evaluate(context);
+      // JIT off: the rules' statements are estimated expensive (state-at subqueries) but
+      // run short index probes; compiling them cost seconds per rule at 20,000 accounts
+      // (bench/out/*-plans*.txt, "JIT: … Total").
+      const outcome = await db.transaction().execute(async (trx) => {
+        await sql`set local jit = off`.execute(trx);
+        return rule.evaluate({ ...context, db: trx });
+      });
       const seconds = (performance.now() - started) / 1000;
       timings[`rule:${rule.id}`] = seconds;
       results.push({ ...outcome, id: rule.id, severity: rule.severity, parameters, seconds });
@@ -181,7 +196,8 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
     const links: Record<string, number> = {};
     for (const link of identities.links) links[link.status] = (links[link.status] ?? 0) + 1;
     let stateObservedAt: Date | null = null;
-    for (const promise of instantsCache.values()) {
+    for (const [table, promise] of instantsCache) {
+      if (!used.has(table)) continue;
       const later = observedLater(await promise, asOf);
       if (later && (!stateObservedAt || later > stateObservedAt)) stateObservedAt = later;
     }

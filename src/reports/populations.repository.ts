@@ -242,6 +242,10 @@ export function createPopulationsRepository(db: Kysely<Database>): PopulationsRe
           if (observe) await observe(statement.name, compiled, trx);
           return (await trx.executeQuery<R>(compiled)).rows;
         };
+        // JIT compilation took 6.4 s of the 13.3 s human-accounts query at 20,000 accounts
+        // (bench/out/report-populations-plans-1m.txt): its cost estimate is high, its work
+        // is short index probes.
+        await sql`set local jit = off`.execute(trx);
         for (const statement of inputs) await run(statement);
         const rows = async <R>(name: string) => run<R>(statements.get(name)!);
         return toPopulations(input, {

@@ -6,7 +6,7 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import { createCollectionRepository } from './collection.repository.js';
 import { appendBatch, lockChainAndReserveBatchId } from './chain.js';
-import { ensureMonthlyPartitions } from './partitions.js';
+import { ensureMonthlyPartitions, monthsAhead } from './partitions.js';
 import { contentHash, normaliseColumnValue, recordHash, stateKey, tombstoneHash } from './record-hash.js';
 import type { Database } from './schema.js';
 import {
@@ -310,7 +310,8 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
       // so an id must be unique within a batch either way.
       const unique = dedupe(storable, (r) => r.upstream_id);
       total.unchanged += storable.length - unique.length;
-      if (spec.partitioned) await ensureMonthlyPartitions(db, spec.name, unique.map((r) => r.occurred_at), knownPartitions);
+      // The months of the batch, and this month and the next ones ahead of the clock.
+      if (spec.partitioned) await ensureMonthlyPartitions(db, spec.name, [...unique.map((r) => r.occurred_at), ...monthsAhead(new Date())], knownPartitions);
       // While the database writes one chunk, Node prepares (hashes, serialises) the next.
       const parts = chunks(unique, options.batchRows ?? DEFAULT_BATCH_ROWS);
       let next = parts[0] ? prepareRows(spec, parts[0]) : undefined;

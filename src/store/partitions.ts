@@ -40,3 +40,13 @@ export async function ensureMonthlyPartitions(
   });
   for (const name of months.keys()) known.add(name);
 }
+
+/** Months ahead of the clock whose partitions exist before any row of them arrives, so a
+ *  collection at the turn of a month never waits on DDL (issue 13). */
+export const PARTITION_MONTHS_AHEAD = 2;
+
+/** The instants whose months the writer makes sure of ahead: this month and the next
+ *  PARTITION_MONTHS_AHEAD. */
+export function monthsAhead(now: Date, count = PARTITION_MONTHS_AHEAD): Date[] {
+  return Array.from({ length: count + 1 }, (_, i) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + i, 1)));
+}
