@@ -85,6 +85,8 @@ const environmentSchema = z.object({
   ACCESSTRAIL_API_APP_ID_URI: optionalText,
   /** Also accepted as audience: the API app's client id (Entra v2 access tokens carry it). */
   ACCESSTRAIL_API_CLIENT_ID: optionalText,
+  /** json | pretty | auto (pretty on a terminal, JSON otherwise): see src/logger.ts. */
+  ACCESSTRAIL_LOG_FORMAT: optionalText.pipe(z.enum(['json', 'pretty', 'auto']).optional()).transform((v) => v ?? 'auto'),
   ACCESSTRAIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   PORT: optionalText
     .pipe(z.coerce.number<string | undefined>().int('must be a whole number').min(0, 'must be a port number').max(65535, 'must be a port number').optional())
