@@ -1,25 +1,9 @@
-import { createServer } from 'node:net';
 import type { Command } from 'commander';
-import { buildApp } from '../../api/app.js';
-import { demoConsoleEnvironment, registerDemoConsole, DEMO_API_APP_ID_URI, DEMO_GRC_CLIENT_ID, DEMO_GRC_SECRET } from '../../console/demo-console.js';
-import type { Config } from '../../config.js';
-import { correlateFromConfig, DEFAULT_LOOKBACK_DAYS } from '../../correlation/service.js';
+import { DEMO_API_APP_ID_URI, DEMO_GRC_CLIENT_ID, DEMO_GRC_SECRET, serveDemoConsole } from '../../console/demo-console.js';
 import { runDemo } from '../../demo/run.js';
 import { loadCommandConfig, say } from '../context.js';
 import { terminalProgress } from '../progress.js';
 import { printCorrelation } from './correlate.js';
-
-/** A free port on the host (the console's redirect URI must name its port before it listens). */
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -53,16 +37,7 @@ export function registerDemo(program: Command): void {
           ? {
               hold: async ({ result: demo, entra, store }) => {
                 printSummary(demo, started);
-                const port = config.PORT === 0 ? await freePort(config.HOST) : config.PORT;
-                const publicUrl = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-                const people = registerDemoConsole(entra, publicUrl);
-                const env = demoConsoleEnvironment(publicUrl);
-                const serveConfig = Object.freeze({ ...demo.config, ...env, ACCESSTRAIL_LOG_LEVEL: config.ACCESSTRAIL_LOG_LEVEL, HOST: config.HOST, PORT: port }) as Config;
-                // The console and the API show the current correlation (the reports made their own).
-                const now = new Date();
-                await correlateFromConfig(store.db, serveConfig, { from: new Date(now.getTime() - DEFAULT_LOOKBACK_DAYS * 86_400_000), to: now, asOf: now, purpose: 'current' }, logger);
-                const app = await buildApp({ store, config: serveConfig, logger, tlsCa: entra.caCertificatePem });
-                await app.listen({ host: config.HOST, port, listenTextResolver: (address) => `accesstrail console and API listening on ${address}` });
+                const { app, publicUrl, people } = await serveDemoConsole({ demo, entra, store, logger, host: config.HOST, port: config.PORT, logLevel: config.ACCESSTRAIL_LOG_LEVEL });
                 say('');
                 say(`console: ${publicUrl}/  (sign-in through the Entra emulator at ${entra.url}; its certificate is self-signed, the browser asks once)`);
                 for (const person of people) {
