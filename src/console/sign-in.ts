@@ -84,6 +84,16 @@ async function certificateAuth(file: string): Promise<client.ClientAuth> {
   });
 }
 
+/** openid-client's errors in words: Entra's own error and description, or what failed. */
+export function describeOidcError(error: unknown): string {
+  if (error instanceof client.ResponseBodyError) return `Entra refused the sign-in: ${error.error}${error.error_description ? ` (${error.error_description.split(' Trace ID:')[0]})` : ''}`;
+  if (error instanceof client.AuthorizationResponseError) return `Entra returned an error: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`;
+  const message = (error as Error).message;
+  const cause = (error as { cause?: unknown }).cause;
+  const detail = cause && typeof cause === 'object' && 'message' in cause ? String((cause as { message: unknown }).message) : '';
+  return `the sign-in response was not accepted: ${message}${detail ? ` (${detail})` : ''}`;
+}
+
 export function createEntraSignIn(config: Config, settings: ConsoleSettings, options: { tlsCa?: string } = {}): EntraSignIn {
   const fetchImpl: FetchLike = httpsFetch(options.tlsCa);
   const keys: JWTVerifyGetKey = tenantKeySet(config, options.tlsCa)!;
@@ -146,7 +156,12 @@ export function createEntraSignIn(config: Config, settings: ConsoleSettings, opt
 
     async finish(callbackUrl, pending) {
       const conf = await discover();
-      const tokens = await client.authorizationCodeGrant(conf, callbackUrl, { pkceCodeVerifier: pending.codeVerifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true });
+      let tokens;
+      try {
+        tokens = await client.authorizationCodeGrant(conf, callbackUrl, { pkceCodeVerifier: pending.codeVerifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true });
+      } catch (error) {
+        throw new AppError('UNAUTHORIZED', describeOidcError(error), { cause: error });
+      }
       if (!tokens.id_token) throw new AppError('UNAUTHORIZED', 'Entra returned no ID token');
       const { payload } = await jwtVerify(tokens.id_token, keys, { issuer: settings.issuer, audience: settings.clientId, algorithms: ['RS256'] });
       const claims = payload as Record<string, unknown>;
