@@ -153,9 +153,11 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
 
   app.setErrorHandler((error, request, reply) => {
     const user = request.consoleSession ? userOf(request) : undefined;
-    if (isAppError(error) && error.httpStatus < 500) {
-      request.log.info({ code: error.code }, error.message);
-      return html(reply, pages.messagePage('Cannot do that', error.message, user), error.httpStatus);
+    if (isAppError(error)) {
+      // Our errors' messages name the problem and never a secret, so the page shows them.
+      if (error.httpStatus >= 500) request.log.error({ err: error }, 'console request failed');
+      else request.log.info({ code: error.code }, error.message);
+      return html(reply, pages.messagePage(error.httpStatus >= 500 ? 'Not available' : 'Cannot do that', error.message, user), error.httpStatus);
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) return html(reply, pages.messagePage('Bad request', (error as Error).message, user), status);
