@@ -5,7 +5,10 @@
 // checkMemberGroups with its own app credential. App roles win over nothing; nobody
 // without a mapped group gets a role.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config.js';
+import { buildApp } from '../../src/api/app.js';
+import { createLogger } from '../../src/logger.js';
+import { parseConfig, type Config } from '../../src/config.js';
+import { openTestStore } from '../support/database.js';
 import { httpsFetch } from '../../src/console/https-fetch.js';
 import { consoleSettings, createEntraSignIn, type ConsoleSettings } from '../../src/console/sign-in.js';
 import { emptyDataset, startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
@@ -23,6 +26,7 @@ const people = {
 };
 
 let entra: EntraEmulator;
+let config: Config;
 let settings: ConsoleSettings;
 let signIn: ReturnType<typeof createEntraSignIn>;
 const graphCalls: string[] = [];
@@ -44,7 +48,7 @@ beforeAll(async () => {
   dataset.clients.push(CLIENT);
   entra = await startEntraEmulator({ tenantId: TENANT, dataset });
   entra.oidc.registerApplication({ ...CLIENT, redirectUris: [`${PUBLIC_URL}/auth/callback`], groupsClaim: { max: 4 } });
-  const config = parseConfig({
+  config = parseConfig({
     AZURE_TENANT_ID: TENANT,
     AZURE_AUTHORITY_HOST: entra.authorityHost,
     GRAPH_BASE_URL: entra.graphBaseUrl,
@@ -114,5 +118,52 @@ describe('console roles from Entra groups', () => {
     form.set('login_hint_id', people.few);
     const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
     await expect(signIn.finish(new URL(response.headers.get('location')!), { ...pending, state: 'another-state' })).rejects.toThrow(/state/);
+  });
+});
+
+describe('the console behind https', () => {
+  it('uses __Host- Secure cookies, HSTS and a PKCE authorization request', async () => {
+    const store = await openTestStore('postgres');
+    const app = await buildApp({ store, config, logger: createLogger({ level: 'silent' }), tlsCa: entra.caCertificatePem });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/auth/login?returnTo=/findings' });
+      expect(response.statusCode).toBe(303);
+      const location = new URL(response.headers.location as string);
+      expect(`${location.origin}${location.pathname}`).toBe(`${entra.authorityHost}/${TENANT}/oauth2/v2.0/authorize`);
+      expect(location.searchParams.get('code_challenge_method')).toBe('S256');
+      expect(location.searchParams.get('redirect_uri')).toBe(`${PUBLIC_URL}/auth/callback`);
+      expect(location.searchParams.get('state')).toMatch(/^[\w-]{20,}$/);
+      const cookie = String(response.headers['set-cookie']);
+      expect(cookie).toMatch(/^__Host-accesstrail-signin=[\w-]{43};/);
+      expect(cookie).toContain('Secure');
+      expect(cookie).toContain('HttpOnly');
+      expect(cookie).toContain('SameSite=Lax');
+      expect(response.headers['strict-transport-security']).toContain('max-age=');
+      // Without a session: to sign-in, never an open redirect elsewhere.
+      const page = await app.inject({ method: 'GET', url: '/coverage' });
+      expect(page.headers.location).toBe('/sign-in?returnTo=%2Fcoverage');
+      const sneaky = await app.inject({ method: 'GET', url: '/auth/login?returnTo=//evil.example/' });
+      expect(sneaky.statusCode).toBe(303);
+      const row = await store.db.withTables<{ console_sign_in: { return_to: string } }>().selectFrom('console_sign_in').select('return_to').execute();
+      expect(row.map((r) => r.return_to).sort()).toEqual(['/', '/findings']);
+    } finally {
+      await app.close();
+      await store.dispose();
+    }
+  });
+
+  it('says which settings are missing when the console is off', async () => {
+    const store = await openTestStore('postgres');
+    const app = await buildApp({ store, config: parseConfig({ AZURE_TENANT_ID: TENANT }), logger: createLogger({ level: 'silent' }) });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/' });
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('ACCESSTRAIL_CONSOLE_CLIENT_ID');
+      expect(response.body).toContain('ACCESSTRAIL_PUBLIC_URL');
+      expect(response.body).not.toContain('AZURE_TENANT_ID,');
+    } finally {
+      await app.close();
+      await store.dispose();
+    }
   });
 });
