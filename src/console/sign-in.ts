@@ -68,7 +68,7 @@ export interface EntraSignIn {
   finish(callbackUrl: URL, pending: PendingSignIn): Promise<SignedInPerson>;
 }
 
-async function certificateAuth(file: string): Promise<client.ClientAuth> {
+async function certificateAuth(file: string, tokenEndpoint: string): Promise<client.ClientAuth> {
   const pem = readFileSync(file, 'utf8');
   const certificate = new X509Certificate(pem);
   const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
@@ -76,10 +76,12 @@ async function certificateAuth(file: string): Promise<client.ClientAuth> {
   const x5t = createHash('sha1').update(certificate.raw).digest('base64url');
   const x5tS256 = createHash('sha256').update(certificate.raw).digest('base64url');
   return client.PrivateKeyJwt(key, {
-    [client.modifyAssertion]: (header) => {
-      // Entra identifies the certificate by its thumbprint.
+    [client.modifyAssertion]: (header, payload) => {
+      // Entra identifies the certificate by its thumbprint, and wants its token
+      // endpoint as the audience (openid-client puts the issuer there).
       (header as Record<string, unknown>)['x5t'] = x5t;
       (header as Record<string, unknown>)['x5t#S256'] = x5tS256;
+      (payload as Record<string, unknown>)['aud'] = tokenEndpoint;
     },
   });
 }
@@ -102,7 +104,7 @@ export function createEntraSignIn(config: Config, settings: ConsoleSettings, opt
   function discover(): Promise<client.Configuration> {
     configuration ??= (async () => {
       const auth = config.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH
-        ? await certificateAuth(path.resolve(config.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH))
+        ? await certificateAuth(path.resolve(config.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH), `${settings.issuer.replace(/\/v2\.0$/, '')}/oauth2/v2.0/token`)
         : client.ClientSecretPost(config.ACCESSTRAIL_CONSOLE_CLIENT_SECRET!);
       return client.discovery(new URL(settings.issuer), settings.clientId, { redirect_uris: [settings.redirectUri], response_types: ['code'] }, auth, {
         [client.customFetch]: fetchImpl as client.CustomFetch,

@@ -4,6 +4,10 @@
 // gets Entra's overage pointer, and the console reads the memberships through Graph's
 // checkMemberGroups with its own app credential. App roles win over nothing; nobody
 // without a mapped group gets a role.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/logger.js';
@@ -164,6 +168,41 @@ describe('the console behind https', () => {
     } finally {
       await app.close();
       await store.dispose();
+    }
+  });
+});
+
+describe('console sign-in with a certificate credential', () => {
+  it('authenticates with private_key_jwt, and a certificate Entra does not know is refused', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'accesstrail-console-cert-'));
+    try {
+      const registered = await generate([{ name: 'commonName', value: 'accesstrail console' }], { keySize: 2048 });
+      const stranger = await generate([{ name: 'commonName', value: 'someone else' }], { keySize: 2048 });
+      const certClient = { clientId: '55555555-0000-4000-8000-000000000009' };
+      entra.oidc.registerApplication({ ...certClient, certificatePem: registered.cert, redirectUris: [`${PUBLIC_URL}/auth/callback`], userRoles: { [people.few]: ['Console.Admin'] } });
+      const attempt = async (pem: { cert: string; private: string }, name: string) => {
+        const file = path.join(folder, name);
+        writeFileSync(file, `${pem.cert}\n${pem.private}`);
+        const certConfig = parseConfig({
+          AZURE_TENANT_ID: TENANT,
+          AZURE_AUTHORITY_HOST: entra.authorityHost,
+          ACCESSTRAIL_CONSOLE_CLIENT_ID: certClient.clientId,
+          ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH: file,
+          ACCESSTRAIL_PUBLIC_URL: PUBLIC_URL,
+        });
+        const certSettings = consoleSettings(certConfig) as ConsoleSettings;
+        const client = createEntraSignIn(certConfig, certSettings, { tlsCa: entra.caCertificatePem });
+        const { url, pending } = await client.begin('/');
+        const form = new URLSearchParams(url.searchParams);
+        form.set('login_hint_id', people.few);
+        const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+        return client.finish(new URL(response.headers.get('location')!), pending);
+      };
+      const person = await attempt(registered, 'console.pem');
+      expect(person.role).toBe('admin');
+      await expect(attempt(stranger, 'stranger.pem')).rejects.toThrow(/invalid_client/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });
