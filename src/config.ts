@@ -87,6 +87,8 @@ const environmentSchema = z.object({
   ACCESSTRAIL_API_APP_ID_URI: optionalText,
   /** Also accepted as audience: the API app's client id (Entra v2 access tokens carry it). */
   ACCESSTRAIL_API_CLIENT_ID: optionalText,
+  /** json | pretty | auto (pretty on a terminal, JSON otherwise): see src/logger.ts. */
+  ACCESSTRAIL_LOG_FORMAT: optionalText.pipe(z.enum(['json', 'pretty', 'auto']).optional()).transform((v) => v ?? 'auto'),
   /** Cron expression (5 fields, UTC) of `serve`'s scheduled collection; default hourly; `off` disables it. */
   ACCESSTRAIL_COLLECT_SCHEDULE: optionalText.pipe(
     z

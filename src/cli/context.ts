@@ -11,7 +11,7 @@ export interface CommandContext {
 
 export function loadCommandConfig(): { config: Config; logger: Logger } {
   const config = loadConfig();
-  const logger = createLogger({ level: config.ACCESSTRAIL_LOG_LEVEL });
+  const logger = createLogger({ level: config.ACCESSTRAIL_LOG_LEVEL, format: config.ACCESSTRAIL_LOG_FORMAT });
   return { config, logger };
 }
 

@@ -77,7 +77,7 @@ export interface TimelineRow {
 function axis(from: Date, to: Date, x0: number, x1: number, y: number): string {
   const span = to.getTime() - from.getTime();
   let out = `<line x1="${x0}" y1="${y}" x2="${x1}" y2="${y}" stroke="${CHART_COLOURS.rule}"/>`;
-  const ticks = 6;
+  const ticks = Math.max(2, Math.min(6, Math.floor((x1 - x0) / 110)));
   for (let i = 0; i <= ticks; i++) {
     const t = new Date(from.getTime() + (span * i) / ticks);
     const x = x0 + ((x1 - x0) * i) / ticks;
@@ -87,22 +87,24 @@ function axis(from: Date, to: Date, x0: number, x1: number, y: number): string {
   return out;
 }
 
-/** Lanes over a time window: covered ranges and gaps (the coverage page). */
+/** Lanes over a time window: covered ranges and gaps (the coverage page). Each lane's
+ *  label sits above it, so long source ids are never cut. */
 export function coverageTimeline(rows: TimelineRow[], window: { from: Date; to: Date }, title: string): Html {
-  const width = 760;
-  const labelWidth = 230;
+  const width = 960;
   const laneHeight = 14;
-  const gap = 10;
-  const top = 8;
-  const x0 = labelWidth;
-  const x1 = width - 10;
+  const labelHeight = 15;
+  const gap = 8;
+  const top = 4;
+  const x0 = 10;
+  const x1 = width - 30;
   const span = window.to.getTime() - window.from.getTime();
   const xOf = (d: Date) => x0 + ((Math.min(Math.max(d.getTime(), window.from.getTime()), window.to.getTime()) - window.from.getTime()) / span) * (x1 - x0);
-  const height = top + rows.length * (laneHeight + gap) + 48;
+  const rowHeight = labelHeight + laneHeight + gap;
+  const height = top + rows.length * rowHeight + 48;
   let body = '';
   rows.forEach((row, i) => {
-    const y = top + i * (laneHeight + gap);
-    body += `<text x="${labelWidth - 8}" y="${y + laneHeight - 3}" text-anchor="end" fill="${CHART_COLOURS.text}">${esc(row.label)}</text>`;
+    const y = top + i * rowHeight + labelHeight;
+    body += `<text x="${x0}" y="${y - 4}" fill="${CHART_COLOURS.text}">${esc(row.label)}</text>`;
     body += `<rect x="${x0}" y="${y}" width="${x1 - x0}" height="${laneHeight}" fill="#f7f8f9" stroke="${CHART_COLOURS.rule}" stroke-width="0.5"/>`;
     for (const range of row.covered) {
       const a = xOf(range.from);
@@ -115,7 +117,7 @@ export function coverageTimeline(rows: TimelineRow[], window: { from: Date; to: 
       if (b > a) body += `<rect x="${a.toFixed(1)}" y="${y + 3}" width="${Math.max(b - a, 1.5).toFixed(1)}" height="${laneHeight - 6}" fill="${CHART_COLOURS.gap}"/>`;
     }
   });
-  const axisY = top + rows.length * (laneHeight + gap) + 2;
+  const axisY = top + rows.length * rowHeight + 2;
   body += axis(window.from, window.to, x0, x1, axisY);
   const legendY = axisY + 34;
   body += `<rect x="${x0}" y="${legendY - 9}" width="10" height="10" fill="${CHART_COLOURS.covered}"/><text x="${x0 + 14}" y="${legendY}" fill="${CHART_COLOURS.text}">collected completely</text>`;
@@ -126,7 +128,7 @@ export function coverageTimeline(rows: TimelineRow[], window: { from: Date; to: 
 
 /** Two lanes of events side by side (a person's Entra sign-ins and Metabase activity). */
 export function eventLanes(lanes: { label: string; events: { at: Date; ok: boolean }[] }[], window: { from: Date; to: Date }, title: string): Html {
-  const width = 760;
+  const width = 960;
   const labelWidth = 150;
   const laneHeight = 26;
   const top = 8;

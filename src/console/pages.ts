@@ -219,7 +219,7 @@ export interface FindingFilters {
 
 function subjectCell(f: Pick<FindingView, 'personId' | 'upn' | 'accountId' | 'email'>): Html {
   const person = f.personId ? html`<a href="/people/${encodeURIComponent(f.personId)}">${f.upn ?? f.personId}</a>` : f.upn ? html`${f.upn}` : '';
-  const account = f.accountId ? html`<br><span class="muted">Metabase account ${f.accountId}${f.email ? ` (${f.email})` : ''}</span>` : '';
+  const account = f.accountId ? html`${person ? new Html('<br>') : ''}<span class="muted">Metabase account ${f.accountId}${f.email ? ` (${f.email})` : ''}</span>` : '';
   return html`${person}${account}${!person && !account ? '—' : ''}`;
 }
 
@@ -293,8 +293,8 @@ ${table('Metabase accounts linked to this person, and how', ['Source', 'Account'
 ${table('When the person counted as terminated', ['From', 'To', 'Reason', 'Approximate'], data.terminated.map((t) => [when(t.from), t.to ? when(t.to) : 'still terminated', t.reason, t.approximate ? 'yes' : 'no']), { empty: 'Not terminated at any time the store knows of.' })}</section>
 <section aria-labelledby="timeline"><h2 id="timeline">Timeline: Entra sign-ins and Metabase activity</h2>
 <figure class="chart">${eventLanes(lanes, data.window, 'Entra sign-ins and Metabase activity side by side')}<figcaption>${day(data.window.from)} to ${day(data.window.to)}; each tick is one event.</figcaption></figure>
-<div class="cards"><div class="card"><h3>Entra sign-ins</h3>${table('Recent Entra sign-ins', ['When', 'What'], lanes[0]!.events.slice(0, 25).map((e) => [when(e.at), e.ok ? e.what : html`${badge('bad', 'failed')} ${e.what}`]), { empty: 'None in this window.' })}</div>
-<div class="card"><h3>Metabase activity</h3>${table('Recent Metabase activity', ['When', 'What'], lanes[1]!.events.slice(0, 25).map((e) => [when(e.at), e.what]), { empty: 'None in this window.' })}</div></div></section>
+<div class="side-by-side"><div><h3>Entra sign-ins</h3>${table('Recent Entra sign-ins', ['When', 'What'], lanes[0]!.events.slice(0, 15).map((e) => [when(e.at), e.ok ? e.what : html`${badge('bad', 'failed')} ${e.what}`]), { empty: 'None in this window.' })}</div>
+<div><h3>Metabase activity</h3>${table('Recent Metabase activity', ['When', 'What'], lanes[1]!.events.slice(0, 15).map((e) => [when(e.at), e.what]), { empty: 'None in this window.' })}</div></div></section>
 <section aria-labelledby="pfindings"><h2 id="pfindings">Findings</h2>
 ${table('Findings about this person', ['Finding', 'Rule', 'Severity', 'Summary'], data.findings.map((f) => [html`<a href="/findings/${encodeURIComponent(f.id)}">${f.id}</a>`, f.rule, badge(f.severity), f.summary]), { empty: 'No findings.' })}</section>`;
   return page({ title: data.name ?? data.upn ?? data.id, current: 'findings', user, body });

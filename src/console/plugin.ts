@@ -3,7 +3,7 @@
 // encapsulated scope, so its cookies, form parsing, headers and HTML errors leave the
 // JSON API untouched. Reads go through the API's read repository and the console
 // repository; reports through the report services.
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import fastifyCookie from '@fastify/cookie';
@@ -153,9 +153,11 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
 
   app.setErrorHandler((error, request, reply) => {
     const user = request.consoleSession ? userOf(request) : undefined;
-    if (isAppError(error) && error.httpStatus < 500) {
-      request.log.info({ code: error.code }, error.message);
-      return html(reply, pages.messagePage('Cannot do that', error.message, user), error.httpStatus);
+    if (isAppError(error)) {
+      // Our errors' messages name the problem and never a secret, so the page shows them.
+      if (error.httpStatus >= 500) request.log.error({ err: error }, 'console request failed');
+      else request.log.info({ code: error.code }, error.message);
+      return html(reply, pages.messagePage(error.httpStatus >= 500 ? 'Not available' : 'Cannot do that', error.message, user), error.httpStatus);
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) return html(reply, pages.messagePage('Bad request', (error as Error).message, user), status);
@@ -344,16 +346,25 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     const model = stored.content as ReportModel;
     const base = reportBaseName(model);
     const attach = (type: string, name: string) => reply.type(type).header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
+    // The artefacts written when the report was built (and listed in its signed
+    // manifest) are served as they are, so a download verifies offline against the
+    // manifest; a report built elsewhere is rendered from the stored model.
+    const written = (name: string) => {
+      const file = path.join(context.config.dataDir, 'reports', name);
+      return existsSync(file) ? createReadStream(file) : undefined;
+    };
     switch (format) {
       case 'json':
-        return attach('application/json; charset=utf-8', `${base}.json`).send(renderJson(model));
+        return attach('application/json; charset=utf-8', `${base}.json`).send(written(`${base}.json`) ?? renderJson(model));
       case 'oscal':
-        return attach('application/json; charset=utf-8', `${base}.oscal.json`).send(renderOscal(model));
+        return attach('application/json; charset=utf-8', `${base}.oscal.json`).send(written(`${base}.oscal.json`) ?? renderOscal(model));
       case 'csv': {
-        const file = renderCsvFiles(model).find((f) => f.name === 'findings.csv')!;
-        return attach('text/csv; charset=utf-8', `${base}-${file.name}`).send(file.content);
+        const name = `${base}-findings.csv`;
+        return attach('text/csv; charset=utf-8', name).send(written(name) ?? renderCsvFiles(model).find((f) => f.name === 'findings.csv')!.content);
       }
       case 'pdf': {
+        const file = written(`${base}.pdf`);
+        if (file) return attach('application/pdf', `${base}.pdf`).send(file);
         const stream = new PassThrough();
         renderPdf(model, stream).catch((error: unknown) => {
           request.log.error({ err: error }, 'PDF rendering failed');

@@ -68,7 +68,7 @@ export interface EntraSignIn {
   finish(callbackUrl: URL, pending: PendingSignIn): Promise<SignedInPerson>;
 }
 
-async function certificateAuth(file: string): Promise<client.ClientAuth> {
+async function certificateAuth(file: string, tokenEndpoint: string): Promise<client.ClientAuth> {
   const pem = readFileSync(file, 'utf8');
   const certificate = new X509Certificate(pem);
   const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
@@ -76,12 +76,24 @@ async function certificateAuth(file: string): Promise<client.ClientAuth> {
   const x5t = createHash('sha1').update(certificate.raw).digest('base64url');
   const x5tS256 = createHash('sha256').update(certificate.raw).digest('base64url');
   return client.PrivateKeyJwt(key, {
-    [client.modifyAssertion]: (header) => {
-      // Entra identifies the certificate by its thumbprint.
+    [client.modifyAssertion]: (header, payload) => {
+      // Entra identifies the certificate by its thumbprint, and wants its token
+      // endpoint as the audience (openid-client puts the issuer there).
       (header as Record<string, unknown>)['x5t'] = x5t;
       (header as Record<string, unknown>)['x5t#S256'] = x5tS256;
+      (payload as Record<string, unknown>)['aud'] = tokenEndpoint;
     },
   });
+}
+
+/** openid-client's errors in words: Entra's own error and description, or what failed. */
+export function describeOidcError(error: unknown): string {
+  if (error instanceof client.ResponseBodyError) return `Entra refused the sign-in: ${error.error}${error.error_description ? ` (${error.error_description.split(' Trace ID:')[0]})` : ''}`;
+  if (error instanceof client.AuthorizationResponseError) return `Entra returned an error: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`;
+  const message = (error as Error).message;
+  const cause = (error as { cause?: unknown }).cause;
+  const detail = cause && typeof cause === 'object' && 'message' in cause ? String((cause as { message: unknown }).message) : '';
+  return `the sign-in response was not accepted: ${message}${detail ? ` (${detail})` : ''}`;
 }
 
 export function createEntraSignIn(config: Config, settings: ConsoleSettings, options: { tlsCa?: string } = {}): EntraSignIn {
@@ -92,7 +104,7 @@ export function createEntraSignIn(config: Config, settings: ConsoleSettings, opt
   function discover(): Promise<client.Configuration> {
     configuration ??= (async () => {
       const auth = config.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH
-        ? await certificateAuth(path.resolve(config.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH))
+        ? await certificateAuth(path.resolve(config.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH), `${settings.issuer.replace(/\/v2\.0$/, '')}/oauth2/v2.0/token`)
         : client.ClientSecretPost(config.ACCESSTRAIL_CONSOLE_CLIENT_SECRET!);
       return client.discovery(new URL(settings.issuer), settings.clientId, { redirect_uris: [settings.redirectUri], response_types: ['code'] }, auth, {
         [client.customFetch]: fetchImpl as client.CustomFetch,
@@ -146,7 +158,12 @@ export function createEntraSignIn(config: Config, settings: ConsoleSettings, opt
 
     async finish(callbackUrl, pending) {
       const conf = await discover();
-      const tokens = await client.authorizationCodeGrant(conf, callbackUrl, { pkceCodeVerifier: pending.codeVerifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true });
+      let tokens;
+      try {
+        tokens = await client.authorizationCodeGrant(conf, callbackUrl, { pkceCodeVerifier: pending.codeVerifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true });
+      } catch (error) {
+        throw new AppError('UNAUTHORIZED', describeOidcError(error), { cause: error });
+      }
       if (!tokens.id_token) throw new AppError('UNAUTHORIZED', 'Entra returned no ID token');
       const { payload } = await jwtVerify(tokens.id_token, keys, { issuer: settings.issuer, audience: settings.clientId, algorithms: ['RS256'] });
       const claims = payload as Record<string, unknown>;

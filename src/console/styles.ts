@@ -44,6 +44,7 @@ button, .button { font:inherit; padding:.35rem .9rem; border-radius:3px; border:
 .inline { display:inline; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(14rem, 1fr)); gap:.8rem; }
 .card { border:1px solid var(--rule); border-radius:4px; padding:.6rem .8rem; }
+.side-by-side { display:grid; grid-template-columns:repeat(auto-fit, minmax(24rem, 1fr)); gap:1.5rem; }
 .card .figure { font-size:1.6rem; font-weight:700; }
 figure.chart { margin:.5rem 0 1rem; }
 figure.chart svg { max-width:100%; height:auto; }

@@ -8,7 +8,7 @@ import { runCollection } from '../jobs/collection-run.js';
 import type { ProgressReporter, SourceSummary } from '../collectors/types.js';
 import { parseConfig, type Config } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
-import { startEntraEmulator } from '../emulators/entra/index.js';
+import { startEntraEmulator, type EntraEmulator } from '../emulators/entra/index.js';
 import { startEmbeddedMetabaseDatabase } from '../emulators/metabase/index.js';
 import type { Logger } from '../logger.js';
 import { createReport, type CreatedReport } from '../reports/service.js';
@@ -36,6 +36,8 @@ export interface DemoOptions {
   now?: Date;
   /** Keep the store open and return it (the caller closes it). */
   keepStore?: boolean;
+  /** Runs with the emulators and the store still up (`demo --serve`); they close when it resolves. */
+  hold?: (running: { result: DemoResult; entra: EntraEmulator; store: Store }) => Promise<void>;
 }
 
 export interface DemoResult {
@@ -104,6 +106,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       );
     }
     const result: DemoResult = { organisation, config, collected, correlation: reports[0]!.correlation, reports, demoDir };
+    if (options.hold) await options.hold({ result, entra, store });
     if (options.keepStore) {
       result.store = store;
       store = undefined;

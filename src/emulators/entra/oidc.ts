@@ -14,9 +14,9 @@
 // "groups overage claim"): v2.0 issuer https://<host>/<tenant>/v2.0; `oid`, `tid`,
 // `preferred_username`, `roles`, `groups`; above 200 groups a JWT carries
 // `_claim_names: {groups: "src1"}` and `_claim_sources: {src1: {endpoint}}` instead.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import type { EntraDataset, GraphObject } from './dataset.js';
 
 /** An app registration the emulator knows for sign-in or as an API. */
@@ -24,6 +24,9 @@ export interface OidcApplication {
   clientId: string;
   /** Client secret (confidential client); absent: public client (PKCE only). */
   secret?: string;
+  /** PEM of a certificate the client may authenticate with instead (private_key_jwt:
+   *  an RS256 assertion whose x5t#S256 or x5t header is the certificate's thumbprint). */
+  certificatePem?: string;
   /** Allowed redirect URIs (exact match, as Entra requires). */
   redirectUris?: string[];
   /** App role values assigned to people (by user object id): the `roles` claim. */
@@ -235,11 +238,36 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
     res.end();
   }
 
+  /** private_key_jwt: the assertion must be signed by the app's certificate key, name
+   *  the certificate by thumbprint, be issued by and about the client, for this token
+   *  endpoint, and be unexpired. */
+  async function checkAssertion(app: OidcApplication, assertion: string, type: string | null): Promise<{ code: number; text: string } | undefined> {
+    if (type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return { code: 700024, text: 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.' };
+    if (!app.certificatePem) return { code: 700027, text: 'The client has no certificate credential.' };
+    const certificate = new X509Certificate(app.certificatePem);
+    const header = decodeProtectedHeader(assertion);
+    const thumbprints = [createHash('sha256').update(certificate.raw).digest('base64url'), createHash('sha1').update(certificate.raw).digest('base64url')];
+    if (!thumbprints.includes(String(header['x5t#S256'] ?? '')) && !thumbprints.includes(String(header.x5t ?? ''))) {
+      return { code: 700027, text: 'Client assertion contains an invalid signature. The key was not found.' };
+    }
+    try {
+      const { payload } = await jwtVerify(assertion, certificate.publicKey, { algorithms: ['RS256', 'PS256'], audience: `${tenantPath()}/oauth2/v2.0/token` });
+      if (payload.iss !== app.clientId || payload.sub !== app.clientId) return { code: 700023, text: 'The client assertion must be issued by and about the client.' };
+    } catch (error) {
+      return { code: 700027, text: `Client assertion failed signature validation: ${(error as Error).message}` };
+    }
+    return undefined;
+  }
+
   async function authorizationCode(form: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { clientId, secret } = clientCredentials(form, req);
     const app = applications.get(clientId.toLowerCase());
     if (!app) return oauthError(res, 400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`);
-    if (app.secret !== undefined && secret !== app.secret) {
+    const assertion = form.get('client_assertion');
+    if (assertion !== null) {
+      const refusal = await checkAssertion(app, assertion, form.get('client_assertion_type'));
+      if (refusal) return oauthError(res, 401, 'invalid_client', refusal.code, refusal.text);
+    } else if (app.secret !== undefined && secret !== app.secret) {
       return oauthError(res, 401, 'invalid_client', 7000215, 'Invalid client secret provided.');
     }
     const code = codes.get(form.get('code') ?? '');
