@@ -168,11 +168,11 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
       if (f.status === 'fresh') continue;
       logger.warn({ source: f.sourceId, stream: f.stream, status: f.status, expiresAt: f.expiresAt, daysLeft: f.daysLeft }, describeFreshness(f));
       const type = f.status === 'lost' ? 'evidence.lost' : 'evidence.expiring';
-      // Once a day per stream and state, not at every check.
+      // At most twice a day per stream and state (pg-boss throttles up to 12 h), not at every check.
       await notify(
         type,
         { sourceId: f.sourceId, stream: f.stream, lastCoveredTo: f.lastCoveredTo.toISOString(), expiresAt: f.expiresAt?.toISOString() ?? null, daysLeft: f.daysLeft, retentionDays: f.retentionDays, message: describeFreshness(f) },
-        { key: `${type} ${f.sourceId} ${f.stream}`, seconds: 86_400 },
+        { key: `${type} ${f.sourceId} ${f.stream}`, seconds: 43_200 },
       );
     }
     return freshness;
