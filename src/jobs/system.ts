@@ -16,7 +16,7 @@
 import { CompiledQuery } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { EntraTuning } from '../collectors/entra/index.js';
-import { recoverInterruptedRuns, runCollection, sourceConfigured, correlateCurrent, type SourceKind } from '../collectors/run.js';
+import { recoverInterruptedRuns, runCollection, withStoreLock, sourceConfigured, correlateCurrent, type SourceKind } from '../collectors/run.js';
 import type { Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -246,7 +246,9 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
       await send(QUEUES.correlate);
     },
     async start() {
-      await boss.start();
+      // pg-boss installs its schema on first start; two processes starting at once on a
+      // new store would both try (duplicate key on pg_namespace): one at a time.
+      await withStoreLock(store, 'pg-boss start', () => boss.start());
       // Collections can take hours (a first Entra backfill at 5 requests per 10 s).
       await boss.createQueue(QUEUES.collect, { name: QUEUES.collect, policy: 'stately', retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 12 * 3600 });
       await boss.createQueue(QUEUES.collectDue, { name: QUEUES.collectDue, policy: 'short', retryLimit: 3, retryDelay: 30 });
