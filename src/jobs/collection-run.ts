@@ -341,6 +341,23 @@ export async function anyLockHeld(store: Store, names: string[]): Promise<boolea
   return probe.busy.length > 0;
 }
 
+/** Runs `work` while holding a store-wide lock (Postgres: a session advisory lock, waiting
+ *  for it; the embedded store is single-process). Used to serialise start-up steps. */
+export async function withStoreLock<T>(store: Store, name: string, work: () => Promise<T>): Promise<T> {
+  if (store.engine === 'pglite') return work();
+  const held = await holdConnection(store.db);
+  try {
+    await sql`select pg_advisory_lock(${LOCK_CLASS + 1}, hashtext(${name}))`.execute(held.connection);
+    try {
+      return await work();
+    } finally {
+      await sql`select pg_advisory_unlock(${LOCK_CLASS + 1}, hashtext(${name}))`.execute(held.connection).catch(() => undefined);
+    }
+  } finally {
+    held.release();
+  }
+}
+
 function holdConnection(db: Kysely<Database>): Promise<{ connection: Kysely<Database>; release: () => void }> {
   return new Promise((resolve, reject) => {
     let settled = false;

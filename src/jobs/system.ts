@@ -16,7 +16,7 @@
 import { CompiledQuery } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { EntraTuning } from '../collectors/entra/index.js';
-import { recoverInterruptedRuns, runCollection, sourceConfigured, correlateCurrent, type SourceKind } from './collection-run.js';
+import { recoverInterruptedRuns, runCollection, withStoreLock, sourceConfigured, correlateCurrent, type SourceKind } from './collection-run.js';
 import type { Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -168,11 +168,11 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
       if (f.status === 'fresh') continue;
       logger.warn({ source: f.sourceId, stream: f.stream, status: f.status, expiresAt: f.expiresAt, daysLeft: f.daysLeft }, describeFreshness(f));
       const type = f.status === 'lost' ? 'evidence.lost' : 'evidence.expiring';
-      // Once a day per stream and state, not at every check.
+      // At most twice a day per stream and state (pg-boss throttles up to 12 h), not at every check.
       await notify(
         type,
         { sourceId: f.sourceId, stream: f.stream, lastCoveredTo: f.lastCoveredTo.toISOString(), expiresAt: f.expiresAt?.toISOString() ?? null, daysLeft: f.daysLeft, retentionDays: f.retentionDays, message: describeFreshness(f) },
-        { key: `${type} ${f.sourceId} ${f.stream}`, seconds: 86_400 },
+        { key: `${type} ${f.sourceId} ${f.stream}`, seconds: 43_200 },
       );
     }
     return freshness;
@@ -246,7 +246,9 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
       await send(QUEUES.correlate);
     },
     async start() {
-      await boss.start();
+      // pg-boss installs its schema on first start; two processes starting at once on a
+      // new store would both try (duplicate key on pg_namespace): one at a time.
+      await withStoreLock(store, 'pg-boss start', () => boss.start());
       // Collections can take hours (a first Entra backfill at 5 requests per 10 s).
       await boss.createQueue(QUEUES.collect, { name: QUEUES.collect, policy: 'stately', retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 12 * 3600 });
       await boss.createQueue(QUEUES.collectDue, { name: QUEUES.collectDue, policy: 'short', retryLimit: 3, retryDelay: 30 });

@@ -23,7 +23,7 @@ describe('API authentication and errors', () => {
     expect(health.json()).toEqual({ status: 'ok' });
     const ready = await f.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', engine: 'postgres' });
+    expect(ready.json()).toEqual({ status: 'ready', engine: 'postgres', detail: { warnings: [] } });
   });
 
   it('refuses a request without a key (401) with the JSON error shape', async () => {

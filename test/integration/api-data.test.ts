@@ -348,6 +348,8 @@ describe('API read routes', () => {
           { from: '2026-04-16T12:00:00.000Z', to: '2026-05-01T00:00:00.000Z' },
           { from: '2026-07-10T00:00:00.000Z', to: '2026-07-12T00:00:00.000Z' },
         ],
+        // Not one of Entra's retained log streams: no deadline.
+        freshness: { lastCoveredTo: NOW.toISOString(), retentionDays: null, expiresAt: null, daysLeft: null, status: 'fresh' },
       },
     ]);
   });

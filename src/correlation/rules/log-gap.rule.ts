@@ -13,9 +13,11 @@
 // table, or before the instance existed) and is no finding.
 import type { MetabaseRetentionFacts } from '../../store/metabase-retention.js';
 import { capabilities, streams } from '../../store/streams.js';
+import type { Kysely } from 'kysely';
 import { gapsIn, type TimeRange } from '../../store/collection.repository.js';
+import type { Database } from '../../store/schema.js';
 import { numberParameter } from '../parameters.js';
-import type { Rule, RuleContext, RuleFinding, RuleOutcome } from '../types.js';
+import type { EvidenceRef, Rule, RuleContext, RuleFinding, RuleOutcome } from '../types.js';
 import { findingId } from './common.js';
 
 export interface TruncationJudgement {
@@ -141,7 +143,7 @@ export const logGap: Rule = {
             : `${stream} of ${sourceId} was not collected from ${gap.from.toISOString()} to ${gap.to.toISOString()} (${hours} h)`,
           firstSeen: gap.from,
           lastSeen: gap.to,
-          evidence: [],
+          evidence: await gapEvidence(context.db, sourceId, stream, gap),
           detail: {
             stream,
             sourceId,
@@ -156,3 +158,40 @@ export const logGap: Rule = {
     return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: { gaps: gapsByStream, explained: explainedByStream } };
   },
 };
+
+/** A gap's evidence: the coverage windows that end at or before its start and begin at or
+ *  after its end (the last and first completely collected windows around it), and the
+ *  collection runs that recorded them. A gap at the start of the archive has only the
+ *  window after it; one at the end only the window before. */
+export async function gapEvidence(db: Kysely<Database>, sourceId: string, stream: string, gap: TimeRange): Promise<EvidenceRef[]> {
+  const columns = ['id', 'covered_from', 'covered_to', 'run_id'] as const;
+  const before = await db
+    .selectFrom('coverage_window')
+    .select(columns)
+    .where('source_id', '=', sourceId)
+    .where('stream', '=', stream)
+    .where('covered_to', '<=', gap.from)
+    .orderBy('covered_to', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const after = await db
+    .selectFrom('coverage_window')
+    .select(columns)
+    .where('source_id', '=', sourceId)
+    .where('stream', '=', stream)
+    .where('covered_from', '>=', gap.to)
+    .orderBy('covered_from', 'asc')
+    .orderBy('id', 'asc')
+    .limit(1)
+    .executeTakeFirst();
+  const evidence: EvidenceRef[] = [];
+  if (before) evidence.push({ source: 'coverage-window', id: String(before.id), at: new Date(before.covered_to) });
+  if (after) evidence.push({ source: 'coverage-window', id: String(after.id), at: new Date(after.covered_from) });
+  const runIds = [...new Set([before?.run_id, after?.run_id].filter((id): id is number => id !== null && id !== undefined))];
+  if (runIds.length > 0) {
+    const runs = await db.selectFrom('collection_run').select(['id', 'started_at']).where('id', 'in', runIds).orderBy('id').execute();
+    for (const run of runs) evidence.push({ source: 'collection-run', id: String(run.id), at: new Date(run.started_at) });
+  }
+  return evidence;
+}
