@@ -9,7 +9,6 @@ import type { Config } from '../config.js';
 import { createServiceMetrics, type ServiceMetrics } from '../jobs/metrics.js';
 import type { JobSystem } from '../jobs/system.js';
 import { readFreshness } from '../store/freshness.repository.js';
-import { consolePlugin } from '../console/plugin.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
 import { createApiKeyRepository } from './api-keys.js';
@@ -41,7 +40,12 @@ export interface ApiDependencies {
   tlsCa?: string;
 }
 
-export type ApiApp = FastifyInstance & { collections: CollectionRunner; metrics: ServiceMetrics };
+export type ApiApp = FastifyInstance & {
+  collections: CollectionRunner;
+  metrics: ServiceMetrics;
+  /** What the routes share; the web console (src/console/web-app.ts) mounts on it. */
+  routeContext: RouteContext;
+};
 
 export const API_VERSION = '1.0.0';
 
@@ -123,8 +127,6 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
   await typed.register(peopleRoutes, { context, prefix: '/v1' });
   await typed.register(collectionRoutes, { context, prefix: '/v1' });
   await typed.register(coverageRoutes, { context, prefix: '/v1' });
-  // The web console at / (docs/console.md), in its own scope.
-  await app.register(consolePlugin, { context, ...(deps.tlsCa ? { tlsCa: deps.tlsCa } : {}) });
 
   // Prometheus text, without an API key like /healthz and /readyz (scrapers rarely carry
   // one): it holds counts, timestamps, source ids and stream names, never a secret or a
@@ -135,5 +137,5 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  return Object.assign(app, { collections, metrics }) as unknown as ApiApp;
+  return Object.assign(app, { collections, metrics, routeContext: context }) as unknown as ApiApp;
 }

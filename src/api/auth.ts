@@ -11,7 +11,7 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config.js';
-import { tenantIssuer, tenantKeySet } from '../console/entra-keys.js';
+import { tenantIssuer, tenantKeySet } from './entra-keys.js';
 import { hasScope, type ApiKeyInfo, type ApiKeyRepository, type ApiScope } from './api-keys.js';
 import { sendError } from './http-errors.js';
 import { requiresAuth } from './input-guard.js';

@@ -12,8 +12,8 @@ import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 import * as client from 'openid-client';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { tenantIssuer, tenantKeySet } from './entra-keys.js';
-import { httpsFetch, type FetchLike } from './https-fetch.js';
+import { tenantIssuer, tenantKeySet } from '../api/entra-keys.js';
+import { httpsFetch, type FetchLike } from '../api/https-fetch.js';
 import { hasGroupsOverage, mappedGroupIds, roleFor, stringList, type RoleMapping } from './roles.js';
 import type { ConsoleRole, PendingSignIn } from './session.repository.js';
 

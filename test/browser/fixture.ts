@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { ApiApp } from '../../src/api/app.js';
-import { serveDemoConsole, type DemoConsolePerson } from '../../src/console/demo-console.js';
+import { serveDemoConsole, type DemoConsolePerson } from '../../src/demo/console.js';
 import { runDemo, type DemoResult } from '../../src/demo/run.js';
 import type { EntraEmulator } from '../../src/emulators/entra/index.js';
 import { createLogger } from '../../src/logger.js';

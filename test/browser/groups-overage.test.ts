@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { buildWebApp as buildApp } from '../../src/console/web-app.js';
 import { createLogger } from '../../src/logger.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { openTestStore } from '../support/database.js';
-import { httpsFetch } from '../../src/console/https-fetch.js';
+import { httpsFetch } from '../../src/api/https-fetch.js';
 import { consoleSettings, createEntraSignIn, type ConsoleSettings } from '../../src/console/sign-in.js';
 import { emptyDataset, startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
 

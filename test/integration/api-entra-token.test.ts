@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type ApiApp } from '../../src/api/app.js';
 import { createApiKeyRepository } from '../../src/api/api-keys.js';
 import { parseConfig } from '../../src/config.js';
-import { httpsFetch } from '../../src/console/https-fetch.js';
+import { httpsFetch } from '../../src/api/https-fetch.js';
 import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
 import { createLogger } from '../../src/logger.js';
 import { openTestStore, type TestStore } from '../support/database.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEMO_API_APP_ID_URI, DEMO_GRC_CLIENT_ID, DEMO_GRC_SECRET, serveDemoConsole } from '../../console/demo-console.js';
+import { DEMO_API_APP_ID_URI, DEMO_GRC_CLIENT_ID, DEMO_GRC_SECRET, serveDemoConsole } from '../../demo/console.js';
 import { runDemo } from '../../demo/run.js';
 import { loadCommandConfig, say } from '../context.js';
 import { terminalProgress } from '../progress.js';

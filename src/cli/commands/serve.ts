@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { buildApp } from '../../api/app.js';
+import { buildWebApp } from '../../console/web-app.js';
 import { AppError } from '../../errors.js';
 import { createServiceMetrics } from '../../jobs/metrics.js';
 import { createJobSystem } from '../../jobs/system.js';
@@ -15,10 +15,10 @@ export function registerServe(program: Command): void {
       const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
       const metrics = createServiceMetrics();
       const jobs = createJobSystem({ store, config, logger, metrics });
-      let app: Awaited<ReturnType<typeof buildApp>>;
+      let app: Awaited<ReturnType<typeof buildWebApp>>;
       try {
         await jobs.start();
-        app = await buildApp({ store, config, logger, jobs, metrics });
+        app = await buildWebApp({ store, config, logger, jobs, metrics });
       } catch (error) {
         await jobs.stop().catch(() => undefined);
         await store.close();

@@ -3,14 +3,15 @@
 // with none (to see the refusal), and a GRC tool app with an app role on the API.
 // Used by `accesstrail demo --serve` and the browser tests.
 import { createServer } from 'node:net';
-import { buildApp, type ApiApp } from '../api/app.js';
+import type { ApiApp } from '../api/app.js';
+import { buildWebApp } from '../console/web-app.js';
 import type { Config } from '../config.js';
 import { correlateFromConfig, DEFAULT_LOOKBACK_DAYS } from '../correlation/service.js';
-import type { DemoResult } from '../demo/run.js';
+import type { DemoResult } from './run.js';
 import type { EntraEmulator } from '../emulators/entra/index.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
-import type { ConsoleRole } from './session.repository.js';
+import type { ConsoleRole } from '../console/session.repository.js';
 
 export const DEMO_CONSOLE_CLIENT_ID = 'c0a50e00-0000-4000-8000-000000000011';
 export const DEMO_CONSOLE_SECRET = 'demo-console-secret';
@@ -93,7 +94,7 @@ export async function serveDemoConsole(input: {
   }) as Config;
   const now = input.now ?? new Date();
   await correlateFromConfig(input.store.db, config, { from: new Date(now.getTime() - DEFAULT_LOOKBACK_DAYS * 86_400_000), to: now, asOf: now, purpose: 'current' }, input.logger);
-  const app = await buildApp({ store: input.store, config, logger: input.logger, tlsCa: input.entra.caCertificatePem });
+  const app = await buildWebApp({ store: input.store, config, logger: input.logger, tlsCa: input.entra.caCertificatePem });
   await app.listen({ host: input.host, port, listenTextResolver: (address) => `accesstrail console and API listening on ${address}` });
   return { app, publicUrl, people, config };
 }
