@@ -72,19 +72,22 @@ const environmentSchema = z.object({
   ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: optionalText.pipe(z.coerce.number<string | undefined>().int('must be a whole number').positive('must be positive').optional()),
   // --- the web console (docs/console.md) and Entra-issued API tokens ---
   /** The console's Entra app registration (OpenID Connect, authorization code + PKCE). */
-  ACCESSTRAIL_CONSOLE_CLIENT_ID: optionalText,
-  ACCESSTRAIL_CONSOLE_CLIENT_SECRET: optionalText,
+  ACCESSTRAIL_UI_CLIENT_ID: optionalText,
+  ACCESSTRAIL_UI_CLIENT_SECRET: optionalText,
   /** PEM file with the console app's certificate and private key (instead of a secret). */
-  ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH: optionalText,
+  ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH: optionalText,
   /** Where people reach the console (redirect URI = <this>/auth/callback); https turns on Secure cookies. */
   ACCESSTRAIL_PUBLIC_URL: url(['http:', 'https:'], 'an http(s):// URL'),
   /** Entra app role values (or group object ids) that make a viewer, reviewer, admin. */
-  ACCESSTRAIL_CONSOLE_VIEWER_ROLES: commaList.transform((v) => (v.length ? v : ['Console.Viewer'])),
-  ACCESSTRAIL_CONSOLE_REVIEWER_ROLES: commaList.transform((v) => (v.length ? v : ['Console.Reviewer'])),
-  ACCESSTRAIL_CONSOLE_ADMIN_ROLES: commaList.transform((v) => (v.length ? v : ['Console.Admin'])),
-  ACCESSTRAIL_CONSOLE_SESSION_HOURS: positiveInt(8),
+  /** Console roles: `viewer=<app role or group id>,reviewer=…,admin=…`; a role may repeat
+   *  (`viewer=Auditor,viewer=<group id>`). Unset: the app roles Console.Viewer,
+   *  Console.Reviewer and Console.Admin. */
+  ACCESSTRAIL_UI_ROLES: commaList.pipe(
+    z.array(z.string().regex(/^(viewer|reviewer|admin)=\S+$/, 'must be entries like viewer=Auditor,reviewer=Compliance,admin=<group id>')),
+  ),
+  ACCESSTRAIL_UI_SESSION_HOURS: positiveInt(8),
   /** Audience of Entra access tokens accepted on the API (accesstrail's application id URI). */
-  ACCESSTRAIL_API_APP_ID_URI: optionalText,
+  ACCESSTRAIL_API_AUDIENCE: optionalText,
   /** Also accepted as audience: the API app's client id (Entra v2 access tokens carry it). */
   ACCESSTRAIL_API_CLIENT_ID: optionalText,
   /** json | pretty | auto (pretty on a terminal, JSON otherwise): see src/logger.ts. */
@@ -113,6 +116,8 @@ const environmentSchema = z.object({
 
 export type Config = Readonly<
   z.infer<typeof environmentSchema> & {
+    /** ACCESSTRAIL_UI_ROLES by console role: the app role values or group ids of each. */
+    consoleRoles: Readonly<Record<'viewer' | 'reviewer' | 'admin', readonly string[]>>;
     /** ACCESSTRAIL_RULE_<RULE>_<PARAM> values, as written (rules parse them). */
     ruleParameters: Readonly<Record<string, string>>;
     dataDir: string;
@@ -151,14 +156,25 @@ export function parseConfig(rawEnv: Record<string, string | undefined>, cwd: str
   if (parsed.AZURE_CLIENT_CERTIFICATE_PATH && !existsSync(path.resolve(cwd, parsed.AZURE_CLIENT_CERTIFICATE_PATH))) {
     throw new AppError('CONFIG_INVALID', 'AZURE_CLIENT_CERTIFICATE_PATH names a file that does not exist');
   }
-  if (parsed.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH && !existsSync(path.resolve(cwd, parsed.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH))) {
-    throw new AppError('CONFIG_INVALID', 'ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH names a file that does not exist');
+  if (parsed.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH && !existsSync(path.resolve(cwd, parsed.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH))) {
+    throw new AppError('CONFIG_INVALID', 'ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH names a file that does not exist');
   }
   return Object.freeze({
     ...parsed,
+    consoleRoles: Object.freeze(consoleRoles(parsed.ACCESSTRAIL_UI_ROLES)),
     ruleParameters: Object.freeze(ruleParameters),
     dataDir: path.resolve(cwd, parsed.ACCESSTRAIL_DATA_DIR),
   });
+}
+
+function consoleRoles(entries: readonly string[]): Record<'viewer' | 'reviewer' | 'admin', string[]> {
+  if (entries.length === 0) return { viewer: ['Console.Viewer'], reviewer: ['Console.Reviewer'], admin: ['Console.Admin'] };
+  const roles: Record<'viewer' | 'reviewer' | 'admin', string[]> = { viewer: [], reviewer: [], admin: [] };
+  for (const entry of entries) {
+    const [role, value] = entry.split('=', 2) as ['viewer' | 'reviewer' | 'admin', string];
+    roles[role].push(value);
+  }
+  return roles;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {

@@ -5,7 +5,7 @@
 //
 // Entra tokens (docs/console.md, "API tokens from Entra"): a JWT signed with one of the
 // tenant's keys (JWKS, RS256 only, so `alg: none` and HMAC tricks fail), issued by
-// AZURE_AUTHORITY_HOST/<tenant>/v2.0, for audience ACCESSTRAIL_API_APP_ID_URI (or the
+// AZURE_AUTHORITY_HOST/<tenant>/v2.0, for audience ACCESSTRAIL_API_AUDIENCE (or the
 // API app's client id, which v2.0 tokens carry), within exp/nbf. Its app roles (`roles`)
 // give the scopes below; a valid token without any of them is a 403.
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
@@ -58,7 +58,7 @@ interface EntraVerifier {
 
 function entraVerifier(options: EntraTokenOptions): EntraVerifier | undefined {
   const { config } = options;
-  const audiences = [config.ACCESSTRAIL_API_APP_ID_URI, config.ACCESSTRAIL_API_CLIENT_ID].filter((a): a is string => a !== undefined);
+  const audiences = [config.ACCESSTRAIL_API_AUDIENCE, config.ACCESSTRAIL_API_CLIENT_ID].filter((a): a is string => a !== undefined);
   const issuer = tenantIssuer(config);
   if (audiences.length === 0 || !issuer) return undefined;
   const keys: JWTVerifyGetKey = tenantKeySet(config, options.tlsCa)!;

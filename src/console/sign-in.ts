@@ -32,22 +32,22 @@ export interface ConsoleSettings {
 /** The console's settings, or why it is off (it needs a client id, a credential, a tenant and the public URL). */
 export function consoleSettings(config: Config): ConsoleSettings | { off: string } {
   const missing: string[] = [];
-  if (!config.ACCESSTRAIL_CONSOLE_CLIENT_ID) missing.push('ACCESSTRAIL_CONSOLE_CLIENT_ID');
-  if (!config.ACCESSTRAIL_CONSOLE_CLIENT_SECRET && !config.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH) missing.push('ACCESSTRAIL_CONSOLE_CLIENT_SECRET or ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH');
+  if (!config.ACCESSTRAIL_UI_CLIENT_ID) missing.push('ACCESSTRAIL_UI_CLIENT_ID');
+  if (!config.ACCESSTRAIL_UI_CLIENT_SECRET && !config.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH) missing.push('ACCESSTRAIL_UI_CLIENT_SECRET or ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH');
   if (!config.AZURE_TENANT_ID) missing.push('AZURE_TENANT_ID');
-  if (!config.ACCESSTRAIL_PUBLIC_URL) missing.push('ACCESSTRAIL_PUBLIC_URL');
   if (missing.length > 0) return { off: `the console needs ${missing.join(', ')}` };
-  const publicUrl = new URL(config.ACCESSTRAIL_PUBLIC_URL!);
+  // Unset: where `serve` listens (fine on one machine; behind a proxy, set it).
+  const publicUrl = new URL(config.ACCESSTRAIL_PUBLIC_URL ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`);
   const base = publicUrl.toString().replace(/\/+$/, '');
   return {
-    clientId: config.ACCESSTRAIL_CONSOLE_CLIENT_ID!,
+    clientId: config.ACCESSTRAIL_UI_CLIENT_ID!,
     publicUrl,
     redirectUri: `${base}/auth/callback`,
     secure: publicUrl.protocol === 'https:',
     issuer: tenantIssuer(config)!,
     tenantId: config.AZURE_TENANT_ID!,
-    roles: { viewer: config.ACCESSTRAIL_CONSOLE_VIEWER_ROLES, reviewer: config.ACCESSTRAIL_CONSOLE_REVIEWER_ROLES, admin: config.ACCESSTRAIL_CONSOLE_ADMIN_ROLES },
-    sessionHours: config.ACCESSTRAIL_CONSOLE_SESSION_HOURS,
+    roles: { viewer: [...config.consoleRoles.viewer], reviewer: [...config.consoleRoles.reviewer], admin: [...config.consoleRoles.admin] },
+    sessionHours: config.ACCESSTRAIL_UI_SESSION_HOURS,
     graphBaseUrl: config.GRAPH_BASE_URL.replace(/\/+$/, ''),
   };
 }
@@ -103,9 +103,9 @@ export function createEntraSignIn(config: Config, settings: ConsoleSettings, opt
 
   function discover(): Promise<client.Configuration> {
     configuration ??= (async () => {
-      const auth = config.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH
-        ? await certificateAuth(path.resolve(config.ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH), `${settings.issuer.replace(/\/v2\.0$/, '')}/oauth2/v2.0/token`)
-        : client.ClientSecretPost(config.ACCESSTRAIL_CONSOLE_CLIENT_SECRET!);
+      const auth = config.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH
+        ? await certificateAuth(path.resolve(config.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH), `${settings.issuer.replace(/\/v2\.0$/, '')}/oauth2/v2.0/token`)
+        : client.ClientSecretPost(config.ACCESSTRAIL_UI_CLIENT_SECRET!);
       return client.discovery(new URL(settings.issuer), settings.clientId, { redirect_uris: [settings.redirectUri], response_types: ['code'] }, auth, {
         [client.customFetch]: fetchImpl as client.CustomFetch,
         timeout: 15,

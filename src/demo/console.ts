@@ -61,10 +61,10 @@ export function registerDemoConsole(entra: EntraEmulator, publicUrl: string): De
 /** The settings that turn the console on against the emulator. */
 export function demoConsoleEnvironment(publicUrl: string): Record<string, string> {
   return {
-    ACCESSTRAIL_CONSOLE_CLIENT_ID: DEMO_CONSOLE_CLIENT_ID,
-    ACCESSTRAIL_CONSOLE_CLIENT_SECRET: DEMO_CONSOLE_SECRET,
+    ACCESSTRAIL_UI_CLIENT_ID: DEMO_CONSOLE_CLIENT_ID,
+    ACCESSTRAIL_UI_CLIENT_SECRET: DEMO_CONSOLE_SECRET,
     ACCESSTRAIL_PUBLIC_URL: publicUrl,
-    ACCESSTRAIL_API_APP_ID_URI: DEMO_API_APP_ID_URI,
+    ACCESSTRAIL_API_AUDIENCE: DEMO_API_APP_ID_URI,
   };
 }
 

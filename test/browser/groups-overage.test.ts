@@ -56,11 +56,10 @@ beforeAll(async () => {
     AZURE_TENANT_ID: TENANT,
     AZURE_AUTHORITY_HOST: entra.authorityHost,
     GRAPH_BASE_URL: entra.graphBaseUrl,
-    ACCESSTRAIL_CONSOLE_CLIENT_ID: CLIENT.clientId,
-    ACCESSTRAIL_CONSOLE_CLIENT_SECRET: CLIENT.secret,
+    ACCESSTRAIL_UI_CLIENT_ID: CLIENT.clientId,
+    ACCESSTRAIL_UI_CLIENT_SECRET: CLIENT.secret,
     ACCESSTRAIL_PUBLIC_URL: PUBLIC_URL,
-    ACCESSTRAIL_CONSOLE_VIEWER_ROLES: VIEWER_GROUP,
-    ACCESSTRAIL_CONSOLE_ADMIN_ROLES: `Console.Admin,${ADMIN_GROUP}`,
+    ACCESSTRAIL_UI_ROLES: `viewer=${VIEWER_GROUP},reviewer=Console.Reviewer,admin=Console.Admin,admin=${ADMIN_GROUP}`,
   });
   const resolved = consoleSettings(config);
   if ('off' in resolved) throw new Error(resolved.off);
@@ -162,8 +161,10 @@ describe('the console behind https', () => {
     try {
       const response = await app.inject({ method: 'GET', url: '/' });
       expect(response.statusCode).toBe(200);
-      expect(response.body).toContain('ACCESSTRAIL_CONSOLE_CLIENT_ID');
-      expect(response.body).toContain('ACCESSTRAIL_PUBLIC_URL');
+      expect(response.body).toContain('ACCESSTRAIL_UI_CLIENT_ID');
+      expect(response.body).toContain('ACCESSTRAIL_UI_CLIENT_SECRET or ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH');
+      // The public URL defaults to where serve listens; the tenant is set.
+      expect(response.body).not.toContain('ACCESSTRAIL_PUBLIC_URL');
       expect(response.body).not.toContain('AZURE_TENANT_ID,');
     } finally {
       await app.close();
@@ -186,8 +187,8 @@ describe('console sign-in with a certificate credential', () => {
         const certConfig = parseConfig({
           AZURE_TENANT_ID: TENANT,
           AZURE_AUTHORITY_HOST: entra.authorityHost,
-          ACCESSTRAIL_CONSOLE_CLIENT_ID: certClient.clientId,
-          ACCESSTRAIL_CONSOLE_CLIENT_CERTIFICATE_PATH: file,
+          ACCESSTRAIL_UI_CLIENT_ID: certClient.clientId,
+          ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH: file,
           ACCESSTRAIL_PUBLIC_URL: PUBLIC_URL,
         });
         const certSettings = consoleSettings(certConfig) as ConsoleSettings;

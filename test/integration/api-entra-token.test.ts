@@ -51,7 +51,7 @@ beforeAll(async () => {
   entra.oidc.registerApplication({ clientId: API_CLIENT_ID, identifierUri: APP_ID_URI, clientRoles: { [GRC.clientId]: ['Reports.Read'] } });
   store = await openTestStore('postgres');
   dataDir = mkdtempSync(path.join(tmpdir(), 'accesstrail-entra-token-'));
-  const config = parseConfig({ ACCESSTRAIL_DATA_DIR: dataDir, AZURE_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: entra.authorityHost, ACCESSTRAIL_API_APP_ID_URI: APP_ID_URI }, dataDir);
+  const config = parseConfig({ ACCESSTRAIL_DATA_DIR: dataDir, AZURE_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: entra.authorityHost, ACCESSTRAIL_API_AUDIENCE: APP_ID_URI }, dataDir);
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       logs.push(chunk.toString('utf8'));
