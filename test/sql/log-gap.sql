@@ -1,2 +1,2 @@
--- log-gap: coverage
--- computed from coverage_window and retention_observation (see inventory.ts);
+-- log-gap: retention
+select id, settings from source where id = any($1::text[]);
