@@ -64,11 +64,20 @@ function ruleSnapshot(rule: Rule, ruleParameters: Record<string, unknown>, state
   return `${[header.join('\n'), ...statements.map((s) => statementText(s.name, s))].join('\n\n')}\n`;
 }
 
+describe('formatSql', () => {
+  it('indents by parentheses outside literals and comments, and keeps each line as written', () => {
+    const text = "select a, ')' as b\n      from (\nselect x -- (not a parenthesis\n  from t\n   where y = '('\n     and z\n) s\n  order by a";
+    expect(formatSql(text)).toBe("select a, ')' as b\nfrom (\n  select x -- (not a parenthesis\n  from t\n  where y = '('\n    and z\n) s\norder by a");
+  });
+});
+
 describe('the SQL behind each rule', () => {
   it.each(rules.map((rule) => [rule.id, rule] as const))('%s', async (id, rule) => {
     const ruleContext = contextFor(id);
     const statements = await rule.statements(ruleContext);
     expect(statements.length).toBeGreaterThan(0);
+    // The layout moves line starts only: the snapshot is the compiled statement.
+    for (const statement of statements) expect(formatSql(statement.sql).replace(/\s+/g, '')).toBe(statement.sql.replace(/\s+/g, ''));
     await expect(ruleSnapshot(rule, { ...rule.parameters, ...ruleContext.parameters }, statements)).toMatchFileSnapshot(`../../src/correlation/rules/sql/${id}.sql`);
   });
 
