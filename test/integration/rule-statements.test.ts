@@ -55,7 +55,14 @@ describe('evaluate runs the snapshotted statements', () => {
         capability: () => undefined,
         oldestAvailable: () => undefined,
       },
-      stateAt: async (table) => stateAt(table, new Map([['entra:t', period.to], ['metabase:m', period.to]])),
+      stateAt: async (table) =>
+        stateAt(
+          table,
+          new Map([
+            ['entra:t', period.to],
+            ['metabase:m', period.to],
+          ]),
+        ),
     };
   }
 

@@ -14,7 +14,9 @@ import { rules } from '../../src/correlation/rules/index.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const rulesDir = path.join(root, 'src/correlation/rules');
 const catalogue = loadRuleCatalogue();
-const ruleFiles = readdirSync(rulesDir).filter((name) => name.endsWith('.rule.ts')).sort();
+const ruleFiles = readdirSync(rulesDir)
+  .filter((name) => name.endsWith('.rule.ts'))
+  .sort();
 const sourceOf = (file: string) => readFileSync(path.join(root, file), 'utf8');
 
 // A rule reads a parameter as numberParameter(context.parameters, 'name') or
@@ -44,26 +46,35 @@ describe('rule files and the rule catalogue', () => {
     for (const rule of rules) expect(ruleFiles).toContain(path.basename(rule.file));
   });
 
-  it.each(rules.map((rule) => [rule.id, rule] as const))('%s: one defineRule with its own id, severity and parameters from the catalogue', (id, rule) => {
-    const entry = catalogue.rules.find((candidate) => candidate.id === id)!;
-    const source = sourceOf(rule.file);
-    expect(source.match(/defineRule\(/g)).toHaveLength(1);
-    expect(source).toContain(`const id = '${id}';`);
-    // Severity and defaults live in the catalogue only.
-    expect(source).not.toMatch(/\bseverity\s*:/);
-    expect(source).not.toMatch(/'(high|medium|low)' as const/);
-    const defaults = [...source.matchAll(parameterRead)].filter((match) => match[2] === ',').map((match) => match[1]);
-    expect(defaults, `parameters read with a default in ${rule.file}`).toEqual([]);
-    expect(rule.severity).toBe(entry.severity);
-    expect(rule.title).toBe(entry.title);
-    expect(rule.controls).toEqual(entry.controls);
-    expect(parametersRead(id, rule.file)).toEqual(Object.keys(entry.parameters).sort());
-  });
+  it.each(rules.map((rule) => [rule.id, rule] as const))(
+    '%s: one defineRule with its own id, severity and parameters from the catalogue',
+    (id, rule) => {
+      const entry = catalogue.rules.find((candidate) => candidate.id === id)!;
+      const source = sourceOf(rule.file);
+      expect(source.match(/defineRule\(/g)).toHaveLength(1);
+      expect(source).toContain(`const id = '${id}';`);
+      // Severity and defaults live in the catalogue only.
+      expect(source).not.toMatch(/\bseverity\s*:/);
+      expect(source).not.toMatch(/'(high|medium|low)' as const/);
+      const defaults = [...source.matchAll(parameterRead)].filter((match) => match[2] === ',').map((match) => match[1]);
+      expect(defaults, `parameters read with a default in ${rule.file}`).toEqual([]);
+      expect(rule.severity).toBe(entry.severity);
+      expect(rule.title).toBe(entry.title);
+      expect(rule.controls).toEqual(entry.controls);
+      expect(parametersRead(id, rule.file)).toEqual(Object.keys(entry.parameters).sort());
+    },
+  );
 
   it('refuses a rule the catalogue does not list, and names a parameter the catalogue lacks', () => {
-    expect(() => defineRule({ id: 'no-such-rule', statements: () => ({}), findings: async () => ({ status: 'evaluated', reason: null, findings: [], notEvaluableCount: 0, detail: {} }) })).toThrow(
-      /rule no-such-rule has no entry in reports\/catalogues\/rules\.json/,
+    expect(() =>
+      defineRule({
+        id: 'no-such-rule',
+        statements: () => ({}),
+        findings: async () => ({ status: 'evaluated', reason: null, findings: [], notEvaluableCount: 0, detail: {} }),
+      }),
+    ).toThrow(/rule no-such-rule has no entry in reports\/catalogues\/rules\.json/);
+    expect(() => numberParameter({}, 'thresholdDays')).toThrow(
+      /thresholdDays is not set: it is missing from the rule's entry in reports\/catalogues\/rules\.json/,
     );
-    expect(() => numberParameter({}, 'thresholdDays')).toThrow(/thresholdDays is not set: it is missing from the rule's entry in reports\/catalogues\/rules\.json/);
   });
 });

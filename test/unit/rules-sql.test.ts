@@ -66,8 +66,11 @@ function ruleSnapshot(rule: Rule, ruleParameters: Record<string, unknown>, state
 
 describe('formatSql', () => {
   it('indents by parentheses outside literals and comments, and keeps each line as written', () => {
-    const text = "select a, ')' as b\n      from (\nselect x -- (not a parenthesis\n  from t\n   where y = '('\n     and z\n) s\n  order by a";
-    expect(formatSql(text)).toBe("select a, ')' as b\nfrom (\n  select x -- (not a parenthesis\n  from t\n  where y = '('\n    and z\n) s\norder by a");
+    const text =
+      "select a, ')' as b\n      from (\nselect x -- (not a parenthesis\n  from t\n   where y = '('\n     and z\n) s\n  order by a";
+    expect(formatSql(text)).toBe(
+      "select a, ')' as b\nfrom (\n  select x -- (not a parenthesis\n  from t\n  where y = '('\n    and z\n) s\norder by a",
+    );
   });
 });
 
@@ -78,7 +81,9 @@ describe('the SQL behind each rule', () => {
     expect(statements.length).toBeGreaterThan(0);
     // The layout moves line starts only: the snapshot is the compiled statement.
     for (const statement of statements) expect(formatSql(statement.sql).replace(/\s+/g, '')).toBe(statement.sql.replace(/\s+/g, ''));
-    await expect(ruleSnapshot(rule, { ...rule.parameters, ...ruleContext.parameters }, statements)).toMatchFileSnapshot(`../../src/correlation/rules/sql/${id}.sql`);
+    await expect(ruleSnapshot(rule, { ...rule.parameters, ...ruleContext.parameters }, statements)).toMatchFileSnapshot(
+      `../../src/correlation/rules/sql/${id}.sql`,
+    );
   });
 
   it('login matching (the input of sso-bypass)', async () => {
@@ -91,6 +96,8 @@ describe('the SQL behind each rule', () => {
       context,
       regenerate,
     ].join('\n');
-    await expect(`${header}\n\n${statementText('match logins', compiled)}\n`).toMatchFileSnapshot('../../src/correlation/rules/sql/login-matching.sql');
+    await expect(`${header}\n\n${statementText('match logins', compiled)}\n`).toMatchFileSnapshot(
+      '../../src/correlation/rules/sql/login-matching.sql',
+    );
   });
 });

@@ -41,7 +41,10 @@ export function notEvaluable(reason: string, extra: { notEvaluableCount?: number
 }
 
 /** An outcome for a rule that was judged: its findings, what it could not judge, and detail. */
-export function evaluated(findings: FindingDraft[], extra: { notEvaluableCount?: number; detail?: Record<string, unknown> } = {}): OutcomeDraft {
+export function evaluated(
+  findings: FindingDraft[],
+  extra: { notEvaluableCount?: number; detail?: Record<string, unknown> } = {},
+): OutcomeDraft {
   return { status: 'evaluated', reason: null, findings, notEvaluableCount: extra.notEvaluableCount ?? 0, detail: extra.detail ?? {} };
 }
 

@@ -5,15 +5,18 @@
 // the snapshot is still the exact statement, up to whitespace at line starts.
 
 /** Lines that start a clause sit at the level of their parentheses; others continue it. */
-const CLAUSE = /^(with|select|from|where|(left |right |inner |full |cross )?join|order by|group by|having|window|union( all)?|limit|offset|\)|\w+ as \()/i;
+const CLAUSE =
+  /^(with|select|from|where|(left |right |inner |full |cross )?join|order by|group by|having|window|union( all)?|limit|offset|\)|\w+ as \()/i;
 
 const UNIT = '  ';
 
-/** Net count of parentheses that a line opens, outside string literals, quoted names and comments. */
-function parenthesisBalance(line: string): number {
+/** Parentheses a line opens and closes after its leading closing ones, outside string
+ *  literals, quoted names and comments. */
+function parenthesesOf(line: string): { leadingCloses: number; balance: number } {
+  const leadingCloses = /^\)+/.exec(line)?.[0].length ?? 0;
   let balance = 0;
   let quote: string | null = null;
-  for (let i = 0; i < line.length; i += 1) {
+  for (let i = leadingCloses; i < line.length; i += 1) {
     const c = line[i]!;
     if (quote) {
       if (c === quote) quote = null;
@@ -24,19 +27,30 @@ function parenthesisBalance(line: string): number {
     else if (c === '(') balance += 1;
     else if (c === ')') balance -= 1;
   }
-  return balance;
+  return { leadingCloses, balance };
 }
 
 export function formatSql(text: string): string {
   const lines: string[] = [];
-  let depth = 0;
+  // The indentation of the line that opened each open parenthesis: what it holds sits one
+  // step deeper, the line that closes it sits level with it.
+  const openers: number[] = [];
+  const childIndent = () => (openers.length ? openers[openers.length - 1]! + UNIT.length : 0);
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '') continue;
-    const closing = /^\)+/.exec(line)?.[0].length ?? 0;
-    const level = Math.max(0, depth - closing) + (CLAUSE.test(line) ? 0 : 1);
-    lines.push(UNIT.repeat(level) + line);
-    depth = Math.max(0, depth + parenthesisBalance(line));
+    const { leadingCloses, balance } = parenthesesOf(line);
+    let indent: number;
+    if (leadingCloses > 0) {
+      let opener = 0;
+      for (let k = 0; k < leadingCloses; k += 1) opener = openers.pop() ?? 0;
+      indent = opener;
+    } else {
+      indent = childIndent() + (CLAUSE.test(line) ? 0 : UNIT.length);
+    }
+    lines.push(' '.repeat(indent) + line);
+    for (let k = 0; k < balance; k += 1) openers.push(indent);
+    for (let k = 0; k > balance; k -= 1) openers.pop();
   }
   return lines.join('\n');
 }

@@ -42,9 +42,9 @@ last_seen as (
       (select max(e.occurred_at) from metabase_audit_event e where e.source_id = a.source_id and e.user_id = a.account_id and e.occurred_at <= $8),
       case when a.last_login <= $9 then a.last_login end,
       case when a.link_status = 'linked' then (
-      select max(s.occurred_at) from entra_sign_in s
-      where s.user_id = a.person_id and s.app_id = any($10::text[]) and s.error_code = 0 and s.occurred_at <= $11
-    ) end
+        select max(s.occurred_at) from entra_sign_in s
+        where s.user_id = a.person_id and s.app_id = any($10::text[]) and s.error_code = 0 and s.occurred_at <= $11
+      ) end
   ) as last_activity
   from accounts a
   where a.date_joined < $12

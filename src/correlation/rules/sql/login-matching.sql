@@ -26,14 +26,14 @@ with coverage as (
   select l.source_id, l.upstream_id, l.occurred_at, l.user_id, l.ip_address, l.session_key,
     il.status, il.person_id, coalesce(a.is_human, true) as is_human,
     exists (
-    select 1 from metabase_session s
-    join metabase_auth_identity ai on ai.source_id = s.source_id and ai.upstream_id = s.auth_identity_id::text
-    where s.source_id = l.source_id and s.upstream_id = l.session_key and ai.provider = 'password'
-  ) as password_session,
+      select 1 from metabase_session s
+      join metabase_auth_identity ai on ai.source_id = s.source_id and ai.upstream_id = s.auth_identity_id::text
+      where s.source_id = l.source_id and s.upstream_id = l.session_key and ai.provider = 'password'
+    ) as password_session,
     exists (
-    select 1 from coverage c
-    where c.covered_from <= l.occurred_at - $2::interval and c.covered_to >= l.occurred_at + $3::interval
-  ) as covered
+      select 1 from coverage c
+      where c.covered_from <= l.occurred_at - $2::interval and c.covered_to >= l.occurred_at + $3::interval
+    ) as covered
   from metabase_login l
   left join identity_link il on il.run_id = $4 and il.metabase_source_id = l.source_id and il.account_id = l.user_id
   left join account a on a.source_id = l.source_id and a.account_id = l.user_id

@@ -18,22 +18,22 @@ select p.source_id, p.account_id, p.email, p.person_id, p.link_status, coalesce(
 from (
   select a.*, a.is_superuser as via_superuser,
     exists (
-    select 1 from (
-      select distinct on (v.source_id, v.upstream_id) v.*
-      from "metabase_membership_version" v
-      join jsonb_to_recordset($1::jsonb) as p(source_id text, at timestamptz) on p.source_id = v.source_id
-      where v.observed_at <= p.at
-      order by v.source_id, v.upstream_id, v.observed_at desc
-    ) m join (
-      select distinct on (v.source_id, v.upstream_id) v.*
-      from "metabase_group_version" v
-      join jsonb_to_recordset($2::jsonb) as p(source_id text, at timestamptz) on p.source_id = v.source_id
-      where v.observed_at <= p.at
-      order by v.source_id, v.upstream_id, v.observed_at desc
-    ) g on g.source_id = m.source_id and g.upstream_id = m.group_id::text and g.present
-    where m.present and m.source_id = a.source_id and m.user_id = a.account_id
-      and (g.magic_group_type = 'admin' or (g.magic_group_type is null and g.name = 'Administrators'))
-  ) as via_admin_group
+      select 1 from (
+        select distinct on (v.source_id, v.upstream_id) v.*
+        from "metabase_membership_version" v
+        join jsonb_to_recordset($1::jsonb) as p(source_id text, at timestamptz) on p.source_id = v.source_id
+        where v.observed_at <= p.at
+        order by v.source_id, v.upstream_id, v.observed_at desc
+      ) m join (
+        select distinct on (v.source_id, v.upstream_id) v.*
+        from "metabase_group_version" v
+        join jsonb_to_recordset($2::jsonb) as p(source_id text, at timestamptz) on p.source_id = v.source_id
+        where v.observed_at <= p.at
+        order by v.source_id, v.upstream_id, v.observed_at desc
+      ) g on g.source_id = m.source_id and g.upstream_id = m.group_id::text and g.present
+      where m.present and m.source_id = a.source_id and m.user_id = a.account_id
+        and (g.magic_group_type = 'admin' or (g.magic_group_type is null and g.name = 'Administrators'))
+    ) as via_admin_group
   from (
     select a.source_id, a.upstream_id::bigint as account_id, a.email, a.is_superuser, a.sso_source, a.date_joined, a.last_login,
       il.status as link_status, il.person_id, il.method as link_method, il.candidates
@@ -60,5 +60,5 @@ where (p.via_superuser or p.via_admin_group)
       order by v.source_id, v.upstream_id, v.observed_at desc
     ) e
     where e.present and e.member_id = p.person_id and e.group_id = any($8::text[])
-))
+  ))
 order by p.source_id, p.account_id;
