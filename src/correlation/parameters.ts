@@ -59,12 +59,21 @@ export function resolveRuleParameters(overrides: Readonly<Record<string, string>
   return result;
 }
 
-export function numberParameter(parameters: Record<string, unknown>, name: string, fallback: number): number {
-  const value = parameters[name];
-  return typeof value === 'number' ? value : fallback;
+// A rule reads its parameters without a default of its own: defineRule lays the
+// catalogue's defaults under the run's values, so a missing parameter is a name the
+// catalogue entry lacks, and says so. (The fallback is for callers outside the rules.)
+function missing(name: string): never {
+  throw new AppError('CONFIG_INVALID', `rule parameter ${name} is not set: it is missing from the rule's entry in reports/catalogues/rules.json`);
 }
 
-export function listParameter<T>(parameters: Record<string, unknown>, name: string, fallback: T[]): T[] {
+export function numberParameter(parameters: Record<string, unknown>, name: string, fallback?: number): number {
   const value = parameters[name];
-  return Array.isArray(value) ? (value as T[]) : fallback;
+  if (typeof value === 'number') return value;
+  return fallback ?? missing(name);
+}
+
+export function listParameter<T>(parameters: Record<string, unknown>, name: string, fallback?: T[]): T[] {
+  const value = parameters[name];
+  if (Array.isArray(value)) return value as T[];
+  return fallback ?? missing(name);
 }

@@ -76,11 +76,28 @@ export interface RuleContext {
   inventory: Inventory;
 }
 
+/** One statement of a rule, compiled for review (and for EXPLAIN in bench/correlate.ts). */
+export interface CompiledStatement {
+  name: string;
+  sql: string;
+  /** The values bound to $1, $2, … */
+  parameters: readonly unknown[];
+}
+
+/** A finding rule, made by defineRule (rules/define-rule.ts): title, severity, controls
+ *  and default parameters are the rule's entry in reports/catalogues/rules.json. */
 export interface Rule {
   id: string;
+  title: string;
   severity: Severity;
+  controls: string[];
+  /** The catalogue's default parameters (a run's ACCESSTRAIL_RULE_* settings override them). */
+  parameters: Record<string, unknown>;
+  /** The rule's file, relative to the repository. */
+  file: string;
   /** Evaluates the rule over the store. */
   evaluate(context: RuleContext): Promise<RuleOutcome>;
-  /** The SQL statements behind the rule, compiled with `context` (kept in review, test/sql). */
-  statements(context: RuleContext): Promise<{ name: string; sql: string }[]>;
+  /** The SQL statements evaluate runs, compiled with `context` (kept in review beside
+   *  the rule files, src/correlation/rules/sql/). */
+  statements(context: RuleContext): Promise<CompiledStatement[]>;
 }

@@ -1,6 +1,6 @@
 // access-after-termination — Metabase activity by a linked person inside one of the
 // person's terminated intervals, later than the interval start plus the grace.
-// Controls: CC6.2, CC6.3, A.5.16, A.5.18. Severity high.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Assumptions: activity = login_history, query_execution by executor, view_log and
 // audit_log rows (rules.md); intervals come from person_terminated_interval of the run;
 // "later than" is strict and the interval end is included (closed windows). Scheduled
@@ -8,13 +8,14 @@
 // owner) stay in the finding as their own detail, never counted as the person's use.
 import { sql } from 'kysely';
 import { numberParameter } from '../parameters.js';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { activityInPeriod, compileStatements, findingId, groupBy, iso } from './common.js';
+import type { RuleContext } from '../types.js';
+import { activityInPeriod, findingId, groupBy, iso } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'access-after-termination';
 
 function statements(context: RuleContext) {
-  const grace = `${numberParameter(context.parameters, 'graceMinutes', 0)} minutes`;
+  const grace = `${numberParameter(context.parameters, 'graceMinutes')} minutes`;
   return {
     events: sql<{ person_id: string; source_id: string; account_id: number; kind: string; upstream_id: string; occurred_at: Date; started_at: Date; reason: string }>`
       select l.person_id, a.source_id, a.account_id, a.kind, a.upstream_id, a.occurred_at, i.started_at, i.reason
@@ -28,20 +29,20 @@ function statements(context: RuleContext) {
   };
 }
 
-export const accessAfterTermination: Rule = {
+export const accessAfterTermination = defineRule({
   id,
-  severity: 'high',
-  async statements(context) {
-    return compileStatements(context, statements(context));
-  },
-  async evaluate(context): Promise<RuleOutcome> {
+  precondition(context) {
     if (context.inventory.metabaseSourceIds.length === 0) {
-      return { status: 'not-evaluable', reason: 'no Metabase activity has been collected', findings: [], notEvaluableCount: 0, detail: {} };
+      return notEvaluable('no Metabase activity has been collected');
     }
     if (context.inventory.entraSourceIds.length === 0) {
-      return { status: 'not-evaluable', reason: 'no Entra directory data has been collected, so terminations are unknown', findings: [], notEvaluableCount: 0, detail: {} };
+      return notEvaluable('no Entra directory data has been collected, so terminations are unknown');
     }
-    const { rows } = await statements(context).events.execute(context.db);
+    return null;
+  },
+  statements,
+  async findings(context, query) {
+    const { rows } = await query.events.execute(context.db);
     const findings = groupBy(rows, (row) => row.person_id).map((events) => {
       const personId = events[0]!.person_id;
       // One interval start per event; the same event may fall in two overlapping intervals.
@@ -62,8 +63,6 @@ export const accessAfterTermination: Rule = {
           : `${who} used Metabase ${uses} time(s) after being terminated (${first.reason}) on ${terminatedAt.toISOString()}; last use ${Math.round(useLagHours)} h after termination${deliveries ? `; plus ${deliveries} scheduled delivery(ies) of subscriptions or alerts owned by ${who}` : ''}`;
       return {
         id: findingId(id, personId),
-        rule: id,
-        severity: 'high' as const,
         subject: {
           personId,
           upn,
@@ -79,6 +78,6 @@ export const accessAfterTermination: Rule = {
         detail: { terminatedAt: terminatedAt.toISOString(), terminationReason: first.reason, lagHours: Math.round(lagHours * 10) / 10, events: unique.length, uses, scheduledDeliveries: deliveries },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+    return evaluated(findings);
   },
-};
+});

@@ -1,5 +1,5 @@
 // Pieces shared by the rule files: finding ids, the Metabase activity union, the
-// accounts active at as-of, and a helper that compiles a rule's statements for review.
+// accounts active at as-of, and small helpers for turning rows into findings.
 import { createHash } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
 import type { RuleContext } from '../types.js';
@@ -8,8 +8,6 @@ import type { RuleContext } from '../types.js';
 export function findingId(rule: string, ...key: (string | number | null | undefined)[]): string {
   return `${rule}-${createHash('sha256').update([rule, ...key.map((part) => String(part ?? ''))].join('|')).digest('hex').slice(0, 16)}`;
 }
-
-
 
 /** query_execution.context values of scheduled deliveries: alerts (and legacy pulses) run
  *  with `pulse`, dashboard subscriptions with `dashboard-subscription`, both under the
@@ -53,10 +51,6 @@ export async function activeHumanAccounts(context: RuleContext): Promise<RawBuil
       and (a.is_active or a.deactivated_at > ${context.asOf})
       and (a.date_joined is null or a.date_joined <= ${context.asOf})
   )`;
-}
-
-export function compileStatements(context: RuleContext, statements: Record<string, RawBuilder<unknown>>): { name: string; sql: string }[] {
-  return Object.entries(statements).map(([name, statement]) => ({ name, sql: statement.compile(context.db).sql }));
 }
 
 /** Rows grouped by a key, groups and rows in their original order. */

@@ -2,19 +2,20 @@
 // before as-of (latest of its Metabase activity of any kind, last_login, and successful
 // Metabase app sign-ins of the linked person) is older than the threshold or never
 // happened, and which was created before as-of minus the threshold.
-// Controls: CC6.2, A.5.18. Severity low.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Assumption: last_login is Metabase's own record of every successful login, so
 // dormancy is judged even where the log tables were not collected. Scheduled deliveries
 // (subscription and alert sends, which run as their owner) are not the owner's activity.
 import { sql } from 'kysely';
 import { numberParameter } from '../parameters.js';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { activeHumanAccounts, compileStatements, days, deliveryList, findingId, iso } from './common.js';
+import type { RuleContext } from '../types.js';
+import { activeHumanAccounts, days, deliveryList, findingId, iso } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'dormant-account';
 
 async function statements(context: RuleContext) {
-  const thresholdDays = numberParameter(context.parameters, 'thresholdDays', 90);
+  const thresholdDays = numberParameter(context.parameters, 'thresholdDays');
   const cutoff = new Date(context.asOf.getTime() - thresholdDays * 86_400_000);
   const asOf = context.asOf;
   // Each account's last activity by index probes (source, user, time) rather than by
@@ -44,23 +45,21 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const dormantAccount: Rule = {
+export const dormantAccount = defineRule({
   id,
-  severity: 'low',
-  async statements(context) {
-    return compileStatements(context, await statements(context));
+  precondition(context) {
+    if (context.inventory.metabaseSourceIds.length === 0) return notEvaluable('no Metabase accounts have been collected');
+    return null;
   },
-  async evaluate(context): Promise<RuleOutcome> {
-    if (context.inventory.metabaseSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Metabase accounts have been collected', findings: [], notEvaluableCount: 0, detail: {} };
-    const thresholdDays = numberParameter(context.parameters, 'thresholdDays', 90);
-    const { rows } = await (await statements(context)).dormant.execute(context.db);
+  statements,
+  async findings(context, query) {
+    const thresholdDays = numberParameter(context.parameters, 'thresholdDays');
+    const { rows } = await query.dormant.execute(context.db);
     const findings = rows.map((row) => {
       const last = iso(row.last_activity);
       const upn = row.person_id ? context.directory.personUpn(row.person_id) : null;
       return {
         id: findingId(id, row.source_id, row.account_id),
-        rule: id,
-        severity: 'low' as const,
         subject: { personId: row.person_id, upn, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
         summary: last
           ? `Metabase account ${row.email ?? row.account_id} has not been used for ${days(context.asOf.getTime() - last.getTime())} days (threshold ${thresholdDays})`
@@ -71,6 +70,6 @@ export const dormantAccount: Rule = {
         detail: { lastActivity: last?.toISOString() ?? null, thresholdDays },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+    return evaluated(findings);
   },
-};
+});

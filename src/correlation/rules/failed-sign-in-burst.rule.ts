@@ -2,21 +2,22 @@
 // least the threshold of failed Metabase app sign-ins (any non-zero error code except
 // the interrupts that are not failures of the user) inside one window of the given
 // length. Overlapping or touching windows of one user merge into one burst.
-// Controls: CC7.2, A.8.16. Severity medium.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // How: a failure opens a qualifying window [t, t + length] when the window holds at
 // least `threshold` failures; qualifying windows that overlap or touch are merged
 // (gaps and islands); a burst carries every failure inside it.
 import { sql } from 'kysely';
 import { listParameter, numberParameter } from '../parameters.js';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, groupBy, iso } from './common.js';
+import type { RuleContext } from '../types.js';
+import { findingId, groupBy, iso } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'failed-sign-in-burst';
 
 function statements(context: RuleContext) {
-  const threshold = numberParameter(context.parameters, 'threshold', 10);
-  const windowLength = `${numberParameter(context.parameters, 'windowMinutes', 10)} minutes`;
-  const ignored = listParameter<number>(context.parameters, 'ignoredErrorCodes', [50058, 50140, 50074, 50076, 50079, 50072]);
+  const threshold = numberParameter(context.parameters, 'threshold');
+  const windowLength = `${numberParameter(context.parameters, 'windowMinutes')} minutes`;
+  const ignored = listParameter<number>(context.parameters, 'ignoredErrorCodes');
   return {
     bursts: sql<{ who: string; user_id: string | null; user_principal_name: string | null; burst_start: Date; burst_end: Date; upstream_id: string; occurred_at: Date; error_code: number }>`
       with failures as (
@@ -47,15 +48,15 @@ function statements(context: RuleContext) {
   };
 }
 
-export const failedSignInBurst: Rule = {
+export const failedSignInBurst = defineRule({
   id,
-  severity: 'medium',
-  async statements(context) {
-    return compileStatements(context, statements(context));
+  precondition(context) {
+    if (context.inventory.entraSourceIds.length === 0) return notEvaluable('no Entra sign-ins have been collected');
+    return null;
   },
-  async evaluate(context): Promise<RuleOutcome> {
-    if (context.inventory.entraSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Entra sign-ins have been collected', findings: [], notEvaluableCount: 0, detail: {} };
-    const { rows } = await statements(context).bursts.execute(context.db);
+  statements,
+  async findings(context, query) {
+    const { rows } = await query.bursts.execute(context.db);
     const findings = groupBy(rows, (row) => `${row.who}|${new Date(row.burst_start).toISOString()}`).map((failures) => {
       const first = failures[0]!;
       const personId = first.user_id || null;
@@ -63,8 +64,6 @@ export const failedSignInBurst: Rule = {
       const codes = [...new Set(failures.map((f) => f.error_code))].sort((a, b) => a - b);
       return {
         id: findingId(id, first.who, new Date(first.burst_start).toISOString()),
-        rule: id,
-        severity: 'medium' as const,
         subject: { personId, upn, metabaseAccountId: null, email: null, credentialId: null, source: 'entra' },
         summary: `${failures.length} failed Metabase sign-ins of ${upn ?? first.who} between ${new Date(failures[0]!.occurred_at).toISOString()} and ${new Date(failures[failures.length - 1]!.occurred_at).toISOString()} (error codes ${codes.join(', ')})`,
         firstSeen: iso(failures[0]!.occurred_at),
@@ -73,6 +72,6 @@ export const failedSignInBurst: Rule = {
         detail: { failures: failures.length, errorCodes: codes },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+    return evaluated(findings);
   },
-};
+});

@@ -1,5 +1,5 @@
 // Every rule of rules.md, in the catalogue's order. A new rule is one file here plus
-// its entry in reports/catalogues/rules.json.
+// its entry in reports/catalogues/rules.json; the file is made with defineRule (define-rule.ts).
 import type { Rule } from '../types.js';
 import { accessAfterTermination } from './access-after-termination.rule.js';
 import { dormantAccount } from './dormant-account.rule.js';

@@ -2,7 +2,7 @@
 // Metabase events) has an interval longer than the tolerance that no completed
 // collection covers; or a Metabase log table's oldest kept row is later than the period
 // start (retention truncated it). One finding per source and gap.
-// Controls: CC7.2, A.8.15. Severity high.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Assumptions: a Metabase table that the instance does not have (edition, version) is
 // not a gap (the rules that need it say so as not evaluable). Retention is judged
 // against our archive: rows archived before Metabase deleted them are not lost.
@@ -11,14 +11,16 @@
 // (observation − audit-max-retention-days), from tables this edition truncates, after the
 // instance's first activity; the rest of that part held no rows to collect (a sparse
 // table, or before the instance existed) and is no finding.
+import { sql } from 'kysely';
 import type { MetabaseRetentionFacts } from '../../store/metabase-retention.js';
 import { capabilities, streams } from '../../store/streams.js';
 import type { Kysely } from 'kysely';
 import { gapsIn, type TimeRange } from '../../store/collection.repository.js';
 import type { Database } from '../../store/schema.js';
 import { numberParameter } from '../parameters.js';
-import type { EvidenceRef, Rule, RuleContext, RuleFinding, RuleOutcome } from '../types.js';
+import type { EvidenceRef, RuleContext } from '../types.js';
 import { findingId } from './common.js';
+import { defineRule, evaluated, notEvaluable, type FindingDraft } from './define-rule.js';
 
 export interface TruncationJudgement {
   /** Parts retention can have deleted before they were archived: findings. */
@@ -61,10 +63,20 @@ export function judgeTruncation(gap: TimeRange, table: string, oldest: Date | nu
   return judgement;
 }
 
-async function retentionFactsBySource(context: RuleContext): Promise<Map<string, MetabaseRetentionFacts>> {
+// The coverage, capabilities and oldest kept rows come from the inventory (inventory.ts,
+// read once per correlation); the one query of the rule itself reads the retention facts
+// the Metabase collector records on its source (store/metabase-retention.ts).
+function statements(context: RuleContext) {
+  return {
+    retention: sql<{ id: string; settings: unknown }>`
+      select id, settings from source where id = any(${context.inventory.metabaseSourceIds}::text[])`,
+  };
+}
+
+async function retentionFactsBySource(context: RuleContext, query: ReturnType<typeof statements>): Promise<Map<string, MetabaseRetentionFacts>> {
   const ids = context.inventory.metabaseSourceIds;
   if (ids.length === 0) return new Map();
-  const rows = await context.db.selectFrom('source').select(['id', 'settings']).where('id', 'in', ids).execute();
+  const { rows } = await query.retention.execute(context.db);
   const facts = new Map<string, MetabaseRetentionFacts>();
   for (const row of rows) {
     const settings = (typeof row.settings === 'string' ? JSON.parse(row.settings) : row.settings) as { retention?: MetabaseRetentionFacts } | null;
@@ -82,15 +94,12 @@ const metabaseStreams: { stream: string; table: string }[] = [
   { stream: streams.metabaseAuditEvents, table: 'audit_log' },
 ];
 
-export const logGap: Rule = {
+export const logGap = defineRule({
   id,
-  severity: 'high',
-  async statements() {
-    return [{ name: 'coverage', sql: '-- computed from coverage_window and retention_observation (see inventory.ts)' }];
-  },
-  async evaluate(context): Promise<RuleOutcome> {
+  statements,
+  async findings(context, query) {
     const { inventory, period } = context;
-    const toleranceMs = numberParameter(context.parameters, 'toleranceHours', 24) * 3_600_000;
+    const toleranceMs = numberParameter(context.parameters, 'toleranceHours') * 3_600_000;
     const watched: { sourceId: string; stream: string }[] = [];
     for (const sourceId of inventory.entraSourceIds) {
       watched.push({ sourceId, stream: streams.entraSignIns }, { sourceId, stream: streams.entraDirectoryAudits });
@@ -102,12 +111,12 @@ export const logGap: Rule = {
         watched.push({ sourceId, stream });
       }
     }
-    if (watched.length === 0) return { status: 'not-evaluable', reason: 'no source has been collected', findings: [], notEvaluableCount: 0, detail: {} };
+    if (watched.length === 0) return notEvaluable('no source has been collected');
 
-    const findings: RuleFinding[] = [];
+    const findings: FindingDraft[] = [];
     const gapsByStream: Record<string, { from: string; to: string }[]> = {};
     const explainedByStream: Record<string, { from: string; to: string; why: string }[]> = {};
-    const retention = await retentionFactsBySource(context);
+    const retention = await retentionFactsBySource(context, query);
     const tableOf = new Map(metabaseStreams.map((m) => [m.stream, m.table]));
     for (const { sourceId, stream } of watched) {
       const gaps = gapsIn(period, inventory.coverage(sourceId, stream)).filter((gap) => gap.to.getTime() - gap.from.getTime() > toleranceMs);
@@ -135,8 +144,6 @@ export const logGap: Rule = {
         const retentionNote = facts ? ` (retention ${facts.days === null ? 'forever' : `${facts.days} days`}, ${facts.basis})` : '';
         findings.push({
           id: findingId(id, sourceId, stream, gap.from.toISOString()),
-          rule: id,
-          severity: 'high',
           subject: { personId: null, upn: null, metabaseAccountId: null, email: null, credentialId: null, source: `${sourceId} ${stream}` },
           summary: byRetention
             ? `${stream} of ${sourceId} holds nothing from ${gap.from.toISOString()} to ${gap.to.toISOString()} (${hours} h): Metabase's oldest kept row is from ${oldest!.toISOString()}, so retention truncated the log before it was archived${retentionNote}`
@@ -155,9 +162,9 @@ export const logGap: Rule = {
         });
       }
     }
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: { gaps: gapsByStream, explained: explainedByStream } };
+    return evaluated(findings, { detail: { gaps: gapsByStream, explained: explainedByStream } });
   },
-};
+});
 
 /** A gap's evidence: the coverage windows that end at or before its start and begin at or
  *  after its end (the last and first completely collected windows around it), and the

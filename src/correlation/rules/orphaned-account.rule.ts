@@ -1,10 +1,11 @@
 // orphaned-account — at as-of, a Metabase account is active while its linked person is
 // terminated (or was deleted from Entra). One finding per account.
-// Controls: CC6.2, A.5.16, A.5.18. Severity high.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Assumptions: "terminated at as-of" = an interval of the run open at as-of.
 import { sql } from 'kysely';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { activeHumanAccounts, compileStatements, days, findingId, iso } from './common.js';
+import type { RuleContext } from '../types.js';
+import { activeHumanAccounts, days, findingId, iso } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'orphaned-account';
 
@@ -20,24 +21,22 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const orphanedAccount: Rule = {
+export const orphanedAccount = defineRule({
   id,
-  severity: 'high',
-  async statements(context) {
-    return compileStatements(context, await statements(context));
-  },
-  async evaluate(context): Promise<RuleOutcome> {
+  precondition(context) {
     if (context.inventory.metabaseSourceIds.length === 0 || context.inventory.entraSourceIds.length === 0) {
-      return { status: 'not-evaluable', reason: 'needs both Metabase accounts and Entra directory data', findings: [], notEvaluableCount: 0, detail: {} };
+      return notEvaluable('needs both Metabase accounts and Entra directory data');
     }
-    const { rows } = await (await statements(context)).orphans.execute(context.db);
+    return null;
+  },
+  statements,
+  async findings(context, query) {
+    const { rows } = await query.orphans.execute(context.db);
     const findings = rows.map((row) => {
       const since = days(context.asOf.getTime() - new Date(row.started_at).getTime());
       const upn = context.directory.personUpn(row.person_id);
       return {
         id: findingId(id, row.source_id, row.account_id),
-        rule: id,
-        severity: 'high' as const,
         subject: { personId: row.person_id, upn, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
         summary: `Metabase account ${row.email ?? row.account_id} is still active although ${upn ?? row.person_id} was terminated (${row.reason}) ${since} day(s) before as-of`,
         firstSeen: iso(row.started_at),
@@ -46,6 +45,6 @@ export const orphanedAccount: Rule = {
         detail: { terminatedAt: new Date(row.started_at).toISOString(), daysSince: since, terminationReason: row.reason },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+    return evaluated(findings);
   },
-};
+});

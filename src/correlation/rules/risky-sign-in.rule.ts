@@ -4,18 +4,19 @@
 // risk field (imported from an export that has no risk columns, e.g. the admin center's
 // CSV download) cannot be judged: it counts as not evaluable, and a period whose
 // sign-ins all lack them is not evaluable — never "0 findings".
-// Controls: CC7.2, CC6.6, A.8.16. Severity high.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 import { sql } from 'kysely';
 import { capabilities } from '../../store/streams.js';
 import { listParameter } from '../parameters.js';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
+import type { RuleContext } from '../types.js';
+import { findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'risky-sign-in';
 
 function statements(context: RuleContext) {
-  const levels = listParameter<string>(context.parameters, 'levels', ['medium', 'high']);
-  const states = listParameter<string>(context.parameters, 'riskStates', ['atRisk', 'confirmedCompromised']);
+  const levels = listParameter<string>(context.parameters, 'levels');
+  const states = listParameter<string>(context.parameters, 'riskStates');
   const base = successfulAppSignInsInPeriod(context);
   return {
     hidden: sql<{ n: number }>`select count(*)::int as n ${base} and s.risk_level_during_sign_in = 'hidden'`,
@@ -28,24 +29,23 @@ function statements(context: RuleContext) {
   };
 }
 
-export const riskySignIn: Rule = {
+export const riskySignIn = defineRule({
   id,
-  severity: 'high',
-  async statements(context) {
-    return compileStatements(context, statements(context));
+  precondition(context) {
+    if (context.inventory.entraSourceIds.length === 0) return notEvaluable('no Entra sign-ins have been collected');
+    return null;
   },
-  async evaluate(context): Promise<RuleOutcome> {
-    if (context.inventory.entraSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Entra sign-ins have been collected', findings: [], notEvaluableCount: 0, detail: {} };
-    const query = statements(context);
+  statements,
+  async findings(context, query) {
     const hidden = (await query.hidden.execute(context.db)).rows[0]?.n ?? 0;
     const noP2 = context.inventory.entraSourceIds.some((source) => context.inventory.capability(source, capabilities.entraRiskFields)?.available === false);
     if (hidden > 0 || noP2) {
-      return { status: 'not-evaluable', reason: 'risk levels are `hidden`: the tenant has no Entra ID P2 licence', findings: [], notEvaluableCount: hidden, detail: { hidden } };
+      return notEvaluable('risk levels are `hidden`: the tenant has no Entra ID P2 licence', { notEvaluableCount: hidden, detail: { hidden } });
     }
     const counts = (await query.carriesRisk.execute(context.db)).rows[0] ?? { total: 0, with_risk: 0 };
     const withoutRisk = counts.total - counts.with_risk;
     if (counts.total > 0 && counts.with_risk === 0) {
-      return { status: 'not-evaluable', reason: 'no sign-in of the period carries a risk field (riskLevelDuringSignIn, riskState): they were imported from an export without risk columns', findings: [], notEvaluableCount: counts.total, detail: counts };
+      return notEvaluable('no sign-in of the period carries a risk field (riskLevelDuringSignIn, riskState): they were imported from an export without risk columns', { notEvaluableCount: counts.total, detail: counts });
     }
     const { rows } = await query.risky.execute(context.db);
     const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
@@ -53,8 +53,6 @@ export const riskySignIn: Rule = {
       const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
       return {
         id: findingId(id, personId),
-        rule: id,
-        severity: 'high' as const,
         subject: { personId, upn, metabaseAccountId: null, email: null, credentialId: null, source: 'entra' },
         summary: `${signIns.length} risky successful Metabase sign-in(s) of ${upn ?? personId} (${[...new Set(signIns.map((s) => s.risk_level_during_sign_in ?? s.risk_state))].join(', ')})`,
         firstSeen: iso(signIns[0]!.occurred_at),
@@ -63,6 +61,6 @@ export const riskySignIn: Rule = {
         detail: { count: signIns.length },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: withoutRisk, detail: counts };
+    return evaluated(findings, { notEvaluableCount: withoutRisk, detail: counts });
   },
-};
+});

@@ -3,13 +3,15 @@
 // Not evaluable when the period's sign-ins carry no authenticationRequirement (v1.0-only
 // data, or imported from an export without that column); a sign-in without it counts as
 // not evaluable. Imports map the admin center's labels ("Single-factor authentication")
-// to Graph's enum (src/collectors/entra/import/values.ts), so the comparison below holds. Controls: CC6.1, CC6.6, A.5.15, A.8.5. Severity medium.
+// to Graph's enum (src/collectors/entra/import/values.ts), so the comparison below holds.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Choice: a period with no sign-in at all, collected from beta, is evaluated (nothing to
 // flag); one whose sign-ins all lack the field is not evaluable.
 import { sql } from 'kysely';
 import { capabilities } from '../../store/streams.js';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
+import type { RuleContext } from '../types.js';
+import { findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'single-factor-sign-in';
 
@@ -25,19 +27,18 @@ function statements(context: RuleContext) {
   };
 }
 
-export const singleFactorSignIn: Rule = {
+export const singleFactorSignIn = defineRule({
   id,
-  severity: 'medium',
-  async statements(context) {
-    return compileStatements(context, statements(context));
+  precondition(context) {
+    if (context.inventory.entraSourceIds.length === 0) return notEvaluable('no Entra sign-ins have been collected');
+    return null;
   },
-  async evaluate(context): Promise<RuleOutcome> {
-    if (context.inventory.entraSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Entra sign-ins have been collected', findings: [], notEvaluableCount: 0, detail: {} };
-    const query = statements(context);
+  statements,
+  async findings(context, query) {
     const counts = (await query.carriesRequirement.execute(context.db)).rows[0] ?? { total: 0, with_requirement: 0 };
     const v1Only = context.inventory.entraSourceIds.every((source) => context.inventory.capability(source, capabilities.entraSignInsBeta)?.available === false);
     if ((counts.total > 0 && counts.with_requirement === 0) || (counts.total === 0 && v1Only)) {
-      return { status: 'not-evaluable', reason: 'no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta, or imported from an export without that column)', findings: [], notEvaluableCount: counts.total, detail: counts };
+      return notEvaluable('no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta, or imported from an export without that column)', { notEvaluableCount: counts.total, detail: counts });
     }
     const { rows } = await query.singleFactor.execute(context.db);
     const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
@@ -45,8 +46,6 @@ export const singleFactorSignIn: Rule = {
       const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
       return {
         id: findingId(id, personId),
-        rule: id,
-        severity: 'medium' as const,
         subject: { personId, upn, metabaseAccountId: null, email: null, credentialId: null, source: 'entra' },
         summary: `${signIns.length} successful Metabase sign-in(s) of ${upn ?? personId} with single-factor authentication`,
         firstSeen: iso(signIns[0]!.occurred_at),
@@ -55,6 +54,6 @@ export const singleFactorSignIn: Rule = {
         detail: { count: signIns.length },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: counts.total - counts.with_requirement, detail: counts };
+    return evaluated(findings, { notEvaluableCount: counts.total - counts.with_requirement, detail: counts });
   },
-};
+});

@@ -3,12 +3,13 @@
 // login whose session used the `password` auth identity; every login of an unlinked
 // human account. Logins whose window lies outside Entra sign-in coverage are not
 // evaluable and counted. One finding per account.
-// Controls: CC6.1, A.5.15, A.8.5. Severity high.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Assumptions: the matching itself is matching.ts (stored as login_match of the run).
 import { sql } from 'kysely';
 import { capabilities } from '../../store/streams.js';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, findingId, groupBy, iso } from './common.js';
+import type { RuleContext } from '../types.js';
+import { findingId, groupBy, iso } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'sso-bypass';
 
@@ -24,23 +25,22 @@ function statements(context: RuleContext) {
   };
 }
 
-export const ssoBypass: Rule = {
+export const ssoBypass = defineRule({
   id,
-  severity: 'high',
-  async statements(context) {
-    return compileStatements(context, statements(context));
-  },
-  async evaluate(context): Promise<RuleOutcome> {
+  precondition(context) {
     const { metabaseSourceIds, entraSourceIds } = context.inventory;
-    if (metabaseSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Metabase logins have been collected', findings: [], notEvaluableCount: 0, detail: {} };
+    if (metabaseSourceIds.length === 0) return notEvaluable('no Metabase logins have been collected');
     const withoutHistory = metabaseSourceIds.filter((source) => context.inventory.capability(source, capabilities.metabaseLoginHistory)?.available === false);
     if (withoutHistory.length === metabaseSourceIds.length) {
-      return { status: 'not-evaluable', reason: 'Metabase login history is only in the application database, which is not collected (API only)', findings: [], notEvaluableCount: 0, detail: {} };
+      return notEvaluable('Metabase login history is only in the application database, which is not collected (API only)');
     }
-    if (entraSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Entra sign-ins have been collected', findings: [], notEvaluableCount: 0, detail: {} };
-    const query = statements(context);
+    if (entraSourceIds.length === 0) return notEvaluable('no Entra sign-ins have been collected');
+    return null;
+  },
+  statements,
+  async findings(context, query) {
     const { rows } = await query.bypasses.execute(context.db);
-    const notEvaluable = (await query.notEvaluable.execute(context.db)).rows[0]?.n ?? 0;
+    const notEvaluableLogins = (await query.notEvaluable.execute(context.db)).rows[0]?.n ?? 0;
     const findings = groupBy(rows, (row) => `${row.metabase_source_id}|${row.account_id}`).map((logins) => {
       const first = logins[0]!;
       const last = logins[logins.length - 1]!;
@@ -49,8 +49,6 @@ export const ssoBypass: Rule = {
       const why = reasons.map((r) => (r === 'unlinked' ? 'the account is linked to no Entra person' : r === 'password-session' ? 'the session used a Metabase password' : 'no Entra sign-in explains it')).join('; ');
       return {
         id: findingId(id, first.metabase_source_id, first.account_id),
-        rule: id,
-        severity: 'high' as const,
         subject: {
           personId: first.person_id,
           upn: first.person_id ? context.directory.personUpn(first.person_id) : null,
@@ -66,6 +64,6 @@ export const ssoBypass: Rule = {
         detail: { logins: logins.length, outcomes: Object.fromEntries(reasons.map((r) => [r, logins.filter((l) => l.outcome === r).length])) },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: notEvaluable, detail: { notEvaluableLogins: notEvaluable } };
+    return evaluated(findings, { notEvaluableCount: notEvaluableLogins, detail: { notEvaluableLogins } });
   },
-};
+});

@@ -3,7 +3,7 @@
 // own application) whose start is older than the maximum age, that is already expired,
 // or that expires within the warning window; or a Metabase API key whose secret was last
 // replaced longer ago than the maximum age. One finding per credential.
-// Controls: A.5.17, CC6.1. Severity medium.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Assumption: the collector stores credentials of watched applications only.
 //
 // Metabase API key age: regenerating a key (PUT /api/api-key/:id/regenerate) rewrites
@@ -18,14 +18,15 @@
 import { sql } from 'kysely';
 import { capabilities } from '../../store/streams.js';
 import { numberParameter } from '../parameters.js';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { compileStatements, days, findingId, iso } from './common.js';
+import type { RuleContext } from '../types.js';
+import { days, findingId, iso } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'stale-credential';
 
 async function statements(context: RuleContext) {
-  const maxAge = numberParameter(context.parameters, 'maxAgeDays', 90);
-  const warning = numberParameter(context.parameters, 'warningDays', 30);
+  const maxAge = numberParameter(context.parameters, 'maxAgeDays');
+  const warning = numberParameter(context.parameters, 'warningDays');
   const oldest = new Date(context.asOf.getTime() - maxAge * 86_400_000);
   const warnUntil = new Date(context.asOf.getTime() + warning * 86_400_000);
   const entra = await context.stateAt('entra_credential_version');
@@ -80,18 +81,17 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const staleCredential: Rule = {
+export const staleCredential = defineRule({
   id,
-  severity: 'medium',
-  async statements(context) {
-    return compileStatements(context, await statements(context));
-  },
-  async evaluate(context): Promise<RuleOutcome> {
+  precondition(context) {
     if (context.inventory.entraSourceIds.length === 0 && context.inventory.metabaseSourceIds.length === 0) {
-      return { status: 'not-evaluable', reason: 'no credentials have been collected', findings: [], notEvaluableCount: 0, detail: {} };
+      return notEvaluable('no credentials have been collected');
     }
-    const maxAge = numberParameter(context.parameters, 'maxAgeDays', 90);
-    const query = await statements(context);
+    return null;
+  },
+  statements,
+  async findings(context, query) {
+    const maxAge = numberParameter(context.parameters, 'maxAgeDays');
     const asOf = context.asOf.getTime();
     const oldest = asOf - maxAge * 86_400_000;
     const entra = (await query.entra.execute(context.db)).rows.map((row) => {
@@ -104,8 +104,6 @@ export const staleCredential: Rule = {
       const kind = row.credential_type === 'password' ? 'secret' : 'certificate';
       return {
         id: findingId(id, row.source_id, row.owner_kind, row.key_id),
-        rule: id,
-        severity: 'medium' as const,
         subject: { personId: null, upn: null, metabaseAccountId: null, email: null, credentialId: row.key_id, source: row.source_id },
         summary: `Entra ${kind} ${row.display_name ? `"${row.display_name}" ` : ''}of app ${row.app_id ?? 'unknown'} (${row.owner_kind ?? 'object'}): ${reasons.join('; ')}`,
         firstSeen: start,
@@ -131,8 +129,6 @@ export const staleCredential: Rule = {
               : `created on ${since.toISOString().slice(0, 10)}, never regenerated as far as collected`;
         return {
           id: findingId(id, row.source_id, 'api-key', row.upstream_id),
-          rule: id,
-          severity: 'medium' as const,
           subject: { personId: null, upn: null, metabaseAccountId: null, email: null, credentialId: row.key_prefix ?? row.upstream_id, source: row.source_id },
           summary: `Metabase API key ${row.name ? `"${row.name}" ` : ''}(${row.key_prefix ?? 'no prefix'}): its secret was last replaced ${days(asOf - since.getTime())} days before as-of (max ${maxAge}): ${basis}`,
           firstSeen: since,
@@ -152,8 +148,8 @@ export const staleCredential: Rule = {
       ...(unlisted.length ? { scopedKeysNotListed: unlisted } : {}),
     };
     if (context.inventory.entraSourceIds.length === 0 && unlisted.length === context.inventory.metabaseSourceIds.length && metabase.length === 0) {
-      return { status: 'not-evaluable', reason: 'scoped (SCIM) API keys are not listed by the Metabase API (GET /api/api-key), and no application database was collected', findings: [], notEvaluableCount: unlisted.length, detail };
+      return notEvaluable('scoped (SCIM) API keys are not listed by the Metabase API (GET /api/api-key), and no application database was collected', { notEvaluableCount: unlisted.length, detail });
     }
-    return { status: 'evaluated', reason: null, findings: [...entra, ...metabase], notEvaluableCount: unlisted.length, detail };
+    return evaluated([...entra, ...metabase], { notEvaluableCount: unlisted.length, detail });
   },
-};
+});

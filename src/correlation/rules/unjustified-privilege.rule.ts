@@ -2,14 +2,15 @@
 // (is_superuser, or member of the Administrators group) while its linked person is not a
 // transitive member of any configured Entra admin group; an unlinked privileged account
 // is always unjustified. Not evaluable when no admin group is configured.
-// Controls: CC6.3, A.8.2. Severity high.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Assumptions: the Administrators group is magic_group_type = 'admin', or (older
 // versions without that column) the group named Administrators; Entra memberships are
 // the transitive members of the admin groups collected at as-of.
 import { sql } from 'kysely';
 import { listParameter } from '../parameters.js';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { activeHumanAccounts, compileStatements, findingId } from './common.js';
+import type { RuleContext } from '../types.js';
+import { activeHumanAccounts, findingId } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'unjustified-privilege';
 
@@ -28,7 +29,7 @@ export async function privilegedAccountsSql(context: RuleContext) {
 }
 
 async function statements(context: RuleContext) {
-  const adminGroups = listParameter<string>(context.parameters, 'adminGroupIds', []);
+  const adminGroups = listParameter<string>(context.parameters, 'adminGroupIds');
   const entraMembers = await context.stateAt('entra_group_member_version');
   return {
     unjustified: sql<{ source_id: string; account_id: number; email: string | null; person_id: string | null; link_status: string | null; via_superuser: boolean; via_admin_group: boolean }>`
@@ -43,25 +44,23 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const unjustifiedPrivilege: Rule = {
+export const unjustifiedPrivilege = defineRule({
   id,
-  severity: 'high',
-  async statements(context) {
-    return compileStatements(context, await statements(context));
-  },
-  async evaluate(context): Promise<RuleOutcome> {
-    if (context.inventory.metabaseSourceIds.length === 0) return { status: 'not-evaluable', reason: 'no Metabase accounts have been collected', findings: [], notEvaluableCount: 0, detail: {} };
-    if (listParameter<string>(context.parameters, 'adminGroupIds', []).length === 0) {
-      return { status: 'not-evaluable', reason: 'no Entra admin group is configured (ENTRA_ADMIN_GROUP_IDS); the privileged population is still listed', findings: [], notEvaluableCount: 0, detail: {} };
+  precondition(context) {
+    if (context.inventory.metabaseSourceIds.length === 0) return notEvaluable('no Metabase accounts have been collected');
+    if (listParameter<string>(context.parameters, 'adminGroupIds').length === 0) {
+      return notEvaluable('no Entra admin group is configured (ENTRA_ADMIN_GROUP_IDS); the privileged population is still listed');
     }
-    const { rows } = await (await statements(context)).unjustified.execute(context.db);
+    return null;
+  },
+  statements,
+  async findings(context, query) {
+    const { rows } = await query.unjustified.execute(context.db);
     const findings = rows.map((row) => {
       const upn = row.person_id ? context.directory.personUpn(row.person_id) : null;
       const via = [row.via_superuser ? 'superuser' : null, row.via_admin_group ? 'Administrators group' : null].filter(Boolean).join(' and ');
       return {
         id: findingId(id, row.source_id, row.account_id),
-        rule: id,
-        severity: 'high' as const,
         subject: { personId: row.person_id, upn, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
         summary:
           row.link_status === 'linked'
@@ -73,6 +72,6 @@ export const unjustifiedPrivilege: Rule = {
         detail: { viaSuperuser: row.via_superuser, viaAdminGroup: row.via_admin_group, linked: row.link_status === 'linked' },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+    return evaluated(findings);
   },
-};
+});

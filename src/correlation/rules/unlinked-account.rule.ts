@@ -1,9 +1,10 @@
 // unlinked-account — at as-of, an active human Metabase account has no link (no match,
 // or ambiguous). One finding per account.
-// Controls: CC6.1, CC6.2, A.5.16. Severity medium.
+// Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 import { sql } from 'kysely';
-import type { Rule, RuleContext, RuleOutcome } from '../types.js';
-import { activeHumanAccounts, compileStatements, findingId, iso } from './common.js';
+import type { RuleContext } from '../types.js';
+import { activeHumanAccounts, findingId, iso } from './common.js';
+import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'unlinked-account';
 
@@ -17,23 +18,21 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const unlinkedAccount: Rule = {
+export const unlinkedAccount = defineRule({
   id,
-  severity: 'medium',
-  async statements(context) {
-    return compileStatements(context, await statements(context));
-  },
-  async evaluate(context): Promise<RuleOutcome> {
+  precondition(context) {
     if (context.inventory.metabaseSourceIds.length === 0 || context.inventory.entraSourceIds.length === 0) {
-      return { status: 'not-evaluable', reason: 'needs both Metabase accounts and Entra directory data', findings: [], notEvaluableCount: 0, detail: {} };
+      return notEvaluable('needs both Metabase accounts and Entra directory data');
     }
-    const { rows } = await (await statements(context)).unlinked.execute(context.db);
+    return null;
+  },
+  statements,
+  async findings(context, query) {
+    const { rows } = await query.unlinked.execute(context.db);
     const findings = rows.map((row) => {
       const ambiguous = row.link_status === 'ambiguous';
       return {
         id: findingId(id, row.source_id, row.account_id),
-        rule: id,
-        severity: 'medium' as const,
         subject: { personId: null, upn: null, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
         summary: ambiguous
           ? `Metabase account ${row.email ?? row.account_id} matches ${row.candidates?.length ?? 2} Entra people and is not linked`
@@ -44,6 +43,6 @@ export const unlinkedAccount: Rule = {
         detail: { ssoSource: row.sso_source, dateJoined: iso(row.date_joined)?.toISOString() ?? null, lastLogin: iso(row.last_login)?.toISOString() ?? null, ambiguity: ambiguous ? row.candidates : null },
       };
     });
-    return { status: 'evaluated', reason: null, findings, notEvaluableCount: 0, detail: {} };
+    return evaluated(findings);
   },
-};
+});

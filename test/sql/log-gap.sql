@@ -1,2 +1,0 @@
--- log-gap: coverage
--- computed from coverage_window and retention_observation (see inventory.ts);
