@@ -3,20 +3,20 @@
 import { describe, expect, it } from 'vitest';
 import { JsonRecordScanner } from '../../src/collectors/entra/import/json-records.js';
 import { columnKey, detect, kindFromFileName } from '../../src/collectors/entra/import/shapes.js';
-import { authenticationRequirement, cellBoolean, dynamicValue, enumValue, exportInstant } from '../../src/collectors/entra/import/values.js';
+import { authenticationRequirement, cellBoolean, dynamicValue, enumValue, parseExportInstant } from '../../src/collectors/entra/import/values.js';
 
 describe('export values', () => {
   it('reads admin center ISO times and Log Analytics US times as UTC, and refuses impossible dates', () => {
-    expect(exportInstant('2024-07-23T15:37:27Z')).toBe('2024-07-23T15:37:27Z');
-    expect(exportInstant('2024-07-23T15:37:27.1234567+00:00')).toBe('2024-07-23T15:37:27.1234567+00:00');
-    expect(exportInstant('2024-07-23T15:37:27')).toBe('2024-07-23T15:37:27Z');
-    expect(exportInstant('7/23/2024, 3:37:27.000 PM')).toBe('2024-07-23T15:37:27.000Z');
-    expect(exportInstant('7/23/2024, 12:05:00.000 AM')).toBe('2024-07-23T00:05:00.000Z');
-    expect(exportInstant('7/23/2024, 12:05:00.000 PM')).toBe('2024-07-23T12:05:00.000Z');
-    expect(exportInstant('2/30/2024, 1:00:00.000 PM')).toBeUndefined();
-    expect(exportInstant('2024-02-30T00:00:00Z')).toBeUndefined();
-    expect(exportInstant('13/1/2024, 1:00:00.000 PM')).toBeUndefined();
-    expect(exportInstant('')).toBeUndefined();
+    expect(parseExportInstant('2024-07-23T15:37:27Z')).toBe('2024-07-23T15:37:27Z');
+    expect(parseExportInstant('2024-07-23T15:37:27.1234567+00:00')).toBe('2024-07-23T15:37:27.1234567+00:00');
+    expect(parseExportInstant('2024-07-23T15:37:27')).toBe('2024-07-23T15:37:27Z');
+    expect(parseExportInstant('7/23/2024, 3:37:27.000 PM')).toBe('2024-07-23T15:37:27.000Z');
+    expect(parseExportInstant('7/23/2024, 12:05:00.000 AM')).toBe('2024-07-23T00:05:00.000Z');
+    expect(parseExportInstant('7/23/2024, 12:05:00.000 PM')).toBe('2024-07-23T12:05:00.000Z');
+    expect(parseExportInstant('2/30/2024, 1:00:00.000 PM')).toBeUndefined();
+    expect(parseExportInstant('2024-02-30T00:00:00Z')).toBeUndefined();
+    expect(parseExportInstant('13/1/2024, 1:00:00.000 PM')).toBeUndefined();
+    expect(parseExportInstant('')).toBeUndefined();
   });
 
   it('maps the portal labels and Graph enums of authenticationRequirement; anything else stays absent', () => {

@@ -1,31 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { createPacer } from '../../src/collectors/entra/pacer.js';
-import { auditRow, credentialRows, parseInstant, signInRow } from '../../src/collectors/entra/records.js';
+import { mapAudit, mapCredentials, parseGraphInstant, mapSignIn } from '../../src/collectors/entra/records.js';
 import { compileFilter, FilterError } from '../../src/emulators/entra/odata.js';
 
 const now = new Date('2026-08-01T00:00:00Z');
 
 describe('Entra record mapping', () => {
   it('parses Graph instants strictly', () => {
-    expect(parseInstant('2026-07-01T10:00:00.1234567Z')?.toISOString()).toBe('2026-07-01T10:00:00.123Z');
-    expect(parseInstant('2026-02-30T10:00:00Z')).toBeNull();
-    expect(parseInstant('2026-07-01 10:00')).toBeNull();
+    expect(parseGraphInstant('2026-07-01T10:00:00.1234567Z')?.toISOString()).toBe('2026-07-01T10:00:00.123Z');
+    expect(parseGraphInstant('2026-02-30T10:00:00Z')).toBeNull();
+    expect(parseGraphInstant('2026-07-01 10:00')).toBeNull();
   });
 
   it('maps a sign-in and rejects impossible ones with a reason', () => {
-    const ok = signInRow({ id: 's', createdDateTime: '2026-07-01T10:00:00Z', userPrincipalName: 'A@B.example', status: { errorCode: 53003 }, signInEventTypes: ['nonInteractiveUser'] }, 'beta', now);
+    const ok = mapSignIn({ id: 's', createdDateTime: '2026-07-01T10:00:00Z', userPrincipalName: 'A@B.example', status: { errorCode: 53003 }, signInEventTypes: ['nonInteractiveUser'] }, 'beta', now);
     expect(ok).toMatchObject({ ok: true, row: { user_principal_name: 'a@b.example', error_code: 53003, event_types: ['nonInteractiveUser'], graph_version: 'beta' } });
-    expect(signInRow({ id: 's', createdDateTime: '2030-01-01T00:00:00Z' }, 'beta', now)).toMatchObject({ ok: false, reason: expect.stringMatching(/impossible/) });
-    expect(signInRow({ createdDateTime: '2026-07-01T10:00:00Z' }, 'beta', now)).toMatchObject({ ok: false, reason: 'sign-in without an id' });
+    expect(mapSignIn({ id: 's', createdDateTime: '2030-01-01T00:00:00Z' }, 'beta', now)).toMatchObject({ ok: false, reason: expect.stringMatching(/impossible/) });
+    expect(mapSignIn({ createdDateTime: '2026-07-01T10:00:00Z' }, 'beta', now)).toMatchObject({ ok: false, reason: 'sign-in without an id' });
   });
 
   it('reads audit keys case-insensitively', () => {
-    const mapped = auditRow({ id: 'd', activityDateTime: '2026-07-01T10:00:00Z', activityDisplayName: 'Add member to group', targetResources: [{ Id: 'u1', Type: 'User' }, { id: 'g1' }], initiatedBy: { app: { appId: 'x' } } }, now);
+    const mapped = mapAudit({ id: 'd', activityDateTime: '2026-07-01T10:00:00Z', activityDisplayName: 'Add member to group', targetResources: [{ Id: 'u1', Type: 'User' }, { id: 'g1' }], initiatedBy: { app: { appId: 'x' } } }, now);
     expect(mapped).toMatchObject({ ok: true, row: { target_ids: ['u1', 'g1'], initiated_by_app_id: 'x', initiated_by_user_id: null } });
   });
 
   it('never keeps secret text or key material of credentials', () => {
-    const rows = credentialRows({ id: 'o', appId: 'a', passwordCredentials: [{ keyId: 'k1', secretText: 'shh' }], keyCredentials: [{ keyId: 'k2', type: 'AsymmetricX509Cert', key: 'MIIB' }] }, 'application');
+    const rows = mapCredentials({ id: 'o', appId: 'a', passwordCredentials: [{ keyId: 'k1', secretText: 'shh' }], keyCredentials: [{ keyId: 'k2', type: 'AsymmetricX509Cert', key: 'MIIB' }] }, 'application');
     expect(JSON.stringify(rows)).not.toMatch(/shh|MIIB/);
     expect(rows.map((r) => (r.ok ? r.row.upstream_id : null))).toEqual(['o:k1', 'o:k2']);
   });

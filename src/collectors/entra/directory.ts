@@ -6,7 +6,7 @@ import type { StateTableName } from '../../store/tables.js';
 import type { StateRecord } from '../../store/tables.js';
 import { capabilities } from '../../store/streams.js';
 import type { CollectContext, StreamSummary } from '../types.js';
-import { applicationRow, assignmentRow, credentialRows, groupRow, memberRow, userRow, type Mapped } from './records.js';
+import { mapApplication, mapAssignment, mapCredentials, mapGroup, mapMember, mapUser, type Mapped } from './records.js';
 import { RequestFailure, type Requester } from './requester.js';
 
 export interface DirectoryDeps {
@@ -163,7 +163,7 @@ export async function collectDirectory(deps: DirectoryDeps): Promise<DirectoryOu
   // version (with deletedDateTime), not a removal.
   await withSnapshot(deps, 'entra_user_version', outcome, async (snapshot) => {
     let fields = userFields;
-    const write = (deleted: boolean) => (values: Json[]) => snapshot.write(values.map((v) => userRow(v, deleted)), values);
+    const write = (deleted: boolean) => (values: Json[]) => snapshot.write(values.map((v) => mapUser(v, deleted)), values);
     try {
       await listAll(deps, q(`${v1}/users`, { $select: fields.join(','), $top: '999' }), write(false));
       await context.collection.setCapability(sourceId, capabilities.entraLeaveDates, true, null, context.runId);
@@ -182,7 +182,7 @@ export async function collectDirectory(deps: DirectoryDeps): Promise<DirectoryOu
   });
 
   await withSnapshot(deps, 'entra_group_version', outcome, async (snapshot) => {
-    await listAll(deps, q(`${v1}/groups`, { $select: groupFields.join(','), $top: '999' }), (values) => snapshot.write(values.map(groupRow), values));
+    await listAll(deps, q(`${v1}/groups`, { $select: groupFields.join(','), $top: '999' }), (values) => snapshot.write(values.map(mapGroup), values));
   });
 
   // The Metabase app(s) and the collector's own app: service principals, application
@@ -200,13 +200,13 @@ export async function collectDirectory(deps: DirectoryDeps): Promise<DirectoryOu
         await listAll(deps, q(`${v1}/servicePrincipals`, { $filter: filter, $select: servicePrincipalFields.join(',') }), async (values) => {
           found += values.length;
           if (isMetabase) metabaseServicePrincipals.push(...values);
-          await snapshot.write(values.map((v) => applicationRow(v, 'servicePrincipal')), values);
-          await credentials.write(values.flatMap((v) => credentialRows(v, 'servicePrincipal')));
+          await snapshot.write(values.map((v) => mapApplication(v, 'servicePrincipal')), values);
+          await credentials.write(values.flatMap((v) => mapCredentials(v, 'servicePrincipal')));
         });
         await listAll(deps, q(`${v1}/applications`, { $filter: filter, $select: applicationFields.join(',') }), async (values) => {
           found += values.length;
-          await snapshot.write(values.map((v) => applicationRow(v, 'application')), values);
-          await credentials.write(values.flatMap((v) => credentialRows(v, 'application')));
+          await snapshot.write(values.map((v) => mapApplication(v, 'application')), values);
+          await credentials.write(values.flatMap((v) => mapCredentials(v, 'application')));
         });
         if (found === 0) snapshot.summary.notes.push(`no service principal or application with appId ${appId} in this tenant`);
       }
@@ -224,7 +224,7 @@ export async function collectDirectory(deps: DirectoryDeps): Promise<DirectoryOu
     for (const sp of metabaseServicePrincipals) {
       await listAll(deps, q(`${v1}/servicePrincipals/${encodeURIComponent(String(sp['id']))}/appRoleAssignedTo`, { $top: '999' }), async (values) => {
         for (const value of values) if (value['principalType'] === 'Group' && typeof value['principalId'] === 'string') assignedGroups.add(value['principalId']);
-        await snapshot.write(values.map(assignmentRow), values);
+        await snapshot.write(values.map(mapAssignment), values);
       });
     }
   });
@@ -250,7 +250,7 @@ async function listMembers(deps: DirectoryDeps, snapshot: Snapshot, groupId: str
       // of the same group does not overwrite it.
       const keep = values.filter((v) => !(transitive && direct.has(`${groupId}:${String(v['id'])}`)));
       if (!transitive) for (const v of values) direct.add(`${groupId}:${String(v['id'])}`);
-      await snapshot.write(keep.map((v) => memberRow(groupId, v, transitive)), keep);
+      await snapshot.write(keep.map((v) => mapMember(groupId, v, transitive)), keep);
     });
   } catch (error) {
     if (error instanceof RequestFailure && error.kind === 'not-found') {

@@ -7,7 +7,7 @@ import type { TimeRange } from '../../store/collection.repository.js';
 import type { EventRecord } from '../../store/tables.js';
 import { capabilities, streams } from '../../store/streams.js';
 import type { CollectContext, StreamSummary } from '../types.js';
-import { riskHidden, signInRow, auditRow, type Mapped } from './records.js';
+import { riskHidden, mapSignIn, mapAudit, type Mapped } from './records.js';
 import { RequestFailure, type GraphPage, type Requester } from './requester.js';
 
 export interface WindowPolicy {
@@ -251,7 +251,7 @@ export async function collectSignIns(deps: LogStreamDeps, appIds: readonly strin
       });
     },
     map(record) {
-      const mapped = signInRow(record, version, context.now());
+      const mapped = mapSignIn(record, version, context.now());
       if (mapped.ok) {
         if (riskHidden(record)) hidden++;
         else if (record['riskLevelDuringSignIn'] !== undefined) withRisk++;
@@ -300,7 +300,7 @@ export async function collectDirectoryAudits(deps: LogStreamDeps): Promise<Strea
       const filter = `activityDateTime ge ${odataInstant(window.from)} and activityDateTime le ${odataInstant(window.to)}`;
       return [`${deps.graphOrigin}/v1.0/auditLogs/directoryAudits?$filter=${encodeURIComponent(filter)}`];
     },
-    map: (record) => auditRow(record, deps.context.now()),
+    map: (record) => mapAudit(record, deps.context.now()),
     detail: () => ({}),
     windowsDone: 0,
   };

@@ -26,7 +26,7 @@ const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, mon
 
 /** Strict ISO-8601 instant (Graph sends UTC with `Z` and 0–7 fraction digits, spec §6.7).
  *  Rejects what Date.parse would quietly roll over, such as 2026-02-30. */
-export function parseInstant(value: unknown): Date | null {
+export function parseGraphInstant(value: unknown): Date | null {
   if (typeof value !== 'string') return null;
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.exec(value);
   if (!m) return null;
@@ -43,7 +43,7 @@ const EARLIEST_EVENT = Date.UTC(2010, 0, 1);
 function eventTime(record: Json, key: string, now: Date): { at: Date } | { reason: string } {
   const value = record[key];
   if (value === undefined || value === null) return { reason: `${key} is missing` };
-  const at = parseInstant(value);
+  const at = parseGraphInstant(value);
   if (!at) return { reason: `${key} is not a valid ISO-8601 instant: ${JSON.stringify(value).slice(0, 60)}` };
   if (at.getTime() < EARLIEST_EVENT || at.getTime() > now.getTime() + 86_400_000) return { reason: `${key} ${String(value)} is impossible (before 2010 or in the future)` };
   return { at };
@@ -53,7 +53,7 @@ function idOf(record: Json): string | null {
   return text(record['id']);
 }
 
-export function signInRow(record: Json, graphVersion: 'beta' | 'v1.0', now: Date): Mapped<EventRecord> {
+export function mapSignIn(record: Json, graphVersion: 'beta' | 'v1.0', now: Date): Mapped<EventRecord> {
   const id = idOf(record);
   if (!id) return { ok: false, reason: 'sign-in without an id', upstreamId: null };
   const time = eventTime(record, 'createdDateTime', now);
@@ -88,7 +88,7 @@ export function riskHidden(record: Json): boolean {
   return record['riskLevelDuringSignIn'] === 'hidden' || record['riskDetail'] === 'hidden' || record['riskLevelAggregated'] === 'hidden';
 }
 
-export function auditRow(record: Json, now: Date): Mapped<EventRecord> {
+export function mapAudit(record: Json, now: Date): Mapped<EventRecord> {
   const id = text(field(record, 'id'));
   if (!id) return { ok: false, reason: 'directory audit without an id', upstreamId: null };
   const normalised: Json = { ...record, activityDateTime: field(record, 'activityDateTime') };
@@ -118,7 +118,7 @@ function stateId(record: Json, what: string): Mapped<string> {
   return id ? { ok: true, row: id } : { ok: false, reason: `${what} without an id`, upstreamId: null };
 }
 
-export function userRow(record: Json, deleted: boolean): Mapped<StateRecord> {
+export function mapUser(record: Json, deleted: boolean): Mapped<StateRecord> {
   const id = stateId(record, deleted ? 'deleted user' : 'user');
   if (!id.ok) return id;
   return {
@@ -132,14 +132,14 @@ export function userRow(record: Json, deleted: boolean): Mapped<StateRecord> {
       proxy_addresses: strings(record['proxyAddresses']),
       account_enabled: bool(record['accountEnabled']),
       user_type: text(record['userType']),
-      created_date_time: parseInstant(record['createdDateTime']),
-      deleted_date_time: parseInstant(record['deletedDateTime']),
-      employee_leave_date_time: parseInstant(record['employeeLeaveDateTime']),
+      created_date_time: parseGraphInstant(record['createdDateTime']),
+      deleted_date_time: parseGraphInstant(record['deletedDateTime']),
+      employee_leave_date_time: parseGraphInstant(record['employeeLeaveDateTime']),
     },
   };
 }
 
-export function groupRow(record: Json): Mapped<StateRecord> {
+export function mapGroup(record: Json): Mapped<StateRecord> {
   const id = stateId(record, 'group');
   if (!id.ok) return id;
   return { ok: true, row: { upstream_id: id.row, raw: record, display_name: text(record['displayName']) } };
@@ -151,7 +151,7 @@ export function objectType(record: Json): string | null {
   return type ? type.replace(/^#?microsoft\.graph\./, '') : null;
 }
 
-export function memberRow(groupId: string, record: Json, transitive: boolean): Mapped<StateRecord> {
+export function mapMember(groupId: string, record: Json, transitive: boolean): Mapped<StateRecord> {
   const id = stateId(record, 'group member');
   if (!id.ok) return id;
   return {
@@ -172,7 +172,7 @@ export function withoutSecrets(record: Json): Json {
   return copy;
 }
 
-export function applicationRow(record: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord> {
+export function mapApplication(record: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord> {
   const id = stateId(record, kind);
   if (!id.ok) return id;
   const redirectUris =
@@ -185,7 +185,7 @@ export function applicationRow(record: Json, kind: 'application' | 'servicePrinc
   };
 }
 
-export function credentialRows(owner: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord>[] {
+export function mapCredentials(owner: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord>[] {
   const ownerId = idOf(owner);
   if (!ownerId) return [];
   const clean = withoutSecrets(owner);
@@ -207,8 +207,8 @@ export function credentialRows(owner: Json, kind: 'application' | 'servicePrinci
         key_id: keyId,
         credential_type: type,
         display_name: text(credential['displayName']),
-        start_date_time: parseInstant(credential['startDateTime']),
-        end_date_time: parseInstant(credential['endDateTime']),
+        start_date_time: parseGraphInstant(credential['startDateTime']),
+        end_date_time: parseGraphInstant(credential['endDateTime']),
       },
     });
   };
@@ -217,7 +217,7 @@ export function credentialRows(owner: Json, kind: 'application' | 'servicePrinci
   return rows;
 }
 
-export function assignmentRow(record: Json): Mapped<StateRecord> {
+export function mapAssignment(record: Json): Mapped<StateRecord> {
   const id = stateId(record, 'app role assignment');
   if (!id.ok) return id;
   return {

@@ -27,7 +27,7 @@ import {
   plainRow,
   secretColumns,
   sha256Hex,
-  toInstant,
+  parseMetabaseInstant,
   type Mapped,
 } from './mapping.js';
 import { emptySummary, mapBatch, writeEventBatch, writeStateBatch } from './sink.js';
@@ -125,7 +125,7 @@ export async function discover(db: AppDb): Promise<Discovery> {
       const match = /^v(\d+)\./.exec(String(last?.['id'] ?? ''));
       changesetVersion = match ? Number(match[1]) : null;
       const [first] = await db.query(`select min(${db.quote('dateexecuted')}) as t from ${db.quote(changelog)}`);
-      installedAt = toInstant(first?.['t']);
+      installedAt = parseMetabaseInstant(first?.['t']);
       break;
     } catch {
       // Optional fact: absent under this spelling, or the collector's role may not read it.
@@ -146,7 +146,7 @@ export async function discover(db: AppDb): Promise<Discovery> {
   if (seen.get('core_user')?.includes('date_joined')) {
     try {
       const [row] = await db.query(`select min(${db.quote('date_joined')}) as t from ${db.quote('core_user')} where ${db.quote('id')} <> ?`, [13371338]);
-      firstUserAt = toInstant(row?.['t']);
+      firstUserAt = parseMetabaseInstant(row?.['t']);
     } catch {
       // Checked again (with a clear error) when core_user is read.
     }
@@ -381,7 +381,7 @@ async function collectLogTable(
       spec.mode === 'incremental'
         ? await db.query(`select ${time} as t from ${table} order by ${q('id')} limit 1`)
         : await db.query(`select min(${time}) as t from ${table}`);
-    oldestAt = toInstant(oldest?.['t']);
+    oldestAt = parseMetabaseInstant(oldest?.['t']);
   } catch (error) {
     throw appDbError(error, db.location, spec.table);
   }
@@ -451,14 +451,14 @@ async function collectLogTable(
     const full = rows.length >= tuning.batchRows;
     if (until) {
       const cut = rows.findIndex((row) => {
-        const at = toInstant(row[spec.timeColumn]);
+        const at = parseMetabaseInstant(row[spec.timeColumn]);
         return at !== null && at.getTime() > until.getTime();
       });
       if (cut >= 0 && spec.mode === 'incremental') {
         rows = rows.slice(0, cut);
         stoppedAtUntil = true;
       } else if (cut >= 0) {
-        rows = rows.filter((row) => (toInstant(row[spec.timeColumn])?.getTime() ?? 0) <= until.getTime());
+        rows = rows.filter((row) => (parseMetabaseInstant(row[spec.timeColumn])?.getTime() ?? 0) <= until.getTime());
       }
     }
     // Read the next batch while this one is written.
@@ -477,10 +477,10 @@ async function collectLogTable(
     if (last) {
       if (spec.mode === 'incremental') {
         lastId = last['id'] as number | string;
-        lastRowAt = toInstant(last[spec.timeColumn]) ?? lastRowAt;
+        lastRowAt = parseMetabaseInstant(last[spec.timeColumn]) ?? lastRowAt;
       } else {
         for (const row of rows) {
-          const at = toInstant(row[spec.timeColumn]);
+          const at = parseMetabaseInstant(row[spec.timeColumn]);
           if (at && !Number.isNaN(at.getTime()) && (!lastRowAt || at > lastRowAt)) lastRowAt = at;
         }
       }

@@ -35,7 +35,7 @@ const EARLIEST_PLAUSIBLE = Date.UTC(2000, 0, 1);
 /** Clock skew tolerated into the future. */
 const FUTURE_TOLERANCE_MS = 24 * 3_600_000;
 
-export function toInstant(value: unknown): Date | null {
+export function parseMetabaseInstant(value: unknown): Date | null {
   if (value === null || value === undefined || value === '') return null;
   const date = value instanceof Date ? value : new Date(typeof value === 'number' ? value : String(value));
   return date;
@@ -103,7 +103,7 @@ function parseJsonColumn(row: Row, column: string, problems: string[], table: st
 }
 
 function event(occurredColumn: string, row: Row, now: Date, problems: string[]): Date | undefined {
-  const at = toInstant(row[occurredColumn]);
+  const at = parseMetabaseInstant(row[occurredColumn]);
   const problem = timestampProblem(occurredColumn, at, now);
   if (problem) {
     problems.push(problem);
@@ -148,7 +148,7 @@ export function mapAuthIdentity(row: Row, now: Date): Mapped<EventRecord> {
       user_id: num(row['user_id']),
       provider: str(row['provider']),
       provider_id: str(row['provider_id']),
-      last_used_at: toInstant(row['last_used_at']),
+      last_used_at: parseMetabaseInstant(row['last_used_at']),
     },
   };
 }
@@ -237,9 +237,9 @@ export function mapAccount(row: Row): Mapped<StateRecord> {
       is_active: bool(row['is_active']),
       is_superuser: bool(row['is_superuser']),
       sso_source: str(row['sso_source']),
-      date_joined: toInstant(row['date_joined']),
-      last_login: toInstant(row['last_login']),
-      deactivated_at: toInstant(row['deactivated_at']),
+      date_joined: parseMetabaseInstant(row['date_joined']),
+      last_login: parseMetabaseInstant(row['last_login']),
+      deactivated_at: parseMetabaseInstant(row['deactivated_at']),
     },
   };
 }
@@ -270,7 +270,7 @@ export function mapApiKey(row: Row): Mapped<StateRecord> {
       user_id: num(row['user_id']),
       // created_by before v49.00-0xx renamed it creator_id.
       creator_id: num(row['creator_id'] ?? row['created_by']),
-      created_at_source: toInstant(row['created_at']),
+      created_at_source: parseMetabaseInstant(row['created_at']),
       scope: str(row['scope']),
     },
   };

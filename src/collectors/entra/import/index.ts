@@ -19,7 +19,7 @@ import type { TimeRange } from '../../../store/collection.repository.js';
 import type { EventRecord, EventTableName } from '../../../store/tables.js';
 import { streams } from '../../../store/streams.js';
 import type { CollectContext, StreamSummary } from '../../types.js';
-import { auditRow, signInRow } from '../records.js';
+import { mapAudit, mapSignIn } from '../records.js';
 import { JsonStructureError, jsonRecordTexts } from './json-records.js';
 import { detect, entraImportKinds, familyOf, kindFromFileName, kindOfRecord, rowMapper, type Detection, type EntraImportKind, type Family, type RowMapper } from './shapes.js';
 import { cellInteger, cellText } from './values.js';
@@ -146,7 +146,7 @@ const eventTypeOfKind: Partial<Record<EntraImportKind, string>> = {
 
 /** The rows of a service principal or managed identity sign-in (migration 0009). */
 function workloadRow(record: Json, kind: EntraImportKind, now: Date): { ok: true; row: EventRecord } | { ok: false; reason: string; upstreamId: string | null } {
-  const checked = signInRow(record, 'v1.0', now); // same id and time checks as user sign-ins
+  const checked = mapSignIn(record, 'v1.0', now); // same id and time checks as user sign-ins
   if (!checked.ok) return checked;
   const status = (record['status'] ?? {}) as Json;
   const text = (value: unknown) => cellText(value) ?? null;
@@ -304,10 +304,10 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
         '@import': { file: name, sha256, format: detection.format, kind: effective, line: row.line, row: row.row, ...(Object.keys(mapped.extra).length ? { columns: mapped.extra } : {}) },
       };
       let out;
-      if (detection.family === 'audits') out = auditRow(record, now);
+      if (detection.family === 'audits') out = mapAudit(record, now);
       else if (detection.family === 'workload-sign-ins') out = workloadRow(record, effective, now);
       else {
-        const signIn = signInRow(record, 'v1.0', now);
+        const signIn = mapSignIn(record, 'v1.0', now);
         if (signIn.ok) {
           const eventType = eventTypeOfKind[effective];
           const interactive = effective === 'entra-interactive-sign-ins' ? true : effective === 'entra-non-interactive-sign-ins' ? false : null;

@@ -3,7 +3,7 @@
 // correlator and the rules read imports exactly like live collection). Where each
 // column comes from: docs/imports.md.
 import { createHash } from 'node:crypto';
-import { authenticationRequirement, cellBoolean, cellInteger, cellText, dynamicValue, enumValue, exportInstant, setPath } from './values.js';
+import { authenticationRequirement, cellBoolean, cellInteger, cellText, dynamicValue, enumValue, parseExportInstant, setPath } from './values.js';
 
 type Json = Record<string, unknown>;
 
@@ -128,7 +128,7 @@ const asText: Convert = (value) => cellText(value);
 const asEnum: Convert = (value) => enumValue(value);
 const asInteger: Convert = (value) => cellInteger(value);
 const asBoolean: Convert = (value) => cellBoolean(value);
-const asInstant: Convert = (value) => exportInstant(value) ?? (cellText(value) === undefined ? undefined : { invalid: cellText(value) });
+const asInstant: Convert = (value) => parseExportInstant(value) ?? (cellText(value) === undefined ? undefined : { invalid: cellText(value) });
 const asDynamic: Convert = (value) => dynamicValue(value);
 const asRequirement: Convert = (value) => authenticationRequirement(value);
 const asLower: Convert = (value) => cellText(value)?.toLowerCase();
@@ -285,7 +285,7 @@ const adminCenterAudit: Vocabulary = {
 
 // --- row → Graph record ----------------------------------------------------------
 
-export interface Mapped {
+export interface GraphShaped {
   /** The record as Graph would have sent it. */
   record: Json;
   /** Cells with no Graph counterpart, kept verbatim (non-empty only). */
@@ -295,7 +295,7 @@ export interface Mapped {
 }
 
 /** Turns rows of one file into Graph records; compiled once per file from its header. */
-export type RowMapper = (cells: Json) => Mapped;
+export type RowMapper = (cells: Json) => GraphShaped;
 
 function vocabularyOf(format: ExportFormat, family: Family): Vocabulary | null {
   if (format === 'admin-center-json') return null;
@@ -363,7 +363,7 @@ function graphRecord(cells: Json): Json {
 function finishSignIn(record: Json, cells: Json, format: ExportFormat): void {
   if (format === 'log-analytics-csv' || format === 'log-analytics-json') {
     if (record['createdDateTime'] === undefined) {
-      const generated = exportInstant(cells['TimeGenerated [UTC]'] ?? cells['TimeGenerated'] ?? cells['timegenerated']);
+      const generated = parseExportInstant(cells['TimeGenerated [UTC]'] ?? cells['TimeGenerated'] ?? cells['timegenerated']);
       if (generated) record['createdDateTime'] = generated;
     }
     // ResultType carries the error code as text ("0", "50126"); Status has it as a number.
@@ -401,7 +401,7 @@ function auditColumn(key: string): boolean {
 function finishAudit(record: Json, cells: Json, format: ExportFormat, auditCells: [string, string][]): void {
   if (format === 'log-analytics-csv' || format === 'log-analytics-json') {
     if (record['activityDateTime'] === undefined) {
-      const generated = exportInstant(lookup(cells, 'timegenerated'));
+      const generated = parseExportInstant(lookup(cells, 'timegenerated'));
       if (generated) record['activityDateTime'] = generated;
     }
     if (record['activityDisplayName'] === undefined) {

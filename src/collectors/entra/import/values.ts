@@ -15,7 +15,7 @@ const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, mon
  *   in UTC as its column header "TimeGenerated [UTC]" says).
  * Invalid calendar dates (2/30) are refused rather than rolled over.
  */
-export function exportInstant(value: unknown): string | undefined {
+export function parseExportInstant(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
   if (text === '') return undefined;
