@@ -246,17 +246,20 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
       await send(QUEUES.correlate);
     },
     async start() {
-      // pg-boss installs its schema on first start; two processes starting at once on a
-      // new store would both try (duplicate key on pg_namespace): one at a time.
-      await withStoreLock(store, 'pg-boss start', () => boss.start());
-      // Collections can take hours (a first Entra backfill at 5 requests per 10 s).
-      await boss.createQueue(QUEUES.collect, { name: QUEUES.collect, policy: 'stately', retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 12 * 3600 });
-      await boss.createQueue(QUEUES.collectDue, { name: QUEUES.collectDue, policy: 'short', retryLimit: 3, retryDelay: 30 });
-      await boss.createQueue(QUEUES.correlate, { name: QUEUES.correlate, policy: 'short', retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 });
-      await boss.createQueue(QUEUES.reports, { name: QUEUES.reports, policy: 'short', retryLimit: 5, retryDelay: 300, retryBackoff: true, expireInSeconds: 3600 });
-      await boss.createQueue(QUEUES.watch, { name: QUEUES.watch, policy: 'short', retryLimit: 1, retryDelay: 60 });
-      // About a day of attempts: 30 s, 1 min, 2 min, … (pg-boss caps each delay at 1 h).
-      await boss.createQueue(QUEUES.webhook, { name: QUEUES.webhook, policy: 'standard', retryLimit: 12, retryDelay: 30, retryBackoff: true, expireInSeconds: 120 });
+      // pg-boss installs its schema and each queue's partition on first start; two
+      // processes starting at once on a new store would race on that DDL (duplicate key
+      // on pg_namespace, deadlocks): one process at a time, until its queues exist.
+      await withStoreLock(store, 'pg-boss start', async () => {
+        await boss.start();
+        // Collections can take hours (a first Entra backfill at 5 requests per 10 s).
+        await boss.createQueue(QUEUES.collect, { name: QUEUES.collect, policy: 'stately', retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 12 * 3600 });
+        await boss.createQueue(QUEUES.collectDue, { name: QUEUES.collectDue, policy: 'short', retryLimit: 3, retryDelay: 30 });
+        await boss.createQueue(QUEUES.correlate, { name: QUEUES.correlate, policy: 'short', retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 });
+        await boss.createQueue(QUEUES.reports, { name: QUEUES.reports, policy: 'short', retryLimit: 5, retryDelay: 300, retryBackoff: true, expireInSeconds: 3600 });
+        await boss.createQueue(QUEUES.watch, { name: QUEUES.watch, policy: 'short', retryLimit: 1, retryDelay: 60 });
+        // About a day of attempts: 30 s, 1 min, 2 min, … (pg-boss caps each delay at 1 h).
+        await boss.createQueue(QUEUES.webhook, { name: QUEUES.webhook, policy: 'standard', retryLimit: 12, retryDelay: 30, retryBackoff: true, expireInSeconds: 120 });
+      });
 
       // Before the workers: a run a crashed process left behind is resumed first.
       await resumeInterrupted();

@@ -101,7 +101,7 @@ describe.runIf(await postgresAvailable())('serve processes sharing one store', (
     const processes = [serve(env), serve(env)];
     const store = await openStore({ databaseUrl: database.url, poolSize: 2 });
     try {
-      await waitFor('both processes listening', async () => processes.every((p) => p.stderr().includes('listening on')), 90_000).catch((error: unknown) => {
+      await waitFor('both processes listening', async () => processes.every((p) => p.stderr().includes('listening on')), 180_000).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}: ${processes.map((p) => p.stderr().slice(-1500)).join('\n---\n')}`);
       });
       await waitFor('a collection of each source and a correlation', async () => {

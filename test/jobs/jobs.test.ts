@@ -211,3 +211,32 @@ describe('jobs on the embedded store (PGlite)', () => {
     }
   });
 });
+
+describe('collections failing in a row', () => {
+  it('tells the webhook once when a source has failed ACCESSTRAIL_ALERT_AFTER_FAILURES times in a row', async () => {
+    const store = await openTestStore('postgres');
+    const receiver = await startWebhookReceiver(SECRET);
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'accesstrail-jobs-failing-'));
+    // Nothing listens on port 1: every Metabase collection fails at once.
+    const config = parseConfig(
+      { ACCESSTRAIL_DATA_DIR: dataDir, METABASE_DB_URL: 'postgres://reader:reader-password@127.0.0.1:1/metabase', ACCESSTRAIL_ALERT_AFTER_FAILURES: '2', ACCESSTRAIL_WEBHOOK_URL: receiver.url, ACCESSTRAIL_WEBHOOK_SECRET: SECRET },
+      dataDir,
+    );
+    const jobs = createJobSystem({ store, config, logger: createLogger({ level: 'silent' }), pollingIntervalSeconds: 0.5, schedule: false, collectAtStart: false });
+    try {
+      await jobs.start();
+      for (let i = 1; i <= 3; i++) {
+        await jobs.send(QUEUES.collectDue);
+        await waitFor(`failed collection ${i}`, async () => (await store.db.selectFrom('collection_run').select('id').where('status', '=', 'failed').execute()).length === i && (await queuesIdle(store)));
+      }
+      await waitFor('the delivery', async () => receiver.received.length >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(receiver.received.map((r) => [r.event.type, r.event.data['source'], r.event.data['consecutiveFailures'], r.signatureValid])).toEqual([['collection.failing', 'metabase', 2, true]]);
+      expect(JSON.stringify(receiver.received)).not.toContain('reader-password');
+    } finally {
+      await jobs.stop();
+      await receiver.close();
+      await store.dispose();
+    }
+  }, 180_000);
+});
