@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCollection } from '../../src/collectors/run.js';
+import { runCollection } from '../../src/jobs/collection-run.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { correlateFromConfig } from '../../src/correlation/service.js';
 import { startEntraEmulator, type EntraDataset, type EntraEmulator } from '../../src/emulators/entra/index.js';

@@ -1,7 +1,7 @@
 // The unattended-operation settings: empty means unset, the schedule and its deprecated
 // interval form, and the webhook's secret.
 import { describe, expect, it } from 'vitest';
-import { intervalToCron } from '../../src/api/collection-schedule.js';
+import { intervalToCron } from '../../src/jobs/collection-interval.js';
 import { parseConfig } from '../../src/config.js';
 import { collectScheduleOf, DEFAULT_COLLECT_SCHEDULE } from '../../src/jobs/system.js';
 
