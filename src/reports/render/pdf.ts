@@ -14,6 +14,7 @@
 // to the stream, so memory stays flat however many accounts the appendices list.
 import { Writable } from 'node:stream';
 import PDFDocument from 'pdfkit';
+import { canonicalReportJson } from '../canonical-json.js';
 import type { ControlSection, Finding, ReportModel, Severity } from '../model.js';
 import { subjectLabel } from './oscal.js';
 import { periodLabel, reportBaseName } from './naming.js';
@@ -133,8 +134,12 @@ function sectionsOf(model: ReportModel): Section[] {
  * Renders the signed model as a PDF into `out` (a file stream, an HTTP response).
  * Resolves with the page count once `out` has received the whole document.
  */
-export async function renderPdf(model: ReportModel, out: Writable): Promise<{ pages: number }> {
-  if (!model.integrity) throw new TypeError('PDF rendering needs a signed model (integrity missing)');
+export async function renderPdf(signed: ReportModel, out: Writable): Promise<{ pages: number }> {
+  if (!signed.integrity) throw new TypeError('PDF rendering needs a signed model (integrity missing)');
+  // Render from the canonical form, so the bytes depend on the model's content only: the
+  // model read back from the store (jsonb reorders keys) gives the same PDF, and so the
+  // same manifest hash, as the one built in memory.
+  const model = JSON.parse(canonicalReportJson(signed)) as ReportModel;
   const sink = new Writable({
     write(_chunk, _encoding, callback) {
       callback();
