@@ -28,6 +28,7 @@ const PUBLIC_ROUTES: Array<{ url: RegExp; why: string }> = [
   { url: /^\/readyz$/, why: 'readiness for orchestrators' },
   { url: /^\/openapi\.json$/, why: 'the API description' },
   { url: /^\/docs(\/.*)?$/, why: 'the API description viewer (static)' },
+  { url: /^\/metrics$/, why: 'Prometheus scrapers rarely carry a key; counts, instants, source ids and stream names only (docs/api.md)' },
 ];
 
 const isPublic = (route: RouteEntry) => PUBLIC_ROUTES.some((p) => p.url.test(route.url));
