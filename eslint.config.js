@@ -2,6 +2,7 @@
 // forgotten await in a collector silently loses evidence. The layers of src/ are
 // enforced here too (docs/architecture.md): an import that runs against them fails
 // `npm run lint`.
+import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
 
 // Each layer of src/ and the layers it may import, lowest first. Every layer may also
@@ -47,7 +48,11 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'simple-import-sort': simpleImportSort },
     rules: {
+      // One import order everywhere (packages, then our modules by path), fixed by `eslint --fix`.
+      'simple-import-sort/imports': 'error',
+      'simple-import-sort/exports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',

@@ -12,8 +12,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
+
 import { createApiKeyRepository } from '../src/api/api-keys.js';
 import { buildApp } from '../src/api/app.js';
 import { parseConfig } from '../src/config.js';
@@ -22,7 +24,7 @@ import { createLogger } from '../src/logger.js';
 import { createReport } from '../src/reports/service.js';
 import { openStore } from '../src/store/database.js';
 import { ADMIN_GROUP, APP_ID, asOf, period, scaleForSize, sharedCorrelationStore } from './lib/correlation-store.js';
-import { argValue, isMain, type Benchmark, type BenchRow, type BenchSize } from './lib/harness.js';
+import { argValue, type Benchmark, type BenchRow, type BenchSize, isMain } from './lib/harness.js';
 
 interface Load {
   requestsPerSecond: number;
@@ -71,10 +73,22 @@ export async function measureApi(size: BenchSize, seconds: number, storeUrl?: st
   const dataDir = mkdtempSync(path.join(tmpdir(), 'bench-api-'));
   const store = await openStore({ databaseUrl: url, poolSize: 10 });
   try {
-    const config = parseConfig({ DATABASE_URL: url, ACCESSTRAIL_DATA_DIR: dataDir, ENTRA_METABASE_APP_IDS: APP_ID, ENTRA_ADMIN_GROUP_IDS: ADMIN_GROUP, ACCESSTRAIL_LOG_LEVEL: 'silent' }, dataDir);
+    const config = parseConfig(
+      {
+        DATABASE_URL: url,
+        ACCESSTRAIL_DATA_DIR: dataDir,
+        ENTRA_METABASE_APP_IDS: APP_ID,
+        ENTRA_ADMIN_GROUP_IDS: ADMIN_GROUP,
+        ACCESSTRAIL_LOG_LEVEL: 'silent',
+      },
+      dataDir,
+    );
     const logger = createLogger({ level: 'silent' });
     await correlateFromConfig(store.db, config, { from: period.from, to: period.to, asOf, purpose: 'current' });
-    const report = await createReport({ db: store.db, config, now: () => asOf }, { framework: 'soc2', period, formats: ['json'], outDir: path.join(dataDir, 'out') });
+    const report = await createReport(
+      { db: store.db, config, now: () => asOf },
+      { framework: 'soc2', period, formats: ['json'], outDir: path.join(dataDir, 'out') },
+    );
     const key = (await createApiKeyRepository(store.db).create({ name: 'bench', scopes: ['reports:read', 'findings:read'] })).key;
     const app = await buildApp({ store, config, logger, now: () => asOf });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -88,10 +102,16 @@ export async function measureApi(size: BenchSize, seconds: number, storeUrl?: st
       const findingsResponse = await fetch(findingsUrl, { headers });
       const findingsBody = await findingsResponse.text();
       if (!findingsResponse.ok) throw new Error(`GET /v1/findings answered ${findingsResponse.status}: ${findingsBody.slice(0, 200)}`);
-      const measured: Partial<ApiMeasurement> = { reportBytes: Buffer.byteLength(reportBody), findingsBytes: Buffer.byteLength(findingsBody) };
+      const measured: Partial<ApiMeasurement> = {
+        reportBytes: Buffer.byteLength(reportBody),
+        findingsBytes: Buffer.byteLength(findingsBody),
+      };
       measured.report = await load(reportUrl, headers, seconds);
       measured.findings = await load(findingsUrl, headers, seconds);
-      for (const [name, body] of [['reportReference', reportBody], ['findingsReference', findingsBody]] as const) {
+      for (const [name, body] of [
+        ['reportReference', reportBody],
+        ['findingsReference', findingsBody],
+      ] as const) {
         const bare = await bareServer(body);
         try {
           measured[name] = await load(bare.url, {}, seconds);
@@ -116,10 +136,16 @@ function rowsOf(m: ApiMeasurement, size: string): BenchRow[] {
     throughput: { value: got.requestsPerSecond, unit: 'requests/s' },
     // Seconds per request at that rate, so the table's ratio compares rates.
     seconds: 1 / Math.max(got.requestsPerSecond, 1e-9),
-    reference: { name: `bare Fastify, same body (${Math.round(reference.requestsPerSecond)} req/s, p99 ${reference.p99} ms)`, seconds: 1 / Math.max(reference.requestsPerSecond, 1e-9) },
+    reference: {
+      name: `bare Fastify, same body (${Math.round(reference.requestsPerSecond)} req/s, p99 ${reference.p99} ms)`,
+      seconds: 1 / Math.max(reference.requestsPerSecond, 1e-9),
+    },
     note: `p50 ${got.p50} ms, p99 ${got.p99} ms${got.p99 < 10 ? ' (aim < 10 ms met)' : ' (aim < 10 ms NOT met)'}${got.errors || got.non2xx ? `; ${got.errors} errors, ${got.non2xx} non-2xx` : ''}`,
   });
-  return [row('api: stored report JSON', m.reportBytes, m.report, m.reportReference), row('api: page of 100 findings', m.findingsBytes, m.findings, m.findingsReference)];
+  return [
+    row('api: stored report JSON', m.reportBytes, m.report, m.reportReference),
+    row('api: page of 100 findings', m.findingsBytes, m.findings, m.findingsReference),
+  ];
 }
 
 export const benchmark: Benchmark = {
@@ -135,6 +161,7 @@ export const benchmark: Benchmark = {
 if (isMain(import.meta.url)) {
   const size = (argValue(process.argv, 'size') ?? '10k') as BenchSize;
   const m = await measureApi(size, Number(argValue(process.argv, 'seconds') ?? 10), argValue(process.argv, 'store'));
-  for (const row of rowsOf(m, size)) console.log(`${row.stage}: ${Math.round(row.throughput!.value)} req/s; ${row.note}; reference ${row.reference!.name}`);
+  for (const row of rowsOf(m, size))
+    console.log(`${row.stage}: ${Math.round(row.throughput!.value)} req/s; ${row.note}; reference ${row.reference!.name}`);
   process.exit(0);
 }

@@ -12,9 +12,10 @@
 // TEST_DATABASE_URL's server), dropped at the end (--keep leaves it and prints its URL).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { streams } from '../src/store/streams.js';
+
 import { correlate, type CorrelationResult } from '../src/correlation/correlate.js';
 import { loadAccounts, loadLifecycleAudits, loadPeople } from '../src/correlation/identity/identity.repository.js';
 import { loadInventory } from '../src/correlation/inventory.js';
@@ -26,9 +27,19 @@ import type { RuleContext } from '../src/correlation/types.js';
 import { mergeRanges } from '../src/store/collection.repository.js';
 import { openStore } from '../src/store/database.js';
 import type { Database } from '../src/store/schema.js';
+import { streams } from '../src/store/streams.js';
 import type { StateTableName } from '../src/store/tables.js';
-import { ADMIN_GROUP, APP_ID, asOf, correlationStoreSizes, createCorrelationStore, period, scaleForSize, sharedCorrelationStore } from './lib/correlation-store.js';
-import { argValue, isMain, type Benchmark, type BenchRow } from './lib/harness.js';
+import {
+  ADMIN_GROUP,
+  APP_ID,
+  asOf,
+  correlationStoreSizes,
+  createCorrelationStore,
+  period,
+  scaleForSize,
+  sharedCorrelationStore,
+} from './lib/correlation-store.js';
+import { argValue, type Benchmark, type BenchRow, isMain } from './lib/harness.js';
 
 // --- plans --------------------------------------------------------------------------------
 
@@ -62,7 +73,12 @@ async function explainStatement(client: pg.Client, text: string, parameters: rea
   }
 }
 
-async function writePlans(db: Kysely<Database>, url: string, result: CorrelationResult, parameters: ReturnType<typeof resolveRuleParameters>): Promise<string[]> {
+async function writePlans(
+  db: Kysely<Database>,
+  url: string,
+  result: CorrelationResult,
+  parameters: ReturnType<typeof resolveRuleParameters>,
+): Promise<string[]> {
   const slowest = Object.entries(result.timings)
     .sort((a, b) => b[1] - a[1])
     .slice(0, 3);
@@ -85,7 +101,9 @@ async function writePlans(db: Kysely<Database>, url: string, result: Correlation
           const rows = await work();
           parts.push(`${name}: ${((performance.now() - started) / 1000).toFixed(2)} s, ${rows.length} rows`);
         }
-        sections.push(`${header}\nLinking is one in-process pass (linkAccounts, terminatedIntervals) over rows these reads return, then inserts of identity_link and person_terminated_interval:\n${parts.join('\n')}`);
+        sections.push(
+          `${header}\nLinking is one in-process pass (linkAccounts, terminatedIntervals) over rows these reads return, then inserts of identity_link and person_terminated_interval:\n${parts.join('\n')}`,
+        );
         continue;
       }
       if (step === 'matching') {
@@ -103,7 +121,9 @@ async function writePlans(db: Kysely<Database>, url: string, result: Correlation
         await client.query('begin');
         try {
           await client.query('delete from login_match where run_id = $1', [result.runId]);
-          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${statement.sql}`, [...statement.parameters]);
+          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${statement.sql}`, [
+            ...statement.parameters,
+          ]);
           sections.push(`${header}\n-- login matching (insert into login_match)\n${rows.map((row) => row['QUERY PLAN']).join('\n')}`);
         } finally {
           await client.query('rollback');
@@ -173,7 +193,8 @@ export async function scanReference(url: string): Promise<number> {
     await client.query('set enable_indexscan = off; set enable_indexonlyscan = off; set enable_bitmapscan = off');
     const started = performance.now();
     for (const [table, events] of SCANNED_TABLES) {
-      if (events) await client.query(`select count(*) from ${table} where occurred_at >= $1 and occurred_at < $2`, [period.from, period.to]);
+      if (events)
+        await client.query(`select count(*) from ${table} where occurred_at >= $1 and occurred_at < $2`, [period.from, period.to]);
       else await client.query(`select count(*) from ${table}`);
     }
     return (performance.now() - started) / 1000;
@@ -189,7 +210,10 @@ export interface CorrelationMeasurement {
 }
 
 /** Runs the reference scan and one correlate() on the store at `url`; prints the steps. */
-export async function measureCorrelation(url: string, options: { plansFile?: string; quiet?: boolean } = {}): Promise<CorrelationMeasurement> {
+export async function measureCorrelation(
+  url: string,
+  options: { plansFile?: string; quiet?: boolean } = {},
+): Promise<CorrelationMeasurement> {
   const log = options.quiet ? () => undefined : (line: string) => console.log(line);
   const store = await openStore({ databaseUrl: url, poolSize: 4 });
   try {
@@ -203,16 +227,29 @@ export async function measureCorrelation(url: string, options: { plansFile?: str
     for (const [name, s] of Object.entries(result.timings)) log(`  ${name.padEnd(32)} ${s.toFixed(2).padStart(8)}`);
     log(`  ${'correlate() wall time'.padEnd(32)} ${seconds.toFixed(2).padStart(8)}   (${(seconds / scanSeconds).toFixed(2)}× the scan)`);
     log(`people ${result.people}, accounts ${result.accounts}, terminated intervals ${result.terminatedIntervals}`);
-    log(`links: ${Object.entries(result.links).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    log(`login outcomes: ${Object.entries(result.matches).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    log(
+      `links: ${Object.entries(result.links)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    log(
+      `login outcomes: ${Object.entries(result.matches)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     log('rules:');
     for (const rule of result.rules) {
-      log(`  ${rule.id.padEnd(26)} ${rule.status.padEnd(14)} ${String(rule.findings.length).padStart(6)} finding(s)${rule.notEvaluableCount ? `, ${rule.notEvaluableCount} not evaluable` : ''}${rule.reason ? ` — ${rule.reason}` : ''}`);
+      log(
+        `  ${rule.id.padEnd(26)} ${rule.status.padEnd(14)} ${String(rule.findings.length).padStart(6)} finding(s)${rule.notEvaluableCount ? `, ${rule.notEvaluableCount} not evaluable` : ''}${rule.reason ? ` — ${rule.reason}` : ''}`,
+      );
     }
     if (options.plansFile) {
       const sections = await writePlans(store.db, url, result, parameters);
       mkdirSync(path.dirname(options.plansFile), { recursive: true });
-      writeFileSync(options.plansFile, `correlate bench, ${new Date().toISOString()}\nthe three slowest steps of the run, re-run under EXPLAIN (ANALYZE, BUFFERS) (caches warm)\n\n${sections.join('\n\n')}\n`);
+      writeFileSync(
+        options.plansFile,
+        `correlate bench, ${new Date().toISOString()}\nthe three slowest steps of the run, re-run under EXPLAIN (ANALYZE, BUFFERS) (caches warm)\n\n${sections.join('\n\n')}\n`,
+      );
       log(`plans of the three slowest steps: ${path.relative(process.cwd(), options.plansFile)}`);
     }
     return { result, seconds, scanSeconds };
@@ -233,7 +270,10 @@ export const benchmark: Benchmark = {
   async run({ size, outDir, storeUrl }) {
     const scale = scaleForSize(size);
     const url = storeUrl ?? (await sharedCorrelationStore(scale));
-    const measured = await measureCorrelation(url, { plansFile: path.join(outDir, size === '1m' ? 'correlate-plans.txt' : `correlate-plans-${size}.txt`), quiet: true });
+    const measured = await measureCorrelation(url, {
+      plansFile: path.join(outDir, size === '1m' ? 'correlate-plans.txt' : `correlate-plans-${size}.txt`),
+      quiet: true,
+    });
     const signIns = correlationStoreSizes(scale).signIns;
     const row: BenchRow = {
       stage: 'correlate',
@@ -252,7 +292,9 @@ async function main() {
   const keep = process.argv.includes('--keep');
   const given = argValue(process.argv, 'store');
   console.log(`correlate bench, scale ${scale}: ${sizeLabel(scale)}`);
-  console.log(`period ${period.from.toISOString()} – ${period.to.toISOString()} (90 days), as-of ${asOf.toISOString()}; events span 120 days`);
+  console.log(
+    `period ${period.from.toISOString()} – ${period.to.toISOString()} (90 days), as-of ${asOf.toISOString()}; events span 120 days`,
+  );
   let made: Awaited<ReturnType<typeof createCorrelationStore>> | undefined;
   if (!given) {
     console.log('generating the store (bench/lib/correlation-store.ts)…');

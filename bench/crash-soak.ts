@@ -10,11 +10,12 @@
 //
 // Uses the local Postgres (TEST_DATABASE_URL's server); every database it makes is dropped.
 import { parseArgs } from 'node:util';
+
 import { verifyChain } from '../src/store/chain.js';
 import { openStore } from '../src/store/database.js';
+import { collectArgs, evidenceDigest, runCli, seededRandom, startUpstreams, TEST_POSTGRES } from '../test/reliability/harness.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { startTcpProxy } from '../test/support/tcp-proxy.js';
-import { collectArgs, evidenceDigest, runCli, seededRandom, startUpstreams, TEST_POSTGRES } from '../test/reliability/harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +38,14 @@ async function digestOf(url: string) {
   }
 }
 
-const upstreams = await startUpstreams({ entraSignIns: signIns, entraAudits: Math.round(signIns / 5), entraUsers: 200, metabaseUsers: 40, metabaseDays, pageSize: 200 });
+const upstreams = await startUpstreams({
+  entraSignIns: signIns,
+  entraAudits: Math.round(signIns / 5),
+  entraUsers: 200,
+  metabaseUsers: 40,
+  metabaseDays,
+  pageSize: 200,
+});
 const proxy = await startTcpProxy(TEST_POSTGRES);
 try {
   const cleanDb = await createTestDatabase();
@@ -75,12 +83,16 @@ try {
     const same = rerun.code === 0 && after.chain.intact && JSON.stringify(after.digest) === JSON.stringify(reference);
     if (!same) {
       mismatches++;
-      console.log(`point ${point}${deliver ? '+' : ''}: MISMATCH (rerun exit ${rerun.code}, chain ${after.chain.intact ? 'intact' : after.chain.firstBroken?.reason}) ${rerun.stderr.trim()}`);
+      console.log(
+        `point ${point}${deliver ? '+' : ''}: MISMATCH (rerun exit ${rerun.code}, chain ${after.chain.intact ? 'intact' : after.chain.firstBroken?.reason}) ${rerun.stderr.trim()}`,
+      );
     }
     await database.drop();
   }
   const seconds = (Date.now() - started) / 1000;
-  console.log(`kill points: ${points} (${killed} killed mid-run), mismatches: ${mismatches}, ${(seconds / Math.max(points, 1)).toFixed(1)} s per kill + rerun + digest`);
+  console.log(
+    `kill points: ${points} (${killed} killed mid-run), mismatches: ${mismatches}, ${(seconds / Math.max(points, 1)).toFixed(1)} s per kill + rerun + digest`,
+  );
   process.exitCode = mismatches === 0 ? 0 : 1;
 } finally {
   await proxy.close();

@@ -16,12 +16,18 @@
 import { request } from 'node:https';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
+
 import { collectEntra } from '../src/collectors/entra/index.js';
 import type { WindowPolicy } from '../src/collectors/entra/log-streams.js';
-import { silentProgress, type CollectContext } from '../src/collectors/types.js';
+import { type CollectContext, silentProgress } from '../src/collectors/types.js';
 import { parseConfig } from '../src/config.js';
-import { startEntraEmulator, type EntraEmulator } from '../src/emulators/entra/index.js';
-import { SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID, sampleDataset } from '../src/emulators/entra/sample.js';
+import { type EntraEmulator, startEntraEmulator } from '../src/emulators/entra/index.js';
+import {
+  SAMPLE_COLLECTOR_CLIENT_ID,
+  SAMPLE_COLLECTOR_SECRET,
+  SAMPLE_METABASE_APP_ID,
+  sampleDataset,
+} from '../src/emulators/entra/sample.js';
 import { createLogger } from '../src/logger.js';
 import { createCollectionRepository } from '../src/store/collection.repository.js';
 import { openStore } from '../src/store/database.js';
@@ -57,13 +63,22 @@ function getJson(agent: Agent, url: string, token: string): Promise<{ value: unk
 }
 
 async function plainToken(emulator: EntraEmulator, agent: Agent): Promise<string> {
-  const body = new URLSearchParams({ client_id: SAMPLE_COLLECTOR_CLIENT_ID, client_secret: SAMPLE_COLLECTOR_SECRET, grant_type: 'client_credentials', scope: `${emulator.url}/.default` }).toString();
+  const body = new URLSearchParams({
+    client_id: SAMPLE_COLLECTOR_CLIENT_ID,
+    client_secret: SAMPLE_COLLECTOR_SECRET,
+    grant_type: 'client_credentials',
+    scope: `${emulator.url}/.default`,
+  }).toString();
   return new Promise((resolve, reject) => {
-    const req = request(`${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/token`, { method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { access_token: string }).access_token));
-    });
+    const req = request(
+      `${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/token`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { access_token: string }).access_token));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -111,7 +126,9 @@ async function collectOnce(
 
 // --- 1. throughput ------------------------------------------------------------------
 if (!only || only === 'throughput') {
-  const emulator = await startEntraEmulator({ dataset: sampleDataset({ now, days: 2, signIns: signInCount, directoryAudits: 10, users: 20 }) });
+  const emulator = await startEntraEmulator({
+    dataset: sampleDataset({ now, days: 2, signIns: signInCount, directoryAudits: 10, users: 20 }),
+  });
   try {
     const { seconds, summary } = await collectOnce(emulator, null);
     const signIns = summary.streams.find((s) => s.stream === 'entra-sign-ins')!;
@@ -137,8 +154,12 @@ if (!only || only === 'throughput') {
     const plainSeconds = (performance.now() - plainStarted) / 1000;
     agent.destroy();
     console.log(`throughput: ${signIns.records} sign-ins in ${pages} pages`);
-    console.log(`  collector into the store: ${seconds.toFixed(2)} s for the whole run → ${Math.round(signIns.records / seconds)} sign-ins/s`);
-    console.log(`  plain GET + JSON.parse:   ${plainSeconds.toFixed(2)} s → ${Math.round(plainRecords / plainSeconds)} sign-ins/s (${plainRecords} records)`);
+    console.log(
+      `  collector into the store: ${seconds.toFixed(2)} s for the whole run → ${Math.round(signIns.records / seconds)} sign-ins/s`,
+    );
+    console.log(
+      `  plain GET + JSON.parse:   ${plainSeconds.toFixed(2)} s → ${Math.round(plainRecords / plainSeconds)} sign-ins/s (${plainRecords} records)`,
+    );
     console.log(`  ratio collector / plain: ${(plainSeconds / seconds).toFixed(2)}`);
   } finally {
     await emulator.close();
@@ -149,7 +170,11 @@ if (!only || only === 'throughput') {
 if (!only || only === 'pacing') {
   const limit = { requests: 5, windowMs };
   // Pages of 25 sign-ins over one day make `pacedRequests` reporting requests in total.
-  const emulator = await startEntraEmulator({ dataset: sampleDataset({ now, days: 1, signIns: (pacedRequests - 3) * 25, directoryAudits: 5, users: 5 }), maxPageSize: 25, faults: { throttle: limit } });
+  const emulator = await startEntraEmulator({
+    dataset: sampleDataset({ now, days: 1, signIns: (pacedRequests - 3) * 25, directoryAudits: 5, users: 5 }),
+    maxPageSize: 25,
+    faults: { throttle: limit },
+  });
   try {
     const { seconds } = await collectOnce(emulator, limit);
     const times = emulator.stats.reportingTimes;
@@ -157,7 +182,9 @@ if (!only || only === 'pacing') {
     // Allowance over the span: `requests` per window, counting the window the first burst opens.
     const allowed = limit.requests * ((span + limit.windowMs) / limit.windowMs);
     console.log(`pacing: throttle ${limit.requests} requests / ${limit.windowMs} ms (Graph: 5 / 10 000 ms)`);
-    console.log(`  ${times.length} reporting requests over ${(span / 1000).toFixed(2)} s (run ${seconds.toFixed(2)} s), 429s from the throttle: ${emulator.stats.throttled}`);
+    console.log(
+      `  ${times.length} reporting requests over ${(span / 1000).toFixed(2)} s (run ${seconds.toFixed(2)} s), 429s from the throttle: ${emulator.stats.throttled}`,
+    );
     console.log(`  share of the allowance used: ${(times.length / allowed).toFixed(3)}`);
   } finally {
     await emulator.close();
@@ -179,12 +206,18 @@ if (!only || only === 'windows') {
   ];
   console.log('windows: reporting requests per 1,000 records (minimum = full pages of 1,000; reference = fixed one-day windows, same run)');
   for (const tenant of tenants) {
-    const emulator = await startEntraEmulator({ dataset: sampleDataset({ now, days: tenant.days, signIns: tenant.signIns, directoryAudits: tenant.audits, users: 20 }) });
+    const emulator = await startEntraEmulator({
+      dataset: sampleDataset({ now, days: tenant.days, signIns: tenant.signIns, directoryAudits: tenant.audits, users: 20 }),
+    });
     try {
       const tenantSince = new Date(now.getTime() - tenant.days * DAY);
       const measure = async (windows: Partial<WindowPolicy> | undefined) => {
         emulator.resetStats();
-        const { summary } = await collectOnce(emulator, null, { since: tenantSince, retentionDays: tenant.days, ...(windows ? { windows } : {}) });
+        const { summary } = await collectOnce(emulator, null, {
+          since: tenantSince,
+          retentionDays: tenant.days,
+          ...(windows ? { windows } : {}),
+        });
         return paths.map(({ stream, path }) => {
           const s = summary.streams.find((x) => x.stream === stream)!;
           return { stream, records: s.records + s.quarantined, requests: emulator.stats.byPath[path] ?? 0 };
@@ -198,14 +231,19 @@ if (!only || only === 'windows') {
       for (const [i, a] of adaptive.entries()) {
         const r = reference[i]!;
         const minimum = Math.ceil(a.records / 1000);
-        total = { adaptive: total.adaptive + a.requests, reference: total.reference + r.requests, minimum: total.minimum + minimum, records: total.records + a.records };
+        total = {
+          adaptive: total.adaptive + a.requests,
+          reference: total.reference + r.requests,
+          minimum: total.minimum + minimum,
+          records: total.records + a.records,
+        };
         console.log(
           `    ${a.stream.padEnd(23)} ${String(a.records).padStart(6)} records: adaptive ${String(a.requests).padStart(4)} requests = ${per1000(a.requests, a.records)} per 1,000 | minimum ${String(minimum).padStart(4)} = ${per1000(minimum, a.records)} | one-day windows ${String(r.requests).padStart(4)} = ${per1000(r.requests, r.records)} | adaptive / minimum ${(a.requests / Math.max(1, minimum)).toFixed(2)}`,
         );
       }
       // At Graph's reporting limit (5 requests per 10 s) every request costs 2 s.
       console.log(
-        `    both streams: adaptive ${total.adaptive} requests (${per1000(total.adaptive, total.records)} per 1,000, ${(total.adaptive * 2 / 60).toFixed(1)} min at 5 per 10 s), minimum ${total.minimum}, one-day windows ${total.reference} (${(total.reference * 2 / 60).toFixed(1)} min); adaptive / minimum ${(total.adaptive / Math.max(1, total.minimum)).toFixed(2)}`,
+        `    both streams: adaptive ${total.adaptive} requests (${per1000(total.adaptive, total.records)} per 1,000, ${((total.adaptive * 2) / 60).toFixed(1)} min at 5 per 10 s), minimum ${total.minimum}, one-day windows ${total.reference} (${((total.reference * 2) / 60).toFixed(1)} min); adaptive / minimum ${(total.adaptive / Math.max(1, total.minimum)).toFixed(2)}`,
       );
     } finally {
       await emulator.close();

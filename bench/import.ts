@@ -5,13 +5,15 @@
 //
 //   npx tsx bench/import.ts [--rows 1000000] [--batch 5000] [--keep FILE]
 // Uses DATABASE_URL, else a fresh database on the local Postgres (127.0.0.1:5432).
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { parse } from 'csv-parse';
+
 import { importEntraFile, sha256OfFile } from '../src/collectors/entra/import/index.js';
-import { silentProgress, type CollectContext } from '../src/collectors/types.js';
+import { type CollectContext, silentProgress } from '../src/collectors/types.js';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createCollectionRepository } from '../src/store/collection.repository.js';
@@ -40,9 +42,61 @@ function row(i: number): string {
   const id = `7f3c${i.toString(16).padStart(8, '0')}-1b2c-4d5e-8f90-${(i * 7919).toString(16).padStart(12, '0').slice(-12)}`;
   const upn = `user${user}@contoso.example`;
   const cells = [
-    new Date(start + i * 2_000).toISOString().replace('.000Z', 'Z'), id, agent, `c0${i.toString(16).padStart(30, '0')}`, `00000000-0000-4000-8000-${user.toString().padStart(12, '0')}`, `User ${user}`, upn, 'Member', 'None', 'None', 'None', `tok${i}`, 'None', 'None', 'Unbound', '',
-    'Metabase', app, 'Metabase', app, tenant, tenant, 'Contoso', `203.0.${(i >> 8) & 255}.${i & 255}`, 'Amsterdam, Noord-Holland, NL', failed ? 'Failure' : 'Success', failed ? '50126' : '0', failed ? 'Error validating credentials due to invalid username or password.' : '',
-    'Browser', '', 'Chrome 126.0.0', 'Windows10', 'False', 'False', '', '', '', '', i % 10 === 0 ? 'Single-factor authentication' : 'Multifactor authentication', upn, `sess-${user}`, '', 'No', '', '64496', 'False', 'AzureAD', 'None', '', '112', 'Success', '', '', '', '',
+    new Date(start + i * 2_000).toISOString().replace('.000Z', 'Z'),
+    id,
+    agent,
+    `c0${i.toString(16).padStart(30, '0')}`,
+    `00000000-0000-4000-8000-${user.toString().padStart(12, '0')}`,
+    `User ${user}`,
+    upn,
+    'Member',
+    'None',
+    'None',
+    'None',
+    `tok${i}`,
+    'None',
+    'None',
+    'Unbound',
+    '',
+    'Metabase',
+    app,
+    'Metabase',
+    app,
+    tenant,
+    tenant,
+    'Contoso',
+    `203.0.${(i >> 8) & 255}.${i & 255}`,
+    'Amsterdam, Noord-Holland, NL',
+    failed ? 'Failure' : 'Success',
+    failed ? '50126' : '0',
+    failed ? 'Error validating credentials due to invalid username or password.' : '',
+    'Browser',
+    '',
+    'Chrome 126.0.0',
+    'Windows10',
+    'False',
+    'False',
+    '',
+    '',
+    '',
+    '',
+    i % 10 === 0 ? 'Single-factor authentication' : 'Multifactor authentication',
+    upn,
+    `sess-${user}`,
+    '',
+    'No',
+    '',
+    '64496',
+    'False',
+    'AzureAD',
+    'None',
+    '',
+    '112',
+    'Success',
+    '',
+    '',
+    '',
+    '',
   ];
   return cells.map(quote).join(',') + '\r\n';
 }
@@ -91,12 +145,17 @@ async function main() {
   try {
     const generated = await measured(() => generate(file));
     const bytes = statSync(file).size;
-    console.log(`import: ${total.toLocaleString('en')} admin-center sign-in rows, ${(bytes / 1048576).toFixed(0)} MB CSV (generated in ${generated.seconds.toFixed(1)} s), ${batchRows} rows per write, engine ${store.engine}`);
+    console.log(
+      `import: ${total.toLocaleString('en')} admin-center sign-in rows, ${(bytes / 1048576).toFixed(0)} MB CSV (generated in ${generated.seconds.toFixed(1)} s), ${batchRows} rows per write, engine ${store.engine}`,
+    );
 
     // Reference: csv-parse alone (the same options as the importer), and the SHA-256 pass.
     const reference = await measured(async () => {
       let n = 0;
-      for await (const _ of createReadStream(file, { highWaterMark: 1 << 20 }).pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, skip_records_with_error: true }))) n++;
+      for await (const _ of createReadStream(file, { highWaterMark: 1 << 20 }).pipe(
+        parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, skip_records_with_error: true }),
+      ))
+        n++;
       return n - 1;
     });
     const hashing = await measured(() => sha256OfFile(file));
@@ -117,12 +176,18 @@ async function main() {
     if (imported.value.records !== total) throw new Error(`imported ${imported.value.records} of ${total} rows`);
 
     const line = (label: string, phase: { seconds: number; rssMb: number; heapMb: number }, rows: number) =>
-      console.log(`${label.padEnd(26)}: ${phase.seconds.toFixed(1).padStart(6)} s  ${Math.round(rows / phase.seconds).toLocaleString('en').padStart(9)} rows/s  peak RSS ${Math.round(phase.rssMb)} MB, heap ${Math.round(phase.heapMb)} MB`);
+      console.log(
+        `${label.padEnd(26)}: ${phase.seconds.toFixed(1).padStart(6)} s  ${Math.round(rows / phase.seconds)
+          .toLocaleString('en')
+          .padStart(9)} rows/s  peak RSS ${Math.round(phase.rssMb)} MB, heap ${Math.round(phase.heapMb)} MB`,
+      );
     line('csv-parse alone', reference, reference.value);
     line('sha-256 of the file', hashing, total);
     line('importEntraFile (store)', imported, total);
     console.log(`ratio import / csv-parse : ${(reference.seconds / imported.seconds).toFixed(2)}`);
-    console.log(`records ${imported.value.records.toLocaleString('en')}, inserted ${imported.value.inserted.toLocaleString('en')}, quarantined ${imported.value.quarantined}`);
+    console.log(
+      `records ${imported.value.records.toLocaleString('en')}, inserted ${imported.value.inserted.toLocaleString('en')}, quarantined ${imported.value.quarantined}`,
+    );
   } finally {
     await store.close();
     await scratch?.drop();

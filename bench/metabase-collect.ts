@@ -42,7 +42,11 @@ async function runOnce(rows: number): Promise<Result> {
     const from = new Date('2024-06-01T00:00:00Z');
     const to = new Date('2026-02-28T00:00:00Z');
     const fillStart = performance.now();
-    await createMetabaseAppDatabase({ url: app.url, version: 60, dataset: generateMetabaseDataset({ start: from, days: 1, users: 20, queriesPerLogin: 0 }) });
+    await createMetabaseAppDatabase({
+      url: app.url,
+      version: 60,
+      dataset: generateMetabaseDataset({ start: from, days: 1, users: 20, queriesPerLogin: 0 }),
+    });
     await fillQueryExecutions(app.url, 60, { rows, from, to, executorIds: Array.from({ length: 20 }, (_, i) => i + 1), firstId: 1_000 });
     const fillSeconds = (performance.now() - fillStart) / 1000;
 
@@ -71,7 +75,9 @@ async function runOnce(rows: number): Promise<Result> {
             const elapsed = (performance.now() - started) / 1000;
             if (stream === 'metabase-query-executions' && elapsed - lastPrint > 15) {
               lastPrint = elapsed;
-              process.stderr.write(`  ${state.records} rows after ${elapsed.toFixed(0)} s (rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB)\n`);
+              process.stderr.write(
+                `  ${state.records} rows after ${elapsed.toFixed(0)} s (rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB)\n`,
+              );
             }
           },
         },
@@ -110,5 +116,7 @@ for (const rows of sizes) {
 }
 if (results.length > 1) {
   const [small, large] = [results[0]!, results[results.length - 1]!];
-  console.log(`peak RSS ${small.peakRssMb} MB at ${small.rows} rows vs ${large.peakRssMb} MB at ${large.rows} rows (table ${(large.rows / small.rows).toFixed(1)}x larger)`);
+  console.log(
+    `peak RSS ${small.peakRssMb} MB at ${small.rows} rows vs ${large.peakRssMb} MB at ${large.rows} rows (table ${(large.rows / small.rows).toFixed(1)}x larger)`,
+  );
 }

@@ -14,13 +14,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { correlate } from '../src/correlation/correlate.js';
 import { resolveRuleParameters } from '../src/correlation/parameters.js';
 import { buildReportModel } from '../src/reports/build-model.js';
 import { openStore } from '../src/store/database.js';
-import { ADMIN_GROUP, APP_ID, asOf, period, scaleForSize, sharedCorrelationStore } from './lib/correlation-store.js';
-import { argValue, isMain, type Benchmark, type BenchOptions, type BenchRow, type BenchSize } from './lib/harness.js';
 import { sizeLabel } from './correlate.js';
+import { ADMIN_GROUP, APP_ID, asOf, period, scaleForSize, sharedCorrelationStore } from './lib/correlation-store.js';
+import { argValue, type Benchmark, type BenchOptions, type BenchRow, type BenchSize, isMain } from './lib/harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -31,12 +32,21 @@ interface PlanRecord {
 }
 
 /** The report's correlation and model in process, each population query EXPLAINed. */
-async function modelWithPlans(url: string): Promise<{ correlateSeconds: number; modelSeconds: number; plans: PlanRecord[]; humanAccounts: number }> {
+async function modelWithPlans(
+  url: string,
+): Promise<{ correlateSeconds: number; modelSeconds: number; plans: PlanRecord[]; humanAccounts: number }> {
   const store = await openStore({ databaseUrl: url, poolSize: 4 });
   try {
     const parameters = resolveRuleParameters({}, { adminGroupIds: [ADMIN_GROUP] });
     let started = performance.now();
-    const correlation = await correlate(store.db, { period, asOf, parameters, metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP], purpose: 'report' });
+    const correlation = await correlate(store.db, {
+      period,
+      asOf,
+      parameters,
+      metabaseAppIds: [APP_ID],
+      adminGroupIds: [ADMIN_GROUP],
+      purpose: 'report',
+    });
     const correlateSeconds = (performance.now() - started) / 1000;
     const plans: PlanRecord[] = [];
     started = performance.now();
@@ -50,7 +60,10 @@ async function modelWithPlans(url: string): Promise<{ correlateSeconds: number; 
       // temporary tables (EXPLAIN ANALYZE would run them twice).
       async observePopulationStatement(name, compiled, trx) {
         if (/^(input|index|analyze) /.test(name)) return;
-        const { rows } = await trx.executeQuery<{ 'QUERY PLAN': string }>({ ...compiled, sql: `explain (analyze, buffers) ${compiled.sql}` });
+        const { rows } = await trx.executeQuery<{ 'QUERY PLAN': string }>({
+          ...compiled,
+          sql: `explain (analyze, buffers) ${compiled.sql}`,
+        });
         const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
         plans.push({ name, ms: Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? Number.NaN), plan });
       },
@@ -70,12 +83,35 @@ function reportCommand(url: string): { seconds: number; peakRssMb: number; outpu
     const started = performance.now();
     const child = spawnSync(
       '/usr/bin/time',
-      ['-f', 'peak-rss-kb %M', process.execPath, path.join(root, 'bin/accesstrail.js'), 'report', '--framework', 'soc2', '--from', period.from.toISOString(), '--to', period.to.toISOString(), '--format', 'json,pdf,csv,oscal', '--out', path.join(dir, 'out')],
+      [
+        '-f',
+        'peak-rss-kb %M',
+        process.execPath,
+        path.join(root, 'bin/accesstrail.js'),
+        'report',
+        '--framework',
+        'soc2',
+        '--from',
+        period.from.toISOString(),
+        '--to',
+        period.to.toISOString(),
+        '--format',
+        'json,pdf,csv,oscal',
+        '--out',
+        path.join(dir, 'out'),
+      ],
       {
         cwd: dir,
         encoding: 'utf8',
         maxBuffer: 16 << 20,
-        env: { ...process.env, DATABASE_URL: url, ACCESSTRAIL_DATA_DIR: path.join(dir, 'data'), ENTRA_METABASE_APP_IDS: APP_ID, ENTRA_ADMIN_GROUP_IDS: ADMIN_GROUP, ACCESSTRAIL_LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          DATABASE_URL: url,
+          ACCESSTRAIL_DATA_DIR: path.join(dir, 'data'),
+          ENTRA_METABASE_APP_IDS: APP_ID,
+          ENTRA_ADMIN_GROUP_IDS: ADMIN_GROUP,
+          ACCESSTRAIL_LOG_LEVEL: 'warn',
+        },
       },
     );
     const seconds = (performance.now() - started) / 1000;
@@ -129,9 +165,17 @@ if (isMain(import.meta.url)) {
   const size = (argValue(process.argv, 'size') ?? '100k') as BenchSize;
   const m = await measure(size, path.join(root, 'bench/out'), argValue(process.argv, 'store'));
   console.log(`report from store, ${sizeLabel(m.scale)}`);
-  console.log(`  in process: correlate ${m.inProcess.correlateSeconds.toFixed(2)} s, model ${m.inProcess.modelSeconds.toFixed(2)} s (population queries run twice: EXPLAIN ANALYZE and the run), ${m.inProcess.humanAccounts} human accounts`);
+  console.log(
+    `  in process: correlate ${m.inProcess.correlateSeconds.toFixed(2)} s, model ${m.inProcess.modelSeconds.toFixed(2)} s (population queries run twice: EXPLAIN ANALYZE and the run), ${m.inProcess.humanAccounts} human accounts`,
+  );
   for (const p of m.inProcess.plans) console.log(`    ${p.name.padEnd(20)} ${(p.ms / 1000).toFixed(3).padStart(8)} s`);
   console.log(`  whole \`accesstrail report\` command: ${m.command.seconds.toFixed(2)} s, peak RSS ${m.command.peakRssMb.toFixed(0)} MB`);
-  console.log(m.command.output.trim().split('\n').map((line) => `    ${line}`).join('\n'));
+  console.log(
+    m.command.output
+      .trim()
+      .split('\n')
+      .map((line) => `    ${line}`)
+      .join('\n'),
+  );
   console.log(`  plans: ${path.relative(process.cwd(), m.plansFile)}`);
 }

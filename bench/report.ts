@@ -11,12 +11,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
 import PDFDocument from 'pdfkit';
+
+import { type ReportFormat, writeReportArtefacts } from '../src/reports/write.js';
 import { sampleReportModel } from '../test/support/sample-model.js';
-import { writeReportArtefacts, type ReportFormat } from '../src/reports/write.js';
-import { isMain, type Benchmark, type BenchRow } from './lib/harness.js';
+import { type Benchmark, type BenchRow, isMain } from './lib/harness.js';
 
 interface Measurement {
   accounts: number;
@@ -67,7 +69,11 @@ async function measureOne(accounts: number, events: number, format: ReportFormat
 }
 
 function measureInChild(accounts: number, events: number, format: ReportFormat): Measurement {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', String(accounts), String(events), format], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', String(accounts), String(events), format],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
   if (child.status !== 0) throw new Error(`report bench failed: ${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement;
 }
@@ -105,15 +111,21 @@ if (!isMain(import.meta.url)) {
   const measurement = await measureOne(Number(accounts), Number(events), format as ReportFormat);
   process.stdout.write(`${JSON.stringify(measurement)}\n`);
 } else {
-  const sizes: [number, number][] = args.length >= 2 ? [[Number(args[0]), Number(args[1])]] : [
-    [5_000, 250_000],
-    [20_000, 1_000_000],
-  ];
+  const sizes: [number, number][] =
+    args.length >= 2
+      ? [[Number(args[0]), Number(args[1])]]
+      : [
+          [5_000, 250_000],
+          [20_000, 1_000_000],
+        ];
   const self = fileURLToPath(import.meta.url);
   const rows: Measurement[] = [];
   for (const [accounts, events] of sizes) {
     for (const format of ['json', 'pdf'] as const) {
-      const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', String(accounts), String(events), format], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', String(accounts), String(events), format], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      });
       if (child.status !== 0) {
         process.stderr.write(child.stderr);
         process.exit(1);

@@ -5,16 +5,18 @@
 //
 //   npx tsx bench/store-ingest.ts [--rows 1000000] [--batch 5000]
 // Uses DATABASE_URL, else a fresh database on the local Postgres (127.0.0.1:5432).
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
 import { sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+
 import { openStore } from '../src/store/database.js';
 import { createEvidenceRepository } from '../src/store/evidence.repository.js';
 import type { EventRecord } from '../src/store/tables.js';
 import { createTestDatabase } from '../test/support/database.js';
-import { isMain, type Benchmark } from './lib/harness.js';
+import { type Benchmark, isMain } from './lib/harness.js';
 
 function arg(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -48,10 +50,35 @@ function signIn(i: number): EventRecord {
     riskEventTypes_v2: [],
     resourceDisplayName: 'Metabase',
     resourceId: '22222222-2222-2222-2222-222222222222',
-    status: { errorCode: i % 50 === 0 ? 50126 : 0, failureReason: i % 50 === 0 ? 'Invalid username or password.' : null, additionalDetails: null },
-    deviceDetail: { deviceId: '', displayName: '', operatingSystem: 'Windows 10', browser: 'Edge 126.0.0', isCompliant: false, isManaged: false, trustType: '' },
-    location: { city: 'Amsterdam', state: 'Noord-Holland', countryOrRegion: 'NL', geoCoordinates: { altitude: null, latitude: 52.374, longitude: 4.8897 } },
-    appliedConditionalAccessPolicies: [{ id: 'a1b2c3d4-0000-0000-0000-000000000001', displayName: 'Require MFA for Metabase', enforcedGrantControls: ['Mfa'], enforcedSessionControls: [], result: 'success' }],
+    status: {
+      errorCode: i % 50 === 0 ? 50126 : 0,
+      failureReason: i % 50 === 0 ? 'Invalid username or password.' : null,
+      additionalDetails: null,
+    },
+    deviceDetail: {
+      deviceId: '',
+      displayName: '',
+      operatingSystem: 'Windows 10',
+      browser: 'Edge 126.0.0',
+      isCompliant: false,
+      isManaged: false,
+      trustType: '',
+    },
+    location: {
+      city: 'Amsterdam',
+      state: 'Noord-Holland',
+      countryOrRegion: 'NL',
+      geoCoordinates: { altitude: null, latitude: 52.374, longitude: 4.8897 },
+    },
+    appliedConditionalAccessPolicies: [
+      {
+        id: 'a1b2c3d4-0000-0000-0000-000000000001',
+        displayName: 'Require MFA for Metabase',
+        enforcedGrantControls: ['Mfa'],
+        enforcedSessionControls: [],
+        result: 'success',
+      },
+    ],
     authenticationRequirement: i % 10 === 0 ? 'singleFactorAuthentication' : 'multiFactorAuthentication',
     signInEventTypes: ['interactiveUser'],
   };
@@ -77,11 +104,35 @@ function signIn(i: number): EventRecord {
 
 function copyText(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  const text = Array.isArray(value) ? `{${value.map((v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`).join(',')}}` : value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = Array.isArray(value)
+    ? `{${value.map((v) => `"${String(v).replace(/["\\]/g, '\\$&')}"`).join(',')}}`
+    : value instanceof Date
+      ? value.toISOString()
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
   return text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-const copyColumns = ['source_id', 'upstream_id', 'occurred_at', 'user_id', 'user_principal_name', 'app_id', 'ip_address', 'error_code', 'is_interactive', 'event_types', 'authentication_requirement', 'risk_level_during_sign_in', 'risk_state', 'conditional_access_status', 'correlation_id', 'graph_version', 'raw'];
+const copyColumns = [
+  'source_id',
+  'upstream_id',
+  'occurred_at',
+  'user_id',
+  'user_principal_name',
+  'app_id',
+  'ip_address',
+  'error_code',
+  'is_interactive',
+  'event_types',
+  'authentication_requirement',
+  'risk_level_during_sign_in',
+  'risk_state',
+  'conditional_access_status',
+  'correlation_id',
+  'graph_version',
+  'raw',
+];
 
 export interface IngestMeasurement {
   rows: number;
@@ -100,9 +151,15 @@ export async function measureIngest(total: number, log: (line: string) => void =
   const url = process.env['DATABASE_URL'] ?? scratch!.url;
   const store = await openStore({ databaseUrl: url, poolSize: 2 });
   const sampleBytes = JSON.stringify(signIn(1).raw).length;
-  log(`store-ingest: ${total.toLocaleString('en')} sign-in rows (raw record ≈ ${sampleBytes} bytes), ${batchRows} rows per statement, engine ${store.engine}`);
+  log(
+    `store-ingest: ${total.toLocaleString('en')} sign-in rows (raw record ≈ ${sampleBytes} bytes), ${batchRows} rows per statement, engine ${store.engine}`,
+  );
   try {
-    await store.db.insertInto('source').values({ id: 'entra:bench', kind: 'entra', display_name: 'bench', settings: '{}' }).onConflict((oc) => oc.doNothing()).execute();
+    await store.db
+      .insertInto('source')
+      .values({ id: 'entra:bench', kind: 'entra', display_name: 'bench', settings: '{}' })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
     const repo = createEvidenceRepository(store.db);
 
     // 1. Through the repository.
@@ -156,8 +213,12 @@ export async function measureIngest(total: number, log: (line: string) => void =
     log(`repository upsert : ${repoSeconds.toFixed(1)} s  ${Math.round(repoRate).toLocaleString('en')} rows/s`);
     log(`plain COPY        : ${copySeconds.toFixed(1)} s  ${Math.round(copyRate).toLocaleString('en')} rows/s`);
     log(`ratio             : ${(repoRate / copyRate).toFixed(2)}× COPY's throughput (aim ≥ 0.8)`);
-    log(`stored per row    : ${Math.round(storedBytesPerRow)} bytes, all indexes included (aim ≤ 1024); the COPY table: ${Math.round(copyBytesPerRow)} bytes`);
-    log(`re-write ${again.toLocaleString('en')} unchanged rows: ${againSeconds.toFixed(1)} s, ${unchanged.toLocaleString('en')} left unchanged`);
+    log(
+      `stored per row    : ${Math.round(storedBytesPerRow)} bytes, all indexes included (aim ≤ 1024); the COPY table: ${Math.round(copyBytesPerRow)} bytes`,
+    );
+    log(
+      `re-write ${again.toLocaleString('en')} unchanged rows: ${againSeconds.toFixed(1)} s, ${unchanged.toLocaleString('en')} left unchanged`,
+    );
     log(`peak RSS          : ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
     return { rows: total, repoSeconds, copySeconds, againRows: again, againSeconds, unchanged, storedBytesPerRow, copyBytesPerRow };
   } finally {

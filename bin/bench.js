@@ -14,11 +14,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, 'bench');
-const files = readdirSync(benchDir).filter((f) => f.endsWith('.ts')).sort();
+const files = readdirSync(benchDir)
+  .filter((f) => f.endsWith('.ts'))
+  .sort();
 const names = files.map((f) => f.replace(/\.ts$/, ''));
 // A benchmark declares itself by exporting `benchmark` (bench/lib/harness.ts): only
 // those are imported, so a script that runs at import is never started by accident.
-const pluggable = files.filter((f) => /export const benchmark\b/.test(readFileSync(path.join(benchDir, f), 'utf8'))).map((f) => f.replace(/\.ts$/, ''));
+const pluggable = files
+  .filter((f) => /export const benchmark\b/.test(readFileSync(path.join(benchDir, f), 'utf8')))
+  .map((f) => f.replace(/\.ts$/, ''));
 const args = process.argv.slice(2);
 const tsx = [process.execPath, '--import', 'tsx'];
 
@@ -27,7 +31,10 @@ if (args[0] && !args[0].startsWith('--')) {
     console.log(`no benchmark "${args[0]}"; benchmarks: ${names.join(', ')}`);
     process.exit(2);
   }
-  const result = spawnSync(tsx[0], [...tsx.slice(1), path.join(benchDir, `${args[0]}.ts`), ...args.slice(1)], { stdio: 'inherit', cwd: root });
+  const result = spawnSync(tsx[0], [...tsx.slice(1), path.join(benchDir, `${args[0]}.ts`), ...args.slice(1)], {
+    stdio: 'inherit',
+    cwd: root,
+  });
   process.exit(result.status ?? 1);
 }
 
@@ -46,7 +53,15 @@ if (standalone.length) console.log(`standalone (no \`benchmark\` export, run wit
 
 const rows = [];
 const started = Date.now();
-const declared = spawnSync(tsx[0], [...tsx.slice(1), '-e', `Promise.all(${JSON.stringify(selected)}.map((n) => import('./bench/' + n + '.ts').then((m) => [n, m.benchmark.sizes]))).then((all) => console.log('SIZES ' + JSON.stringify(Object.fromEntries(all))))`], { cwd: root, encoding: 'utf8' });
+const declared = spawnSync(
+  tsx[0],
+  [
+    ...tsx.slice(1),
+    '-e',
+    `Promise.all(${JSON.stringify(selected)}.map((n) => import('./bench/' + n + '.ts').then((m) => [n, m.benchmark.sizes]))).then((all) => console.log('SIZES ' + JSON.stringify(Object.fromEntries(all))))`,
+  ],
+  { cwd: root, encoding: 'utf8' },
+);
 const sizesLine = declared.stdout.split('\n').find((l) => l.startsWith('SIZES '));
 if (!sizesLine) {
   console.log(`could not read the benchmarks' sizes:\n${declared.stderr}`);
@@ -58,11 +73,22 @@ for (const size of sizes) {
     if (!sizesOf[name].includes(size)) continue;
     process.stdout.write(`${name} @ ${size} … `);
     const begin = Date.now();
-    const child = spawnSync(tsx[0], [...tsx.slice(1), path.join(benchDir, 'lib', 'run-one.ts'), path.join(benchDir, `${name}.ts`), size, outDir], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const child = spawnSync(
+      tsx[0],
+      [...tsx.slice(1), path.join(benchDir, 'lib', 'run-one.ts'), path.join(benchDir, `${name}.ts`), size, outDir],
+      { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
     const line = child.stdout.split('\n').find((l) => l.startsWith('BENCH-ROWS '));
     if (child.status !== 0 || !line) {
       console.log(`failed (${child.status})\n${child.stderr.slice(-2000)}`);
-      rows.push({ stage: name, size, throughput: null, seconds: (Date.now() - begin) / 1000, reference: null, note: 'FAILED (see output above)' });
+      rows.push({
+        stage: name,
+        size,
+        throughput: null,
+        seconds: (Date.now() - begin) / 1000,
+        reference: null,
+        note: 'FAILED (see output above)',
+      });
       continue;
     }
     const got = JSON.parse(line.slice('BENCH-ROWS '.length));
@@ -71,7 +97,10 @@ for (const size of sizes) {
   }
 }
 if (!args.includes('--keep-stores') && selected.some((name) => ['correlate', 'report-from-store'].includes(name))) {
-  spawnSync(tsx[0], [...tsx.slice(1), '-e', `import('./bench/lib/correlation-store.ts').then((m) => m.dropSharedCorrelationStores())`], { cwd: root, stdio: 'inherit' });
+  spawnSync(tsx[0], [...tsx.slice(1), '-e', `import('./bench/lib/correlation-store.ts').then((m) => m.dropSharedCorrelationStores())`], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }
 
 const fmt = (n, digits) => n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -3,8 +3,10 @@
 // names the variable and what is wrong, never the value (it may be a secret).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+
 import { AppError } from './errors.js';
 
 const optionalText = z
@@ -24,7 +26,9 @@ const commaList = z
   );
 
 const guidList = commaList.pipe(
-  z.array(z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be GUIDs separated by commas')),
+  z.array(
+    z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be GUIDs separated by commas'),
+  ),
 );
 
 function url(protocols: readonly string[], what: string) {
@@ -50,7 +54,12 @@ const positiveInt = (fallback: number) =>
 const environmentSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'a postgres:// connection string'),
   ACCESSTRAIL_DATA_DIR: optionalText.transform((v) => v ?? './.accesstrail'),
-  AZURE_TENANT_ID: optionalText.pipe(z.string().regex(/^[0-9a-zA-Z.-]+$/, 'must be a tenant id or domain (letters, digits, dots, hyphens)').optional()),
+  AZURE_TENANT_ID: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[0-9a-zA-Z.-]+$/, 'must be a tenant id or domain (letters, digits, dots, hyphens)')
+      .optional(),
+  ),
   AZURE_CLIENT_ID: optionalText,
   AZURE_CLIENT_SECRET: optionalText,
   AZURE_CLIENT_CERTIFICATE_PATH: optionalText,
@@ -66,10 +75,14 @@ const environmentSchema = z.object({
   METABASE_URL: url(['http:', 'https:'], 'an http(s):// URL'),
   METABASE_API_KEY: optionalText,
   /** The value of MB_AUDIT_MAX_RETENTION_DAYS on the Metabase server (0 = keep forever), when known. */
-  METABASE_AUDIT_MAX_RETENTION_DAYS: optionalText.pipe(z.coerce.number<string | undefined>().int('must be a whole number').min(0, 'must be 0 or more').optional()),
+  METABASE_AUDIT_MAX_RETENTION_DAYS: optionalText.pipe(
+    z.coerce.number<string | undefined>().int('must be a whole number').min(0, 'must be 0 or more').optional(),
+  ),
   ACCESSTRAIL_API_KEYS_BOOTSTRAP: optionalText,
   /** Deprecated: `serve` collects every so many minutes (becomes a cron schedule; ACCESSTRAIL_COLLECT_SCHEDULE wins). */
-  ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: optionalText.pipe(z.coerce.number<string | undefined>().int('must be a whole number').positive('must be positive').optional()),
+  ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: optionalText.pipe(
+    z.coerce.number<string | undefined>().int('must be a whole number').positive('must be positive').optional(),
+  ),
   // --- the web console (docs/console.md) and Entra-issued API tokens ---
   /** The console's Entra app registration (OpenID Connect, authorization code + PKCE). */
   ACCESSTRAIL_UI_CLIENT_ID: optionalText,
@@ -96,7 +109,10 @@ const environmentSchema = z.object({
   ACCESSTRAIL_COLLECT_SCHEDULE: optionalText.pipe(
     z
       .string()
-      .refine((value) => value === 'off' || value.split(/\s+/).length === 5 || value.split(/\s+/).length === 6, 'must be a cron expression (5 fields, such as "0 * * * *") or off')
+      .refine(
+        (value) => value === 'off' || value.split(/\s+/).length === 5 || value.split(/\s+/).length === 6,
+        'must be a cron expression (5 fields, such as "0 * * * *") or off',
+      )
       .optional(),
   ),
   /** Hours after a quarter closes before its reports are built (late Entra events). */
@@ -107,9 +123,18 @@ const environmentSchema = z.object({
   ACCESSTRAIL_ALERT_AFTER_FAILURES: positiveInt(3),
   ACCESSTRAIL_WEBHOOK_URL: url(['http:', 'https:'], 'an http(s):// URL'),
   ACCESSTRAIL_WEBHOOK_SECRET: optionalText,
-  ACCESSTRAIL_LOG_LEVEL: optionalText.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional()).transform((v) => v ?? 'info'),
+  ACCESSTRAIL_LOG_LEVEL: optionalText
+    .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional())
+    .transform((v) => v ?? 'info'),
   PORT: optionalText
-    .pipe(z.coerce.number<string | undefined>().int('must be a whole number').min(0, 'must be a port number').max(65535, 'must be a port number').optional())
+    .pipe(
+      z.coerce
+        .number<string | undefined>()
+        .int('must be a whole number')
+        .min(0, 'must be a port number')
+        .max(65535, 'must be a port number')
+        .optional(),
+    )
     .transform((v) => v ?? 8080),
   HOST: optionalText.transform((v) => v ?? '127.0.0.1'),
 });
@@ -123,7 +148,6 @@ export type Config = Readonly<
     dataDir: string;
   }
 >;
-
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Record<string, string | undefined> {
   const dotenvPath = path.join(cwd, '.env');
@@ -151,7 +175,10 @@ export function parseConfig(rawEnv: Record<string, string | undefined>, cwd: str
   }
   const parsed = result.data;
   if (parsed.ACCESSTRAIL_WEBHOOK_URL && !parsed.ACCESSTRAIL_WEBHOOK_SECRET) {
-    throw new AppError('CONFIG_INVALID', 'ACCESSTRAIL_WEBHOOK_SECRET is not set (needed with ACCESSTRAIL_WEBHOOK_URL: every delivery is signed with it)');
+    throw new AppError(
+      'CONFIG_INVALID',
+      'ACCESSTRAIL_WEBHOOK_SECRET is not set (needed with ACCESSTRAIL_WEBHOOK_URL: every delivery is signed with it)',
+    );
   }
   if (parsed.AZURE_CLIENT_CERTIFICATE_PATH && !existsSync(path.resolve(cwd, parsed.AZURE_CLIENT_CERTIFICATE_PATH))) {
     throw new AppError('CONFIG_INVALID', 'AZURE_CLIENT_CERTIFICATE_PATH names a file that does not exist');

@@ -6,7 +6,8 @@
 // (`14:02:07 WARN  message  key=value`); `auto` (the default) picks pretty when stderr is
 // a terminal and JSON otherwise, so `serve` under systemd, Docker or a pipe logs JSON.
 import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
+
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

@@ -16,15 +16,17 @@
 //   npx tsx bench/lib/correlation-store.ts --scale 1
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CompiledQuery, sql, type Kysely } from 'kysely';
-import { capabilities, streams } from '../../src/store/streams.js';
+
+import { CompiledQuery, type Kysely, sql } from 'kysely';
+import pg from 'pg';
+
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { openStore } from '../../src/store/database.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
 import { ensureMonthlyPartitions } from '../../src/store/partitions.js';
 import type { Database } from '../../src/store/schema.js';
+import { capabilities, streams } from '../../src/store/streams.js';
 import type { StateRecord, StateTableName } from '../../src/store/tables.js';
-import pg from 'pg';
 import { createTestDatabase, serverUrl } from '../../test/support/database.js';
 
 /** Row counts at a scale (scale 1: the issue-13 size). */
@@ -70,7 +72,8 @@ const twinIdOf = (n: number) => `00000000-0000-4000-9000-${n.toString().padStart
 const at = (ms: number) => new Date(Math.round(ms));
 
 type LinkKind = 'upn' | 'mail' | 'otherMails' | 'proxy' | 'earlierUpn' | 'guest' | 'unlinked' | 'ambiguous' | 'nonHuman';
-type Lifecycle = 'normal' | 'disabledActive' | 'disabledDeactivated' | 'reenabled' | 'deleted' | 'leaveDate' | 'updateDisabled' | 'snapshotDisabled';
+type Lifecycle =
+  'normal' | 'disabledActive' | 'disabledDeactivated' | 'reenabled' | 'deleted' | 'leaveDate' | 'updateDisabled' | 'snapshotDisabled';
 type Mode = 'sso' | 'password-user' | 'password-session';
 
 interface Person {
@@ -127,15 +130,50 @@ function buildOrganisation() {
   const audits: Audit[] = [];
   let auditSeq = 0;
   const audit = (activity: string, when: Date, person: Person, modified: Audit['modified'] = []) =>
-    audits.push({ id: `b0d1a000-0000-4000-8000-${(++auditSeq).toString().padStart(12, '0')}`, activity, at: when, target: person.id, upn: person.upn, modified });
+    audits.push({
+      id: `b0d1a000-0000-4000-8000-${(++auditSeq).toString().padStart(12, '0')}`,
+      activity,
+      at: when,
+      target: person.id,
+      upn: person.upn,
+      modified,
+    });
   const inPeriod = (i: number, salt: number) => at(period.from.getTime() + frac(i, salt) * 85 * DAY);
 
   for (let i = 0; i < N.accounts; i++) {
     const r1 = frac(i, 1);
     const link: LinkKind =
-      r1 < 0.8 ? 'upn' : r1 < 0.88 ? 'mail' : r1 < 0.9 ? 'otherMails' : r1 < 0.91 ? 'proxy' : r1 < 0.92 ? 'earlierUpn' : r1 < 0.93 ? 'guest' : r1 < 0.96 ? 'unlinked' : r1 < 0.97 ? 'ambiguous' : r1 < 0.975 ? 'nonHuman' : 'upn';
+      r1 < 0.8
+        ? 'upn'
+        : r1 < 0.88
+          ? 'mail'
+          : r1 < 0.9
+            ? 'otherMails'
+            : r1 < 0.91
+              ? 'proxy'
+              : r1 < 0.92
+                ? 'earlierUpn'
+                : r1 < 0.93
+                  ? 'guest'
+                  : r1 < 0.96
+                    ? 'unlinked'
+                    : r1 < 0.97
+                      ? 'ambiguous'
+                      : r1 < 0.975
+                        ? 'nonHuman'
+                        : 'upn';
     const id = personIdOf(i);
-    const person: Person = { id, upn: `user${i}@contoso.example`, mail: `user${i}@contoso.example`, otherMails: [], proxyAddresses: [`SMTP:user${i}@contoso.example`], userType: 'Member', enabledNow: true, deletedAt: null, leaveAt: null };
+    const person: Person = {
+      id,
+      upn: `user${i}@contoso.example`,
+      mail: `user${i}@contoso.example`,
+      otherMails: [],
+      proxyAddresses: [`SMTP:user${i}@contoso.example`],
+      userType: 'Member',
+      enabledNow: true,
+      deletedAt: null,
+      leaveAt: null,
+    };
     let email = person.upn;
     switch (link) {
       case 'upn':
@@ -159,7 +197,9 @@ function buildOrganisation() {
         person.upn = `renamed${i}@contoso.example`;
         person.mail = `renamed${i}@contoso.example`;
         email = `user${i}@contoso.example`;
-        audit('Update user', inPeriod(i, 3), person, [{ displayName: 'UserPrincipalName', oldValue: `["user${i}@contoso.example"]`, newValue: `["renamed${i}@contoso.example"]` }]);
+        audit('Update user', inPeriod(i, 3), person, [
+          { displayName: 'UserPrincipalName', oldValue: `["user${i}@contoso.example"]`, newValue: `["renamed${i}@contoso.example"]` },
+        ]);
         break;
       case 'guest':
         person.upn = `guest${i}_fabrikam.example#EXT#@contoso.onmicrosoft.com`;
@@ -174,7 +214,17 @@ function buildOrganisation() {
       case 'ambiguous': {
         email = `shared${i}@contoso.example`;
         person.mail = email;
-        people.push({ id: twinIdOf(i), upn: `twin${i}@contoso.example`, mail: `twin${i}@contoso.example`, otherMails: [email], proxyAddresses: [], userType: 'Member', enabledNow: true, deletedAt: null, leaveAt: null });
+        people.push({
+          id: twinIdOf(i),
+          upn: `twin${i}@contoso.example`,
+          mail: `twin${i}@contoso.example`,
+          otherMails: [email],
+          proxyAddresses: [],
+          userType: 'Member',
+          enabledNow: true,
+          deletedAt: null,
+          leaveAt: null,
+        });
         break;
       }
       case 'nonHuman':
@@ -222,8 +272,15 @@ function buildOrganisation() {
         person.upn = `${person.id.replace(/-/g, '')}${person.upn}`;
       }
       if (lifecycle === 'leaveDate') person.leaveAt = terminatedAt;
-      if (lifecycle === 'updateDisabled') audit('Update user', terminatedAt, person, [{ displayName: 'AccountEnabled', oldValue: '[true]', newValue: '[false]' }]);
-      if (lifecycle === 'disabledActive' || lifecycle === 'disabledDeactivated' || lifecycle === 'updateDisabled' || lifecycle === 'snapshotDisabled') person.enabledNow = false;
+      if (lifecycle === 'updateDisabled')
+        audit('Update user', terminatedAt, person, [{ displayName: 'AccountEnabled', oldValue: '[true]', newValue: '[false]' }]);
+      if (
+        lifecycle === 'disabledActive' ||
+        lifecycle === 'disabledDeactivated' ||
+        lifecycle === 'updateDisabled' ||
+        lifecycle === 'snapshotDisabled'
+      )
+        person.enabledNow = false;
     }
 
     const r4 = frac(i, 7);
@@ -267,7 +324,17 @@ function buildOrganisation() {
   }
   // Staff without a Metabase account, and directory noise the audit loader must skip.
   for (let i = 0; i < Math.round(N.accounts * 0.05); i++) {
-    people.push({ id: personIdOf(N.accounts + i), upn: `staff${i}@contoso.example`, mail: `staff${i}@contoso.example`, otherMails: [], proxyAddresses: [], userType: 'Member', enabledNow: true, deletedAt: null, leaveAt: null });
+    people.push({
+      id: personIdOf(N.accounts + i),
+      upn: `staff${i}@contoso.example`,
+      mail: `staff${i}@contoso.example`,
+      otherMails: [],
+      proxyAddresses: [],
+      userType: 'Member',
+      enabledNow: true,
+      deletedAt: null,
+      leaveAt: null,
+    });
   }
   for (let i = 0; i < Math.round(N.accounts * 0.5); i++) {
     const person = people[i % people.length]!;
@@ -289,16 +356,51 @@ const signInBlob = {
   clientAppUsed: 'Browser',
   resourceDisplayName: 'Metabase',
   resourceId: '22222222-2222-4222-8222-222222222222',
-  deviceDetail: { deviceId: '', displayName: '', operatingSystem: 'Windows 10', browser: 'Edge 126.0.0', isCompliant: false, isManaged: false, trustType: '' },
-  location: { city: 'Amsterdam', state: 'Noord-Holland', countryOrRegion: 'NL', geoCoordinates: { altitude: null, latitude: 52.374, longitude: 4.8897 } },
+  deviceDetail: {
+    deviceId: '',
+    displayName: '',
+    operatingSystem: 'Windows 10',
+    browser: 'Edge 126.0.0',
+    isCompliant: false,
+    isManaged: false,
+    trustType: '',
+  },
+  location: {
+    city: 'Amsterdam',
+    state: 'Noord-Holland',
+    countryOrRegion: 'NL',
+    geoCoordinates: { altitude: null, latitude: 52.374, longitude: 4.8897 },
+  },
   appliedConditionalAccessPolicies: [
-    { id: 'a1b2c3d4-0000-0000-0000-000000000001', displayName: 'Require MFA for Metabase', enforcedGrantControls: ['Mfa'], enforcedSessionControls: [], result: 'success' },
-    { id: 'a1b2c3d4-0000-0000-0000-000000000002', displayName: 'Block legacy authentication', enforcedGrantControls: ['Block'], enforcedSessionControls: [], result: 'notApplied' },
+    {
+      id: 'a1b2c3d4-0000-0000-0000-000000000001',
+      displayName: 'Require MFA for Metabase',
+      enforcedGrantControls: ['Mfa'],
+      enforcedSessionControls: [],
+      result: 'success',
+    },
+    {
+      id: 'a1b2c3d4-0000-0000-0000-000000000002',
+      displayName: 'Block legacy authentication',
+      enforcedGrantControls: ['Block'],
+      enforcedSessionControls: [],
+      result: 'notApplied',
+    },
   ],
-  authenticationDetails: [{ authenticationStepDateTime: null, authenticationMethod: 'Password', authenticationMethodDetail: 'Password in the cloud', succeeded: true, authenticationStepResultDetail: 'Correct password', authenticationStepRequirement: 'Primary authentication' }],
+  authenticationDetails: [
+    {
+      authenticationStepDateTime: null,
+      authenticationMethod: 'Password',
+      authenticationMethodDetail: 'Password in the cloud',
+      succeeded: true,
+      authenticationStepResultDetail: 'Correct password',
+      authenticationStepRequirement: 'Primary authentication',
+    },
+  ],
   riskDetail: 'none',
   riskEventTypes_v2: [],
-  userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0',
+  userAgent:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0',
 };
 
 export interface Step {
@@ -313,7 +415,9 @@ export async function timedStep<T>(steps: Step[], name: string, work: () => Prom
   const step: Step = { name, seconds: (performance.now() - started) / 1000 };
   if (rowsOf) step.rows = rowsOf(value);
   steps.push(step);
-  console.log(`  ${name.padEnd(50)} ${step.seconds.toFixed(1).padStart(7)} s${step.rows !== undefined ? `  ${step.rows.toLocaleString('en')} rows` : ''}`);
+  console.log(
+    `  ${name.padEnd(50)} ${step.seconds.toFixed(1).padStart(7)} s${step.rows !== undefined ? `  ${step.rows.toLocaleString('en')} rows` : ''}`,
+  );
   return value;
 }
 
@@ -335,14 +439,21 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
     for (const stream of Object.values(streams)) {
       const source = stream.startsWith('entra') ? ENTRA : METABASE;
       for (let day = spanStart.getTime() - DAY; day < asOf.getTime(); day += DAY) {
-        await collection.addCoverage(source, stream, { from: at(day), to: at(Math.min(day + DAY, asOf.getTime())) }, null, stream === streams.entraSignIns ? { graphVersion: 'beta' } : {});
+        await collection.addCoverage(
+          source,
+          stream,
+          { from: at(day), to: at(Math.min(day + DAY, asOf.getTime())) },
+          null,
+          stream === streams.entraSignIns ? { graphVersion: 'beta' } : {},
+        );
       }
     }
     await collection.setCapability(ENTRA, capabilities.entraSignInsBeta, true, null, null);
     await collection.setCapability(ENTRA, capabilities.entraRiskFields, true, null, null);
     await collection.setCapability(ENTRA, capabilities.entraLeaveDates, true, null, null);
     await collection.setCapability(METABASE, capabilities.metabaseLoginHistory, true, null, null);
-    for (const table of ['login_history', 'query_execution', 'view_log', 'audit_log']) await collection.setCapability(METABASE, capabilities.metabaseTable(table), true, null, null);
+    for (const table of ['login_history', 'query_execution', 'view_log', 'audit_log'])
+      await collection.setCapability(METABASE, capabilities.metabaseTable(table), true, null, null);
   });
 
   // --- directory state and audits, through the evidence repository ----------------------
@@ -357,7 +468,15 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
     const upn = current ? p.upn : p.upn.replace(/^[0-9a-f]{32}/, '');
     return {
       upstream_id: p.id,
-      raw: { id: p.id, userPrincipalName: upn, mail: p.mail, otherMails: p.otherMails, proxyAddresses: p.proxyAddresses, accountEnabled: enabled, userType: p.userType },
+      raw: {
+        id: p.id,
+        userPrincipalName: upn,
+        mail: p.mail,
+        otherMails: p.otherMails,
+        proxyAddresses: p.proxyAddresses,
+        accountEnabled: enabled,
+        userType: p.userType,
+      },
       user_principal_name: upn,
       mail: p.mail,
       other_mails: p.otherMails,
@@ -369,83 +488,153 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
       employee_leave_date_time: current && p.leaveAt ? p.leaveAt.toISOString() : null,
     };
   };
-  await timedStep(steps, 'entra users (2 snapshots, repository)', async () => {
-    await snapshot('entra_user_version', ENTRA, spanStart, org.people.map((p) => userRecord(p, false)));
-    return snapshot('entra_user_version', ENTRA, stateObservedAt, org.people.map((p) => userRecord(p, true)));
-  }, (n) => n * 2);
-  await timedStep(steps, 'entra directory audits (repository)', async () => {
-    const records = org.audits.map((a) => ({
-      upstream_id: a.id,
-      occurred_at: a.at,
-      raw: {
-        id: a.id,
+  await timedStep(
+    steps,
+    'entra users (2 snapshots, repository)',
+    async () => {
+      await snapshot(
+        'entra_user_version',
+        ENTRA,
+        spanStart,
+        org.people.map((p) => userRecord(p, false)),
+      );
+      return snapshot(
+        'entra_user_version',
+        ENTRA,
+        stateObservedAt,
+        org.people.map((p) => userRecord(p, true)),
+      );
+    },
+    (n) => n * 2,
+  );
+  await timedStep(
+    steps,
+    'entra directory audits (repository)',
+    async () => {
+      const records = org.audits.map((a) => ({
+        upstream_id: a.id,
+        occurred_at: a.at,
+        raw: {
+          id: a.id,
+          category: 'UserManagement',
+          activityDateTime: a.at.toISOString(),
+          activityDisplayName: a.activity,
+          operationType: 'Update',
+          result: 'success',
+          initiatedBy: { user: { id: 'ffffffff-0000-4000-8000-000000000001', userPrincipalName: 'it-admin@contoso.example' } },
+          targetResources: [{ id: a.target, type: 'User', userPrincipalName: a.upn, modifiedProperties: a.modified }],
+        },
+        activity: a.activity,
         category: 'UserManagement',
-        activityDateTime: a.at.toISOString(),
-        activityDisplayName: a.activity,
-        operationType: 'Update',
+        operation_type: 'Update',
         result: 'success',
-        initiatedBy: { user: { id: 'ffffffff-0000-4000-8000-000000000001', userPrincipalName: 'it-admin@contoso.example' } },
-        targetResources: [{ id: a.target, type: 'User', userPrincipalName: a.upn, modifiedProperties: a.modified }],
-      },
-      activity: a.activity,
-      category: 'UserManagement',
-      operation_type: 'Update',
-      result: 'success',
-      initiated_by_user_id: 'ffffffff-0000-4000-8000-000000000001',
-      target_ids: [a.target],
-    }));
-    await evidence.writeEvents('entra_directory_audit', ENTRA, records);
-    return records.length;
-  }, (n) => n);
-  await timedStep(steps, 'groups, memberships, credentials, keys', async () => {
-    const members = org.accounts.filter((a) => a.inEntraAdminGroup && a.personId).map((a) => a.personId!);
-    for (let i = 0; i < 50; i++) members.push(personIdOf(N.accounts + i));
-    await snapshot('entra_group_member_version', ENTRA, stateObservedAt, [...new Set(members)].map((m, i) => ({ upstream_id: `${ADMIN_GROUP}:${m}`, raw: { id: m }, group_id: ADMIN_GROUP, member_id: m, member_type: 'user', transitive: i % 4 !== 0 })));
-    const groups = [
-      { id: 1, name: 'All Users', magic: 'all-internal-users' },
-      { id: 2, name: 'Administrators', magic: 'admin' },
-      ...Array.from({ length: 20 }, (_, k) => ({ id: 3 + k, name: `Team ${k + 1}`, magic: null })),
-    ];
-    await snapshot('metabase_group_version', METABASE, stateObservedAt, groups.map((g) => ({ upstream_id: String(g.id), raw: g, name: g.name, magic_group_type: g.magic })));
-    const memberships: StateRecord[] = [];
-    for (const a of org.accounts.filter((x) => x.human)) {
-      for (const group of [1, a.adminGroup ? 2 : null, a.team]) {
-        if (group !== null) memberships.push({ upstream_id: `${a.id}:${group}`, raw: { user_id: a.id, group_id: group }, user_id: a.id, group_id: group, is_group_manager: false });
+        initiated_by_user_id: 'ffffffff-0000-4000-8000-000000000001',
+        target_ids: [a.target],
+      }));
+      await evidence.writeEvents('entra_directory_audit', ENTRA, records);
+      return records.length;
+    },
+    (n) => n,
+  );
+  await timedStep(
+    steps,
+    'groups, memberships, credentials, keys',
+    async () => {
+      const members = org.accounts.filter((a) => a.inEntraAdminGroup && a.personId).map((a) => a.personId!);
+      for (let i = 0; i < 50; i++) members.push(personIdOf(N.accounts + i));
+      await snapshot(
+        'entra_group_member_version',
+        ENTRA,
+        stateObservedAt,
+        [...new Set(members)].map((m, i) => ({
+          upstream_id: `${ADMIN_GROUP}:${m}`,
+          raw: { id: m },
+          group_id: ADMIN_GROUP,
+          member_id: m,
+          member_type: 'user',
+          transitive: i % 4 !== 0,
+        })),
+      );
+      const groups = [
+        { id: 1, name: 'All Users', magic: 'all-internal-users' },
+        { id: 2, name: 'Administrators', magic: 'admin' },
+        ...Array.from({ length: 20 }, (_, k) => ({ id: 3 + k, name: `Team ${k + 1}`, magic: null })),
+      ];
+      await snapshot(
+        'metabase_group_version',
+        METABASE,
+        stateObservedAt,
+        groups.map((g) => ({ upstream_id: String(g.id), raw: g, name: g.name, magic_group_type: g.magic })),
+      );
+      const memberships: StateRecord[] = [];
+      for (const a of org.accounts.filter((x) => x.human)) {
+        for (const group of [1, a.adminGroup ? 2 : null, a.team]) {
+          if (group !== null)
+            memberships.push({
+              upstream_id: `${a.id}:${group}`,
+              raw: { user_id: a.id, group_id: group },
+              user_id: a.id,
+              group_id: group,
+              is_group_manager: false,
+            });
+        }
       }
-    }
-    await snapshot('metabase_membership_version', METABASE, stateObservedAt, memberships);
-    const cred = (keyId: string, start: number, end: number, type: string) => ({
-      upstream_id: `app-object:${keyId}`,
-      raw: { keyId, displayName: `${type} ${keyId.slice(0, 4)}` },
-      owner_id: 'app-object',
-      owner_kind: 'application',
-      app_id: APP_ID,
-      key_id: keyId,
-      credential_type: type,
-      display_name: `${type} ${keyId.slice(0, 4)}`,
-      start_date_time: at(start).toISOString(),
-      end_date_time: at(end).toISOString(),
-    });
-    const now = asOf.getTime();
-    await snapshot('entra_credential_version', ENTRA, stateObservedAt, [
-      cred('c0000001-0000-4000-8000-000000000001', now - 200 * DAY, now + 500 * DAY, 'password'),
-      cred('c0000001-0000-4000-8000-000000000002', now - 60 * DAY, now - DAY, 'password'),
-      cred('c0000001-0000-4000-8000-000000000003', now - 30 * DAY, now + 10 * DAY, 'certificate'),
-      cred('c0000001-0000-4000-8000-000000000004', now - 10 * DAY, now + 355 * DAY, 'password'),
-    ]);
-    await snapshot('metabase_api_key_version', METABASE, stateObservedAt, [
-      { upstream_id: '1', raw: { id: 1 }, key_prefix: 'mb_Ab12', name: 'ETL', user_id: 900001, creator_id: 1, created_at_source: at(now - 300 * DAY).toISOString(), scope: null },
-      { upstream_id: '2', raw: { id: 2 }, key_prefix: 'mb_Cd34', name: 'Embedding', user_id: 900002, creator_id: 1, created_at_source: at(now - 20 * DAY).toISOString(), scope: null },
-    ]);
-    return memberships.length;
-  }, (n) => n);
+      await snapshot('metabase_membership_version', METABASE, stateObservedAt, memberships);
+      const cred = (keyId: string, start: number, end: number, type: string) => ({
+        upstream_id: `app-object:${keyId}`,
+        raw: { keyId, displayName: `${type} ${keyId.slice(0, 4)}` },
+        owner_id: 'app-object',
+        owner_kind: 'application',
+        app_id: APP_ID,
+        key_id: keyId,
+        credential_type: type,
+        display_name: `${type} ${keyId.slice(0, 4)}`,
+        start_date_time: at(start).toISOString(),
+        end_date_time: at(end).toISOString(),
+      });
+      const now = asOf.getTime();
+      await snapshot('entra_credential_version', ENTRA, stateObservedAt, [
+        cred('c0000001-0000-4000-8000-000000000001', now - 200 * DAY, now + 500 * DAY, 'password'),
+        cred('c0000001-0000-4000-8000-000000000002', now - 60 * DAY, now - DAY, 'password'),
+        cred('c0000001-0000-4000-8000-000000000003', now - 30 * DAY, now + 10 * DAY, 'certificate'),
+        cred('c0000001-0000-4000-8000-000000000004', now - 10 * DAY, now + 355 * DAY, 'password'),
+      ]);
+      await snapshot('metabase_api_key_version', METABASE, stateObservedAt, [
+        {
+          upstream_id: '1',
+          raw: { id: 1 },
+          key_prefix: 'mb_Ab12',
+          name: 'ETL',
+          user_id: 900001,
+          creator_id: 1,
+          created_at_source: at(now - 300 * DAY).toISOString(),
+          scope: null,
+        },
+        {
+          upstream_id: '2',
+          raw: { id: 2 },
+          key_prefix: 'mb_Cd34',
+          name: 'Embedding',
+          user_id: 900002,
+          creator_id: 1,
+          created_at_source: at(now - 20 * DAY).toISOString(),
+          scope: null,
+        },
+      ]);
+      return memberships.length;
+    },
+    (n) => n,
+  );
 
   // --- bulk events, generated in SQL ----------------------------------------------------
-  await exec(db, `
+  await exec(
+    db,
+    `
     create table bench_account (
       account_id bigint primary key, person_id text, upn text, human boolean, linked boolean, mode text,
       login_slot int, query_slot int, sign_in_slot int, active_from timestamptz, active_until timestamptz, sign_in_until timestamptz,
-      ip text, single_factor boolean, burst text, burst_at timestamptz)`);
+      ip text, single_factor boolean, burst text, burst_at timestamptz)`,
+  );
   const personById = new Map(org.people.map((p) => [p.id, p]));
   let loginSlots = 0;
   let querySlots = 0;
@@ -454,15 +643,51 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
     const loginSlot = a.hasActivity && a.human ? loginSlots++ : null;
     const querySlot = a.hasActivity ? querySlots++ : null;
     const signInSlot = a.personId !== null && a.hasActivity ? signInSlots++ : null;
-    const upn = a.personId ? personById.get(a.personId)!.upn.replace(/^[0-9a-f]{32}/, '').toLowerCase() : null;
-    return [a.id, a.personId, upn, a.human, a.personId !== null, a.mode, loginSlot, querySlot, signInSlot, a.activeFrom.toISOString(), a.activeUntil.toISOString(), a.signInUntil.toISOString(), `203.0.${(a.id >> 8) & 255}.${a.id & 255}`, a.singleFactor, a.burst, a.burstAt?.toISOString() ?? null];
+    const upn = a.personId
+      ? personById
+          .get(a.personId)!
+          .upn.replace(/^[0-9a-f]{32}/, '')
+          .toLowerCase()
+      : null;
+    return [
+      a.id,
+      a.personId,
+      upn,
+      a.human,
+      a.personId !== null,
+      a.mode,
+      loginSlot,
+      querySlot,
+      signInSlot,
+      a.activeFrom.toISOString(),
+      a.activeUntil.toISOString(),
+      a.signInUntil.toISOString(),
+      `203.0.${(a.id >> 8) & 255}.${a.id & 255}`,
+      a.singleFactor,
+      a.burst,
+      a.burstAt?.toISOString() ?? null,
+    ];
   });
   for (let i = 0; i < rows.length; i += 2000) {
     await exec(db, `insert into bench_account select * from jsonb_populate_recordset(null::bench_account, $1::jsonb)`, [
       JSON.stringify(
         rows.slice(i, i + 2000).map((r) => ({
-          account_id: r[0], person_id: r[1], upn: r[2], human: r[3], linked: r[4], mode: r[5], login_slot: r[6], query_slot: r[7], sign_in_slot: r[8],
-          active_from: r[9], active_until: r[10], sign_in_until: r[11], ip: r[12], single_factor: r[13], burst: r[14], burst_at: r[15],
+          account_id: r[0],
+          person_id: r[1],
+          upn: r[2],
+          human: r[3],
+          linked: r[4],
+          mode: r[5],
+          login_slot: r[6],
+          query_slot: r[7],
+          sign_in_slot: r[8],
+          active_from: r[9],
+          active_until: r[10],
+          sign_in_until: r[11],
+          ip: r[12],
+          single_factor: r[13],
+          burst: r[14],
+          burst_at: r[15],
         })),
       ),
     ]);
@@ -470,7 +695,12 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
   await exec(db, 'analyze bench_account');
 
   const months: Date[] = [];
-  for (let m = new Date(Date.UTC(spanStart.getUTCFullYear(), spanStart.getUTCMonth() - 1, 1)); m <= asOf; m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))) months.push(m);
+  for (
+    let m = new Date(Date.UTC(spanStart.getUTCFullYear(), spanStart.getUTCMonth() - 1, 1));
+    m <= asOf;
+    m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))
+  )
+    months.push(m);
   const known = new Set<string>();
   await ensureMonthlyPartitions(db, 'entra_sign_in', months, known);
   await ensureMonthlyPartitions(db, 'metabase_query_execution', months, known);
@@ -489,9 +719,14 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
     return done;
   };
 
-  await timedStep(steps, 'metabase logins (generated)', () =>
-    chunked(N.logins, (lo, hi) =>
-      exec(db, `
+  await timedStep(
+    steps,
+    'metabase logins (generated)',
+    () =>
+      chunked(N.logins, (lo, hi) =>
+        exec(
+          db,
+          `
         insert into metabase_login (source_id, upstream_id, occurred_at, user_id, session_key, device_id, ip_address, batch_id, record_sha256, raw)
         select $1, x.g::text, x.at, x.account_id, x.session_key, x.device_id, x.ip, $2, md5('login' || x.g), jsonb_build_object(
                  'id', x.g, 'user_id', x.account_id, 'timestamp', x.at, 'device_id', x.device_id, 'ip_address', x.ip, 'active', false,
@@ -503,21 +738,38 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
                  case when ${rnd('g', 2)} < 0.05 then '198.51.100.' || (g % 250) else a.ip end as ip
           from generate_series($3::bigint, $4::bigint) g
           join bench_account a on a.login_slot = (hashint8extended(g, 3) & 2147483647) % $5
-        ) x`, [METABASE, batch, lo, hi, loginSlots]),
-    ), (n) => n);
+        ) x`,
+          [METABASE, batch, lo, hi, loginSlots],
+        ),
+      ),
+    (n) => n,
+  );
 
-  await timedStep(steps, 'metabase auth identities + sessions (generated)', async () => {
-    await exec(db, `
+  await timedStep(
+    steps,
+    'metabase auth identities + sessions (generated)',
+    async () => {
+      await exec(
+        db,
+        `
       insert into metabase_auth_identity (source_id, upstream_id, occurred_at, user_id, provider, provider_id, last_used_at, batch_id, record_sha256, raw)
       select $1, a.account_id::text, $2::timestamptz, a.account_id, case when a.mode = 'password-session' then 'password' else 'saml' end, null, null, $3, md5('ai' || a.account_id),
              jsonb_build_object('id', a.account_id, 'user_id', a.account_id, 'provider', case when a.mode = 'password-session' then 'password' else 'saml' end)
-      from bench_account a where a.human`, [METABASE, joinedLongAgo.toISOString(), batch]);
-    return exec(db, `
+      from bench_account a where a.human`,
+        [METABASE, joinedLongAgo.toISOString(), batch],
+      );
+      return exec(
+        db,
+        `
       insert into metabase_session (source_id, upstream_id, occurred_at, user_id, auth_identity_id, batch_id, record_sha256, raw)
       select l.source_id, l.session_key, l.occurred_at, l.user_id, l.user_id, $1, md5('s' || l.upstream_id),
              jsonb_build_object('user_id', l.user_id, 'created_at', l.occurred_at, 'anti_csrf_token', null, 'auth_identity_id', l.user_id)
-      from metabase_login l where l.session_key is not null`, [batch]);
-  }, (n) => n);
+      from metabase_login l where l.session_key is not null`,
+        [batch],
+      );
+    },
+    (n) => n,
+  );
 
   const signInInsert = `insert into entra_sign_in (source_id, upstream_id, occurred_at, user_id, user_principal_name, app_id, ip_address, error_code, is_interactive,
       event_types, authentication_requirement, risk_level_during_sign_in, risk_state, conditional_access_status, correlation_id, graph_version, batch_id, record_sha256, raw)`;
@@ -531,8 +783,13 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
      array[case when ${alias}.interactive then 'interactiveUser' else 'nonInteractiveUser' end], ${alias}.requirement, ${alias}.risk, ${alias}.risk_state, 'success', ${alias}.id, 'beta',
      $2, md5(${alias}.id), ${signInRaw(alias)}`;
 
-  const explained = await timedStep(steps, 'entra sign-ins explaining logins (generated)', () =>
-    exec(db, `
+  const explained = await timedStep(
+    steps,
+    'entra sign-ins explaining logins (generated)',
+    () =>
+      exec(
+        db,
+        `
       ${signInInsert}
       select ${signInColumns('x')}
       from (
@@ -547,11 +804,19 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
         join bench_account a on a.account_id = l.user_id
         cross join lateral (select ${rnd('l.upstream_id', 8)} as v, hashint8extended(l.upstream_id::bigint, 9) & 2147483647 as h) r
         where a.linked and a.mode = 'sso' and l.occurred_at < a.sign_in_until
-      ) x`, [ENTRA, batch, JSON.stringify(signInBlob)]),
-    (n) => n);
+      ) x`,
+        [ENTRA, batch, JSON.stringify(signInBlob)],
+      ),
+    (n) => n,
+  );
 
-  const bursts = await timedStep(steps, 'entra failed and interrupt bursts (generated)', () =>
-    exec(db, `
+  const bursts = await timedStep(
+    steps,
+    'entra failed and interrupt bursts (generated)',
+    () =>
+      exec(
+        db,
+        `
       ${signInInsert}
       select ${signInColumns('x')}
       from (
@@ -560,12 +825,20 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
                true as interactive, a.burst_at + make_interval(secs => k * 40) as at, a.ip, null::text as requirement, 'none' as risk, 'none' as risk_state
         from bench_account a cross join generate_series(1, 12) k
         where a.burst is not null
-      ) x`, [ENTRA, batch, JSON.stringify(signInBlob)]),
-    (n) => n);
+      ) x`,
+        [ENTRA, batch, JSON.stringify(signInBlob)],
+      ),
+    (n) => n,
+  );
 
   const fill = Math.max(0, N.signIns - explained - bursts);
-  await timedStep(steps, 'entra other sign-ins (generated)', () =>
-    exec(db, `
+  await timedStep(
+    steps,
+    'entra other sign-ins (generated)',
+    () =>
+      exec(
+        db,
+        `
       ${signInInsert}
       select ${signInColumns('x')}
       from (
@@ -576,12 +849,20 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
                ${window('g', 11)} as at, a.ip, 'multiFactorAuthentication' as requirement, 'none' as risk, 'none' as risk_state
         from generate_series(1, $4::bigint) g
         join bench_account a on a.sign_in_slot = (hashint8extended(g, 12) & 2147483647) % $5
-      ) x`, [ENTRA, batch, JSON.stringify(signInBlob), fill, signInSlots]),
-    (n) => n);
+      ) x`,
+        [ENTRA, batch, JSON.stringify(signInBlob), fill, signInSlots],
+      ),
+    (n) => n,
+  );
 
-  await timedStep(steps, 'metabase query executions (generated)', () =>
-    chunked(N.queries, (lo, hi) =>
-      exec(db, `
+  await timedStep(
+    steps,
+    'metabase query executions (generated)',
+    () =>
+      chunked(N.queries, (lo, hi) =>
+        exec(
+          db,
+          `
         insert into metabase_query_execution (source_id, upstream_id, occurred_at, executor_id, context, card_id, dashboard_id, database_id, native, result_rows,
           running_time_ms, has_error, batch_id, record_sha256, raw)
         select $1, x.g::text, x.at, x.executor, x.context, x.card, x.dashboard, 1, x.native, x.result_rows, x.running, x.has_error, $2, md5('q' || x.g),
@@ -597,57 +878,106 @@ async function load(db: Kysely<Database>, org: ReturnType<typeof buildOrganisati
                  (g % 5000)::int as result_rows, (g % 9000)::int as running, g % 200 = 0 as has_error
           from generate_series($3::bigint, $4::bigint) g
           join bench_account a on a.query_slot = (hashint8extended(g, 16) & 2147483647) % $5
-        ) x`, [METABASE, batch, lo, hi, querySlots]),
-    ), (n) => n);
+        ) x`,
+          [METABASE, batch, lo, hi, querySlots],
+        ),
+      ),
+    (n) => n,
+  );
 
-  await timedStep(steps, 'metabase views and audit events (generated)', async () => {
-    const views = await exec(db, `
+  await timedStep(
+    steps,
+    'metabase views and audit events (generated)',
+    async () => {
+      const views = await exec(
+        db,
+        `
       insert into metabase_view (source_id, upstream_id, occurred_at, user_id, model, model_id, has_access, context, batch_id, record_sha256, raw)
       select $1, g::text, ${window('g', 17)}, a.account_id, case when g % 2 = 0 then 'card' else 'dashboard' end, 1 + g % 4000, true, 'question', $2, md5('v' || g),
              jsonb_build_object('id', g, 'user_id', a.account_id, 'model', case when g % 2 = 0 then 'card' else 'dashboard' end, 'model_id', 1 + g % 4000)
-      from generate_series(1, $3::bigint) g join bench_account a on a.login_slot = (hashint8extended(g, 18) & 2147483647) % $4`, [METABASE, batch, N.views, loginSlots]);
-    const events = await exec(db, `
+      from generate_series(1, $3::bigint) g join bench_account a on a.login_slot = (hashint8extended(g, 18) & 2147483647) % $4`,
+        [METABASE, batch, N.views, loginSlots],
+      );
+      const events = await exec(
+        db,
+        `
       insert into metabase_audit_event (source_id, upstream_id, occurred_at, topic, user_id, model, model_id, batch_id, record_sha256, raw)
       select $1, g::text, ${window('g', 19)}, (array['card-create', 'card-update', 'dashboard-create', 'dashboard-add-cards', 'user-login'])[1 + g % 5], a.account_id, 'Card', 1 + g % 4000, $2, md5('e' || g),
              jsonb_build_object('id', g, 'user_id', a.account_id, 'model', 'Card', 'model_id', 1 + g % 4000)
-      from generate_series(1, $3::bigint) g join bench_account a on a.login_slot = (hashint8extended(g, 20) & 2147483647) % $4`, [METABASE, batch, N.auditEvents, loginSlots]);
-    return views + events;
-  }, (n) => n);
+      from generate_series(1, $3::bigint) g join bench_account a on a.login_slot = (hashint8extended(g, 20) & 2147483647) % $4`,
+        [METABASE, batch, N.auditEvents, loginSlots],
+      );
+      return views + events;
+    },
+    (n) => n,
+  );
 
   // Accounts last: last_login is Metabase's own record of the latest login.
-  await timedStep(steps, 'metabase accounts (snapshot, repository)', async () => {
-    const { rows: last } = await sql<{ user_id: number; at: Date }>`select user_id, max(occurred_at) as at from metabase_login group by user_id`.execute(db);
-    const lastLogin = new Map(last.map((row) => [Number(row.user_id), new Date(row.at)]));
-    const records: StateRecord[] = org.accounts.map((a) => ({
-      upstream_id: String(a.id),
-      raw: { id: a.id, email: a.email, is_active: a.isActive, is_superuser: a.superuser },
-      email: a.email,
-      first_name: `First${a.id}`,
-      last_name: `Last${a.id}`,
-      account_type: a.human ? 'personal' : 'api-key',
-      is_human: a.human,
-      is_active: a.isActive,
-      is_superuser: a.superuser,
-      sso_source: a.human ? (a.mode === 'sso' ? 'saml' : null) : null,
-      date_joined: a.joined.toISOString(),
-      last_login: lastLogin.get(a.id)?.toISOString() ?? null,
-      deactivated_at: a.deactivatedAt?.toISOString() ?? null,
-    }));
-    records.push({ upstream_id: '13371338', raw: { id: 13371338 }, email: 'internal@metabase.com', account_type: 'internal', is_human: false, is_active: true, is_superuser: false, sso_source: null, date_joined: joinedLongAgo.toISOString(), last_login: null, deactivated_at: null });
-    return snapshot('metabase_account_version', METABASE, stateObservedAt, records);
-  }, (n) => n);
+  await timedStep(
+    steps,
+    'metabase accounts (snapshot, repository)',
+    async () => {
+      const { rows: last } = await sql<{
+        user_id: number;
+        at: Date;
+      }>`select user_id, max(occurred_at) as at from metabase_login group by user_id`.execute(db);
+      const lastLogin = new Map(last.map((row) => [Number(row.user_id), new Date(row.at)]));
+      const records: StateRecord[] = org.accounts.map((a) => ({
+        upstream_id: String(a.id),
+        raw: { id: a.id, email: a.email, is_active: a.isActive, is_superuser: a.superuser },
+        email: a.email,
+        first_name: `First${a.id}`,
+        last_name: `Last${a.id}`,
+        account_type: a.human ? 'personal' : 'api-key',
+        is_human: a.human,
+        is_active: a.isActive,
+        is_superuser: a.superuser,
+        sso_source: a.human ? (a.mode === 'sso' ? 'saml' : null) : null,
+        date_joined: a.joined.toISOString(),
+        last_login: lastLogin.get(a.id)?.toISOString() ?? null,
+        deactivated_at: a.deactivatedAt?.toISOString() ?? null,
+      }));
+      records.push({
+        upstream_id: '13371338',
+        raw: { id: 13371338 },
+        email: 'internal@metabase.com',
+        account_type: 'internal',
+        is_human: false,
+        is_active: true,
+        is_superuser: false,
+        sso_source: null,
+        date_joined: joinedLongAgo.toISOString(),
+        last_login: null,
+        deactivated_at: null,
+      });
+      return snapshot('metabase_account_version', METABASE, stateObservedAt, records);
+    },
+    (n) => n,
+  );
 
   await exec(db, 'drop table bench_account');
   // A store that has been collected into for months has been vacuumed and analysed by
   // autovacuum; a freshly generated one has not, so do it before measuring.
   await timedStep(steps, 'vacuum analyze', async () => {
-    for (const table of ['entra_sign_in', 'metabase_login', 'metabase_session', 'metabase_auth_identity', 'metabase_query_execution', 'metabase_view', 'metabase_audit_event', 'entra_directory_audit', 'entra_user_version', 'metabase_account_version', 'metabase_membership_version', 'entra_group_member_version']) {
+    for (const table of [
+      'entra_sign_in',
+      'metabase_login',
+      'metabase_session',
+      'metabase_auth_identity',
+      'metabase_query_execution',
+      'metabase_view',
+      'metabase_audit_event',
+      'entra_directory_audit',
+      'entra_user_version',
+      'metabase_account_version',
+      'metabase_membership_version',
+      'entra_group_member_version',
+    ]) {
       await exec(db, `vacuum (analyze) ${table}`);
     }
   });
   return steps;
 }
-
 
 export interface GeneratedStore {
   sizes: ReturnType<typeof correlationStoreSizes>;
@@ -664,7 +994,14 @@ export async function generateCorrelationStore(db: Kysely<Database>, scale: numb
   const started = performance.now();
   const org = buildOrganisation();
   const steps = await load(db, org);
-  return { sizes: N, people: org.people.length, accounts: org.accounts.length, audits: org.audits.length, steps, seconds: (performance.now() - started) / 1000 };
+  return {
+    sizes: N,
+    people: org.people.length,
+    accounts: org.accounts.length,
+    audits: org.audits.length,
+    steps,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 /** A fresh database on the local Postgres with the generated store in it. */
@@ -735,7 +1072,9 @@ export async function dropSharedCorrelationStores(): Promise<void> {
   const admin = new pg.Client({ connectionString: serverUrl() });
   await admin.connect();
   try {
-    const { rows } = await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'accesstrail\\_benchstore\\_%'`);
+    const { rows } = await admin.query<{ datname: string }>(
+      `select datname from pg_database where datname like 'accesstrail\\_benchstore\\_%'`,
+    );
     for (const row of rows) await admin.query(`drop database ${row.datname} with (force)`);
   } finally {
     await admin.end();

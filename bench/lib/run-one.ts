@@ -3,7 +3,8 @@
 //   node --import tsx bench/lib/run-one.ts bench/NAME.ts SIZE OUT_DIR
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { peakRssMb, type Benchmark, type BenchSize } from './harness.js';
+
+import { type Benchmark, type BenchSize, peakRssMb } from './harness.js';
 
 const [file, size, outDir] = process.argv.slice(2);
 if (!file || !size || !outDir) throw new Error('usage: run-one.ts FILE SIZE OUT_DIR');

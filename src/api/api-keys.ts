@@ -10,7 +10,9 @@
 // hashes are then compared with timingSafeEqual, so no code path compares secret bytes
 // with an early exit.
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { sql, type Kysely, type Selectable } from 'kysely';
+
+import { type Kysely, type Selectable, sql } from 'kysely';
+
 import { AppError } from '../errors.js';
 import type { ApiKeyTable, Database } from '../store/schema.js';
 
@@ -84,7 +86,9 @@ export function hasScope(granted: readonly ApiScope[], needed: ApiScope): boolea
   return granted.includes('admin') || granted.includes(needed);
 }
 
-function toInfo(row: Pick<Selectable<ApiKeyTable>, 'id' | 'name' | 'key_prefix' | 'scopes' | 'created_at' | 'revoked_at' | 'last_used_at'>): ApiKeyInfo {
+function toInfo(
+  row: Pick<Selectable<ApiKeyTable>, 'id' | 'name' | 'key_prefix' | 'scopes' | 'created_at' | 'revoked_at' | 'last_used_at'>,
+): ApiKeyInfo {
   return {
     id: row.id,
     name: row.name,
@@ -102,7 +106,13 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
   async function insert(key: string, name: string, scopes: readonly ApiScope[]): Promise<ApiKeyInfo> {
     const row = await db
       .insertInto('api_key')
-      .values({ id: `key_${randomBytes(6).toString('hex')}`, name, key_sha256: hashApiKey(key), key_prefix: key.slice(0, PREFIX_LENGTH), scopes: [...scopes] })
+      .values({
+        id: `key_${randomBytes(6).toString('hex')}`,
+        name,
+        key_sha256: hashApiKey(key),
+        key_prefix: key.slice(0, PREFIX_LENGTH),
+        scopes: [...scopes],
+      })
       .returning(columns)
       .executeTakeFirstOrThrow();
     return toInfo(row);
@@ -136,7 +146,12 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
     async authenticate(key, now = new Date()) {
       if (!isWellFormedApiKey(key)) return undefined;
       const presented = hashApiKey(key);
-      const row = await db.selectFrom('api_key').select([...columns, 'key_sha256']).where('key_sha256', '=', presented).where('revoked_at', 'is', null).executeTakeFirst();
+      const row = await db
+        .selectFrom('api_key')
+        .select([...columns, 'key_sha256'])
+        .where('key_sha256', '=', presented)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       if (!row || !sameHash(row.key_sha256, presented)) return undefined;
       const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;
       if (now.getTime() - lastUsed >= LAST_USED_RESOLUTION_SECONDS * 1000) {
@@ -148,7 +163,10 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
 
     async ensureBootstrap(key) {
       if (!isWellFormedApiKey(key)) {
-        throw new AppError('CONFIG_INVALID', 'ACCESSTRAIL_API_KEYS_BOOTSTRAP must be at_ followed by at least 32 letters or digits (make one with `accesstrail keys create` or any random generator)');
+        throw new AppError(
+          'CONFIG_INVALID',
+          'ACCESSTRAIL_API_KEYS_BOOTSTRAP must be at_ followed by at least 32 letters or digits (make one with `accesstrail keys create` or any random generator)',
+        );
       }
       const existing = await db.selectFrom('api_key').select('id').where('key_sha256', '=', hashApiKey(key)).executeTakeFirst();
       if (existing) return false;

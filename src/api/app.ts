@@ -1,29 +1,37 @@
 // The HTTP API as a function: builds the Fastify instance around a store, and never
 // listens by itself (`accesstrail serve` does; tests use app.inject).
 import { randomUUID } from 'node:crypto';
+
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+
 import type { Config } from '../config.js';
 import { createServiceMetrics, type ServiceMetrics } from '../jobs/metrics.js';
 import type { JobSystem } from '../jobs/system.js';
-import { readFreshness } from '../store/freshness.repository.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
+import { readFreshness } from '../store/freshness.repository.js';
 import { createApiKeyRepository } from './api-keys.js';
 import { createAuth } from './auth.js';
-import { createCollectionRunner, type CollectionRunner } from './collection-runner.js';
+import { type CollectionRunner, createCollectionRunner } from './collection-runner.js';
 import { frameworkError, installErrorHandling } from './http-errors.js';
 import { installInputGuard } from './input-guard.js';
 import { createReadRepository } from './read.repository.js';
 import { collectionRoutes } from './routes/collections.routes.js';
+import type { RouteContext } from './routes/context.js';
 import { coverageRoutes } from './routes/coverage.routes.js';
 import { findingRoutes } from './routes/findings.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { peopleRoutes } from './routes/people.routes.js';
 import { reportRoutes } from './routes/reports.routes.js';
-import type { RouteContext } from './routes/context.js';
 
 export interface ApiDependencies {
   /** The migrated store (collections started over HTTP need the whole store, not only db). */
@@ -70,7 +78,8 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
 
   const keys = createApiKeyRepository(deps.store.db);
   if (deps.config.ACCESSTRAIL_API_KEYS_BOOTSTRAP) {
-    if (await keys.ensureBootstrap(deps.config.ACCESSTRAIL_API_KEYS_BOOTSTRAP)) app.log.info('created the bootstrap admin API key (ACCESSTRAIL_API_KEYS_BOOTSTRAP)');
+    if (await keys.ensureBootstrap(deps.config.ACCESSTRAIL_API_KEYS_BOOTSTRAP))
+      app.log.info('created the bootstrap admin API key (ACCESSTRAIL_API_KEYS_BOOTSTRAP)');
   }
   const metrics = deps.metrics ?? createServiceMetrics();
   metrics.setSources(async () => ({
@@ -102,7 +111,8 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
       info: {
         title: 'accesstrail API',
         version: API_VERSION,
-        description: 'Reports, findings, identity links, collection runs and coverage of an accesstrail store. Authenticate with `Authorization: Bearer <api key>`.',
+        description:
+          'Reports, findings, identity links, collection runs and coverage of an accesstrail store. Authenticate with `Authorization: Bearer <api key>`.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'an accesstrail API key (at_…)' } } },
     },

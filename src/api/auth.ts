@@ -10,9 +10,10 @@
 // give the scopes below; a valid token without any of them is a 403.
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+
 import type { Config } from '../config.js';
+import { type ApiKeyInfo, type ApiKeyRepository, type ApiScope, hasScope } from './api-keys.js';
 import { tenantIssuer, tenantKeySet } from './entra-keys.js';
-import { hasScope, type ApiKeyInfo, type ApiKeyRepository, type ApiScope } from './api-keys.js';
 import { sendError } from './http-errors.js';
 import { requiresAuth } from './input-guard.js';
 
@@ -30,7 +31,7 @@ export const APP_ROLE_SCOPES: Readonly<Record<string, ApiScope>> = {
   'Reports.Write': 'reports:write',
   'Findings.Read': 'findings:read',
   'Collections.Run': 'collect:run',
-  'Admin': 'admin',
+  Admin: 'admin',
 };
 
 export interface Auth {
@@ -65,17 +66,32 @@ function entraVerifier(options: EntraTokenOptions): EntraVerifier | undefined {
   return {
     async verify(token) {
       try {
-        const { payload } = await jwtVerify(token, keys, { issuer, audience: audiences, algorithms: ['RS256'], clockTolerance: 60, requiredClaims: ['exp'] });
+        const { payload } = await jwtVerify(token, keys, {
+          issuer,
+          audience: audiences,
+          algorithms: ['RS256'],
+          clockTolerance: 60,
+          requiredClaims: ['exp'],
+        });
         const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
-        const clientId = typeof payload['azp'] === 'string' ? payload['azp'] : typeof payload['appid'] === 'string' ? payload['appid'] : String(payload.sub ?? 'unknown');
+        const clientId =
+          typeof payload['azp'] === 'string'
+            ? payload['azp']
+            : typeof payload['appid'] === 'string'
+              ? payload['appid']
+              : String(payload.sub ?? 'unknown');
         return { ok: true, clientId, roles };
       } catch (error) {
         // The reason names the failed check (never the token).
         if (error instanceof joseErrors.JWTExpired) return { ok: false, reason: 'the Entra token has expired' };
-        if (error instanceof joseErrors.JWTClaimValidationFailed) return { ok: false, reason: `the Entra token's ${error.claim} claim is not accepted` };
-        if (error instanceof joseErrors.JWKSNoMatchingKey) return { ok: false, reason: "the Entra token is not signed by one of the tenant's keys" };
-        if (error instanceof joseErrors.JWSSignatureVerificationFailed) return { ok: false, reason: 'the Entra token signature does not verify' };
-        if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) return { ok: false, reason: 'the Entra token is not signed with RS256' };
+        if (error instanceof joseErrors.JWTClaimValidationFailed)
+          return { ok: false, reason: `the Entra token's ${error.claim} claim is not accepted` };
+        if (error instanceof joseErrors.JWKSNoMatchingKey)
+          return { ok: false, reason: "the Entra token is not signed by one of the tenant's keys" };
+        if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+          return { ok: false, reason: 'the Entra token signature does not verify' };
+        if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported)
+          return { ok: false, reason: 'the Entra token is not signed with RS256' };
         return { ok: false, reason: 'the Entra token is not valid' };
       }
     },
@@ -89,7 +105,13 @@ export function createAuth(keys: ApiKeyRepository, now: () => Date, entra?: Entr
       const hook = async (request: FastifyRequest, reply: FastifyReply) => {
         const presented = bearerOf(request);
         if (presented === undefined) {
-          return sendError(request, reply, 401, 'UNAUTHORIZED', 'an API key or Entra access token is required: send Authorization: Bearer <key or token>');
+          return sendError(
+            request,
+            reply,
+            401,
+            'UNAUTHORIZED',
+            'an API key or Entra access token is required: send Authorization: Bearer <key or token>',
+          );
         }
         if (verifier && JWT_SHAPE.test(presented)) {
           const result = await verifier.verify(presented);
@@ -97,7 +119,16 @@ export function createAuth(keys: ApiKeyRepository, now: () => Date, entra?: Entr
           request.entraClient = { clientId: result.clientId, roles: result.roles };
           const scopes = result.roles.map((role) => APP_ROLE_SCOPES[role]).filter((s): s is ApiScope => s !== undefined);
           if (!hasScope(scopes, scope)) {
-            return sendError(request, reply, 403, 'FORBIDDEN', `this Entra token has no app role granting ${scope} (${Object.entries(APP_ROLE_SCOPES).filter(([, s]) => s === scope || s === 'admin').map(([r]) => r).join(' or ')})`);
+            return sendError(
+              request,
+              reply,
+              403,
+              'FORBIDDEN',
+              `this Entra token has no app role granting ${scope} (${Object.entries(APP_ROLE_SCOPES)
+                .filter(([, s]) => s === scope || s === 'admin')
+                .map(([r]) => r)
+                .join(' or ')})`,
+            );
           }
           request.log.debug({ entraClientId: result.clientId, scope }, 'authorised');
           return;

@@ -3,8 +3,8 @@
 // the background and records its outcome on the row, which GET /v1/collections/{id}
 // reads. A source already being collected (here, by another `serve` or by the CLI) is
 // answered 409 CONFLICT.
-import { prepareCollection, type CollectionObserver, type CollectionRequest } from '../jobs/collection-run.js';
 import type { Config } from '../config.js';
+import { type CollectionObserver, type CollectionRequest, prepareCollection } from '../jobs/collection-run.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
 
@@ -36,7 +36,14 @@ export function createCollectionRunner(deps: CollectionRunnerDependencies): Coll
     async start(request) {
       const abort = new AbortController();
       const prepared = await prepareCollection(
-        { store: deps.store, config: deps.config, logger: deps.logger, signal: abort.signal, ...(deps.now ? { now: deps.now } : {}), ...(deps.observer ? { observer: deps.observer } : {}) },
+        {
+          store: deps.store,
+          config: deps.config,
+          logger: deps.logger,
+          signal: abort.signal,
+          ...(deps.now ? { now: deps.now } : {}),
+          ...(deps.observer ? { observer: deps.observer } : {}),
+        },
         // The job queue correlates after the run when it is there; alone, the run does.
         { ...request, correlate: request.correlate ?? deps.afterRun === undefined },
       );

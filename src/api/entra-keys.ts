@@ -2,6 +2,7 @@
 // trusted) and cached by jose, which refetches when a token names an unknown key id.
 // Shared by the console (ID tokens) and the API (Entra-issued access tokens).
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
+
 import type { Config } from '../config.js';
 import { httpsFetch } from './https-fetch.js';
 
@@ -10,7 +11,10 @@ export function tenantIssuer(config: Pick<Config, 'AZURE_AUTHORITY_HOST' | 'AZUR
   return `${config.AZURE_AUTHORITY_HOST.replace(/\/+$/, '')}/${config.AZURE_TENANT_ID}/v2.0`;
 }
 
-export function tenantKeySet(config: Pick<Config, 'AZURE_AUTHORITY_HOST' | 'AZURE_TENANT_ID'>, tlsCa?: string): JWTVerifyGetKey | undefined {
+export function tenantKeySet(
+  config: Pick<Config, 'AZURE_AUTHORITY_HOST' | 'AZURE_TENANT_ID'>,
+  tlsCa?: string,
+): JWTVerifyGetKey | undefined {
   if (!config.AZURE_TENANT_ID) return undefined;
   // Entra publishes the keys at <authority>/<tenant>/discovery/v2.0/keys (the
   // discovery document's jwks_uri).
@@ -19,6 +23,11 @@ export function tenantKeySet(config: Pick<Config, 'AZURE_AUTHORITY_HOST' | 'AZUR
   return createRemoteJWKSet(url, {
     cooldownDuration: 30_000,
     cacheMaxAge: 6 * 3_600_000,
-    [customFetch]: (input: string | URL | Request, init?: RequestInit) => fetchImpl(String(input instanceof Request ? input.url : input), { method: init?.method ?? 'GET', headers: (init?.headers as Record<string, string> | undefined) ?? {}, signal: init?.signal ?? null }),
+    [customFetch]: (input: string | URL | Request, init?: RequestInit) =>
+      fetchImpl(String(input instanceof Request ? input.url : input), {
+        method: init?.method ?? 'GET',
+        headers: (init?.headers as Record<string, string> | undefined) ?? {},
+        signal: init?.signal ?? null,
+      }),
   });
 }

@@ -6,18 +6,17 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isAppError, type ErrorCode } from '../errors.js';
+
+import { type ErrorCode, isAppError } from '../errors.js';
 import { isStoreConnectionLoss } from '../store/database.js';
 
-export const errorBody = z
-  .object({
-    error: z.object({
-      code: z.string().describe('stable error code, e.g. INPUT_INVALID, UNAUTHORIZED, FORBIDDEN, NOT_FOUND'),
-      message: z.string(),
-      requestId: z.string(),
-    }),
-  })
-  ;
+export const errorBody = z.object({
+  error: z.object({
+    code: z.string().describe('stable error code, e.g. INPUT_INVALID, UNAUTHORIZED, FORBIDDEN, NOT_FOUND'),
+    message: z.string(),
+    requestId: z.string(),
+  }),
+});
 
 /** Response schemas for the errors every authenticated route can answer with. */
 export const errorResponses = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody };
@@ -31,7 +30,10 @@ interface Described {
 function validationMessage(error: FastifyError): string {
   const context = error.validationContext ?? 'request';
   const issues = (error.validation ?? []).map((issue) => {
-    const field = issue.instancePath.split('/').filter((part) => part !== '').join('.');
+    const field = issue.instancePath
+      .split('/')
+      .filter((part) => part !== '')
+      .join('.');
     return `${field ? `${context}.${field}` : context}: ${issue.message ?? 'is invalid'}`;
   });
   return issues.join('; ') || `${context} is invalid`;
@@ -43,8 +45,20 @@ function describe(error: unknown): Described {
   if (hasZodFastifySchemaValidationErrors(fastifyError) || (Array.isArray(fastifyError.validation) && fastifyError.validation.length > 0)) {
     return { status: 400, code: 'INPUT_INVALID', message: validationMessage(fastifyError) };
   }
-  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500 && !isResponseSerializationError(fastifyError)) {
-    const code = fastifyError.statusCode === 404 ? 'NOT_FOUND' : fastifyError.statusCode === 401 ? 'UNAUTHORIZED' : fastifyError.statusCode === 403 ? 'FORBIDDEN' : 'INPUT_INVALID';
+  if (
+    typeof fastifyError.statusCode === 'number' &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500 &&
+    !isResponseSerializationError(fastifyError)
+  ) {
+    const code =
+      fastifyError.statusCode === 404
+        ? 'NOT_FOUND'
+        : fastifyError.statusCode === 401
+          ? 'UNAUTHORIZED'
+          : fastifyError.statusCode === 403
+            ? 'FORBIDDEN'
+            : 'INPUT_INVALID';
     return { status: fastifyError.statusCode, code, message: fastifyError.message };
   }
   // The store went away (restart, network): the client may retry; it is not our bug.
@@ -54,7 +68,10 @@ function describe(error: unknown): Described {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   if (status === 401) reply.header('www-authenticate', 'Bearer');
-  return reply.status(status).type('application/json').send(JSON.stringify({ error: { code, message, requestId: String(request.id) } }));
+  return reply
+    .status(status)
+    .type('application/json')
+    .send(JSON.stringify({ error: { code, message, requestId: String(request.id) } }));
 }
 
 /** Fastify's `frameworkErrors`: errors raised before routing (a URL whose percent-escapes
@@ -62,7 +79,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, status: 
  *  every other refusal, instead of Fastify's own body. */
 export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  const message = error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid: a percent-escape does not decode to UTF-8 text' : 'the request is not valid';
+  const message =
+    error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid: a percent-escape does not decode to UTF-8 text' : 'the request is not valid';
   request.log.info({ code: error.code, status }, message);
   reply.header('x-request-id', request.id);
   sendError(request, reply, status, 'INPUT_INVALID', message);
@@ -77,5 +95,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (reply.sent || reply.raw.headersSent) return;
     return sendError(request, reply, described.status, described.code, described.message);
   });
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
 }

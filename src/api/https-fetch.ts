@@ -5,7 +5,10 @@
 // followed (the libraries ask for 'manual').
 import { request } from 'node:https';
 
-export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string> | Headers; body?: unknown; signal?: AbortSignal | null }) => Promise<Response>;
+export type FetchLike = (
+  url: string,
+  init?: { method?: string; headers?: Record<string, string> | Headers; body?: unknown; signal?: AbortSignal | null },
+) => Promise<Response>;
 
 const TIMEOUT_MS = 15_000;
 
@@ -31,21 +34,31 @@ export function httpsFetch(ca?: string): FetchLike {
         return;
       }
       if (body) headers['content-length'] = String(body.length);
-      const req = request(target, { method: init.method ?? 'GET', headers, ...(ca ? { ca } : {}), timeout: TIMEOUT_MS, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) {
-            if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
-            else if (value !== undefined) responseHeaders.set(name, value);
-          }
-          const status = res.statusCode ?? 500;
-          const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks);
-          resolve(new Response(payload, { status, headers: responseHeaders }));
-        });
-        res.on('error', reject);
-      });
+      const req = request(
+        target,
+        {
+          method: init.method ?? 'GET',
+          headers,
+          ...(ca ? { ca } : {}),
+          timeout: TIMEOUT_MS,
+          ...(init.signal ? { signal: init.signal } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const responseHeaders = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
+              else if (value !== undefined) responseHeaders.set(name, value);
+            }
+            const status = res.statusCode ?? 500;
+            const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks);
+            resolve(new Response(payload, { status, headers: responseHeaders }));
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`no answer from ${target.host} within ${TIMEOUT_MS / 1000} s`)));
       req.on('error', reject);
       req.end(body);

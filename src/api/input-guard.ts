@@ -14,6 +14,7 @@
 //   read from hooks tagged by `requiresAuth` (auth.ts). The authorisation tests iterate
 //   it, so a new route without authentication fails them unless it is declared public.
 import type { FastifyInstance, FastifyRequest, RouteOptions as FastifyRouteOptions } from 'fastify';
+
 import { sendError } from './http-errors.js';
 
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
@@ -35,7 +36,9 @@ export function requiresAuth<T extends object>(hook: T, requirement: AuthRequire
 }
 
 export function authRequirementOf(hook: unknown): AuthRequirement | undefined {
-  return hook && typeof hook === 'function' ? ((hook as unknown as Record<symbol, AuthRequirement | undefined>)[AUTH_REQUIREMENT] ?? undefined) : undefined;
+  return hook && typeof hook === 'function'
+    ? ((hook as unknown as Record<symbol, AuthRequirement | undefined>)[AUTH_REQUIREMENT] ?? undefined)
+    : undefined;
 }
 
 export interface RouteEntry {

@@ -1,14 +1,21 @@
 // Keyset pagination. The cursor is the base64url JSON of the last row's sort key: opaque
 // to clients, stable while rows are added (unlike offsets), and cheap for the store.
 import { z } from 'zod';
+
 import { AppError } from '../errors.js';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 
 export const pageQuery = {
-  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT).describe(`page size (default ${DEFAULT_LIMIT}, max ${MAX_LIMIT})`),
-  cursor: z.string().min(1).max(1000).optional().describe('opaque cursor from the previous page\'s nextCursor'),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LIMIT)
+    .default(DEFAULT_LIMIT)
+    .describe(`page size (default ${DEFAULT_LIMIT}, max ${MAX_LIMIT})`),
+  cursor: z.string().min(1).max(1000).optional().describe("opaque cursor from the previous page's nextCursor"),
 };
 
 export function encodeCursor(key: readonly (string | number)[]): string {
@@ -24,7 +31,11 @@ export function decodeCursor(cursor: string, kinds: readonly ('string' | 'number
     parsed = undefined;
   }
   // A decoded string goes into a query: a NUL (which Postgres refuses) makes it no cursor of ours.
-  if (!Array.isArray(parsed) || parsed.length !== kinds.length || parsed.some((value, i) => typeof value !== kinds[i] || (typeof value === 'string' && value.includes('\u0000')))) {
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== kinds.length ||
+    parsed.some((value, i) => typeof value !== kinds[i] || (typeof value === 'string' && value.includes('\u0000')))
+  ) {
     throw new AppError('INPUT_INVALID', 'querystring.cursor is not a cursor this list gave out');
   }
   return parsed as (string | number)[];

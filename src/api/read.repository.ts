@@ -1,7 +1,8 @@
 // The SQL behind the API's read routes. Findings, links and login matches belong to a
 // correlation run; the API shows those of the latest run that succeeded, so a run in
 // progress (or one that failed halfway) never shows a half-written picture.
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+
 import type { Database } from '../store/schema.js';
 
 export interface ReportListRow {
@@ -48,7 +49,12 @@ export function createReadRepository(db: Kysely<Database>) {
         .orderBy('id', 'desc')
         .limit(limit);
       if (after) {
-        query = query.where((eb) => eb.or([eb('generated_at', '<', after.generatedAt), eb.and([eb('generated_at', '=', after.generatedAt), eb('id', '<', after.id)])]));
+        query = query.where((eb) =>
+          eb.or([
+            eb('generated_at', '<', after.generatedAt),
+            eb.and([eb('generated_at', '=', after.generatedAt), eb('id', '<', after.id)]),
+          ]),
+        );
       }
       return (await query.execute()) as ReportListRow[];
     },
@@ -62,7 +68,21 @@ export function createReadRepository(db: Kysely<Database>) {
     async listFindings(runId: number, filter: FindingFilter, limit: number, afterId?: string) {
       let query = db
         .selectFrom('finding')
-        .select(['id', 'rule', 'severity', 'person_id', 'upn', 'account_id', 'email', 'credential_id', 'subject_source', 'summary', 'first_seen', 'last_seen', 'evidence'])
+        .select([
+          'id',
+          'rule',
+          'severity',
+          'person_id',
+          'upn',
+          'account_id',
+          'email',
+          'credential_id',
+          'subject_source',
+          'summary',
+          'first_seen',
+          'last_seen',
+          'evidence',
+        ])
         .where('run_id', '=', runId)
         .orderBy('id')
         .limit(limit);
@@ -76,7 +96,11 @@ export function createReadRepository(db: Kysely<Database>) {
     },
 
     /** Identity links of a run with each account's latest known e-mail, by (source, account). */
-    async listAccounts(runId: number, limit: number, options: { after?: { sourceId: string; accountId: number }; personId?: string; status?: string } = {}) {
+    async listAccounts(
+      runId: number,
+      limit: number,
+      options: { after?: { sourceId: string; accountId: number }; personId?: string; status?: string } = {},
+    ) {
       let query = db
         .selectFrom('identity_link as l')
         .leftJoinLateral(
@@ -91,7 +115,18 @@ export function createReadRepository(db: Kysely<Database>) {
               .as('latest'),
           (join) => join.onTrue(),
         )
-        .select(['l.metabase_source_id', 'l.account_id', 'l.status', 'l.person_id', 'l.entra_source_id', 'l.method', 'l.matched_value', 'latest.email', 'latest.is_active', 'latest.present'])
+        .select([
+          'l.metabase_source_id',
+          'l.account_id',
+          'l.status',
+          'l.person_id',
+          'l.entra_source_id',
+          'l.method',
+          'l.matched_value',
+          'latest.email',
+          'latest.is_active',
+          'latest.present',
+        ])
         .where('l.run_id', '=', runId)
         .orderBy('l.metabase_source_id')
         .orderBy('l.account_id')
@@ -101,7 +136,10 @@ export function createReadRepository(db: Kysely<Database>) {
       const after = options.after;
       if (after) {
         query = query.where((eb) =>
-          eb.or([eb('l.metabase_source_id', '>', after.sourceId), eb.and([eb('l.metabase_source_id', '=', after.sourceId), eb('l.account_id', '>', after.accountId)])]),
+          eb.or([
+            eb('l.metabase_source_id', '>', after.sourceId),
+            eb.and([eb('l.metabase_source_id', '=', after.sourceId), eb('l.account_id', '>', after.accountId)]),
+          ]),
         );
       }
       return query.execute();
@@ -122,7 +160,17 @@ export function createReadRepository(db: Kysely<Database>) {
     async recentLogins(runId: number, personId: string, limit: number) {
       return db
         .selectFrom('login_match')
-        .select(['metabase_source_id', 'login_id', 'login_at', 'account_id', 'sign_in_id', 'sign_in_at', 'lag_seconds', 'same_ip', 'outcome'])
+        .select([
+          'metabase_source_id',
+          'login_id',
+          'login_at',
+          'account_id',
+          'sign_in_id',
+          'sign_in_at',
+          'lag_seconds',
+          'same_ip',
+          'outcome',
+        ])
         .where('run_id', '=', runId)
         .where('person_id', '=', personId)
         .orderBy('login_at', 'desc')
@@ -132,7 +180,11 @@ export function createReadRepository(db: Kysely<Database>) {
     },
 
     async collectionRun(id: number) {
-      return db.selectFrom('collection_run').select(['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error']).where('id', '=', id).executeTakeFirst();
+      return db
+        .selectFrom('collection_run')
+        .select(['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error'])
+        .where('id', '=', id)
+        .executeTakeFirst();
     },
   };
 }

@@ -1,5 +1,5 @@
 // What every command starts with: configuration, a logger, and the migrated store.
-import { loadConfig, type Config } from '../config.js';
+import { type Config, loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { describeStoreFailure, openStore, type Store } from '../store/database.js';
 

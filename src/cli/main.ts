@@ -1,6 +1,7 @@
 // The only place that exits the process. Exit status: 0 success; 1 the run failed
 // (one clear line on stderr); 2 bad usage or configuration.
 import { CommanderError } from 'commander';
+
 import { isAppError } from '../errors.js';
 import { buildProgram } from './program.js';
 

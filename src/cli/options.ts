@@ -6,7 +6,10 @@ export function parseInstant(option: string, value: string): Date {
   const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text);
   const date = new Date(hasZone ? text : `${text}Z`);
   if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
-    throw new AppError('USAGE', `${option} must be an ISO-8601 date or instant, such as 2026-07-01 or 2026-07-01T00:00:00Z (got "${value}")`);
+    throw new AppError(
+      'USAGE',
+      `${option} must be an ISO-8601 date or instant, such as 2026-07-01 or 2026-07-01T00:00:00Z (got "${value}")`,
+    );
   }
   return date;
 }

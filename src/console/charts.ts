@@ -50,7 +50,8 @@ export function severityBars(rows: { label: string; high: number; medium: number
     let x = labelWidth;
     for (const severity of ['high', 'medium', 'low'] as const) {
       const w = row[severity] * scale;
-      if (w > 0) body += `<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${CHART_COLOURS[severity]}"><title>${esc(`${row.label}: ${row[severity]} ${severity}`)}</title></rect>`;
+      if (w > 0)
+        body += `<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${CHART_COLOURS[severity]}"><title>${esc(`${row.label}: ${row[severity]} ${severity}`)}</title></rect>`;
       x += w;
     }
     body += `<text x="${(x + 6).toFixed(1)}" y="${y + barHeight - 4}" fill="${CHART_COLOURS.muted}">${row.high + row.medium + row.low}</text>`;
@@ -98,7 +99,8 @@ export function coverageTimeline(rows: TimelineRow[], window: { from: Date; to: 
   const x0 = 10;
   const x1 = width - 30;
   const span = window.to.getTime() - window.from.getTime();
-  const xOf = (d: Date) => x0 + ((Math.min(Math.max(d.getTime(), window.from.getTime()), window.to.getTime()) - window.from.getTime()) / span) * (x1 - x0);
+  const xOf = (d: Date) =>
+    x0 + ((Math.min(Math.max(d.getTime(), window.from.getTime()), window.to.getTime()) - window.from.getTime()) / span) * (x1 - x0);
   const rowHeight = labelHeight + laneHeight + gap;
   const height = top + rows.length * rowHeight + 48;
   let body = '';
@@ -109,12 +111,14 @@ export function coverageTimeline(rows: TimelineRow[], window: { from: Date; to: 
     for (const range of row.covered) {
       const a = xOf(range.from);
       const b = xOf(range.to);
-      if (b > a) body += `<rect x="${a.toFixed(1)}" y="${y}" width="${Math.max(b - a, 1).toFixed(1)}" height="${laneHeight}" fill="${CHART_COLOURS.covered}"/>`;
+      if (b > a)
+        body += `<rect x="${a.toFixed(1)}" y="${y}" width="${Math.max(b - a, 1).toFixed(1)}" height="${laneHeight}" fill="${CHART_COLOURS.covered}"/>`;
     }
     for (const range of row.gaps) {
       const a = xOf(range.from);
       const b = xOf(range.to);
-      if (b > a) body += `<rect x="${a.toFixed(1)}" y="${y + 3}" width="${Math.max(b - a, 1.5).toFixed(1)}" height="${laneHeight - 6}" fill="${CHART_COLOURS.gap}"/>`;
+      if (b > a)
+        body += `<rect x="${a.toFixed(1)}" y="${y + 3}" width="${Math.max(b - a, 1.5).toFixed(1)}" height="${laneHeight - 6}" fill="${CHART_COLOURS.gap}"/>`;
     }
   });
   const axisY = top + rows.length * rowHeight + 2;
@@ -127,7 +131,11 @@ export function coverageTimeline(rows: TimelineRow[], window: { from: Date; to: 
 }
 
 /** Two lanes of events side by side (a person's Entra sign-ins and Metabase activity). */
-export function eventLanes(lanes: { label: string; events: { at: Date; ok: boolean }[] }[], window: { from: Date; to: Date }, title: string): Html {
+export function eventLanes(
+  lanes: { label: string; events: { at: Date; ok: boolean }[] }[],
+  window: { from: Date; to: Date },
+  title: string,
+): Html {
   const width = 960;
   const labelWidth = 150;
   const laneHeight = 26;

@@ -1,7 +1,8 @@
 // The console's own reads, beside src/api/read.repository.ts (which it reuses for
 // reports, findings lists, accounts and people). Route handlers hold no SQL; what they
 // need and the API does not lives here.
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+
 import { loadInventory } from '../correlation/inventory.js';
 import { gapsIn, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
@@ -58,12 +59,30 @@ export interface TimelineEvent {
   id: string;
 }
 
-export function createConsoleRepository(db: Kysely<Database>, options: { metabaseAppIds: readonly string[]; adminGroupIds: readonly string[] }) {
+export function createConsoleRepository(
+  db: Kysely<Database>,
+  options: { metabaseAppIds: readonly string[]; adminGroupIds: readonly string[] },
+) {
   return {
     async findingById(runId: number, id: string) {
       return db
         .selectFrom('finding')
-        .select(['id', 'rule', 'severity', 'person_id', 'upn', 'account_id', 'email', 'credential_id', 'subject_source', 'summary', 'first_seen', 'last_seen', 'evidence', 'detail'])
+        .select([
+          'id',
+          'rule',
+          'severity',
+          'person_id',
+          'upn',
+          'account_id',
+          'email',
+          'credential_id',
+          'subject_source',
+          'summary',
+          'first_seen',
+          'last_seen',
+          'evidence',
+          'detail',
+        ])
         .where('run_id', '=', runId)
         .where('id', '=', id)
         .executeTakeFirst();
@@ -100,7 +119,16 @@ export function createConsoleRepository(db: Kysely<Database>, options: { metabas
           .orderBy('observed_at', 'desc')
           .limit(limit)
           .execute();
-        return rows.map((r) => ({ kind, table: target.table, sourceId: r.source_id, upstreamId: r.upstream_id, at: new Date(r.observed_at), batchId: r.batch_id, collectedAt: null, raw: r.raw }));
+        return rows.map((r) => ({
+          kind,
+          table: target.table,
+          sourceId: r.source_id,
+          upstreamId: r.upstream_id,
+          at: new Date(r.observed_at),
+          batchId: r.batch_id,
+          collectedAt: null,
+          raw: r.raw,
+        }));
       }
       if (target.kind === 'event') {
         const rows = await db
@@ -109,7 +137,16 @@ export function createConsoleRepository(db: Kysely<Database>, options: { metabas
           .where('upstream_id', '=', upstreamId)
           .limit(limit)
           .execute();
-        return rows.map((r) => ({ kind, table: target.table, sourceId: r.source_id, upstreamId: r.upstream_id, at: new Date(r.occurred_at), batchId: r.batch_id, collectedAt: new Date(r.first_collected_at), raw: r.raw }));
+        return rows.map((r) => ({
+          kind,
+          table: target.table,
+          sourceId: r.source_id,
+          upstreamId: r.upstream_id,
+          at: new Date(r.occurred_at),
+          batchId: r.batch_id,
+          collectedAt: new Date(r.first_collected_at),
+          raw: r.raw,
+        }));
       }
       const rows = await db
         .selectFrom(target.table as 'entra_user_version')
@@ -118,7 +155,16 @@ export function createConsoleRepository(db: Kysely<Database>, options: { metabas
         .orderBy('observed_at', 'desc')
         .limit(limit)
         .execute();
-      return rows.map((r) => ({ kind, table: target.table, sourceId: r.source_id, upstreamId: r.upstream_id, at: new Date(r.observed_at), batchId: r.batch_id, collectedAt: null, raw: r.raw }));
+      return rows.map((r) => ({
+        kind,
+        table: target.table,
+        sourceId: r.source_id,
+        upstreamId: r.upstream_id,
+        at: new Date(r.observed_at),
+        batchId: r.batch_id,
+        collectedAt: null,
+        raw: r.raw,
+      }));
     },
 
     async terminatedIntervals(runId: number, personId: string) {
@@ -144,7 +190,12 @@ export function createConsoleRepository(db: Kysely<Database>, options: { metabas
 
     /** Entra sign-ins of a person and the Metabase logins and queries of their linked
      *  accounts, in [from, to), newest first, at most `limit` per lane. */
-    async personTimeline(personId: string, accounts: { sourceId: string; accountId: number }[], range: TimeRange, limit = 400): Promise<TimelineEvent[]> {
+    async personTimeline(
+      personId: string,
+      accounts: { sourceId: string; accountId: number }[],
+      range: TimeRange,
+      limit = 400,
+    ): Promise<TimelineEvent[]> {
       const signIns = await db
         .selectFrom('entra_sign_in')
         .select(['upstream_id', 'occurred_at', 'app_id', 'error_code', sql<string | null>`raw->>'appDisplayName'`.as('app_name')])
@@ -172,7 +223,14 @@ export function createConsoleRepository(db: Kysely<Database>, options: { metabas
           .orderBy('occurred_at', 'desc')
           .limit(limit)
           .execute();
-        for (const l of logins) events.push({ lane: 'metabase', at: new Date(l.occurred_at), what: `Metabase login (account ${account.accountId})`, ok: true, id: l.upstream_id });
+        for (const l of logins)
+          events.push({
+            lane: 'metabase',
+            at: new Date(l.occurred_at),
+            what: `Metabase login (account ${account.accountId})`,
+            ok: true,
+            id: l.upstream_id,
+          });
         const queries = await db
           .selectFrom('metabase_query_execution')
           .select(['upstream_id', 'occurred_at', 'context', 'has_error'])
@@ -183,18 +241,35 @@ export function createConsoleRepository(db: Kysely<Database>, options: { metabas
           .orderBy('occurred_at', 'desc')
           .limit(limit)
           .execute();
-        for (const q of queries) events.push({ lane: 'metabase', at: new Date(q.occurred_at), what: `query${q.context ? ` (${q.context})` : ''}`, ok: q.has_error !== true, id: q.upstream_id });
+        for (const q of queries)
+          events.push({
+            lane: 'metabase',
+            at: new Date(q.occurred_at),
+            what: `query${q.context ? ` (${q.context})` : ''}`,
+            ok: q.has_error !== true,
+            id: q.upstream_id,
+          });
       }
       return events.sort((a, b) => b.at.getTime() - a.at.getTime());
     },
 
     async collectionRuns(limit: number) {
-      return db.selectFrom('collection_run').select(['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error']).orderBy('id', 'desc').limit(limit).execute();
+      return db
+        .selectFrom('collection_run')
+        .select(['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error'])
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
     },
 
     /** Streams whose checkpoint a run has moved so far: the progress of a running collection. */
     async runProgress(runId: number) {
-      return db.selectFrom('stream_checkpoint').select(['source_id', 'stream', 'updated_at']).where('run_id', '=', runId).orderBy('updated_at').execute();
+      return db
+        .selectFrom('stream_checkpoint')
+        .select(['source_id', 'stream', 'updated_at'])
+        .where('run_id', '=', runId)
+        .orderBy('updated_at')
+        .execute();
     },
 
     /** The newest stored report of a framework whose period reaches past `from`. */
@@ -211,8 +286,17 @@ export function createConsoleRepository(db: Kysely<Database>, options: { metabas
 
     async coverage(window: TimeRange): Promise<StreamCoverage[]> {
       const inventory = await loadInventory(db, { metabaseAppIds: [...options.metabaseAppIds], adminGroupIds: [...options.adminGroupIds] });
-      const streams = await db.selectFrom('coverage_window').select(['source_id', 'stream']).distinct().orderBy('source_id').orderBy('stream').execute();
-      const kinds = new Map<string, 'entra' | 'metabase'>([...inventory.entraSourceIds.map((id) => [id, 'entra'] as const), ...inventory.metabaseSourceIds.map((id) => [id, 'metabase'] as const)]);
+      const streams = await db
+        .selectFrom('coverage_window')
+        .select(['source_id', 'stream'])
+        .distinct()
+        .orderBy('source_id')
+        .orderBy('stream')
+        .execute();
+      const kinds = new Map<string, 'entra' | 'metabase'>([
+        ...inventory.entraSourceIds.map((id) => [id, 'entra'] as const),
+        ...inventory.metabaseSourceIds.map((id) => [id, 'metabase'] as const),
+      ]);
       return streams
         .filter((row) => kinds.has(row.source_id))
         .map((row) => {
@@ -235,7 +319,8 @@ export function createConsoleRepository(db: Kysely<Database>, options: { metabas
         .orderBy('observed_at', 'asc')
         .execute();
       const oldest = new Map<string, Date | null>();
-      for (const row of retention) oldest.set(`${row.source_id}|${row.stream}`, row.oldest_available_at ? new Date(row.oldest_available_at) : null);
+      for (const row of retention)
+        oldest.set(`${row.source_id}|${row.stream}`, row.oldest_available_at ? new Date(row.oldest_available_at) : null);
       return covered.map((row) => ({
         sourceId: row.source_id,
         stream: row.stream,

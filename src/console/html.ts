@@ -36,7 +36,10 @@ export function when(value: Date | string | null | undefined): string {
   if (value === null || value === undefined) return '—';
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return '—';
-  return date.toISOString().replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, ' UTC');
+  return date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/:\d\d\.\d{3}Z$/, ' UTC');
 }
 
 export function day(value: Date | string | null | undefined): string {
@@ -64,14 +67,28 @@ const NAV: { href: string; label: string; id: string }[] = [
 ];
 
 export function csrfField(token: string): Html {
-  return html`<input type="hidden" name="_csrf" value="${token}">`;
+  return html`<input type="hidden" name="_csrf" value="${token}" />`;
 }
 
-export function page(input: { title: string; current?: string; user?: PageUser; body: Html | Html[]; notice?: string | undefined }): string {
+export function page(input: {
+  title: string;
+  current?: string;
+  user?: PageUser;
+  body: Html | Html[];
+  notice?: string | undefined;
+}): string {
   const nav = input.user
-    ? html`<nav aria-label="Main"><ul>${NAV.map((item) => html`<li><a href="${item.href}"${item.id === input.current ? new Html(' aria-current="page"') : ''}>${item.label}</a></li>`)}</ul></nav>
-<div class="who"><span>${input.user.displayName ?? input.user.username ?? 'signed in'} · ${input.user.role}</span>
-<form method="post" action="/sign-out" class="inline">${csrfField(input.user.csrfToken)}<button type="submit">Sign out</button></form></div>`
+    ? html`<nav aria-label="Main">
+          <ul>
+            ${NAV.map((item) => html`<li><a href="${item.href}" ${item.id === input.current ? new Html(' aria-current="page"') : ''}>${item.label}</a></li>`)}
+          </ul>
+        </nav>
+        <div class="who">
+          <span>${input.user.displayName ?? input.user.username ?? 'signed in'} · ${input.user.role}</span>
+          <form method="post" action="/sign-out" class="inline">
+            ${csrfField(input.user.csrfToken)}<button type="submit">Sign out</button>
+          </form>
+        </div>`
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -84,8 +101,31 @@ ${render(input.body)}</main>
 </body></html>`;
 }
 
-export function table(caption: string, headers: string[], rows: (Html | string | number | null)[][], options: { empty?: string } = {}): Html {
+export function table(
+  caption: string,
+  headers: string[],
+  rows: (Html | string | number | null)[][],
+  options: { empty?: string } = {},
+): Html {
   if (rows.length === 0) return html`<p class="empty">${options.empty ?? 'Nothing to show.'}</p>`;
-  return html`<div class="table-wrap"><table><caption>${caption}</caption><thead><tr>${headers.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead>
-<tbody>${rows.map((row) => html`<tr>${row.map((cell) => html`<td>${cell ?? '—'}</td>`)}</tr>`)}</tbody></table></div>`;
+  return html`<div class="table-wrap">
+    <table>
+      <caption>
+        ${caption}
+      </caption>
+      <thead>
+        <tr>
+          ${headers.map((h) => html`<th scope="col">${h}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${rows.map(
+          (row) =>
+            html`<tr>
+              ${row.map((cell) => html`<td>${cell ?? '—'}</td>`)}
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </div>`;
 }

@@ -6,14 +6,16 @@
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { toFinding } from '../api/routes/findings.routes.js';
-import type { RouteContext } from '../api/routes/context.js';
+
 import { decodeCursor, page as pageOf } from '../api/pagination.js';
+import type { RouteContext } from '../api/routes/context.js';
+import { toFinding } from '../api/routes/findings.routes.js';
 import { AppError, isAppError } from '../errors.js';
 import type { ReportModel } from '../reports/model.js';
 import { renderCsvFiles } from '../reports/render/csv.js';
@@ -28,8 +30,8 @@ import { createConsoleRepository } from './console.repository.js';
 import type { PageUser } from './html.js';
 import * as pages from './pages.js';
 import { atLeast } from './roles.js';
-import { createSessionRepository, sameToken, type ConsoleRole, type ConsoleSession } from './session.repository.js';
-import { consoleSettings, createEntraSignIn, type ConsoleSettings, type EntraSignIn } from './sign-in.js';
+import { type ConsoleRole, type ConsoleSession, createSessionRepository, sameToken } from './session.repository.js';
+import { type ConsoleSettings, consoleSettings, createEntraSignIn, type EntraSignIn } from './sign-in.js';
 import { CONSOLE_CSS } from './styles.js';
 
 declare module 'fastify' {
@@ -63,8 +65,7 @@ function parseQuarter(label: string): { from: Date; to: Date } {
 }
 
 const dateText = z.iso.date();
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 const findingQuery = z.object({
   rule: optional(z.string().regex(/^[a-z][a-z-]*$/, 'must be a rule id such as sso-bypass')),
@@ -84,7 +85,8 @@ const reportForm = z
   })
   .superRefine((body, ctx) => {
     if (body.from !== undefined || body.to !== undefined) {
-      if (body.from === undefined || body.to === undefined) ctx.addIssue({ code: 'custom', path: ['from'], message: 'give both from and to, or a quarter' });
+      if (body.from === undefined || body.to === undefined)
+        ctx.addIssue({ code: 'custom', path: ['from'], message: 'give both from and to, or a quarter' });
       else if (body.from >= body.to) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be later than from' });
     } else if (body.period === undefined) ctx.addIssue({ code: 'custom', path: ['period'], message: 'give a quarter or from and to' });
   });
@@ -124,7 +126,9 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     referrerPolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,
   });
-  app.get('/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CONSOLE_CSS));
+  app.get('/console.css', async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CONSOLE_CSS),
+  );
 
   if ('off' in settingsOrOff) {
     context.logger.info(`web console off: ${settingsOrOff.off}`);
@@ -137,7 +141,10 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
 
   const signIn: EntraSignIn = createEntraSignIn(context.config, settings, options.tlsCa ? { tlsCa: options.tlsCa } : {});
   const sessions = createSessionRepository(context.store.db, context.now);
-  const repo = createConsoleRepository(context.store.db, { metabaseAppIds: context.config.ENTRA_METABASE_APP_IDS, adminGroupIds: context.config.ENTRA_ADMIN_GROUP_IDS });
+  const repo = createConsoleRepository(context.store.db, {
+    metabaseAppIds: context.config.ENTRA_METABASE_APP_IDS,
+    adminGroupIds: context.config.ENTRA_ADMIN_GROUP_IDS,
+  });
   const reads = context.reads;
   // __Host- cookies must be Secure, path /, without a domain: the browser then refuses
   // them from any other origin or over http.
@@ -145,7 +152,8 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
   const signInCookie = settings.secure ? '__Host-accesstrail-signin' : 'accesstrail-signin';
   const cookieOptions = { httpOnly: true, secure: settings.secure, sameSite: 'lax' as const, path: '/' };
 
-  const html = (reply: FastifyReply, text: string, status = 200) => reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(text);
+  const html = (reply: FastifyReply, text: string, status = 200) =>
+    reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(text);
   const userOf = (request: FastifyRequest): PageUser => {
     const s = request.consoleSession!;
     return { displayName: s.displayName, username: s.username, role: s.role, csrfToken: s.csrfToken };
@@ -157,13 +165,26 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
       // Our errors' messages name the problem and never a secret, so the page shows them.
       if (error.httpStatus >= 500) request.log.error({ err: error }, 'console request failed');
       else request.log.info({ code: error.code }, error.message);
-      return html(reply, pages.messagePage(error.httpStatus >= 500 ? 'Not available' : 'Cannot do that', error.message, user), error.httpStatus);
+      return html(
+        reply,
+        pages.messagePage(error.httpStatus >= 500 ? 'Not available' : 'Cannot do that', error.message, user),
+        error.httpStatus,
+      );
     }
     const status = (error as { statusCode?: number }).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) return html(reply, pages.messagePage('Bad request', (error as Error).message, user), status);
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      return html(reply, pages.messagePage('Bad request', (error as Error).message, user), status);
     request.log.error({ err: error }, 'console request failed');
     if (reply.sent || reply.raw.headersSent) return;
-    return html(reply, pages.messagePage('Something went wrong', `The console could not answer (request ${request.id}); the service log has the details.`, user), 500);
+    return html(
+      reply,
+      pages.messagePage(
+        'Something went wrong',
+        `The console could not answer (request ${request.id}); the service log has the details.`,
+        user,
+      ),
+      500,
+    );
   });
 
   /** preHandler: a live session with at least `role`; forms also need the session's CSRF token. */
@@ -180,11 +201,23 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
         const token = (request.body as Record<string, unknown> | undefined)?.['_csrf'];
         if (typeof token !== 'string' || !sameToken(token, session.csrfToken)) {
           request.log.warn({ path: request.url }, 'console form refused: CSRF token missing or wrong');
-          return html(reply, pages.messagePage('Form refused', 'The form was refused: its security token does not belong to your session. Reload the page and try again.', userOf(request)), 403);
+          return html(
+            reply,
+            pages.messagePage(
+              'Form refused',
+              'The form was refused: its security token does not belong to your session. Reload the page and try again.',
+              userOf(request),
+            ),
+            403,
+          );
         }
       }
       if (!atLeast(session.role, role)) {
-        return html(reply, pages.messagePage('Not allowed', `This needs the ${role} role; you are signed in as ${session.role}.`, userOf(request)), 403);
+        return html(
+          reply,
+          pages.messagePage('Not allowed', `This needs the ${role} role; you are signed in as ${session.role}.`, userOf(request)),
+          403,
+        );
       }
     };
   }
@@ -212,10 +245,22 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     const attempt = request.cookies[signInCookie];
     reply.clearCookie(signInCookie, cookieOptions);
     if (query['error']) {
-      return html(reply, pages.signInPage({ returnTo: '/', message: `Entra ID did not sign you in: ${query['error']}${query['error_description'] ? ` (${query['error_description'].slice(0, 300)})` : ''}` }), 401);
+      return html(
+        reply,
+        pages.signInPage({
+          returnTo: '/',
+          message: `Entra ID did not sign you in: ${query['error']}${query['error_description'] ? ` (${query['error_description'].slice(0, 300)})` : ''}`,
+        }),
+        401,
+      );
     }
     const pending = attempt ? await sessions.takeSignIn(attempt) : undefined;
-    if (!pending) return html(reply, pages.signInPage({ returnTo: '/', message: 'This sign-in expired or was started in another browser; start again.' }), 400);
+    if (!pending)
+      return html(
+        reply,
+        pages.signInPage({ returnTo: '/', message: 'This sign-in expired or was started in another browser; start again.' }),
+        400,
+      );
     const callback = new URL(settings.redirectUri);
     for (const [name, value] of Object.entries(query)) if (typeof value === 'string') callback.searchParams.set(name, value);
     let person;
@@ -226,10 +271,30 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
       return html(reply, pages.signInPage({ returnTo: '/', message: `Sign-in failed: ${(error as Error).message}` }), 401);
     }
     if (!person.role) {
-      request.log.info({ subject: person.subject, appRoles: person.appRoles, groups: person.groupCount }, 'console sign-in refused: no mapped role');
-      return html(reply, pages.noRolePage({ who: person.username ?? person.displayName ?? person.subject, appRoles: person.appRoles, groupCount: person.groupCount, groupsFrom: person.groupsFrom, mapping: settings.roles }), 403);
+      request.log.info(
+        { subject: person.subject, appRoles: person.appRoles, groups: person.groupCount },
+        'console sign-in refused: no mapped role',
+      );
+      return html(
+        reply,
+        pages.noRolePage({
+          who: person.username ?? person.displayName ?? person.subject,
+          appRoles: person.appRoles,
+          groupCount: person.groupCount,
+          groupsFrom: person.groupsFrom,
+          mapping: settings.roles,
+        }),
+        403,
+      );
     }
-    const { id } = await sessions.create({ subject: person.subject, tenantId: person.tenantId, displayName: person.displayName, username: person.username, role: person.role, lifetimeHours: settings.sessionHours });
+    const { id } = await sessions.create({
+      subject: person.subject,
+      tenantId: person.tenantId,
+      displayName: person.displayName,
+      username: person.username,
+      role: person.role,
+      lifetimeHours: settings.sessionHours,
+    });
     request.log.info({ subject: person.subject, role: person.role }, 'console sign-in');
     reply.setCookie(sessionCookie, id, { ...cookieOptions, maxAge: settings.sessionHours * 3600 });
     return reply.redirect(pending.returnTo, 303);
@@ -248,7 +313,8 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
   async function verificationOf(model: ReportModel, storedSha256: string, keys = loadTrustedPublicKeys(context.config.dataDir)) {
     const result = verifySignedModel(model, keys);
     const reasons = [...result.reasons];
-    if (result.contentSha256 !== null && result.contentSha256 !== storedSha256) reasons.push(`the report row records content hash ${storedSha256}, the document states ${result.contentSha256}`);
+    if (result.contentSha256 !== null && result.contentSha256 !== storedSha256)
+      reasons.push(`the report row records content hash ${storedSha256}, the document states ${result.contentSha256}`);
     return { ok: reasons.length === 0, reasons, keyId: result.keyId };
   }
 
@@ -260,7 +326,13 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     const stored = await repo.latestReportSince(framework, quarter.from);
     const kinds = await repo.sourceKinds();
     const freshness = (await repo.readConsoleFreshness()).map((f) => ({ ...f, kind: kinds.get(f.sourceId) }));
-    const report = stored ? { id: stored.id, model: stored.content as unknown as ReportModel, verification: await verificationOf(stored.content as unknown as ReportModel, stored.content_sha256) } : undefined;
+    const report = stored
+      ? {
+          id: stored.id,
+          model: stored.content as unknown as ReportModel,
+          verification: await verificationOf(stored.content as unknown as ReportModel, stored.content_sha256),
+        }
+      : undefined;
     return html(
       reply,
       pages.overviewPage(userOf(request), {
@@ -285,8 +357,15 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     // The list is read in pages of the API's order (newest first) and filtered here;
     // a store keeps tens of reports a year, not millions.
     const after = query['cursor'] ? decodeCursor(query['cursor'], ['string', 'string']) : undefined;
-    const candidates = await reads.listReports(500, after ? { generatedAt: new Date(after[0] as string), id: after[1] as string } : undefined);
-    const matching = candidates.filter((r) => (!framework || r.framework === framework) && (!range || (new Date(r.period_from).getTime() < range.to.getTime() && new Date(r.period_to).getTime() > range.from.getTime())));
+    const candidates = await reads.listReports(
+      500,
+      after ? { generatedAt: new Date(after[0] as string), id: after[1] as string } : undefined,
+    );
+    const matching = candidates.filter(
+      (r) =>
+        (!framework || r.framework === framework) &&
+        (!range || (new Date(r.period_from).getTime() < range.to.getTime() && new Date(r.period_to).getTime() > range.from.getTime())),
+    );
     const shown = pageOf(matching, REPORTS_PAGE_SIZE, (r) => [new Date(r.generated_at).toISOString(), r.id]);
     const rows: pages.ReportRowView[] = [];
     for (const r of shown.items) {
@@ -301,7 +380,9 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
         generatedAt: new Date(r.generated_at),
         provisional: r.provisional,
         contentSha256: r.content_sha256,
-        verification: model ? await verificationOf(model, r.content_sha256, keys) : { ok: false, reasons: ['the stored report is missing'], keyId: null },
+        verification: model
+          ? await verificationOf(model, r.content_sha256, keys)
+          : { ok: false, reasons: ['the stored report is missing'], keyId: null },
         hasManifest: model ? existsSync(manifestPath(model)) : false,
       });
     }
@@ -327,7 +408,10 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     const parsed = reportForm.safeParse(request.body);
     if (!parsed.success) throw new AppError('INPUT_INVALID', firstIssue(parsed.error));
     const body = parsed.data;
-    const period = body.from && body.to ? { from: new Date(`${body.from}T00:00:00Z`), to: new Date(`${body.to}T00:00:00Z`) } : parseQuarter(body.period!);
+    const period =
+      body.from && body.to
+        ? { from: new Date(`${body.from}T00:00:00Z`), to: new Date(`${body.to}T00:00:00Z`) }
+        : parseQuarter(body.period!);
     if (period.from.getTime() > context.now().getTime()) throw new AppError('INPUT_INVALID', 'the period has not started yet');
     const created = await createReport(
       { db: context.store.db, config: context.config, logger: context.logger, now: context.now },
@@ -345,7 +429,8 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
     const model = stored.content as ReportModel;
     const base = reportBaseName(model);
-    const attach = (type: string, name: string) => reply.type(type).header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
+    const attach = (type: string, name: string) =>
+      reply.type(type).header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
     // The artefacts written when the report was built (and listed in its signed
     // manifest) are served as they are, so a download verifies offline against the
     // manifest; a report built elsewhere is rendered from the stored model.
@@ -360,7 +445,9 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
         return attach('application/json; charset=utf-8', `${base}.oscal.json`).send(written(`${base}.oscal.json`) ?? renderOscal(model));
       case 'csv': {
         const name = `${base}-findings.csv`;
-        return attach('text/csv; charset=utf-8', name).send(written(name) ?? renderCsvFiles(model).find((f) => f.name === 'findings.csv')!.content);
+        return attach('text/csv; charset=utf-8', name).send(
+          written(name) ?? renderCsvFiles(model).find((f) => f.name === 'findings.csv')!.content,
+        );
       }
       case 'pdf': {
         const file = written(`${base}.pdf`);
@@ -374,7 +461,8 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
       }
       case 'manifest': {
         const file = manifestPath(model);
-        if (!existsSync(file)) throw new AppError('NOT_FOUND', 'this report has no signed manifest in the data folder (it was built elsewhere)');
+        if (!existsSync(file))
+          throw new AppError('NOT_FOUND', 'this report has no signed manifest in the data folder (it was built elsewhere)');
         return attach('application/json; charset=utf-8', path.basename(file)).send(readFileSync(file, 'utf8'));
       }
       default:
@@ -387,20 +475,47 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     const runId = await reads.latestCorrelationRunId();
     const rules = runId === undefined ? [] : await repo.ruleIds(runId);
     if (!parsed.success) {
-      return html(reply, pages.findingsPage(userOf(request), { filters: {}, rules, rows: [], nextCursor: null, correlationRunId: runId, error: `Filter not applied: ${firstIssue(parsed.error)}` }), 400);
+      return html(
+        reply,
+        pages.findingsPage(userOf(request), {
+          filters: {},
+          rules,
+          rows: [],
+          nextCursor: null,
+          correlationRunId: runId,
+          error: `Filter not applied: ${firstIssue(parsed.error)}`,
+        }),
+        400,
+      );
     }
     const q = parsed.data;
     const filters = { rule: q.rule, severity: q.severity, person: q.person, from: q.from, to: q.to };
-    if (runId === undefined) return html(reply, pages.findingsPage(userOf(request), { filters, rules, rows: [], nextCursor: null, correlationRunId: undefined }));
+    if (runId === undefined)
+      return html(reply, pages.findingsPage(userOf(request), { filters, rules, rows: [], nextCursor: null, correlationRunId: undefined }));
     const afterId = q.cursor ? String(decodeCursor(q.cursor, ['string'])[0]) : undefined;
     const rows = await reads.listFindings(
       runId,
-      { rule: q.rule, severity: q.severity, personId: q.person, from: q.from ? new Date(`${q.from}T00:00:00Z`) : undefined, to: q.to ? new Date(`${q.to}T00:00:00Z`) : undefined },
+      {
+        rule: q.rule,
+        severity: q.severity,
+        personId: q.person,
+        from: q.from ? new Date(`${q.from}T00:00:00Z`) : undefined,
+        to: q.to ? new Date(`${q.to}T00:00:00Z`) : undefined,
+      },
       PAGE_SIZE + 1,
       afterId,
     );
     const result = pageOf(rows, PAGE_SIZE, (row) => [row.id]);
-    return html(reply, pages.findingsPage(userOf(request), { filters, rules, rows: result.items.map(findingView), nextCursor: result.nextCursor, correlationRunId: runId }));
+    return html(
+      reply,
+      pages.findingsPage(userOf(request), {
+        filters,
+        rules,
+        rows: result.items.map(findingView),
+        nextCursor: result.nextCursor,
+        correlationRunId: runId,
+      }),
+    );
   });
 
   app.get('/findings/:id', { preHandler: requireRole('viewer') }, async (request, reply) => {
@@ -410,8 +525,16 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     if (!row) throw new AppError('NOT_FOUND', `no finding ${id} in the latest correlation`);
     const finding = toFinding(row);
     const evidence = [];
-    for (const ref of finding.evidence.slice(0, EVIDENCE_SHOWN)) evidence.push({ ref, records: await repo.evidenceRecords(ref.source, ref.id) });
-    return html(reply, pages.findingPage(userOf(request), { finding: { ...findingView(row), detail: row.detail }, evidence, truncated: Math.max(0, finding.evidence.length - EVIDENCE_SHOWN) }));
+    for (const ref of finding.evidence.slice(0, EVIDENCE_SHOWN))
+      evidence.push({ ref, records: await repo.evidenceRecords(ref.source, ref.id) });
+    return html(
+      reply,
+      pages.findingPage(userOf(request), {
+        finding: { ...findingView(row), detail: row.detail },
+        evidence,
+        truncated: Math.max(0, finding.evidence.length - EVIDENCE_SHOWN),
+      }),
+    );
   });
 
   app.get('/people/:id', { preHandler: requireRole('viewer') }, async (request, reply) => {
@@ -420,10 +543,13 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     const directory = await reads.personDirectoryEntry(id);
     const accounts = runId === undefined ? [] : await reads.listAccounts(runId, 200, { personId: id });
     const findings = runId === undefined ? [] : await reads.listFindings(runId, { personId: id }, 200);
-    if (!directory && accounts.length === 0 && findings.length === 0) throw new AppError('NOT_FOUND', `no person ${id} in the directory or the latest correlation`);
+    if (!directory && accounts.length === 0 && findings.length === 0)
+      throw new AppError('NOT_FOUND', `no person ${id} in the directory or the latest correlation`);
     const now = context.now();
     const window = { from: new Date(now.getTime() - TIMELINE_DAYS * 86_400_000), to: now };
-    const linked = accounts.filter((a) => a.status === 'linked').map((a) => ({ sourceId: a.metabase_source_id, accountId: Number(a.account_id) }));
+    const linked = accounts
+      .filter((a) => a.status === 'linked')
+      .map((a) => ({ sourceId: a.metabase_source_id, accountId: Number(a.account_id) }));
     return html(
       reply,
       pages.personPage(userOf(request), {
@@ -431,8 +557,24 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
         name: await repo.personName(id),
         upn: directory?.user_principal_name ?? null,
         enabled: directory?.account_enabled ?? null,
-        accounts: accounts.map((a) => ({ sourceId: a.metabase_source_id, accountId: Number(a.account_id), email: a.email ?? null, active: a.present === false ? false : (a.is_active ?? null), status: a.status, method: a.method, matchedValue: a.matched_value })),
-        terminated: runId === undefined ? [] : (await repo.terminatedIntervals(runId, id)).map((t) => ({ from: new Date(t.started_at), to: t.ended_at ? new Date(t.ended_at) : null, reason: t.reason, approximate: t.approximate })),
+        accounts: accounts.map((a) => ({
+          sourceId: a.metabase_source_id,
+          accountId: Number(a.account_id),
+          email: a.email ?? null,
+          active: a.present === false ? false : (a.is_active ?? null),
+          status: a.status,
+          method: a.method,
+          matchedValue: a.matched_value,
+        })),
+        terminated:
+          runId === undefined
+            ? []
+            : (await repo.terminatedIntervals(runId, id)).map((t) => ({
+                from: new Date(t.started_at),
+                to: t.ended_at ? new Date(t.ended_at) : null,
+                reason: t.reason,
+                approximate: t.approximate,
+              })),
         timeline: await repo.personTimeline(id, linked, window),
         window,
         findings: findings.map(findingView),
@@ -450,8 +592,17 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     const runs = await repo.collectionRuns(50);
     const views: pages.CollectionRunView[] = [];
     for (const run of runs) {
-      const summary = (run.summary ?? {}) as { sources?: { sourceId?: string; streams?: { stream?: string; records?: number; quarantined?: number }[] }[] };
-      const streams = (summary.sources ?? []).flatMap((s) => (s.streams ?? []).map((st) => ({ sourceId: String(s.sourceId ?? ''), stream: String(st.stream ?? ''), records: typeof st.records === 'number' ? st.records : null, quarantined: typeof st.quarantined === 'number' ? st.quarantined : null })));
+      const summary = (run.summary ?? {}) as {
+        sources?: { sourceId?: string; streams?: { stream?: string; records?: number; quarantined?: number }[] }[];
+      };
+      const streams = (summary.sources ?? []).flatMap((s) =>
+        (s.streams ?? []).map((st) => ({
+          sourceId: String(s.sourceId ?? ''),
+          stream: String(st.stream ?? ''),
+          records: typeof st.records === 'number' ? st.records : null,
+          quarantined: typeof st.quarantined === 'number' ? st.quarantined : null,
+        })),
+      );
       views.push({
         id: run.id,
         kind: run.kind,
@@ -460,12 +611,22 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
         startedAt: new Date(run.started_at),
         finishedAt: run.finished_at ? new Date(run.finished_at) : null,
         streams,
-        progress: run.status === 'running' ? (await repo.runProgress(run.id)).map((p) => ({ sourceId: p.source_id, stream: p.stream, at: new Date(p.updated_at) })) : [],
+        progress:
+          run.status === 'running'
+            ? (await repo.runProgress(run.id)).map((p) => ({ sourceId: p.source_id, stream: p.stream, at: new Date(p.updated_at) }))
+            : [],
         error: run.error,
       });
     }
     const started = (request.query as Record<string, unknown>)['started'];
-    return html(reply, pages.collectionsPage(userOf(request), { runs: views, busy: context.collections.busy(), notice: typeof started === 'string' ? `Collection run ${started} started; reload to follow it.` : undefined }));
+    return html(
+      reply,
+      pages.collectionsPage(userOf(request), {
+        runs: views,
+        busy: context.collections.busy(),
+        notice: typeof started === 'string' ? `Collection run ${started} started; reload to follow it.` : undefined,
+      }),
+    );
   });
 
   app.post('/collections', { preHandler: requireRole('admin') }, async (request, reply) => {

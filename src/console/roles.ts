@@ -33,7 +33,10 @@ export function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-export function roleFor(input: { appRoles: readonly string[]; groupIds: readonly string[] }, mapping: RoleMapping): ConsoleRole | undefined {
+export function roleFor(
+  input: { appRoles: readonly string[]; groupIds: readonly string[] },
+  mapping: RoleMapping,
+): ConsoleRole | undefined {
   const appRoles = new Set(input.appRoles);
   const groups = new Set(input.groupIds.map((g) => g.toLowerCase()));
   for (const role of ORDER) {

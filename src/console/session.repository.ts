@@ -2,7 +2,9 @@
 // holds a random 256-bit id; the table holds only its SHA-256, so reading the table
 // (a backup, a replica) gives no way to sign in. A session ends at sign-out or expiry.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
 import type { Kysely } from 'kysely';
+
 import type { Database } from '../store/schema.js';
 
 export type ConsoleRole = 'viewer' | 'reviewer' | 'admin';
@@ -74,7 +76,14 @@ export function sameToken(a: string, b: string): boolean {
 export function createSessionRepository(store: Kysely<Database>, now: () => Date) {
   const db = store.withTables<ConsoleTables>();
   return {
-    async create(input: { subject: string; tenantId: string | null; displayName: string | null; username: string | null; role: ConsoleRole; lifetimeHours: number }): Promise<{ id: string; session: ConsoleSession }> {
+    async create(input: {
+      subject: string;
+      tenantId: string | null;
+      displayName: string | null;
+      username: string | null;
+      role: ConsoleRole;
+      lifetimeHours: number;
+    }): Promise<{ id: string; session: ConsoleSession }> {
       const id = newOpaqueId();
       const csrfToken = newOpaqueId();
       const expiresAt = new Date(now().getTime() + input.lifetimeHours * 3_600_000);
@@ -94,24 +103,51 @@ export function createSessionRepository(store: Kysely<Database>, now: () => Date
           ended_at: null,
         })
         .execute();
-      return { id, session: { subject: input.subject, displayName: input.displayName, username: input.username, role: input.role, csrfToken, expiresAt } };
+      return {
+        id,
+        session: {
+          subject: input.subject,
+          displayName: input.displayName,
+          username: input.username,
+          role: input.role,
+          csrfToken,
+          expiresAt,
+        },
+      };
     },
 
     /** The live session for a cookie value; undefined when unknown, ended or expired. */
     async find(id: string): Promise<ConsoleSession | undefined> {
       if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
-      const row = await db.selectFrom('console_session').selectAll().where('id_sha256', '=', hashId(id)).where('ended_at', 'is', null).executeTakeFirst();
+      const row = await db
+        .selectFrom('console_session')
+        .selectAll()
+        .where('id_sha256', '=', hashId(id))
+        .where('ended_at', 'is', null)
+        .executeTakeFirst();
       if (!row) return undefined;
       const at = now();
       if (new Date(row.expires_at).getTime() <= at.getTime()) return undefined;
       if (at.getTime() - new Date(row.last_seen_at).getTime() >= LAST_SEEN_RESOLUTION_MS) {
         await db.updateTable('console_session').set({ last_seen_at: at }).where('id_sha256', '=', row.id_sha256).execute();
       }
-      return { subject: row.subject, displayName: row.display_name, username: row.username, role: row.role, csrfToken: row.csrf_token, expiresAt: new Date(row.expires_at) };
+      return {
+        subject: row.subject,
+        displayName: row.display_name,
+        username: row.username,
+        role: row.role,
+        csrfToken: row.csrf_token,
+        expiresAt: new Date(row.expires_at),
+      };
     },
 
     async end(id: string): Promise<void> {
-      await db.updateTable('console_session').set({ ended_at: now() }).where('id_sha256', '=', hashId(id)).where('ended_at', 'is', null).execute();
+      await db
+        .updateTable('console_session')
+        .set({ ended_at: now() })
+        .where('id_sha256', '=', hashId(id))
+        .where('ended_at', 'is', null)
+        .execute();
     },
 
     async startSignIn(pending: PendingSignIn): Promise<string> {

@@ -8,13 +8,15 @@
 import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 import * as client from 'openid-client';
+
+import { tenantIssuer, tenantKeySet } from '../api/entra-keys.js';
+import { type FetchLike, httpsFetch } from '../api/https-fetch.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { tenantIssuer, tenantKeySet } from '../api/entra-keys.js';
-import { httpsFetch, type FetchLike } from '../api/https-fetch.js';
-import { hasGroupsOverage, mappedGroupIds, roleFor, stringList, type RoleMapping } from './roles.js';
+import { hasGroupsOverage, mappedGroupIds, roleFor, type RoleMapping, stringList } from './roles.js';
 import type { ConsoleRole, PendingSignIn } from './session.repository.js';
 
 export interface ConsoleSettings {
@@ -33,11 +35,14 @@ export interface ConsoleSettings {
 export function consoleSettings(config: Config): ConsoleSettings | { off: string } {
   const missing: string[] = [];
   if (!config.ACCESSTRAIL_UI_CLIENT_ID) missing.push('ACCESSTRAIL_UI_CLIENT_ID');
-  if (!config.ACCESSTRAIL_UI_CLIENT_SECRET && !config.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH) missing.push('ACCESSTRAIL_UI_CLIENT_SECRET or ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH');
+  if (!config.ACCESSTRAIL_UI_CLIENT_SECRET && !config.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH)
+    missing.push('ACCESSTRAIL_UI_CLIENT_SECRET or ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH');
   if (!config.AZURE_TENANT_ID) missing.push('AZURE_TENANT_ID');
   if (missing.length > 0) return { off: `the console needs ${missing.join(', ')}` };
   // Unset: where `serve` listens (fine on one machine; behind a proxy, set it).
-  const publicUrl = new URL(config.ACCESSTRAIL_PUBLIC_URL ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`);
+  const publicUrl = new URL(
+    config.ACCESSTRAIL_PUBLIC_URL ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`,
+  );
   const base = publicUrl.toString().replace(/\/+$/, '');
   return {
     clientId: config.ACCESSTRAIL_UI_CLIENT_ID!,
@@ -88,8 +93,10 @@ async function certificateAuth(file: string, tokenEndpoint: string): Promise<cli
 
 /** openid-client's errors in words: Entra's own error and description, or what failed. */
 export function describeOidcError(error: unknown): string {
-  if (error instanceof client.ResponseBodyError) return `Entra refused the sign-in: ${error.error}${error.error_description ? ` (${error.error_description.split(' Trace ID:')[0]})` : ''}`;
-  if (error instanceof client.AuthorizationResponseError) return `Entra returned an error: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`;
+  if (error instanceof client.ResponseBodyError)
+    return `Entra refused the sign-in: ${error.error}${error.error_description ? ` (${error.error_description.split(' Trace ID:')[0]})` : ''}`;
+  if (error instanceof client.AuthorizationResponseError)
+    return `Entra returned an error: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`;
   const message = (error as Error).message;
   const cause = (error as { cause?: unknown }).cause;
   const detail = cause && typeof cause === 'object' && 'message' in cause ? String((cause as { message: unknown }).message) : '';
@@ -104,15 +111,28 @@ export function createEntraSignIn(config: Config, settings: ConsoleSettings, opt
   function discover(): Promise<client.Configuration> {
     configuration ??= (async () => {
       const auth = config.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH
-        ? await certificateAuth(path.resolve(config.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH), `${settings.issuer.replace(/\/v2\.0$/, '')}/oauth2/v2.0/token`)
+        ? await certificateAuth(
+            path.resolve(config.ACCESSTRAIL_UI_CLIENT_CERTIFICATE_PATH),
+            `${settings.issuer.replace(/\/v2\.0$/, '')}/oauth2/v2.0/token`,
+          )
         : client.ClientSecretPost(config.ACCESSTRAIL_UI_CLIENT_SECRET!);
-      return client.discovery(new URL(settings.issuer), settings.clientId, { redirect_uris: [settings.redirectUri], response_types: ['code'] }, auth, {
-        [client.customFetch]: fetchImpl as client.CustomFetch,
-        timeout: 15,
-      });
+      return client.discovery(
+        new URL(settings.issuer),
+        settings.clientId,
+        { redirect_uris: [settings.redirectUri], response_types: ['code'] },
+        auth,
+        {
+          [client.customFetch]: fetchImpl as client.CustomFetch,
+          timeout: 15,
+        },
+      );
     })().catch((error: unknown) => {
       configuration = undefined; // try again on the next sign-in
-      throw new AppError('UPSTREAM_UNAVAILABLE', `cannot read Entra's OpenID configuration at ${settings.issuer}: ${(error as Error).message}`, { cause: error });
+      throw new AppError(
+        'UPSTREAM_UNAVAILABLE',
+        `cannot read Entra's OpenID configuration at ${settings.issuer}: ${(error as Error).message}`,
+        { cause: error },
+      );
     });
     return configuration;
   }
@@ -132,7 +152,11 @@ export function createEntraSignIn(config: Config, settings: ConsoleSettings, opt
         headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ groupIds: wanted.slice(i, i + 20) }),
       });
-      if (!response.ok) throw new AppError('UPSTREAM_UNAVAILABLE', `Graph refused the group membership check (HTTP ${response.status}); the console app needs GroupMember.Read.All`);
+      if (!response.ok)
+        throw new AppError(
+          'UPSTREAM_UNAVAILABLE',
+          `Graph refused the group membership check (HTTP ${response.status}); the console app needs GroupMember.Read.All`,
+        );
       const body = (await response.json()) as { value?: unknown };
       found.push(...stringList(body.value));
     }
@@ -142,7 +166,12 @@ export function createEntraSignIn(config: Config, settings: ConsoleSettings, opt
   return {
     async begin(returnTo) {
       const conf = await discover();
-      const pending: PendingSignIn = { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: client.randomPKCECodeVerifier(), returnTo };
+      const pending: PendingSignIn = {
+        state: client.randomState(),
+        nonce: client.randomNonce(),
+        codeVerifier: client.randomPKCECodeVerifier(),
+        returnTo,
+      };
       const url = client.buildAuthorizationUrl(conf, {
         redirect_uri: settings.redirectUri,
         scope: 'openid profile',
@@ -160,12 +189,21 @@ export function createEntraSignIn(config: Config, settings: ConsoleSettings, opt
       const conf = await discover();
       let tokens;
       try {
-        tokens = await client.authorizationCodeGrant(conf, callbackUrl, { pkceCodeVerifier: pending.codeVerifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true });
+        tokens = await client.authorizationCodeGrant(conf, callbackUrl, {
+          pkceCodeVerifier: pending.codeVerifier,
+          expectedState: pending.state,
+          expectedNonce: pending.nonce,
+          idTokenExpected: true,
+        });
       } catch (error) {
         throw new AppError('UNAUTHORIZED', describeOidcError(error), { cause: error });
       }
       if (!tokens.id_token) throw new AppError('UNAUTHORIZED', 'Entra returned no ID token');
-      const { payload } = await jwtVerify(tokens.id_token, keys, { issuer: settings.issuer, audience: settings.clientId, algorithms: ['RS256'] });
+      const { payload } = await jwtVerify(tokens.id_token, keys, {
+        issuer: settings.issuer,
+        audience: settings.clientId,
+        algorithms: ['RS256'],
+      });
       const claims = payload as Record<string, unknown>;
       const appRoles = stringList(claims['roles']);
       let groupIds = stringList(claims['groups']);

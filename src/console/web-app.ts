@@ -2,7 +2,7 @@
 // at / on the same Fastify instance. `serve` and `demo --serve` build this; the API tests
 // build the API alone. Composing here keeps the arrow one way: the console uses the API's
 // pieces (route context, pagination, finding shape), the API knows nothing of the console.
-import { buildApp, type ApiApp, type ApiDependencies } from '../api/app.js';
+import { type ApiApp, type ApiDependencies, buildApp } from '../api/app.js';
 import { consolePlugin } from './plugin.js';
 
 export async function buildWebApp(deps: ApiDependencies): Promise<ApiApp> {

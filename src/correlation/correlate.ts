@@ -2,12 +2,13 @@
 // matches, then every rule, for a period and an as-of instant. Everything it produces is
 // stored with the run (correlation_run, identity_link, person_terminated_interval,
 // login_match, rule_evaluation, finding), so a report shows exactly what was evaluated.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
-import { streams } from '../store/streams.js';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+
 import type { Logger } from '../logger.js';
 import { mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
-import { stateTables, type StateTableName } from '../store/tables.js';
+import { streams } from '../store/streams.js';
+import { type StateTableName, stateTables } from '../store/tables.js';
 import { resolveIdentities } from './identity/identity.repository.js';
 import { loadInventory } from './inventory.js';
 import { matchLogins, type MatchOutcome } from './matching.js';
@@ -210,9 +211,28 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       findings: findings.length,
       timings,
     };
-    await db.updateTable('correlation_run').set({ status: 'succeeded', finished_at: new Date(), summary: JSON.stringify(summary) }).where('id', '=', runId).execute();
+    await db
+      .updateTable('correlation_run')
+      .set({ status: 'succeeded', finished_at: new Date(), summary: JSON.stringify(summary) })
+      .where('id', '=', runId)
+      .execute();
     await pruneDerivedRows(db, runId);
-    return { runId, period, asOf, inventory, links, matches, people: identities.people, accounts: identities.accounts, terminatedIntervals: identities.intervals.length, rules: results, findings, stateObservedAt, stateAt: stateAtAsOf, timings };
+    return {
+      runId,
+      period,
+      asOf,
+      inventory,
+      links,
+      matches,
+      people: identities.people,
+      accounts: identities.accounts,
+      terminatedIntervals: identities.intervals.length,
+      rules: results,
+      findings,
+      stateObservedAt,
+      stateAt: stateAtAsOf,
+      timings,
+    };
   } catch (error) {
     await db
       .updateTable('correlation_run')

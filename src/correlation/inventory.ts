@@ -1,10 +1,14 @@
 // Reads, once per correlation, which sources the store holds and what they cover.
 import type { Kysely } from 'kysely';
+
 import { mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 import type { Inventory } from './types.js';
 
-export async function loadInventory(db: Kysely<Database>, options: { metabaseAppIds: string[]; adminGroupIds: string[] }): Promise<Inventory> {
+export async function loadInventory(
+  db: Kysely<Database>,
+  options: { metabaseAppIds: string[]; adminGroupIds: string[] },
+): Promise<Inventory> {
   const sources = await db.selectFrom('source').select(['id', 'kind']).orderBy('id').execute();
   // Coverage recorded after as-of counts too: a collection may archive history late
   // (within the source's retention), and what it archived is evidence for the period.
@@ -25,9 +29,12 @@ export async function loadInventory(db: Kysely<Database>, options: { metabaseApp
   }
   for (const [key, ranges] of coverage) coverage.set(key, mergeRanges(ranges));
 
-  const capabilityMap = new Map(capabilities.map((row) => [`${row.source_id}|${row.capability}`, { available: row.available, reason: row.reason }]));
+  const capabilityMap = new Map(
+    capabilities.map((row) => [`${row.source_id}|${row.capability}`, { available: row.available, reason: row.reason }]),
+  );
   const oldest = new Map<string, Date | null>();
-  for (const row of retention) oldest.set(`${row.source_id}|${row.stream}`, row.oldest_available_at ? new Date(row.oldest_available_at) : null);
+  for (const row of retention)
+    oldest.set(`${row.source_id}|${row.stream}`, row.oldest_available_at ? new Date(row.oldest_available_at) : null);
 
   return {
     entraSourceIds: sources.filter((s) => s.kind === 'entra').map((s) => s.id),
@@ -39,4 +46,3 @@ export async function loadInventory(db: Kysely<Database>, options: { metabaseApp
     oldestAvailable: (sourceId, stream) => oldest.get(`${sourceId}|${stream}`),
   };
 }
-

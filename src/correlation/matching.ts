@@ -3,7 +3,8 @@
 // [login − before, login + after]; among several, the same IP first, then the closest.
 // The outcome of every login is stored for the run (login_match), so sso-bypass and the
 // report read the same answer.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+
 import type { TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 
@@ -21,7 +22,9 @@ export type MatchOutcome = 'explained' | 'unexplained' | 'password-session' | 'u
 
 /** The statement that computes and stores the matches of a run. */
 export function matchLoginsStatement(p: MatchingParameters): RawBuilder<unknown> {
-  const coverage = JSON.stringify(p.signInCoverage.map((range) => ({ covered_from: range.from.toISOString(), covered_to: range.to.toISOString() })));
+  const coverage = JSON.stringify(
+    p.signInCoverage.map((range) => ({ covered_from: range.from.toISOString(), covered_to: range.to.toISOString() })),
+  );
   const before = `${p.beforeMinutes} minutes`;
   const after = `${p.afterMinutes} minutes`;
   return sql`
@@ -86,7 +89,14 @@ export async function matchLogins(db: Kysely<Database>, p: MatchingParameters): 
     .where('run_id', '=', p.runId)
     .groupBy('outcome')
     .execute();
-  const counts: Record<MatchOutcome, number> = { explained: 0, unexplained: 0, 'password-session': 0, unlinked: 0, 'not-evaluable': 0, 'non-human': 0 };
+  const counts: Record<MatchOutcome, number> = {
+    explained: 0,
+    unexplained: 0,
+    'password-session': 0,
+    unlinked: 0,
+    'not-evaluable': 0,
+    'non-human': 0,
+  };
   for (const row of rows) counts[row.outcome as MatchOutcome] = Number(row.n);
   return counts;
 }

@@ -23,7 +23,10 @@ function parseLike(variable: string, text: string, example: unknown): unknown {
     return /^true$/i.test(text);
   }
   if (Array.isArray(example)) {
-    const items = text.split(',').map((item) => item.trim()).filter(Boolean);
+    const items = text
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
     if (example.length > 0 && typeof example[0] === 'number') {
       return items.map((item) => {
         const value = Number(item);
@@ -52,9 +55,11 @@ export function resolveRuleParameters(overrides: Readonly<Record<string, string>
     result[rule.id] = parameters;
   }
   // The admin groups are configured once, for the collector and the rule alike.
-  if (result['unjustified-privilege'] && extra.adminGroupIds.length > 0) result['unjustified-privilege'].adminGroupIds = extra.adminGroupIds;
+  if (result['unjustified-privilege'] && extra.adminGroupIds.length > 0)
+    result['unjustified-privilege'].adminGroupIds = extra.adminGroupIds;
   for (const variable of Object.keys(overrides)) {
-    if (!known.has(variable)) throw new AppError('CONFIG_INVALID', `${variable} names no rule parameter (see reports/catalogues/rules.json)`);
+    if (!known.has(variable))
+      throw new AppError('CONFIG_INVALID', `${variable} names no rule parameter (see reports/catalogues/rules.json)`);
   }
   return result;
 }
@@ -63,7 +68,10 @@ export function resolveRuleParameters(overrides: Readonly<Record<string, string>
 // catalogue's defaults under the run's values, so a missing parameter is a name the
 // catalogue entry lacks, and says so. (The fallback is for callers outside the rules.)
 function missing(name: string): never {
-  throw new AppError('CONFIG_INVALID', `rule parameter ${name} is not set: it is missing from the rule's entry in reports/catalogues/rules.json`);
+  throw new AppError(
+    'CONFIG_INVALID',
+    `rule parameter ${name} is not set: it is missing from the rule's entry in reports/catalogues/rules.json`,
+  );
 }
 
 export function numberParameter(parameters: Record<string, unknown>, name: string, fallback?: number): number {

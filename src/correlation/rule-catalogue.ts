@@ -7,7 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { z } from 'zod';
+
 import { AppError } from '../errors.js';
 
 export const sourceKinds = ['entra-sign-ins', 'entra-directory-audits', 'entra-directory', 'metabase'] as const;

@@ -1,5 +1,6 @@
 // The correlation as commands and the API use it: parameters from the configuration.
 import type { Kysely } from 'kysely';
+
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/schema.js';

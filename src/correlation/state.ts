@@ -2,7 +2,8 @@
 // When the store holds no snapshot of a stream that early (collection started after
 // the period), the earliest later snapshot is used and the report says when the state
 // was observed.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+
 import type { Database } from '../store/schema.js';
 import type { StateTableName } from '../store/tables.js';
 

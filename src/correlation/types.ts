@@ -1,5 +1,6 @@
 // What the correlation stage produces and how rules see the store.
 import type { Kysely, RawBuilder } from 'kysely';
+
 import type { TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 import type { StateTableName } from '../store/tables.js';

@@ -3,15 +3,16 @@
 // with none (to see the refusal), and a GRC tool app with an app role on the API.
 // Used by `accesstrail demo --serve` and the browser tests.
 import { createServer } from 'node:net';
+
 import type { ApiApp } from '../api/app.js';
-import { buildWebApp } from '../console/web-app.js';
 import type { Config } from '../config.js';
+import type { ConsoleRole } from '../console/session.repository.js';
+import { buildWebApp } from '../console/web-app.js';
 import { correlateFromConfig, DEFAULT_LOOKBACK_DAYS } from '../correlation/service.js';
-import type { DemoResult } from './run.js';
 import type { EntraEmulator } from '../emulators/entra/index.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
-import type { ConsoleRole } from '../console/session.repository.js';
+import type { DemoResult } from './run.js';
 
 export const DEMO_CONSOLE_CLIENT_ID = 'c0a50e00-0000-4000-8000-000000000011';
 export const DEMO_CONSOLE_SECRET = 'demo-console-secret';
@@ -52,9 +53,15 @@ export function registerDemoConsole(entra: EntraEmulator, publicUrl: string): De
     userRoles,
   });
   // The console's own client-credentials token (Graph, for the groups overage).
-  if (!entra.dataset.clients.some((c) => c.clientId === DEMO_CONSOLE_CLIENT_ID)) entra.dataset.clients.push({ clientId: DEMO_CONSOLE_CLIENT_ID, secret: DEMO_CONSOLE_SECRET });
-  if (!entra.dataset.clients.some((c) => c.clientId === DEMO_GRC_CLIENT_ID)) entra.dataset.clients.push({ clientId: DEMO_GRC_CLIENT_ID, secret: DEMO_GRC_SECRET });
-  entra.oidc.registerApplication({ clientId: '0a0a0a0a-0000-4000-8000-000000000031', identifierUri: DEMO_API_APP_ID_URI, clientRoles: { [DEMO_GRC_CLIENT_ID]: ['Reports.Read', 'Findings.Read'] } });
+  if (!entra.dataset.clients.some((c) => c.clientId === DEMO_CONSOLE_CLIENT_ID))
+    entra.dataset.clients.push({ clientId: DEMO_CONSOLE_CLIENT_ID, secret: DEMO_CONSOLE_SECRET });
+  if (!entra.dataset.clients.some((c) => c.clientId === DEMO_GRC_CLIENT_ID))
+    entra.dataset.clients.push({ clientId: DEMO_GRC_CLIENT_ID, secret: DEMO_GRC_SECRET });
+  entra.oidc.registerApplication({
+    clientId: '0a0a0a0a-0000-4000-8000-000000000031',
+    identifierUri: DEMO_API_APP_ID_URI,
+    clientRoles: { [DEMO_GRC_CLIENT_ID]: ['Reports.Read', 'Findings.Read'] },
+  });
   return people;
 }
 
@@ -93,7 +100,12 @@ export async function serveDemoConsole(input: {
     PORT: port,
   }) as Config;
   const now = input.now ?? new Date();
-  await correlateFromConfig(input.store.db, config, { from: new Date(now.getTime() - DEFAULT_LOOKBACK_DAYS * 86_400_000), to: now, asOf: now, purpose: 'current' }, input.logger);
+  await correlateFromConfig(
+    input.store.db,
+    config,
+    { from: new Date(now.getTime() - DEFAULT_LOOKBACK_DAYS * 86_400_000), to: now, asOf: now, purpose: 'current' },
+    input.logger,
+  );
   const app = await buildWebApp({ store: input.store, config, logger: input.logger, tlsCa: input.entra.caCertificatePem });
   await app.listen({ host: input.host, port, listenTextResolver: (address) => `accesstrail console and API listening on ${address}` });
   return { app, publicUrl, people, config };

@@ -3,6 +3,7 @@
 // rule (and near-misses that must NOT raise a finding). `expectedFindings` lists what
 // a correct correlation finds: the end-to-end test holds the pipeline to it exactly.
 import { createHash } from 'node:crypto';
+
 import { emptyDataset as emptyEntra, type EntraDataset, type GraphObject } from '../emulators/entra/index.js';
 import { emptyDataset as emptyMetabase, type MetabaseDataset } from '../emulators/metabase/index.js';
 import { seededRandom } from '../emulators/seeded-random.js';
@@ -70,7 +71,6 @@ function guid(label: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-
 const isoZ = (ms: number) => new Date(ms).toISOString();
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -100,7 +100,28 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
     return person;
   };
 
-  const firstNames = ['Liam', 'Noor', 'Mateo', 'Yuki', 'Amara', 'Lars', 'Priya', 'Tomas', 'Chen', 'Fatima', 'Jonas', 'Elena', 'Kwame', 'Sofia', 'Ravi', 'Ingrid', 'Diego', 'Hana', 'Omar', 'Clara'];
+  const firstNames = [
+    'Liam',
+    'Noor',
+    'Mateo',
+    'Yuki',
+    'Amara',
+    'Lars',
+    'Priya',
+    'Tomas',
+    'Chen',
+    'Fatima',
+    'Jonas',
+    'Elena',
+    'Kwame',
+    'Sofia',
+    'Ravi',
+    'Ingrid',
+    'Diego',
+    'Hana',
+    'Omar',
+    'Clara',
+  ];
   const normalCount = options.normalPeople ?? 16;
   for (let i = 0; i < normalCount; i++) add(`normal-${i}`, 'normal', firstNames[i % firstNames.length]!, `Example${i}`);
   const ada = add('ada', 'leaver-disabled', 'Ada', 'Lovelace');
@@ -112,9 +133,18 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
   const ivan = add('ivan', 'single-factor', 'Ivan', 'Petrov');
   const judy = add('judy', 'risky', 'Judy', 'Garland');
   const mallory = add('mallory', 'burst', 'Mallory', 'Malicious');
-  const oscar = add('oscar', 'guest', 'Oscar', 'Partner', { upn: `oscar_partner.example#EXT#@${DOMAIN}`, email: 'oscar@partner.example', mail: 'oscar@partner.example', userType: 'Guest' });
+  const oscar = add('oscar', 'guest', 'Oscar', 'Partner', {
+    upn: `oscar_partner.example#EXT#@${DOMAIN}`,
+    email: 'oscar@partner.example',
+    mail: 'oscar@partner.example',
+    userType: 'Guest',
+  });
   // Metabase still knows Peggy by her old address; Entra renamed her (audit below).
-  const peggy = add('peggy', 'renamed', 'Peggy', 'Carter', { upn: `margaret.carter@${DOMAIN}`, email: `peggy.carter@${DOMAIN}`, mail: `margaret.carter@${DOMAIN}` });
+  const peggy = add('peggy', 'renamed', 'Peggy', 'Carter', {
+    upn: `margaret.carter@${DOMAIN}`,
+    email: `peggy.carter@${DOMAIN}`,
+    mail: `margaret.carter@${DOMAIN}`,
+  });
   // Two Entra people claim eve@: her Metabase account cannot be linked.
   const eve1 = add('eve-a', 'ambiguous-a', 'Eve', 'Adams', { email: `eve@${DOMAIN}`, mail: `eve@${DOMAIN}` });
   const eve2 = add('eve-b', 'ambiguous-b', 'Eve', 'Baker', { otherMails: [`eve@${DOMAIN}`] });
@@ -142,8 +172,19 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
       activityDateTime: isoZ(at),
       loggedByService: 'Core Directory',
       operationType: 'Update',
-      initiatedBy: { user: { id: frank.objectId, displayName: 'Frank Admin', userPrincipalName: frank.upn, ipAddress: '198.51.100.10' }, app: null },
-      targetResources: [{ id: person.objectId, displayName: `${person.first} ${person.last}`, type: 'User', userPrincipalName: person.upn, modifiedProperties: modified }],
+      initiatedBy: {
+        user: { id: frank.objectId, displayName: 'Frank Admin', userPrincipalName: frank.upn, ipAddress: '198.51.100.10' },
+        app: null,
+      },
+      targetResources: [
+        {
+          id: person.objectId,
+          displayName: `${person.first} ${person.last}`,
+          type: 'User',
+          userPrincipalName: person.upn,
+          modifiedProperties: modified,
+        },
+      ],
       additionalDetails: [],
     });
   };
@@ -185,21 +226,57 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
       displayName: 'Metabase',
       web: { redirectUris: ['https://metabase.contoso.example/auth/sso'] },
       passwordCredentials: [
-        { keyId: guid('secret:old'), displayName: 'SSO client secret (2026)', startDateTime: isoZ(now - 120 * DAY), endDateTime: isoZ(now + 245 * DAY), hint: 'Ab1' },
-        { keyId: guid('secret:fresh'), displayName: 'SSO client secret (rotation)', startDateTime: isoZ(now - 20 * DAY), endDateTime: isoZ(now + 345 * DAY), hint: 'Cd2' },
+        {
+          keyId: guid('secret:old'),
+          displayName: 'SSO client secret (2026)',
+          startDateTime: isoZ(now - 120 * DAY),
+          endDateTime: isoZ(now + 245 * DAY),
+          hint: 'Ab1',
+        },
+        {
+          keyId: guid('secret:fresh'),
+          displayName: 'SSO client secret (rotation)',
+          startDateTime: isoZ(now - 20 * DAY),
+          endDateTime: isoZ(now + 345 * DAY),
+          hint: 'Cd2',
+        },
       ],
-      keyCredentials: [{ keyId: guid('cert:expiring'), displayName: 'CN=SAML signing', startDateTime: isoZ(now - 60 * DAY), endDateTime: isoZ(now + 10 * DAY), type: 'AsymmetricX509Cert', usage: 'Verify' }],
+      keyCredentials: [
+        {
+          keyId: guid('cert:expiring'),
+          displayName: 'CN=SAML signing',
+          startDateTime: isoZ(now - 60 * DAY),
+          endDateTime: isoZ(now + 10 * DAY),
+          type: 'AsymmetricX509Cert',
+          usage: 'Verify',
+        },
+      ],
     },
     {
       id: COLLECTOR_APP_OBJECT_ID,
       appId: DEMO_COLLECTOR_CLIENT_ID,
       displayName: 'accesstrail collector',
       web: { redirectUris: [] },
-      passwordCredentials: [{ keyId: guid('secret:collector'), displayName: 'collector', startDateTime: isoZ(now - 10 * DAY), endDateTime: isoZ(now + 170 * DAY), hint: 'Ef3' }],
+      passwordCredentials: [
+        {
+          keyId: guid('secret:collector'),
+          displayName: 'collector',
+          startDateTime: isoZ(now - 10 * DAY),
+          endDateTime: isoZ(now + 170 * DAY),
+          hint: 'Ef3',
+        },
+      ],
       keyCredentials: [],
     },
   );
-  entra.servicePrincipals.push({ id: SERVICE_PRINCIPAL_ID, appId: DEMO_METABASE_APP_ID, displayName: 'Metabase', replyUrls: ['https://metabase.contoso.example/auth/sso'], passwordCredentials: [], keyCredentials: [] });
+  entra.servicePrincipals.push({
+    id: SERVICE_PRINCIPAL_ID,
+    appId: DEMO_METABASE_APP_ID,
+    displayName: 'Metabase',
+    replyUrls: ['https://metabase.contoso.example/auth/sso'],
+    passwordCredentials: [],
+    keyCredentials: [],
+  });
   entra.appRoleAssignments.push({
     id: guid('assignment:group'),
     appRoleId: '00000000-0000-0000-0000-000000000000',
@@ -212,15 +289,42 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
   });
 
   // ---- Metabase accounts, groups ----------------------------------------------------
-  metabase.permissions_group.push({ id: 1, name: 'All Users', magic_group_type: 'all-internal-users' }, { id: 2, name: 'Administrators', magic_group_type: 'admin' });
+  metabase.permissions_group.push(
+    { id: 1, name: 'All Users', magic_group_type: 'all-internal-users' },
+    { id: 2, name: 'Administrators', magic_group_type: 'admin' },
+  );
   let membershipId = 1;
-  const joinGroup = (userId: number, groupId: number) => metabase.permissions_group_membership.push({ id: membershipId++, user_id: userId, group_id: groupId, is_group_manager: false });
+  const joinGroup = (userId: number, groupId: number) =>
+    metabase.permissions_group_membership.push({ id: membershipId++, user_id: userId, group_id: groupId, is_group_manager: false });
   // The instance's first admin: a break-glass password account, linked to nobody.
-  metabase.core_user.push({ id: 1, email: `metabase-admin@${DOMAIN}`, first_name: 'Metabase', last_name: 'Setup', date_joined: isoZ(now - 500 * DAY), last_login: isoZ(now - 3 * DAY), is_superuser: true, is_active: true, sso_source: null, type: 'personal', password: '$2a$10$notarealhash' });
+  metabase.core_user.push({
+    id: 1,
+    email: `metabase-admin@${DOMAIN}`,
+    first_name: 'Metabase',
+    last_name: 'Setup',
+    date_joined: isoZ(now - 500 * DAY),
+    last_login: isoZ(now - 3 * DAY),
+    is_superuser: true,
+    is_active: true,
+    sso_source: null,
+    type: 'personal',
+    password: '$2a$10$notarealhash',
+  });
   joinGroup(1, 1);
   joinGroup(1, 2);
   const dan = { accountId: nextAccount++, email: 'dan@freelance.example' };
-  metabase.core_user.push({ id: dan.accountId, email: dan.email, first_name: 'Dan', last_name: 'Contractor', date_joined: isoZ(now - 90 * DAY), last_login: null, is_superuser: false, is_active: true, sso_source: null, type: 'personal' });
+  metabase.core_user.push({
+    id: dan.accountId,
+    email: dan.email,
+    first_name: 'Dan',
+    last_name: 'Contractor',
+    date_joined: isoZ(now - 90 * DAY),
+    last_login: null,
+    is_superuser: false,
+    is_active: true,
+    sso_source: null,
+    type: 'personal',
+  });
   joinGroup(dan.accountId, 1);
   for (const person of people) {
     if (person.accountId < 0) continue;
@@ -243,9 +347,29 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
   }
   // An API key, with its service user, created long ago: a stale credential.
   const keyUserId = nextAccount++;
-  metabase.core_user.push({ id: keyUserId, email: `api-key-user-${guid('key-user')}@api-key.invalid`, first_name: 'Nightly export', last_name: null, date_joined: isoZ(now - 200 * DAY), is_superuser: false, is_active: true, sso_source: null, type: 'api-key' });
+  metabase.core_user.push({
+    id: keyUserId,
+    email: `api-key-user-${guid('key-user')}@api-key.invalid`,
+    first_name: 'Nightly export',
+    last_name: null,
+    date_joined: isoZ(now - 200 * DAY),
+    is_superuser: false,
+    is_active: true,
+    sso_source: null,
+    type: 'api-key',
+  });
   joinGroup(keyUserId, 1);
-  metabase.api_key.push({ id: 1, user_id: keyUserId, key: '$2a$10$notarealhashofthekey', key_prefix: 'mb_NtEx', creator_id: 1, created_at: isoZ(now - 200 * DAY), updated_at: isoZ(now - 200 * DAY), name: 'Nightly export', updated_by_id: 1 });
+  metabase.api_key.push({
+    id: 1,
+    user_id: keyUserId,
+    key: '$2a$10$notarealhashofthekey',
+    key_prefix: 'mb_NtEx',
+    creator_id: 1,
+    created_at: isoZ(now - 200 * DAY),
+    updated_at: isoZ(now - 200 * DAY),
+    name: 'Nightly export',
+    updated_by_id: 1,
+  });
 
   // ---- Sign-ins, logins, queries ----------------------------------------------------
   let loginId = 1;
@@ -260,7 +384,15 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
     const known = identities.get(key);
     if (known !== undefined) return known;
     const id = authIdentityId++;
-    metabase.auth_identity.push({ id, user_id: accountId, provider, provider_id: email, created_at: isoZ(now - 300 * DAY), updated_at: isoZ(now - 300 * DAY), last_used_at: null });
+    metabase.auth_identity.push({
+      id,
+      user_id: accountId,
+      provider,
+      provider_id: email,
+      created_at: isoZ(now - 300 * DAY),
+      updated_at: isoZ(now - 300 * DAY),
+      last_used_at: null,
+    });
     identities.set(key, id);
     return id;
   };
@@ -288,31 +420,99 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
       riskEventTypes_v2: [],
       resourceDisplayName: 'Metabase',
       resourceId: SERVICE_PRINCIPAL_ID,
-      status: { errorCode, failureReason: errorCode === 0 ? 'Other.' : errorCode === 50126 ? 'Invalid username or password.' : 'Interrupted', additionalDetails: null },
-      deviceDetail: { deviceId: '', displayName: '', operatingSystem: 'Windows 10', browser: 'Edge 126.0.0', isCompliant: false, isManaged: false, trustType: '' },
-      location: { city: 'Rotterdam', state: 'Zuid-Holland', countryOrRegion: 'NL', geoCoordinates: { altitude: null, latitude: 51.92, longitude: 4.48 } },
+      status: {
+        errorCode,
+        failureReason: errorCode === 0 ? 'Other.' : errorCode === 50126 ? 'Invalid username or password.' : 'Interrupted',
+        additionalDetails: null,
+      },
+      deviceDetail: {
+        deviceId: '',
+        displayName: '',
+        operatingSystem: 'Windows 10',
+        browser: 'Edge 126.0.0',
+        isCompliant: false,
+        isManaged: false,
+        trustType: '',
+      },
+      location: {
+        city: 'Rotterdam',
+        state: 'Zuid-Holland',
+        countryOrRegion: 'NL',
+        geoCoordinates: { altitude: null, latitude: 51.92, longitude: 4.48 },
+      },
       signInEventTypes: ['interactiveUser'],
       authenticationRequirement: requirement,
       authenticationDetails: [
-        { authenticationStepDateTime: isoZ(at), authenticationMethod: 'Password', authenticationStepRequirement: 'Primary authentication', succeeded: errorCode === 0 },
-        ...(requirement === 'multiFactorAuthentication' && errorCode === 0 ? [{ authenticationStepDateTime: isoZ(at), authenticationMethod: 'Microsoft Authenticator app', authenticationStepRequirement: 'MFA', succeeded: true }] : []),
+        {
+          authenticationStepDateTime: isoZ(at),
+          authenticationMethod: 'Password',
+          authenticationStepRequirement: 'Primary authentication',
+          succeeded: errorCode === 0,
+        },
+        ...(requirement === 'multiFactorAuthentication' && errorCode === 0
+          ? [
+              {
+                authenticationStepDateTime: isoZ(at),
+                authenticationMethod: 'Microsoft Authenticator app',
+                authenticationStepRequirement: 'MFA',
+                succeeded: true,
+              },
+            ]
+          : []),
       ],
       ...fields,
     });
   };
   const login = (accountId: number, email: string, at: number, provider: 'saml' | 'password', ip: string) => {
     const sessionId = `session-${guid(`session:${sessionSeq++}`)}`;
-    metabase.core_session.push({ id: sessionId, user_id: accountId, created_at: isoZ(at), auth_identity_id: identityOf(accountId, provider, email), expires_at: isoZ(at + 14 * DAY), key_hashed: createHash('sha512').update(sessionId).digest('hex') });
-    metabase.login_history.push({ id: loginId++, timestamp: isoZ(at), user_id: accountId, session_id: sessionId, device_id: guid(`device:${accountId}`), device_description: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edg/126.0', ip_address: ip });
+    metabase.core_session.push({
+      id: sessionId,
+      user_id: accountId,
+      created_at: isoZ(at),
+      auth_identity_id: identityOf(accountId, provider, email),
+      expires_at: isoZ(at + 14 * DAY),
+      key_hashed: createHash('sha512').update(sessionId).digest('hex'),
+    });
+    metabase.login_history.push({
+      id: loginId++,
+      timestamp: isoZ(at),
+      user_id: accountId,
+      session_id: sessionId,
+      device_id: guid(`device:${accountId}`),
+      device_description: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edg/126.0',
+      ip_address: ip,
+    });
     lastLogin.set(accountId, Math.max(lastLogin.get(accountId) ?? 0, at));
     // Query executions begin 5 days into the window: Metabase's retention kept no older ones.
     const queries = 1 + Math.floor(rnd() * 3);
     for (let q = 0; q < queries; q++) {
       const startedAt = at + (q + 1) * 7 * MINUTE;
       if (startedAt < start + 5 * DAY || startedAt >= now) continue;
-      metabase.query_execution.push({ id: queryId++, hash: createHash('sha256').update(`q${queryId}`).digest('hex'), started_at: isoZ(startedAt), running_time: 40 + Math.floor(rnd() * 900), result_rows: Math.floor(rnd() * 5000), native: rnd() < 0.2, context: rnd() < 0.5 ? 'question' : 'dashboard', executor_id: accountId, card_id: 1 + Math.floor(rnd() * 40), dashboard_id: null, database_id: 2, auth_method: provider === 'saml' ? 'saml' : 'password' });
+      metabase.query_execution.push({
+        id: queryId++,
+        hash: createHash('sha256').update(`q${queryId}`).digest('hex'),
+        started_at: isoZ(startedAt),
+        running_time: 40 + Math.floor(rnd() * 900),
+        result_rows: Math.floor(rnd() * 5000),
+        native: rnd() < 0.2,
+        context: rnd() < 0.5 ? 'question' : 'dashboard',
+        executor_id: accountId,
+        card_id: 1 + Math.floor(rnd() * 40),
+        dashboard_id: null,
+        database_id: 2,
+        auth_method: provider === 'saml' ? 'saml' : 'password',
+      });
     }
-    if (rnd() < 0.5) metabase.view_log.push({ id: viewId++, user_id: accountId, model: 'dashboard', model_id: 1 + Math.floor(rnd() * 10), timestamp: isoZ(at + 2 * MINUTE), has_access: true, context: null });
+    if (rnd() < 0.5)
+      metabase.view_log.push({
+        id: viewId++,
+        user_id: accountId,
+        model: 'dashboard',
+        model_id: 1 + Math.floor(rnd() * 10),
+        timestamp: isoZ(at + 2 * MINUTE),
+        has_access: true,
+        context: null,
+      });
   };
 
   const ssoDay = (person: Person, day: number) => {
@@ -333,7 +533,10 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
     }
   }
   // Noise that is not a failure of the user: MFA and KMSI interrupts before a success.
-  for (const [i, person] of people.filter((p) => p.role === 'normal').slice(0, 4).entries()) {
+  for (const [i, person] of people
+    .filter((p) => p.role === 'normal')
+    .slice(0, 4)
+    .entries()) {
     const at = start + (10 + i) * DAY + 8 * 3_600_000;
     for (let k = 0; k < 6; k++) signIn(person, at + k * 20_000, { errorCode: k % 2 === 0 ? 50074 : 50140 });
   }
@@ -341,18 +544,37 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
   login(ada.accountId, ada.email, adaDisabledAt + 5 * DAY, 'password', '198.51.100.77');
   // Judy's sign-in two weeks ago was risky, and it succeeded.
   const judyAt = now - 14 * DAY + 10 * 3_600_000;
-  signIn(judy, judyAt - 2 * MINUTE, { riskLevelDuringSignIn: 'high', riskLevelAggregated: 'high', riskState: 'atRisk', riskEventTypes_v2: ['unfamiliarFeatures'] });
+  signIn(judy, judyAt - 2 * MINUTE, {
+    riskLevelDuringSignIn: 'high',
+    riskLevelAggregated: 'high',
+    riskState: 'atRisk',
+    riskEventTypes_v2: ['unfamiliarFeatures'],
+  });
   login(judy.accountId, judy.email, judyAt, 'saml', '203.0.113.250');
   // Mallory: a password-spraying burst, 12 failures in 6 minutes.
   const burstAt = now - 7 * DAY + 2 * 3_600_000;
   for (let k = 0; k < 12; k++) signIn(mallory, burstAt + k * 30_000, { errorCode: 50126, ipAddress: '192.0.2.66' });
   // Dan, the contractor: local password logins, no Entra identity at all.
-  for (let day = 3; day < DEMO_DAYS; day += 7) login(dan.accountId, dan.email, start + day * DAY + 15 * 3_600_000, 'password', '198.51.100.42');
+  for (let day = 3; day < DEMO_DAYS; day += 7)
+    login(dan.accountId, dan.email, start + day * DAY + 15 * 3_600_000, 'password', '198.51.100.42');
   // Heidi last used Metabase 120 days ago.
   lastLogin.set(heidi.accountId, now - 120 * DAY);
   // The API key runs a nightly export.
   for (let day = 6; day < DEMO_DAYS; day += 1) {
-    metabase.query_execution.push({ id: queryId++, hash: createHash('sha256').update(`export${day}`).digest('hex'), started_at: isoZ(start + day * DAY + 2 * 3_600_000), running_time: 2000, result_rows: 10000, native: true, context: 'csv-download', executor_id: keyUserId, card_id: 7, dashboard_id: null, database_id: 2, auth_method: 'api-key' });
+    metabase.query_execution.push({
+      id: queryId++,
+      hash: createHash('sha256').update(`export${day}`).digest('hex'),
+      started_at: isoZ(start + day * DAY + 2 * 3_600_000),
+      running_time: 2000,
+      result_rows: 10000,
+      native: true,
+      context: 'csv-download',
+      executor_id: keyUserId,
+      card_id: 7,
+      dashboard_id: null,
+      database_id: 2,
+      auth_method: 'api-key',
+    });
   }
   // The setup admin: password logins (a break-glass account), explained by nothing.
   login(1, `metabase-admin@${DOMAIN}`, now - 3 * DAY, 'password', '198.51.100.5');
@@ -371,9 +593,33 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
     const last = lastLogin.get(user.id);
     if (last !== undefined) user.last_login = isoZ(last);
   }
-  metabase.audit_log.push({ id: 1, topic: 'user-invited', timestamp: isoZ(now - 90 * DAY), user_id: 1, model: 'User', model_id: dan.accountId, details: JSON.stringify({ email: dan.email, sso_source: null }) });
-  metabase.audit_log.push({ id: 2, topic: 'api-key-create', timestamp: isoZ(now - 200 * DAY), user_id: 1, model: 'ApiKey', model_id: 1, details: JSON.stringify({ name: 'Nightly export', key_prefix: 'mb_NtEx' }) });
-  metabase.audit_log.push({ id: 3, topic: 'card-update', timestamp: isoZ(now - 2 * DAY), user_id: grace.accountId, model: 'Card', model_id: 12, details: JSON.stringify({ previous: { name: 'Revenue' }, new: { name: 'Revenue (net)' } }) });
+  metabase.audit_log.push({
+    id: 1,
+    topic: 'user-invited',
+    timestamp: isoZ(now - 90 * DAY),
+    user_id: 1,
+    model: 'User',
+    model_id: dan.accountId,
+    details: JSON.stringify({ email: dan.email, sso_source: null }),
+  });
+  metabase.audit_log.push({
+    id: 2,
+    topic: 'api-key-create',
+    timestamp: isoZ(now - 200 * DAY),
+    user_id: 1,
+    model: 'ApiKey',
+    model_id: 1,
+    details: JSON.stringify({ name: 'Nightly export', key_prefix: 'mb_NtEx' }),
+  });
+  metabase.audit_log.push({
+    id: 3,
+    topic: 'card-update',
+    timestamp: isoZ(now - 2 * DAY),
+    user_id: grace.accountId,
+    model: 'Card',
+    model_id: 12,
+    details: JSON.stringify({ previous: { name: 'Revenue' }, new: { name: 'Revenue (net)' } }),
+  });
 
   const expectedFindings: ExpectedFinding[] = [
     { rule: 'access-after-termination', subject: ada.objectId },
@@ -405,7 +651,10 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
 }
 
 /** The subject a finding is matched on in expectedFindings. */
-export function findingSubjectKey(finding: { rule: string; subject: { personId: string | null; metabaseAccountId: string | null; credentialId: string | null; source: string | null } }): string {
+export function findingSubjectKey(finding: {
+  rule: string;
+  subject: { personId: string | null; metabaseAccountId: string | null; credentialId: string | null; source: string | null };
+}): string {
   switch (finding.rule) {
     case 'access-after-termination':
     case 'single-factor-sign-in':

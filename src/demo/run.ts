@@ -4,16 +4,17 @@
 // everything lands in an embedded store in <data dir>/demo.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { runCollection } from '../jobs/collection-run.js';
+
 import type { ProgressReporter, SourceSummary } from '../collectors/types.js';
-import { parseConfig, type Config } from '../config.js';
+import { type Config, parseConfig } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
-import { startEntraEmulator, type EntraEmulator } from '../emulators/entra/index.js';
+import { type EntraEmulator, startEntraEmulator } from '../emulators/entra/index.js';
 import { startEmbeddedMetabaseDatabase } from '../emulators/metabase/index.js';
-import type { Logger } from '../logger.js';
-import { createReport, type CreatedReport } from '../reports/service.js';
-import type { ReportFormat } from '../reports/write.js';
 import { AppError } from '../errors.js';
+import { runCollection } from '../jobs/collection-run.js';
+import type { Logger } from '../logger.js';
+import { type CreatedReport, createReport } from '../reports/service.js';
+import type { ReportFormat } from '../reports/write.js';
 import { openStore, type Store } from '../store/database.js';
 import {
   DEMO_ADMIN_GROUP_ID,
@@ -21,8 +22,8 @@ import {
   DEMO_COLLECTOR_SECRET,
   DEMO_METABASE_APP_ID,
   DEMO_TENANT_ID,
-  demoOrganisation,
   type DemoOrganisation,
+  demoOrganisation,
 } from './organisation.js';
 
 export interface DemoOptions {
@@ -101,7 +102,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       reports.push(
         await createReport(
           { db: store.db, config, logger: options.logger, now: () => now },
-          { framework, period: { from: since, to: now }, formats: options.formats ?? ['json', 'pdf', 'csv', 'oscal'], outDir: path.join(demoDir, 'reports') },
+          {
+            framework,
+            period: { from: since, to: now },
+            formats: options.formats ?? ['json', 'pdf', 'csv', 'oscal'],
+            outDir: path.join(demoDir, 'reports'),
+          },
         ),
       );
     }

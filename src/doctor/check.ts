@@ -26,7 +26,14 @@ export interface Check {
 
 const make =
   (status: CheckStatus) =>
-  (area: CheckArea, name: string, detail: string, fix?: string): Check => ({ area, name, status, ok: status === 'pass', detail, ...(fix ? { fix } : {}) });
+  (area: CheckArea, name: string, detail: string, fix?: string): Check => ({
+    area,
+    name,
+    status,
+    ok: status === 'pass',
+    detail,
+    ...(fix ? { fix } : {}),
+  });
 
 export const pass = make('pass');
 export const fail = make('fail');

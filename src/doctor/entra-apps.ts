@@ -11,8 +11,8 @@
 //   settings page);
 // - OIDC: `{site-url}/auth/sso/{key}/callback`, {key} being the provider key
 //   (metabase/metabase docs/people-and-groups/authenticating-with-oidc.md).
-import { fail, pass, skip, warn, type Check } from './check.js';
-import { failureText, odataInstant, odataString, query, type GraphProbe, type Json } from './graph-probe.js';
+import { type Check, fail, pass, skip, warn } from './check.js';
+import { failureText, type GraphProbe, type Json, odataInstant, odataString, query } from './graph-probe.js';
 
 const DAY_MS = 86_400_000;
 export const SIGN_IN_LOOKBACK_DAYS = 30;
@@ -53,32 +53,52 @@ export function redirectCheck(appId: string, uris: readonly string[], metabase: 
   const name = `Metabase app ${appId}: redirect URIs point at Metabase`;
   const base = metabase.address ? normaliseBase(metabase.address) : null;
   if (!base) {
-    return warn('entra', name, `not evaluable: the Metabase address is unknown (${metabase.source})`, 'set METABASE_URL to the address people open Metabase at');
+    return warn(
+      'entra',
+      name,
+      `not evaluable: the Metabase address is unknown (${metabase.source})`,
+      'set METABASE_URL to the address people open Metabase at',
+    );
   }
   const matching = uris.filter((u) => isMetabaseCallback(u, base));
   if (matching.length > 0) {
     const others = uris.filter((u) => !matching.includes(u));
-    return pass('entra', name, `${matching.join(', ')} matches ${base} (from ${metabase.source})${others.length ? `; also registered: ${others.join(', ')}` : ''}`);
+    return pass(
+      'entra',
+      name,
+      `${matching.join(', ')} matches ${base} (from ${metabase.source})${others.length ? `; also registered: ${others.join(', ')}` : ''}`,
+    );
   }
   return fail(
     'entra',
     name,
-    uris.length === 0 ? `the app has no redirect URIs; Metabase is at ${base} (from ${metabase.source})` : `none of ${uris.join(', ')} is a Metabase SSO callback at ${base} (from ${metabase.source}): stale redirect URI`,
+    uris.length === 0
+      ? `the app has no redirect URIs; Metabase is at ${base} (from ${metabase.source})`
+      : `none of ${uris.join(', ')} is a Metabase SSO callback at ${base} (from ${metabase.source}): stale redirect URI`,
     `add ${base}/auth/sso (SAML Reply URL) or ${base}/auth/sso/<key>/callback (OIDC) to the app's redirect URIs and remove the stale ones`,
   );
 }
 
 /** Pure: sign-ins to the app in the lookback window. */
-export function recentSignInCheck(appId: string, outcome: { ok: true; value: Json[] } | { ok: false; error: Error }, licenceBlocked: boolean): Check {
+export function recentSignInCheck(
+  appId: string,
+  outcome: { ok: true; value: Json[] } | { ok: false; error: Error },
+  licenceBlocked: boolean,
+): Check {
   const name = `Metabase app ${appId}: sign-ins in the last ${SIGN_IN_LOOKBACK_DAYS} days`;
-  if (!outcome.ok) return skip('entra', name, licenceBlocked ? 'not evaluable: sign-in logs need the licence (see above)' : `not evaluable: ${outcome.error.message}`);
+  if (!outcome.ok)
+    return skip(
+      'entra',
+      name,
+      licenceBlocked ? 'not evaluable: sign-in logs need the licence (see above)' : `not evaluable: ${outcome.error.message}`,
+    );
   const latest = outcome.value[0];
   if (!latest) {
     return fail(
       'entra',
       name,
       'nobody signed in to Metabase through this app in that time',
-      'check that Metabase\'s SAML/OIDC settings use this app and tenant (a stale redirect URI or another tenant\'s issuer breaks SSO), or correct ENTRA_METABASE_APP_IDS',
+      "check that Metabase's SAML/OIDC settings use this app and tenant (a stale redirect URI or another tenant's issuer breaks SSO), or correct ENTRA_METABASE_APP_IDS",
     );
   }
   return pass('entra', name, `latest sign-in ${String(latest['createdDateTime'] ?? 'at an unknown time')}`);
@@ -90,21 +110,43 @@ export interface AppFacts {
 
 export async function checkMetabaseApps(
   graph: GraphProbe,
-  options: { appIds: readonly string[]; tenantId: string; now: Date; metabase: { address: string | null; source: string }; licenceBlocked: boolean },
+  options: {
+    appIds: readonly string[];
+    tenantId: string;
+    now: Date;
+    metabase: { address: string | null; source: string };
+    licenceBlocked: boolean;
+  },
 ): Promise<Check[]> {
   const checks: Check[] = [];
   if (options.appIds.length === 0) {
-    checks.push(fail('entra', 'Metabase app', 'ENTRA_METABASE_APP_IDS is not set', 'set ENTRA_METABASE_APP_IDS to the Application (client) ID of the Entra app Metabase signs people in with'));
+    checks.push(
+      fail(
+        'entra',
+        'Metabase app',
+        'ENTRA_METABASE_APP_IDS is not set',
+        'set ENTRA_METABASE_APP_IDS to the Application (client) ID of the Entra app Metabase signs people in with',
+      ),
+    );
     return checks;
   }
   for (const appId of options.appIds) {
     const filter = `appId eq ${odataString(appId)}`;
-    const sp = await graph.get(query('v1.0/servicePrincipals', { $filter: filter, $select: 'id,appId,displayName,replyUrls,appOwnerOrganizationId' }));
+    const sp = await graph.get(
+      query('v1.0/servicePrincipals', { $filter: filter, $select: 'id,appId,displayName,replyUrls,appOwnerOrganizationId' }),
+    );
     const app = await graph.get(query('v1.0/applications', { $filter: filter, $select: 'id,appId,displayName,web,spa' }));
     const name = `Metabase app ${appId}: application of this tenant`;
     if (!sp.ok || !app.ok) {
       const error = !sp.ok ? sp.error : !app.ok ? app.error : undefined;
-      checks.push(fail('entra', name, `could not look the app up: ${error ? failureText(error) : 'unknown error'}`, 'grant the collector app Application.Read.All with admin consent'));
+      checks.push(
+        fail(
+          'entra',
+          name,
+          `could not look the app up: ${error ? failureText(error) : 'unknown error'}`,
+          'grant the collector app Application.Read.All with admin consent',
+        ),
+      );
       continue;
     }
     const servicePrincipal = sp.value[0];
@@ -123,24 +165,55 @@ export async function checkMetabaseApps(
     const displayName = String(servicePrincipal?.['displayName'] ?? application?.['displayName'] ?? appId);
     const owner = servicePrincipal?.['appOwnerOrganizationId'];
     if (!servicePrincipal) {
-      checks.push(fail('entra', name, `"${displayName}" is registered but has no service principal (enterprise app) here, so nobody can sign in with it`, 'create the enterprise application for it (Enterprise applications → New application) or use the appId of the one Metabase uses'));
+      checks.push(
+        fail(
+          'entra',
+          name,
+          `"${displayName}" is registered but has no service principal (enterprise app) here, so nobody can sign in with it`,
+          'create the enterprise application for it (Enterprise applications → New application) or use the appId of the one Metabase uses',
+        ),
+      );
     } else if (!application && typeof owner === 'string' && owner.toLowerCase() !== options.tenantId.toLowerCase()) {
-      checks.push(pass('entra', name, `"${displayName}" has a service principal here; the app is registered in tenant ${owner} (multi-tenant)`));
+      checks.push(
+        pass('entra', name, `"${displayName}" has a service principal here; the app is registered in tenant ${owner} (multi-tenant)`),
+      );
     } else {
       checks.push(pass('entra', name, `"${displayName}" (service principal ${String(servicePrincipal['id'])})`));
     }
     if (servicePrincipal) {
-      const assigned = await graph.get(`v1.0/servicePrincipals/${encodeURIComponent(String(servicePrincipal['id']))}/appRoleAssignedTo?$top=1`);
+      const assigned = await graph.get(
+        `v1.0/servicePrincipals/${encodeURIComponent(String(servicePrincipal['id']))}/appRoleAssignedTo?$top=1`,
+      );
       if (!assigned.ok) {
-        checks.push(fail('entra', `Metabase app ${appId}: assignments readable`, `GET appRoleAssignedTo failed: ${failureText(assigned.error)}`, 'grant the collector app Application.Read.All with admin consent'));
+        checks.push(
+          fail(
+            'entra',
+            `Metabase app ${appId}: assignments readable`,
+            `GET appRoleAssignedTo failed: ${failureText(assigned.error)}`,
+            'grant the collector app Application.Read.All with admin consent',
+          ),
+        );
       } else {
-        checks.push(pass('entra', `Metabase app ${appId}: assignments readable`, assigned.value.length ? 'users or groups are assigned' : 'readable; nobody is assigned (every user of the tenant may sign in unless assignment is required)'));
+        checks.push(
+          pass(
+            'entra',
+            `Metabase app ${appId}: assignments readable`,
+            assigned.value.length
+              ? 'users or groups are assigned'
+              : 'readable; nobody is assigned (every user of the tenant may sign in unless assignment is required)',
+          ),
+        );
       }
     }
     const since = new Date(options.now.getTime() - SIGN_IN_LOOKBACK_DAYS * DAY_MS);
     const recent = options.licenceBlocked
-      ? ({ ok: false as const, error: new Error('licence') })
-      : await graph.get(query('v1.0/auditLogs/signIns', { $filter: `appId eq ${odataString(appId)} and createdDateTime ge ${odataInstant(since)}`, $top: '1' }));
+      ? { ok: false as const, error: new Error('licence') }
+      : await graph.get(
+          query('v1.0/auditLogs/signIns', {
+            $filter: `appId eq ${odataString(appId)} and createdDateTime ge ${odataInstant(since)}`,
+            $top: '1',
+          }),
+        );
     checks.push(recentSignInCheck(appId, recent, options.licenceBlocked));
     checks.push(redirectCheck(appId, redirectUrisOf(application, servicePrincipal), options.metabase));
   }
@@ -148,26 +221,56 @@ export async function checkMetabaseApps(
 }
 
 export async function checkAdminGroups(graph: GraphProbe, groupIds: readonly string[], tenantId: string): Promise<Check[]> {
-  if (groupIds.length === 0) return [skip('entra', 'admin groups', 'ENTRA_ADMIN_GROUP_IDS is not set: unjustified-privilege compares Metabase admins against no Entra group')];
+  if (groupIds.length === 0)
+    return [
+      skip(
+        'entra',
+        'admin groups',
+        'ENTRA_ADMIN_GROUP_IDS is not set: unjustified-privilege compares Metabase admins against no Entra group',
+      ),
+    ];
   const checks: Check[] = [];
   for (const groupId of groupIds) {
     const name = `admin group ${groupId}`;
     const found = await graph.get(query('v1.0/groups', { $filter: `id eq ${odataString(groupId)}`, $select: 'id,displayName' }));
     if (!found.ok) {
-      checks.push(fail('entra', name, `could not look the group up: ${failureText(found.error)}`, 'grant the collector app Group.Read.All with admin consent'));
+      checks.push(
+        fail(
+          'entra',
+          name,
+          `could not look the group up: ${failureText(found.error)}`,
+          'grant the collector app Group.Read.All with admin consent',
+        ),
+      );
       continue;
     }
     const group = found.value[0];
     if (!group) {
-      checks.push(fail('entra', name, `tenant ${tenantId} has no group with this id`, 'set ENTRA_ADMIN_GROUP_IDS to the Object ID of the group(s) whose members may be Metabase admins'));
+      checks.push(
+        fail(
+          'entra',
+          name,
+          `tenant ${tenantId} has no group with this id`,
+          'set ENTRA_ADMIN_GROUP_IDS to the Object ID of the group(s) whose members may be Metabase admins',
+        ),
+      );
       continue;
     }
     const members = await graph.get(`v1.0/groups/${encodeURIComponent(groupId)}/transitiveMembers?$top=1&$select=id`);
     if (!members.ok) {
-      checks.push(fail('entra', name, `"${String(group['displayName'] ?? groupId)}" exists, but its members cannot be read: ${failureText(members.error)}`, 'grant the collector app GroupMember.Read.All with admin consent'));
+      checks.push(
+        fail(
+          'entra',
+          name,
+          `"${String(group['displayName'] ?? groupId)}" exists, but its members cannot be read: ${failureText(members.error)}`,
+          'grant the collector app GroupMember.Read.All with admin consent',
+        ),
+      );
       continue;
     }
-    checks.push(pass('entra', name, `"${String(group['displayName'] ?? groupId)}" exists${members.value.length ? '' : ' and has no members'}`));
+    checks.push(
+      pass('entra', name, `"${String(group['displayName'] ?? groupId)}" exists${members.value.length ? '' : ' and has no members'}`),
+    );
   }
   return checks;
 }

@@ -10,10 +10,12 @@
 //   700027  client assertion failed (certificate)  → the certificate is not registered
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+
 import type { TokenCredential } from '@azure/identity';
+
 import type { Config } from '../config.js';
-import { fail, pass, skip, warn, type Check } from './check.js';
-import { failureText, odataString, query, type GraphProbe, type Json } from './graph-probe.js';
+import { type Check, fail, pass, skip, warn } from './check.js';
+import { failureText, type GraphProbe, type Json, odataString, query } from './graph-probe.js';
 
 const NAME_TOKEN = 'credential obtains a token';
 const NAME_EXPIRY = 'credential expiry';
@@ -75,7 +77,12 @@ export function tokenCheck(config: Config, outcome: TokenOutcome): Check {
   const kind = credentialKind(config);
   if (outcome.ok) {
     if (outcome.tokenTenant && isGuid(tenant) && outcome.tokenTenant.toLowerCase() !== tenant.toLowerCase()) {
-      return fail('entra', NAME_TOKEN, `the token was issued by tenant ${outcome.tokenTenant}, not AZURE_TENANT_ID ${tenant}`, 'set AZURE_TENANT_ID to the Directory (tenant) ID of the tenant that holds the Metabase app');
+      return fail(
+        'entra',
+        NAME_TOKEN,
+        `the token was issued by tenant ${outcome.tokenTenant}, not AZURE_TENANT_ID ${tenant}`,
+        'set AZURE_TENANT_ID to the Directory (tenant) ID of the tenant that holds the Metabase app',
+      );
     }
     const tid = outcome.tokenTenant ? ` (token tenant ${outcome.tokenTenant})` : '';
     return pass('entra', NAME_TOKEN, `${kind} of app ${client} got a Graph token from tenant ${tenant}${tid}`);
@@ -83,23 +90,58 @@ export function tokenCheck(config: Config, outcome: TokenOutcome): Check {
   const said = outcome.message ?? 'refused';
   switch (outcome.aadsts) {
     case 90002:
-      return fail('entra', NAME_TOKEN, `tenant ${tenant} does not exist: ${said}`, 'set AZURE_TENANT_ID to the Directory (tenant) ID shown on the app registration\'s Overview page (and check AZURE_AUTHORITY_HOST names the right cloud)');
+      return fail(
+        'entra',
+        NAME_TOKEN,
+        `tenant ${tenant} does not exist: ${said}`,
+        "set AZURE_TENANT_ID to the Directory (tenant) ID shown on the app registration's Overview page (and check AZURE_AUTHORITY_HOST names the right cloud)",
+      );
     case 700016:
-      return fail('entra', NAME_TOKEN, `app ${client} is not registered in tenant ${tenant} (tenant mismatch): ${said}`, 'use the tenant the app is registered in for AZURE_TENANT_ID, or register the collector app in this tenant and set AZURE_CLIENT_ID to its Application (client) ID');
+      return fail(
+        'entra',
+        NAME_TOKEN,
+        `app ${client} is not registered in tenant ${tenant} (tenant mismatch): ${said}`,
+        'use the tenant the app is registered in for AZURE_TENANT_ID, or register the collector app in this tenant and set AZURE_CLIENT_ID to its Application (client) ID',
+      );
     case 7000215:
-      return fail('entra', NAME_TOKEN, `the client secret was refused: ${said}`, 'set AZURE_CLIENT_SECRET to the secret\'s Value (not its Secret ID); if lost, create a new secret under App registrations → Certificates & secrets');
+      return fail(
+        'entra',
+        NAME_TOKEN,
+        `the client secret was refused: ${said}`,
+        "set AZURE_CLIENT_SECRET to the secret's Value (not its Secret ID); if lost, create a new secret under App registrations → Certificates & secrets",
+      );
     case 7000222:
-      return fail('entra', NAME_TOKEN, `the client secret has expired: ${said}`, `create a new client secret for app ${client} (App registrations → Certificates & secrets), set AZURE_CLIENT_SECRET to it, then delete the expired one`);
+      return fail(
+        'entra',
+        NAME_TOKEN,
+        `the client secret has expired: ${said}`,
+        `create a new client secret for app ${client} (App registrations → Certificates & secrets), set AZURE_CLIENT_SECRET to it, then delete the expired one`,
+      );
     case 700027:
     case 700024:
-      return fail('entra', NAME_TOKEN, `the certificate assertion was refused: ${said}`, `upload the certificate in AZURE_CLIENT_CERTIFICATE_PATH to app ${client} (Certificates & secrets → Certificates), or renew it`);
+      return fail(
+        'entra',
+        NAME_TOKEN,
+        `the certificate assertion was refused: ${said}`,
+        `upload the certificate in AZURE_CLIENT_CERTIFICATE_PATH to app ${client} (Certificates & secrets → Certificates), or renew it`,
+      );
     default:
       break;
   }
   if (/endpoints_resolution_error|untrusted_authority|issuer_validation_failed|ENOTFOUND|ECONNREFUSED|certificate/i.test(said)) {
-    return fail('entra', NAME_TOKEN, `could not reach or trust the token authority ${config.AZURE_AUTHORITY_HOST}: ${said}`, 'check AZURE_AUTHORITY_HOST, the network path to it and the trusted certificates');
+    return fail(
+      'entra',
+      NAME_TOKEN,
+      `could not reach or trust the token authority ${config.AZURE_AUTHORITY_HOST}: ${said}`,
+      'check AZURE_AUTHORITY_HOST, the network path to it and the trusted certificates',
+    );
   }
-  return fail('entra', NAME_TOKEN, `no token for app ${client} in tenant ${tenant}: ${said}`, 'check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)');
+  return fail(
+    'entra',
+    NAME_TOKEN,
+    `no token for app ${client} in tenant ${tenant}: ${said}`,
+    'check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)',
+  );
 }
 
 export interface InUseCredential {
@@ -141,16 +183,33 @@ const DAY_MS = 86_400_000;
  *  keyCredentials (endDateTime). Pure: `app` is the application object Graph returned. */
 export function expiryCheck(app: Json | undefined, inUse: InUseCredential | null, now: Date, clientId: string): Check {
   if (!inUse) return skip('entra', NAME_EXPIRY, 'an ambient credential (managed identity or developer sign-in) has no end date to check');
-  if (!app) return warn('entra', NAME_EXPIRY, `app ${clientId} has no application object in this tenant, so its ${inUse.kind} end date cannot be read`, 'register the collector app in the tenant it collects from, or track the credential\'s end date where the app is registered');
+  if (!app)
+    return warn(
+      'entra',
+      NAME_EXPIRY,
+      `app ${clientId} has no application object in this tenant, so its ${inUse.kind} end date cannot be read`,
+      "register the collector app in the tenant it collects from, or track the credential's end date where the app is registered",
+    );
   const list = (inUse.kind === 'secret' ? app['passwordCredentials'] : app['keyCredentials']) as Json[] | undefined;
   const credentials = Array.isArray(list) ? list : [];
-  let candidates = credentials.filter((c) => (inUse.kind === 'secret' ? inUse.hint !== undefined && c['hint'] === inUse.hint : inUse.thumbprint !== undefined && thumbprintOf(c) === inUse.thumbprint));
+  let candidates = credentials.filter((c) =>
+    inUse.kind === 'secret'
+      ? inUse.hint !== undefined && c['hint'] === inUse.hint
+      : inUse.thumbprint !== undefined && thumbprintOf(c) === inUse.thumbprint,
+  );
   // Named by its display name and key id, never by its hint: even three characters of a
   // secret stay out of the output.
-  const describe = (c: Json) => `${inUse.kind === 'secret' ? 'secret' : 'certificate'} "${String(c['displayName'] ?? '')}" (key ${String(c['keyId'] ?? 'unknown')})`;
+  const describe = (c: Json) =>
+    `${inUse.kind === 'secret' ? 'secret' : 'certificate'} "${String(c['displayName'] ?? '')}" (key ${String(c['keyId'] ?? 'unknown')})`;
   let which = candidates.length === 1 ? `the ${describe(candidates[0]!)} in use` : `the ${inUse.kind} in use`;
   if (candidates.length === 0) {
-    if (credentials.length === 0) return warn('entra', NAME_EXPIRY, `app ${clientId} lists no ${inUse.kind === 'secret' ? 'client secrets' : 'certificates'}`, `check that AZURE_CLIENT_ID names the app the ${inUse.kind} belongs to`);
+    if (credentials.length === 0)
+      return warn(
+        'entra',
+        NAME_EXPIRY,
+        `app ${clientId} lists no ${inUse.kind === 'secret' ? 'client secrets' : 'certificates'}`,
+        `check that AZURE_CLIENT_ID names the app the ${inUse.kind} belongs to`,
+      );
     // Not identifiable (hint not served, or an unreadable certificate file): judge by the
     // one that ends first, so a warning is never missed.
     candidates = credentials;
@@ -163,7 +222,8 @@ export function expiryCheck(app: Json | undefined, inUse: InUseCredential | null
   const endText = new Date(end).toISOString().slice(0, 10);
   const renew = `create a new ${inUse.kind === 'secret' ? 'client secret' : 'certificate'} for app ${clientId} (App registrations → Certificates & secrets) and update ${inUse.kind === 'secret' ? 'AZURE_CLIENT_SECRET' : 'AZURE_CLIENT_CERTIFICATE_PATH'}`;
   if (end <= now.getTime()) return fail('entra', NAME_EXPIRY, `${which} expired on ${endText}`, renew);
-  if (days < EXPIRY_WARNING_DAYS) return warn('entra', NAME_EXPIRY, `${which} expires in ${days} day${days === 1 ? '' : 's'} (${endText})`, renew);
+  if (days < EXPIRY_WARNING_DAYS)
+    return warn('entra', NAME_EXPIRY, `${which} expires in ${days} day${days === 1 ? '' : 's'} (${endText})`, renew);
   return pass('entra', NAME_EXPIRY, `${which} expires in ${days} days (${endText})`);
 }
 
@@ -172,9 +232,19 @@ export async function credentialExpiry(config: Config, graph: GraphProbe, now: D
   const clientId = config.AZURE_CLIENT_ID ?? '';
   const inUse = inUseCredential(config);
   if (!inUse || !clientId) return expiryCheck(undefined, null, now, clientId);
-  const outcome = await graph.get(query('v1.0/applications', { $filter: `appId eq ${odataString(clientId)}`, $select: 'id,appId,displayName,passwordCredentials,keyCredentials' }));
+  const outcome = await graph.get(
+    query('v1.0/applications', {
+      $filter: `appId eq ${odataString(clientId)}`,
+      $select: 'id,appId,displayName,passwordCredentials,keyCredentials',
+    }),
+  );
   if (!outcome.ok) {
-    return warn('entra', NAME_EXPIRY, `could not read app ${clientId}'s credentials: ${failureText(outcome.error)}`, 'grant the collector app Application.Read.All (it reads the Metabase app\'s credentials too)');
+    return warn(
+      'entra',
+      NAME_EXPIRY,
+      `could not read app ${clientId}'s credentials: ${failureText(outcome.error)}`,
+      "grant the collector app Application.Read.All (it reads the Metabase app's credentials too)",
+    );
   }
   return expiryCheck(outcome.value[0], inUse, now, clientId);
 }

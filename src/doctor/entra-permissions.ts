@@ -10,7 +10,7 @@
 // howto-analyze-activity-logs-with-microsoft-graph.md). Risk: without P2 the risk fields
 // of a sign-in come back as "hidden" (Graph signIn resource, riskLevelDuringSignIn).
 import { AppError } from '../errors.js';
-import { fail, failOrWarn, pass, skip, warn, type Check } from './check.js';
+import { type Check, fail, failOrWarn, pass, skip, warn } from './check.js';
 import type { GraphProbe, Json, ProbeOutcome } from './graph-probe.js';
 
 export interface EndpointProbe {
@@ -34,13 +34,14 @@ export const endpointProbes: readonly EndpointProbe[] = [
     reads: 'interactive and non-interactive sign-ins (beta)',
     permission: 'AuditLog.Read.All',
     required: false,
-    without: 'the collector falls back to v1.0: interactive sign-ins only, without authenticationRequirement (single-factor-sign-in is not evaluable)',
+    without:
+      'the collector falls back to v1.0: interactive sign-ins only, without authenticationRequirement (single-factor-sign-in is not evaluable)',
   },
   { path: 'v1.0/auditLogs/directoryAudits?$top=1', reads: 'directory audits', permission: 'AuditLog.Read.All', required: true },
   { path: 'v1.0/users?$top=1&$select=id,userPrincipalName,accountEnabled', reads: 'users', permission: 'User.Read.All', required: true },
   {
     path: 'v1.0/users?$top=1&$select=id,employeeLeaveDateTime',
-    reads: 'users\' leave dates',
+    reads: "users' leave dates",
     permission: 'User-LifeCycleInfo.Read.All',
     required: false,
     without: 'users are collected without employeeLeaveDateTime (access-after-termination relies on disables and deletions only)',
@@ -51,8 +52,10 @@ export const endpointProbes: readonly EndpointProbe[] = [
   { path: 'v1.0/applications?$top=1&$select=id', reads: 'app registrations', permission: 'Application.Read.All', required: true },
 ];
 
-const isLicenceError = (outcome: ProbeOutcome) => !outcome.ok && outcome.error instanceof AppError && outcome.error.code === 'UPSTREAM_LICENCE';
-const isPermissionError = (outcome: ProbeOutcome) => !outcome.ok && outcome.error instanceof AppError && outcome.error.code === 'UPSTREAM_PERMISSION';
+const isLicenceError = (outcome: ProbeOutcome) =>
+  !outcome.ok && outcome.error instanceof AppError && outcome.error.code === 'UPSTREAM_LICENCE';
+const isPermissionError = (outcome: ProbeOutcome) =>
+  !outcome.ok && outcome.error instanceof AppError && outcome.error.code === 'UPSTREAM_PERMISSION';
 
 /** One probe's line. Pure: the outcome is what Graph answered. */
 export function permissionCheck(probe: EndpointProbe, outcome: ProbeOutcome): Check {
@@ -69,7 +72,13 @@ export function permissionCheck(probe: EndpointProbe, outcome: ProbeOutcome): Ch
       `grant the collector app the application permission ${probe.permission} and an admin consent (App registrations → API permissions → Grant admin consent)`,
     );
   }
-  return failOrWarn(probe.required, 'entra', name, `${endpoint} failed: ${outcome.error.message}${probe.without ? `; ${probe.without}` : ''}`, 'check GRAPH_BASE_URL and the network path to Graph; rerun the doctor');
+  return failOrWarn(
+    probe.required,
+    'entra',
+    name,
+    `${endpoint} failed: ${outcome.error.message}${probe.without ? `; ${probe.without}` : ''}`,
+    'check GRAPH_BASE_URL and the network path to Graph; rerun the doctor',
+  );
 }
 
 /** Sign-in logs need Entra ID P1 or P2. Pure: the v1.0 sign-ins probe's outcome. */

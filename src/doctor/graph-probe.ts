@@ -2,11 +2,12 @@
 // vocabulary (graph-client.ts, requester.ts), with a short retry budget so a check
 // answers in seconds. Each probe returns the page or the classified error, never throws.
 import type { TokenCredential } from '@azure/identity';
-import type { Config } from '../config.js';
-import { AppError } from '../errors.js';
+
 import { createCredential, createGraphConnection, type GraphConnection } from '../collectors/entra/graph-client.js';
 import { createPacer } from '../collectors/entra/pacer.js';
-import { createRequester, RequestFailure, type Requester } from '../collectors/entra/requester.js';
+import { createRequester, type Requester, RequestFailure } from '../collectors/entra/requester.js';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
 
 export type Json = Record<string, unknown>;
 
@@ -28,7 +29,10 @@ export function doctorCredential(config: Config, options: GraphProbeOptions): To
 }
 
 export function openGraphProbe(config: Config, options: GraphProbeOptions): GraphProbe {
-  const connection: GraphConnection = createGraphConnection(config, { ...(options.tlsCa ? { tlsCa: options.tlsCa } : {}), requestTimeoutMs: options.requestTimeoutMs ?? 30_000 });
+  const connection: GraphConnection = createGraphConnection(config, {
+    ...(options.tlsCa ? { tlsCa: options.tlsCa } : {}),
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+  });
   const requester: Requester = createRequester({
     connection,
     pacer: createPacer(null),

@@ -2,7 +2,8 @@
 // permissions, licence, the Metabase app and admin groups; the Metabase database and API;
 // the store) and changes nothing anywhere. See docs/doctor.md for each check.
 import type { Config } from '../config.js';
-import { skip, type Check } from './check.js';
+import { AppError } from '../errors.js';
+import { type Check, skip } from './check.js';
 import { checkAdminGroups, checkMetabaseApps } from './entra-apps.js';
 import { credentialExpiry, requestToken, tokenCheck } from './entra-credential.js';
 import { licenceCheck, probePermissions, riskCheck } from './entra-permissions.js';
@@ -10,9 +11,8 @@ import { doctorCredential, openGraphProbe } from './graph-probe.js';
 import { checkMetabase } from './metabase.js';
 import { scrubChecks, secretValues } from './render.js';
 import { checkStore } from './store.js';
-import { AppError } from '../errors.js';
 
-export { summarise, type Check, type CheckStatus } from './check.js';
+export { type Check, type CheckStatus, summarise } from './check.js';
 export { renderJson, renderText } from './render.js';
 
 export interface DoctorOptions {
@@ -21,7 +21,12 @@ export interface DoctorOptions {
   now?: Date;
 }
 
-async function checkEntra(config: Config, options: DoctorOptions, metabase: { address: string | null; source: string }, now: Date): Promise<Check[]> {
+async function checkEntra(
+  config: Config,
+  options: DoctorOptions,
+  metabase: { address: string | null; source: string },
+  now: Date,
+): Promise<Check[]> {
   const configured = config.AZURE_TENANT_ID !== undefined || config.ENTRA_METABASE_APP_IDS.length > 0;
   if (!configured) return [skip('entra', 'Entra source', 'AZURE_TENANT_ID and ENTRA_METABASE_APP_IDS are not set: Entra is not collected')];
   if (!config.AZURE_TENANT_ID) return [tokenCheck(config, { ok: false, message: 'AZURE_TENANT_ID is not set' })];
@@ -46,7 +51,15 @@ async function checkEntra(config: Config, options: DoctorOptions, metabase: { ad
     const licence = licenceCheck(permissions.signIns);
     checks.push(licence);
     checks.push(riskCheck(permissions.signIns));
-    checks.push(...(await checkMetabaseApps(graph, { appIds: config.ENTRA_METABASE_APP_IDS, tenantId: config.AZURE_TENANT_ID, now, metabase, licenceBlocked: licence.status === 'fail' })));
+    checks.push(
+      ...(await checkMetabaseApps(graph, {
+        appIds: config.ENTRA_METABASE_APP_IDS,
+        tenantId: config.AZURE_TENANT_ID,
+        now,
+        metabase,
+        licenceBlocked: licence.status === 'fail',
+      })),
+    );
     checks.push(...(await checkAdminGroups(graph, config.ENTRA_ADMIN_GROUP_IDS, config.AZURE_TENANT_ID)));
   } finally {
     graph.close();

@@ -9,11 +9,11 @@
 // "permission denied" (Postgres 42501, MySQL/MariaDB 1142). The collector's own sessions
 // are READ ONLY anyway (app-db.ts); the doctor checks the grants behind them, because a
 // read-only session is a client's promise, a missing grant is the server's.
-import { AppError } from '../errors.js';
-import { appDbError, isMissingTable, openAppDb, type AppDb, type Row } from '../collectors/metabase/app-db.js';
-import { createMetabaseApiClient, readApiFacts, type ApiFacts } from '../collectors/metabase/api-reader.js';
+import { type ApiFacts, createMetabaseApiClient, readApiFacts } from '../collectors/metabase/api-reader.js';
+import { type AppDb, appDbError, isMissingTable, openAppDb, type Row } from '../collectors/metabase/app-db.js';
 import { discover } from '../collectors/metabase/db-reader.js';
-import { fail, pass, skip, warn, type Check } from './check.js';
+import { AppError } from '../errors.js';
+import { type Check, fail, pass, skip, warn } from './check.js';
 
 interface DriverError {
   code?: string | number;
@@ -22,7 +22,13 @@ interface DriverError {
 }
 
 /** Error codes that mean "this user may not write" (or the server refuses all writes). */
-const deniedCodes = new Set(['42501', 'ER_TABLEACCESS_DENIED_ERROR', 'ER_COLUMNACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_SPECIFIC_ACCESS_DENIED_ERROR']);
+const deniedCodes = new Set([
+  '42501',
+  'ER_TABLEACCESS_DENIED_ERROR',
+  'ER_COLUMNACCESS_DENIED_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+]);
 /** A read replica / read_only server: writes are impossible for everybody. */
 const readOnlyServerCodes = new Set(['25006', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_READ_ONLY_MODE']);
 
@@ -49,7 +55,11 @@ export async function attemptWrites(db: AppDb): Promise<WriteAttempt[]> {
     } catch (error) {
       const e = (error ?? {}) as DriverError;
       const code = String(e.code ?? '');
-      attempts.push({ verb: probe.verb, outcome: deniedCodes.has(code) ? 'denied' : readOnlyServerCodes.has(code) ? 'server-read-only' : 'error', message: `${code} ${e.message ?? ''}`.trim() });
+      attempts.push({
+        verb: probe.verb,
+        outcome: deniedCodes.has(code) ? 'denied' : readOnlyServerCodes.has(code) ? 'server-read-only' : 'error',
+        message: `${code} ${e.message ?? ''}`.trim(),
+      });
     } finally {
       await db.query('ROLLBACK').catch(() => undefined);
     }
@@ -82,18 +92,45 @@ export function readOnlyCheck(attempts: readonly WriteAttempt[], writable: reado
   const fix =
     'connect as a user with SELECT only, e.g. Postgres: CREATE ROLE accesstrail_ro LOGIN PASSWORD …; GRANT SELECT ON ALL TABLES IN SCHEMA public TO accesstrail_ro; MySQL/MariaDB: CREATE USER … ; GRANT SELECT ON metabase.* TO … (see docs/metabase.md)';
   if (accepted.length > 0) {
-    return fail('metabase', name, `the METABASE_DB_URL user may change Metabase's database at ${location}: ${accepted.join(', ')} on core_user accepted (touching no row, rolled back)${writable?.length ? `; ${writable.length} table(s) writable` : ''}`, fix);
+    return fail(
+      'metabase',
+      name,
+      `the METABASE_DB_URL user may change Metabase's database at ${location}: ${accepted.join(', ')} on core_user accepted (touching no row, rolled back)${writable?.length ? `; ${writable.length} table(s) writable` : ''}`,
+      fix,
+    );
   }
   if (writable && writable.length > 0) {
-    return fail('metabase', name, `the METABASE_DB_URL user holds write grants on ${writable.length} table(s) (${writable.slice(0, 5).join(', ')}${writable.length > 5 ? ', …' : ''})`, fix);
+    return fail(
+      'metabase',
+      name,
+      `the METABASE_DB_URL user holds write grants on ${writable.length} table(s) (${writable.slice(0, 5).join(', ')}${writable.length > 5 ? ', …' : ''})`,
+      fix,
+    );
   }
   const errors = attempts.filter((a) => a.outcome === 'error');
-  if (errors.length > 0) return warn('metabase', name, `could not tell: ${errors.map((e) => `${e.verb}: ${e.message}`).join('; ')}`, 'check the grants of the METABASE_DB_URL user by hand: it needs SELECT only');
-  if (attempts.every((a) => a.outcome === 'server-read-only')) return pass('metabase', name, 'the server refuses every write (read replica or read_only server)');
-  return pass('metabase', name, `UPDATE, DELETE and INSERT on core_user are denied to the METABASE_DB_URL user (probed in a rolled-back transaction)`);
+  if (errors.length > 0)
+    return warn(
+      'metabase',
+      name,
+      `could not tell: ${errors.map((e) => `${e.verb}: ${e.message}`).join('; ')}`,
+      'check the grants of the METABASE_DB_URL user by hand: it needs SELECT only',
+    );
+  if (attempts.every((a) => a.outcome === 'server-read-only'))
+    return pass('metabase', name, 'the server refuses every write (read replica or read_only server)');
+  return pass(
+    'metabase',
+    name,
+    `UPDATE, DELETE and INSERT on core_user are denied to the METABASE_DB_URL user (probed in a rolled-back transaction)`,
+  );
 }
 
-const settingKeys = ['site-url', 'premium-embedding-token', 'saml-identity-provider-issuer', 'saml-identity-provider-uri', 'oidc-providers'] as const;
+const settingKeys = [
+  'site-url',
+  'premium-embedding-token',
+  'saml-identity-provider-issuer',
+  'saml-identity-provider-uri',
+  'oidc-providers',
+] as const;
 type SettingKey = (typeof settingKeys)[number];
 
 export interface MetabaseSettings {
@@ -104,7 +141,10 @@ export interface MetabaseSettings {
 
 async function readSettings(db: AppDb): Promise<MetabaseSettings> {
   try {
-    const rows: Row[] = await db.query(`select ${db.quote('key')} as k, ${db.quote('value')} as v from ${db.quote('setting')} where ${db.quote('key')} in (${settingKeys.map(() => '?').join(', ')})`, settingKeys);
+    const rows: Row[] = await db.query(
+      `select ${db.quote('key')} as k, ${db.quote('value')} as v from ${db.quote('setting')} where ${db.quote('key')} in (${settingKeys.map(() => '?').join(', ')})`,
+      settingKeys,
+    );
     const values: Partial<Record<SettingKey, string>> = {};
     for (const row of rows) {
       const key = String(row['k'] ?? row['K']) as SettingKey;
@@ -113,7 +153,12 @@ async function readSettings(db: AppDb): Promise<MetabaseSettings> {
     }
     return { values };
   } catch (error) {
-    return { values: null, reason: isMissingTable(error) ? 'there is no setting table' : `the setting table is not readable (${(error as DriverError).message ?? 'error'})` };
+    return {
+      values: null,
+      reason: isMissingTable(error)
+        ? 'there is no setting table'
+        : `the setting table is not readable (${(error as DriverError).message ?? 'error'})`,
+    };
   }
 }
 
@@ -130,9 +175,14 @@ export function plainSiteUrl(value: string | undefined): string | null {
 
 /** Pure: edition from the database (a licence token set) or, better, the API. */
 export function editionDetail(settings: MetabaseSettings, api: ApiFacts | null): string {
-  if (api?.edition) return api.edition === 'enterprise' ? `Enterprise build${api.auditApp ? ' with the audit app (Pro/Enterprise licence)' : ''}` : 'open source build';
+  if (api?.edition)
+    return api.edition === 'enterprise'
+      ? `Enterprise build${api.auditApp ? ' with the audit app (Pro/Enterprise licence)' : ''}`
+      : 'open source build';
   if (!settings.values) return `edition not detected (${settings.reason ?? 'settings unreadable'})`;
-  return settings.values['premium-embedding-token'] ? 'a licence token is set (Pro/Enterprise)' : 'no licence token (open source, or Starter)';
+  return settings.values['premium-embedding-token']
+    ? 'a licence token is set (Pro/Enterprise)'
+    : 'no licence token (open source, or Starter)';
 }
 
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -144,17 +194,26 @@ export function ssoTenantCheck(settings: MetabaseSettings, tenantId: string | un
   const name = 'Metabase SSO names this tenant';
   if (!tenantId) return skip('metabase', name, 'AZURE_TENANT_ID is not set');
   if (!settings.values) return skip('metabase', name, `not evaluable: ${settings.reason ?? 'settings unreadable'}`);
-  const configured = (['saml-identity-provider-issuer', 'saml-identity-provider-uri', 'oidc-providers'] as const).filter((k) => settings.values![k]);
-  if (configured.length === 0) return skip('metabase', name, 'not evaluable: no SAML/OIDC identity-provider setting in the database (set through environment variables, encrypted, or SSO not configured)');
+  const configured = (['saml-identity-provider-issuer', 'saml-identity-provider-uri', 'oidc-providers'] as const).filter(
+    (k) => settings.values![k],
+  );
+  if (configured.length === 0)
+    return skip(
+      'metabase',
+      name,
+      'not evaluable: no SAML/OIDC identity-provider setting in the database (set through environment variables, encrypted, or SSO not configured)',
+    );
   const text = configured.map((k) => settings.values![k]!).join(' ');
   const tenants = [...new Set((text.match(GUID) ?? []).map((g) => g.toLowerCase()))];
-  if (tenants.length === 0 && !/microsoftonline|windows\.net/i.test(text)) return skip('metabase', name, 'not evaluable: the identity-provider settings are encrypted or name no Entra tenant');
-  if (tenants.includes(tenantId.toLowerCase()) || text.toLowerCase().includes(tenantId.toLowerCase())) return pass('metabase', name, `${configured.join(', ')} point at tenant ${tenantId}`);
+  if (tenants.length === 0 && !/microsoftonline|windows\.net/i.test(text))
+    return skip('metabase', name, 'not evaluable: the identity-provider settings are encrypted or name no Entra tenant');
+  if (tenants.includes(tenantId.toLowerCase()) || text.toLowerCase().includes(tenantId.toLowerCase()))
+    return pass('metabase', name, `${configured.join(', ')} point at tenant ${tenantId}`);
   return fail(
     'metabase',
     name,
     `${configured.join(', ')} name tenant ${tenants.join(', ') || '(none)'}, not ${tenantId} (tenant mismatch: SSO and collection look at different tenants)`,
-    'point Metabase\'s SAML/OIDC settings at this tenant (Entra app → Single sign-on: Login URL and Microsoft Entra Identifier), or set AZURE_TENANT_ID to the tenant Metabase uses',
+    "point Metabase's SAML/OIDC settings at this tenant (Entra app → Single sign-on: Login URL and Microsoft Entra Identifier), or set AZURE_TENANT_ID to the tenant Metabase uses",
   );
 }
 
@@ -164,9 +223,16 @@ export interface MetabaseOutcome {
   address: { address: string | null; source: string };
 }
 
-export async function checkMetabase(config: { METABASE_DB_URL?: string | undefined; METABASE_URL?: string | undefined; METABASE_API_KEY?: string | undefined; AZURE_TENANT_ID?: string | undefined }): Promise<MetabaseOutcome> {
+export async function checkMetabase(config: {
+  METABASE_DB_URL?: string | undefined;
+  METABASE_URL?: string | undefined;
+  METABASE_API_KEY?: string | undefined;
+  AZURE_TENANT_ID?: string | undefined;
+}): Promise<MetabaseOutcome> {
   const checks: Check[] = [];
-  let address: MetabaseOutcome['address'] = config.METABASE_URL ? { address: config.METABASE_URL, source: 'METABASE_URL' } : { address: null, source: 'METABASE_URL is not set' };
+  let address: MetabaseOutcome['address'] = config.METABASE_URL
+    ? { address: config.METABASE_URL, source: 'METABASE_URL' }
+    : { address: null, source: 'METABASE_URL is not set' };
   if (!config.METABASE_DB_URL && !config.METABASE_URL) {
     checks.push(skip('metabase', 'Metabase source', 'neither METABASE_DB_URL nor METABASE_URL is set: Metabase is not collected'));
     return { checks, address };
@@ -176,22 +242,45 @@ export async function checkMetabase(config: { METABASE_DB_URL?: string | undefin
   if (config.METABASE_URL) {
     const name = 'Metabase API key answers';
     if (!config.METABASE_API_KEY) {
-      checks.push(fail('metabase', name, 'METABASE_URL is set but METABASE_API_KEY is not', 'create an API key in the Administrators group (Admin → Settings → Authentication → API keys) and set METABASE_API_KEY'));
+      checks.push(
+        fail(
+          'metabase',
+          name,
+          'METABASE_URL is set but METABASE_API_KEY is not',
+          'create an API key in the Administrators group (Admin → Settings → Authentication → API keys) and set METABASE_API_KEY',
+        ),
+      );
     } else {
       try {
         api = await readApiFacts(createMetabaseApiClient(config.METABASE_URL, config.METABASE_API_KEY));
-        checks.push(pass('metabase', name, `${new URL(config.METABASE_URL).host} accepted the key; version ${api.versionTag ?? 'unknown'}, ${editionDetail({ values: {} }, api)}`));
+        checks.push(
+          pass(
+            'metabase',
+            name,
+            `${new URL(config.METABASE_URL).host} accepted the key; version ${api.versionTag ?? 'unknown'}, ${editionDetail({ values: {} }, api)}`,
+          ),
+        );
       } catch (error) {
         const e = error as AppError;
         const fix =
-          e.code === 'UPSTREAM_AUTH' ? 'set METABASE_API_KEY to a current key (Admin → Settings → Authentication → API keys)' : e.code === 'UPSTREAM_PERMISSION' ? 'put the API key in the Administrators group' : 'check METABASE_URL and the network path to Metabase';
+          e.code === 'UPSTREAM_AUTH'
+            ? 'set METABASE_API_KEY to a current key (Admin → Settings → Authentication → API keys)'
+            : e.code === 'UPSTREAM_PERMISSION'
+              ? 'put the API key in the Administrators group'
+              : 'check METABASE_URL and the network path to Metabase';
         checks.push(fail('metabase', name, e.message ?? String(error), fix));
       }
     }
   }
 
   if (!config.METABASE_DB_URL) {
-    checks.push(skip('metabase', 'Metabase database', 'METABASE_DB_URL is not set: collected through the API only (no login history, sessions, views or audit events)'));
+    checks.push(
+      skip(
+        'metabase',
+        'Metabase database',
+        'METABASE_DB_URL is not set: collected through the API only (no login history, sessions, views or audit events)',
+      ),
+    );
   } else {
     let db: AppDb;
     try {
@@ -210,26 +299,52 @@ export async function checkMetabase(config: { METABASE_DB_URL?: string | undefin
       return { checks, address };
     }
     try {
-      checks.push(pass('metabase', 'Metabase database reachable', `${db.dialect === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} at ${db.location}`));
+      checks.push(
+        pass('metabase', 'Metabase database reachable', `${db.dialect === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} at ${db.location}`),
+      );
       const attempts = await attemptWrites(db);
       checks.push(readOnlyCheck(attempts, await writableTables(db), db.location));
       const settings = await readSettings(db);
       try {
         const discovery = await discover(db);
-        const version = discovery.changesetVersion !== null ? `v${discovery.changesetVersion} (Liquibase changelog)` : `v${discovery.inferredVersion} or later (inferred from the tables; the changelog is not readable)`;
+        const version =
+          discovery.changesetVersion !== null
+            ? `v${discovery.changesetVersion} (Liquibase changelog)`
+            : `v${discovery.inferredVersion} or later (inferred from the tables; the changelog is not readable)`;
         const missing = discovery.missing.length ? `; not in this version: ${discovery.missing.join(', ')}` : '';
         checks.push(pass('metabase', 'Metabase version and edition', `${version}, ${editionDetail(settings, api)}${missing}`));
       } catch (error) {
         const e = error instanceof AppError ? error : appDbError(error, db.location);
-        checks.push(fail('metabase', 'Metabase version and edition', e.message, 'grant the METABASE_DB_URL user SELECT on Metabase\'s tables (see docs/metabase.md)'));
+        checks.push(
+          fail(
+            'metabase',
+            'Metabase version and edition',
+            e.message,
+            "grant the METABASE_DB_URL user SELECT on Metabase's tables (see docs/metabase.md)",
+          ),
+        );
       }
       const siteUrl = plainSiteUrl(settings.values?.['site-url']);
       if (!config.METABASE_URL) {
         address = siteUrl
           ? { address: siteUrl, source: "Metabase's site-url setting" }
-          : { address: null, source: settings.values ? (settings.values['site-url'] ? 'site-url is stored encrypted; set METABASE_URL' : 'METABASE_URL is not set and site-url is empty') : `METABASE_URL is not set and ${settings.reason ?? 'the settings are unreadable'}` };
+          : {
+              address: null,
+              source: settings.values
+                ? settings.values['site-url']
+                  ? 'site-url is stored encrypted; set METABASE_URL'
+                  : 'METABASE_URL is not set and site-url is empty'
+                : `METABASE_URL is not set and ${settings.reason ?? 'the settings are unreadable'}`,
+            };
       } else if (siteUrl && siteUrl.replace(/\/+$/, '') !== config.METABASE_URL.replace(/\/+$/, '')) {
-        checks.push(warn('metabase', 'Metabase address', `METABASE_URL ${config.METABASE_URL} differs from Metabase's site-url ${siteUrl}`, 'make them agree: SSO callbacks are built from site-url'));
+        checks.push(
+          warn(
+            'metabase',
+            'Metabase address',
+            `METABASE_URL ${config.METABASE_URL} differs from Metabase's site-url ${siteUrl}`,
+            'make them agree: SSO callbacks are built from site-url',
+          ),
+        );
       }
       checks.push(ssoTenantCheck(settings, config.AZURE_TENANT_ID));
     } finally {

@@ -1,14 +1,19 @@
 // Doctor output: one line per check for people, one JSON document for tools. Secrets are
 // scrubbed from every string as a last guard (the checks never put one there).
 import type { Config } from '../config.js';
-import { summarise, type Check, type CheckArea, type CheckStatus } from './check.js';
+import { type Check, type CheckArea, type CheckStatus, summarise } from './check.js';
 
 const symbols: Record<CheckStatus, string> = { pass: '✓', fail: '✗', warn: '!', skip: '–' };
 const areaTitles: Record<CheckArea, string> = { entra: 'Entra ID', metabase: 'Metabase', store: 'Evidence store' };
 
 /** The configured secret values, longest first, so none is printed even by accident. */
 export function secretValues(config: Config): string[] {
-  const values = [config.AZURE_CLIENT_SECRET, config.AZURE_CLIENT_CERTIFICATE_PASSWORD, config.METABASE_API_KEY, config.ACCESSTRAIL_API_KEYS_BOOTSTRAP];
+  const values = [
+    config.AZURE_CLIENT_SECRET,
+    config.AZURE_CLIENT_CERTIFICATE_PASSWORD,
+    config.METABASE_API_KEY,
+    config.ACCESSTRAIL_API_KEYS_BOOTSTRAP,
+  ];
   for (const url of [config.DATABASE_URL, config.METABASE_DB_URL]) {
     if (!url) continue;
     try {
@@ -28,7 +33,12 @@ export function scrub(text: string, secrets: readonly string[]): string {
 }
 
 export function scrubChecks(checks: readonly Check[], secrets: readonly string[]): Check[] {
-  return checks.map((c) => ({ ...c, name: scrub(c.name, secrets), detail: scrub(c.detail, secrets), ...(c.fix ? { fix: scrub(c.fix, secrets) } : {}) }));
+  return checks.map((c) => ({
+    ...c,
+    name: scrub(c.name, secrets),
+    detail: scrub(c.detail, secrets),
+    ...(c.fix ? { fix: scrub(c.fix, secrets) } : {}),
+  }));
 }
 
 export function renderText(checks: readonly Check[]): string {
@@ -45,7 +55,9 @@ export function renderText(checks: readonly Check[]): string {
   }
   const s = summarise(checks);
   lines.push('');
-  lines.push(`${s.ok ? 'all required checks pass' : `${s.failed} required check${s.failed === 1 ? '' : 's'} failed`}: ${s.passed} passed, ${s.warnings} warning${s.warnings === 1 ? '' : 's'}, ${s.skipped} not evaluable`);
+  lines.push(
+    `${s.ok ? 'all required checks pass' : `${s.failed} required check${s.failed === 1 ? '' : 's'} failed`}: ${s.passed} passed, ${s.warnings} warning${s.warnings === 1 ? '' : 's'}, ${s.skipped} not evaluable`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -4,12 +4,14 @@
 // created).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+
 import { sql } from 'kysely';
+
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { openStore } from '../store/database.js';
-import { readMigrationFiles, type MigrationFile } from '../store/migrate.js';
-import { fail, pass, type Check } from './check.js';
+import { type MigrationFile, readMigrationFiles } from '../store/migrate.js';
+import { type Check, fail, pass } from './check.js';
 
 export interface AppliedMigration {
   version: number;
@@ -20,23 +22,49 @@ export interface AppliedMigration {
 /** Pure: the migrated line from what the store records and what the files say. */
 export function migrationCheck(applied: readonly AppliedMigration[] | null, files: readonly MigrationFile[], location: string): Check {
   const name = 'store migrated';
-  if (applied === null) return fail('store', name, `${location} has no schema_migration table: it was never migrated`, 'run `accesstrail migrate`');
+  if (applied === null)
+    return fail('store', name, `${location} has no schema_migration table: it was never migrated`, 'run `accesstrail migrate`');
   const changed = applied.filter((row) => {
     const file = files.find((f) => f.version === row.version);
     return file !== undefined && file.checksum !== row.checksum;
   });
-  if (changed.length > 0) return fail('store', name, `migration ${changed.map((c) => c.name).join(', ')} was changed after it was applied`, 'restore the original migration files (add a new migration instead of editing one)');
+  if (changed.length > 0)
+    return fail(
+      'store',
+      name,
+      `migration ${changed.map((c) => c.name).join(', ')} was changed after it was applied`,
+      'restore the original migration files (add a new migration instead of editing one)',
+    );
   const pending = files.filter((f) => !applied.some((row) => row.version === f.version));
   const current = Math.max(0, ...applied.map((r) => r.version));
-  if (pending.length > 0) return fail('store', name, `schema version ${current}; ${pending.length} migration(s) pending: ${pending.map((p) => p.name).join(', ')}`, 'run `accesstrail migrate` (every other command does this too)');
+  if (pending.length > 0)
+    return fail(
+      'store',
+      name,
+      `schema version ${current}; ${pending.length} migration(s) pending: ${pending.map((p) => p.name).join(', ')}`,
+      'run `accesstrail migrate` (every other command does this too)',
+    );
   const newer = applied.filter((row) => !files.some((f) => f.version === row.version));
-  if (newer.length > 0) return fail('store', name, `the store has migration(s) this accesstrail does not know: ${newer.map((n) => n.name).join(', ')}`, 'upgrade accesstrail to the version that migrated this store');
+  if (newer.length > 0)
+    return fail(
+      'store',
+      name,
+      `the store has migration(s) this accesstrail does not know: ${newer.map((n) => n.name).join(', ')}`,
+      'upgrade accesstrail to the version that migrated this store',
+    );
   return pass('store', name, `schema version ${current}, all ${files.length} migrations applied`);
 }
 
 export async function checkStore(config: Config): Promise<Check[]> {
   if (!config.DATABASE_URL && !existsSync(path.join(config.dataDir, 'store'))) {
-    return [fail('store', 'store reachable', `no embedded store in ${config.dataDir} (DATABASE_URL is not set)`, 'set DATABASE_URL to the Postgres store, or run `accesstrail migrate` to create the embedded one')];
+    return [
+      fail(
+        'store',
+        'store reachable',
+        `no embedded store in ${config.dataDir} (DATABASE_URL is not set)`,
+        'set DATABASE_URL to the Postgres store, or run `accesstrail migrate` to create the embedded one',
+      ),
+    ];
   }
   let store;
   try {
@@ -46,13 +74,16 @@ export async function checkStore(config: Config): Promise<Check[]> {
     return [fail('store', 'store reachable', message, 'check DATABASE_URL (host, port, database, user) and that the server is running')];
   }
   try {
-    const checks: Check[] = [pass('store', 'store reachable', `${store.engine === 'postgres' ? 'PostgreSQL' : 'embedded PGlite'} ${store.location}`)];
+    const checks: Check[] = [
+      pass('store', 'store reachable', `${store.engine === 'postgres' ? 'PostgreSQL' : 'embedded PGlite'} ${store.location}`),
+    ];
     let applied: AppliedMigration[] | null;
     try {
       const { rows } = await sql<AppliedMigration>`select version, name, checksum from schema_migration order by version`.execute(store.db);
       applied = rows;
     } catch (error) {
-      if (String((error as { code?: string }).code) !== '42P01' && !/schema_migration.*does not exist/i.test((error as Error).message)) throw error;
+      if (String((error as { code?: string }).code) !== '42P01' && !/schema_migration.*does not exist/i.test((error as Error).message))
+        throw error;
       applied = null;
     }
     checks.push(migrationCheck(applied, readMigrationFiles(), store.location));

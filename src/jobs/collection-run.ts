@@ -13,7 +13,11 @@
 //   else `partial`;
 // - the run row is always finished, also when a collector throws or the run is aborted;
 // - the current correlation runs afterwards when anything was stored (unless asked not to).
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+
+import { collectEntra, type EntraTuning } from '../collectors/entra/index.js';
+import { collectMetabase, metabaseInstance } from '../collectors/metabase/index.js';
+import { type CollectContext, type ProgressReporter, silentProgress, type SourceSummary } from '../collectors/types.js';
 import type { Config } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { correlateFromConfig, DEFAULT_LOOKBACK_DAYS } from '../correlation/service.js';
@@ -23,10 +27,7 @@ import { createCollectionRepository } from '../store/collection.repository.js';
 import type { Store } from '../store/database.js';
 import { createEvidenceRepository } from '../store/evidence.repository.js';
 import type { Database } from '../store/schema.js';
-import { collectEntra, type EntraTuning } from '../collectors/entra/index.js';
-import { collectMetabase, metabaseInstance } from '../collectors/metabase/index.js';
 import { entraSourceId, metabaseSourceId } from '../store/streams.js';
-import { silentProgress, type CollectContext, type ProgressReporter, type SourceSummary } from '../collectors/types.js';
 
 export type SourceKind = 'entra' | 'metabase';
 export type CollectionSource = SourceKind | 'all';
@@ -132,22 +133,36 @@ export async function prepareCollection(deps: CollectionRunDependencies, request
   const now = deps.now ?? (() => new Date());
   const collection = createCollectionRepository(store.db);
   const wanted = request.source === 'all' ? KINDS : [request.source];
-  const sources: SourceOutcome[] = wanted.map((kind) => ({ kind, sourceId: configuredSourceId(config, kind), status: 'skipped', reason: null, summary: null }));
+  const sources: SourceOutcome[] = wanted.map((kind) => ({
+    kind,
+    sourceId: configuredSourceId(config, kind),
+    status: 'skipped',
+    reason: null,
+    summary: null,
+  }));
   for (const outcome of sources) {
     if (request.source === 'all' && !sourceConfigured(config, outcome.kind)) outcome.reason = notConfiguredReason[outcome.kind];
   }
   const toCollect = sources.filter((s) => s.reason === null);
-  const locks = await acquireSourceLocks(store, toCollect.map((s) => lockName(s.kind, s.sourceId)), {
-    wait: request.waitForLock ?? false,
-    pollMs: deps.lockPollMs ?? 2_000,
-    ...(deps.signal ? { signal: deps.signal } : {}),
-  });
+  const locks = await acquireSourceLocks(
+    store,
+    toCollect.map((s) => lockName(s.kind, s.sourceId)),
+    {
+      wait: request.waitForLock ?? false,
+      pollMs: deps.lockPollMs ?? 2_000,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    },
+  );
   for (const outcome of toCollect) {
-    if (locks.busy.includes(lockName(outcome.kind, outcome.sourceId))) outcome.reason = 'being collected by another run (one collection per source at a time)';
+    if (locks.busy.includes(lockName(outcome.kind, outcome.sourceId)))
+      outcome.reason = 'being collected by another run (one collection per source at a time)';
   }
   if (toCollect.length > 0 && toCollect.every((s) => s.reason !== null)) {
     await locks.release();
-    throw new AppError('CONFLICT', `${toCollect.map((s) => s.sourceId ?? s.kind).join(' and ')} ${toCollect.length > 1 ? 'are' : 'is'} being collected by another run; wait for it to finish (or use --wait)`);
+    throw new AppError(
+      'CONFLICT',
+      `${toCollect.map((s) => s.sourceId ?? s.kind).join(' and ')} ${toCollect.length > 1 ? 'are' : 'is'} being collected by another run; wait for it to finish (or use --wait)`,
+    );
   }
 
   let runId: number;
@@ -193,7 +208,10 @@ export async function prepareCollection(deps: CollectionRunDependencies, request
           continue;
         }
         try {
-          outcome.summary = outcome.kind === 'entra' ? await collectEntra(context, { ...options, ...(request.entra ? { entra: request.entra } : {}) }) : await collectMetabase(context, options);
+          outcome.summary =
+            outcome.kind === 'entra'
+              ? await collectEntra(context, { ...options, ...(request.entra ? { entra: request.entra } : {}) })
+              : await collectMetabase(context, options);
           outcome.sourceId = outcome.summary.sourceId;
           outcome.status = 'succeeded';
         } catch (error) {
@@ -208,7 +226,10 @@ export async function prepareCollection(deps: CollectionRunDependencies, request
           } else {
             outcome.status = 'failed';
           }
-          logger[deps.failureLogLevel ?? 'warn']({ source: outcome.kind, code: isAppError(error) ? error.code : undefined }, `${outcome.kind} collection ${outcome.status}: ${message}`);
+          logger[deps.failureLogLevel ?? 'warn'](
+            { source: outcome.kind, code: isAppError(error) ? error.code : undefined },
+            `${outcome.kind} collection ${outcome.status}: ${message}`,
+          );
         }
       }
       result = { runId, ...judge(sources), sources, correlation: null };
@@ -283,7 +304,11 @@ function localSet(store: Store): Set<string> {
   return set;
 }
 
-async function acquireSourceLocks(store: Store, names: string[], options: { wait: boolean; pollMs: number; signal?: AbortSignal }): Promise<HeldLocks> {
+async function acquireSourceLocks(
+  store: Store,
+  names: string[],
+  options: { wait: boolean; pollMs: number; signal?: AbortSignal },
+): Promise<HeldLocks> {
   const sorted = [...new Set(names)].sort();
   if (sorted.length === 0) return { busy: [], release: async () => {} };
   if (store.engine === 'pglite') {
@@ -307,7 +332,9 @@ async function acquireSourceLocks(store: Store, names: string[], options: { wait
       const busy: string[] = [];
       for (const name of sorted) {
         if (mine.includes(name)) continue;
-        const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${LOCK_CLASS}, hashtext(${name})) as locked`.execute(held.connection);
+        const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${LOCK_CLASS}, hashtext(${name})) as locked`.execute(
+          held.connection,
+        );
         if (rows[0]?.locked) mine.push(name);
         else busy.push(name);
       }
@@ -326,7 +353,8 @@ async function acquireSourceLocks(store: Store, names: string[], options: { wait
       await pause(options.pollMs, options.signal);
     }
   } catch (error) {
-    for (const name of mine) await sql`select pg_advisory_unlock(${LOCK_CLASS}, hashtext(${name}))`.execute(held.connection).catch(() => undefined);
+    for (const name of mine)
+      await sql`select pg_advisory_unlock(${LOCK_CLASS}, hashtext(${name}))`.execute(held.connection).catch(() => undefined);
     held.release();
     throw error;
   }
@@ -404,7 +432,12 @@ export interface InterruptedRun {
  *  covered stays; the collectors' checkpoints resume from there) and returned so the
  *  caller can resume them. */
 export async function recoverInterruptedRuns(store: Store, logger: Logger): Promise<InterruptedRun[]> {
-  const running = await store.db.selectFrom('collection_run').select(['id', 'requested']).where('status', '=', 'running').where('kind', '=', 'collect').execute();
+  const running = await store.db
+    .selectFrom('collection_run')
+    .select(['id', 'requested'])
+    .where('status', '=', 'running')
+    .where('kind', '=', 'collect')
+    .execute();
   const interrupted: InterruptedRun[] = [];
   for (const row of running) {
     const requested = (typeof row.requested === 'string' ? JSON.parse(row.requested) : (row.requested ?? {})) as Record<string, unknown>;
@@ -412,7 +445,12 @@ export async function recoverInterruptedRuns(store: Store, logger: Logger): Prom
     if (await anyLockHeld(store, lockNames)) continue;
     const updated = await store.db
       .updateTable('collection_run')
-      .set({ status: 'failed', finished_at: new Date(), error: 'interrupted: the process running it ended before it finished (what it stored and covered is kept; the next collection resumes from the checkpoints)' })
+      .set({
+        status: 'failed',
+        finished_at: new Date(),
+        error:
+          'interrupted: the process running it ended before it finished (what it stored and covered is kept; the next collection resumes from the checkpoints)',
+      })
       .where('id', '=', row.id)
       .where('status', '=', 'running')
       .executeTakeFirst();

@@ -5,9 +5,10 @@
 // collection, retention) are read from the store at scrape time, so every `serve`
 // sharing a store reports the same archive.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { graphRequestObservers, type GraphRequestEvent } from '../collectors/entra/requester.js';
-import type { CollectionObserver, CollectionRunResult } from './collection-run.js';
+
+import { type GraphRequestEvent, graphRequestObservers } from '../collectors/entra/requester.js';
 import type { StreamFreshness } from '../store/freshness.repository.js';
+import type { CollectionObserver, CollectionRunResult } from './collection-run.js';
 
 export interface ServiceMetrics extends CollectionObserver {
   readonly registry: Registry;
@@ -19,16 +20,45 @@ export interface ServiceMetrics extends CollectionObserver {
 
 export function createServiceMetrics(): ServiceMetrics {
   const registry = new Registry();
-  const runs = new Counter({ name: 'accesstrail_collection_runs_total', help: 'Collections of a source by outcome (succeeded, partial, failed, skipped), by this process', labelNames: ['source', 'outcome'], registers: [registry] });
-  const records = new Counter({ name: 'accesstrail_records_collected_total', help: 'Records stored by collections of this process, per source and stream', labelNames: ['source', 'stream'], registers: [registry] });
-  const graph = new Counter({ name: 'accesstrail_graph_requests_total', help: 'Microsoft Graph requests sent by this process', registers: [registry] });
-  const throttled = new Counter({ name: 'accesstrail_graph_throttled_total', help: 'Graph answers 429 (throttled)', registers: [registry] });
-  const retries = new Counter({ name: 'accesstrail_graph_retries_total', help: 'Graph requests retried (429, 5xx, timeouts, resets)', registers: [registry] });
-  const httpDuration = new Histogram({ name: 'accesstrail_http_request_duration_seconds', help: 'API request durations', labelNames: ['method', 'route', 'status_code'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] });
+  const runs = new Counter({
+    name: 'accesstrail_collection_runs_total',
+    help: 'Collections of a source by outcome (succeeded, partial, failed, skipped), by this process',
+    labelNames: ['source', 'outcome'],
+    registers: [registry],
+  });
+  const records = new Counter({
+    name: 'accesstrail_records_collected_total',
+    help: 'Records stored by collections of this process, per source and stream',
+    labelNames: ['source', 'stream'],
+    registers: [registry],
+  });
+  const graph = new Counter({
+    name: 'accesstrail_graph_requests_total',
+    help: 'Microsoft Graph requests sent by this process',
+    registers: [registry],
+  });
+  const throttled = new Counter({
+    name: 'accesstrail_graph_throttled_total',
+    help: 'Graph answers 429 (throttled)',
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'accesstrail_graph_retries_total',
+    help: 'Graph requests retried (429, 5xx, timeouts, resets)',
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'accesstrail_http_request_duration_seconds',
+    help: 'API request durations',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   let read: (() => Promise<{ freshness: StreamFreshness[]; queues: Record<string, number> }>) | undefined;
   let snapshot: Promise<{ freshness: StreamFreshness[]; queues: Record<string, number> }> | undefined;
   // The three store gauges share one read per scrape.
-  const current = () => (snapshot ??= (read?.() ?? Promise.resolve({ freshness: [], queues: {} })).finally(() => setTimeout(() => (snapshot = undefined), 0)));
+  const current = () =>
+    (snapshot ??= (read?.() ?? Promise.resolve({ freshness: [], queues: {} })).finally(() => setTimeout(() => (snapshot = undefined), 0)));
   new Gauge({
     name: 'accesstrail_last_complete_collection_timestamp_seconds',
     help: 'End of the latest completely collected window, per source and stream (Unix seconds)',
@@ -36,7 +66,8 @@ export function createServiceMetrics(): ServiceMetrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const f of (await current()).freshness) this.set({ source: f.sourceId, stream: f.stream }, Math.floor(f.lastCoveredTo.getTime() / 1000));
+      for (const f of (await current()).freshness)
+        this.set({ source: f.sourceId, stream: f.stream }, Math.floor(f.lastCoveredTo.getTime() / 1000));
     },
   });
   new Gauge({

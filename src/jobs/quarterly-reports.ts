@@ -9,11 +9,12 @@
 // gap that the next collection fills. The settle delay lets at least one collection
 // after the close pick them up (the default 6 h covers several hourly collections).
 import type { Kysely } from 'kysely';
+
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Framework } from '../reports/model.js';
 import { parseQuarter, type Period } from '../reports/period.js';
-import { createReport, type CreatedReport } from '../reports/service.js';
+import { type CreatedReport, createReport } from '../reports/service.js';
 import type { ReportFormat } from '../reports/write.js';
 import type { Database } from '../store/schema.js';
 
@@ -49,7 +50,10 @@ export interface DueReportsDeps {
 export async function buildDueReports(deps: DueReportsDeps): Promise<CreatedReport[]> {
   const now = deps.now();
   const created: CreatedReport[] = [];
-  const firstCovered = await deps.db.selectFrom('coverage_window').select((eb) => eb.fn.min('covered_from').as('first')).executeTakeFirst();
+  const firstCovered = await deps.db
+    .selectFrom('coverage_window')
+    .select((eb) => eb.fn.min('covered_from').as('first'))
+    .executeTakeFirst();
   if (!firstCovered?.first) return created;
   const archiveStart = new Date(firstCovered.first as unknown as string);
   for (const quarter of closedQuarters(now, deps.config.ACCESSTRAIL_REPORT_SETTLE_HOURS)) {
@@ -64,7 +68,10 @@ export async function buildDueReports(deps: DueReportsDeps): Promise<CreatedRepo
         .where('provisional', '=', false)
         .executeTakeFirst();
       if (existing) continue;
-      const report = await createReport({ db: deps.db, config: deps.config, logger: deps.logger, now: deps.now }, { framework, period: quarter, formats: AUTOMATIC_FORMATS });
+      const report = await createReport(
+        { db: deps.db, config: deps.config, logger: deps.logger, now: deps.now },
+        { framework, period: quarter, formats: AUTOMATIC_FORMATS },
+      );
       deps.logger.info({ reportId: report.reportId, framework, quarter: quarter.label }, 'quarterly report built');
       created.push(report);
     }

@@ -15,17 +15,25 @@
 // settle delay, retention) without waiting.
 import { CompiledQuery } from 'kysely';
 import PgBoss from 'pg-boss';
+
 import type { EntraTuning } from '../collectors/entra/index.js';
-import { recoverInterruptedRuns, runCollection, withStoreLock, sourceConfigured, correlateCurrent, type SourceKind } from './collection-run.js';
 import type { Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
 import { describeFreshness, readFreshness, type StreamFreshness } from '../store/freshness.repository.js';
+import { intervalToCron } from './collection-interval.js';
+import {
+  correlateCurrent,
+  recoverInterruptedRuns,
+  runCollection,
+  sourceConfigured,
+  type SourceKind,
+  withStoreLock,
+} from './collection-run.js';
 import type { ServiceMetrics } from './metrics.js';
 import { buildDueReports } from './quarterly-reports.js';
-import { deliverWebhook, webhookEvent, type WebhookEvent, type WebhookEventType } from './webhook.js';
-import { intervalToCron } from './collection-interval.js';
+import { deliverWebhook, type WebhookEvent, webhookEvent, type WebhookEventType } from './webhook.js';
 
 export const JOB_SCHEMA = 'accesstrail_jobs';
 export const QUEUES = {
@@ -116,7 +124,10 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
 
   async function collectDue() {
     const kinds = (['entra', 'metabase'] as SourceKind[]).filter((kind) => sourceConfigured(config, kind));
-    if (kinds.length === 0) logger.warn('scheduled collection: no source is configured (set AZURE_TENANT_ID and ENTRA_METABASE_APP_IDS, or METABASE_DB_URL / METABASE_URL)');
+    if (kinds.length === 0)
+      logger.warn(
+        'scheduled collection: no source is configured (set AZURE_TENANT_ID and ENTRA_METABASE_APP_IDS, or METABASE_DB_URL / METABASE_URL)',
+      );
     for (const kind of kinds) await send(QUEUES.collect, { source: kind }, { singletonKey: kind });
   }
 
@@ -126,7 +137,13 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
     try {
       result = await runCollection(
         { store, config, logger, now, signal: stopping.signal, ...(deps.metrics ? { observer: deps.metrics } : {}) },
-        { source, requestedBy: job.data.resumeOf ? `scheduler (resumes run ${job.data.resumeOf})` : 'scheduler', correlate: false, jobId: job.id, ...(deps.entra ? { entra: deps.entra } : {}) },
+        {
+          source,
+          requestedBy: job.data.resumeOf ? `scheduler (resumes run ${job.data.resumeOf})` : 'scheduler',
+          correlate: false,
+          jobId: job.id,
+          ...(deps.entra ? { entra: deps.entra } : {}),
+        },
       );
     } catch (error) {
       if (isAppError(error) && error.code === 'CONFLICT') {
@@ -136,7 +153,8 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
       throw error;
     }
     // Cut off by a stop: fail the job so that the next process retries it.
-    if (stopping.signal.aborted) throw new AppError('UPSTREAM_UNAVAILABLE', `collection of ${source} stopped with the service; retried at the next start`);
+    if (stopping.signal.aborted)
+      throw new AppError('UPSTREAM_UNAVAILABLE', `collection of ${source} stopped with the service; retried at the next start`);
     if (result.status !== 'failed') await send(QUEUES.correlate);
     await checkFailures(source);
     await guardRetention();
@@ -146,18 +164,28 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
   /** Tells the webhook once when a source's collections have failed N times in a row. */
   async function checkFailures(kind: SourceKind) {
     const threshold = config.ACCESSTRAIL_ALERT_AFTER_FAILURES;
-    const runs = await store.db.selectFrom('collection_run').select(['id', 'summary', 'error']).where('kind', '=', 'collect').where('status', '!=', 'running').orderBy('id', 'desc').limit(200).execute();
+    const runs = await store.db
+      .selectFrom('collection_run')
+      .select(['id', 'summary', 'error'])
+      .where('kind', '=', 'collect')
+      .where('status', '!=', 'running')
+      .orderBy('id', 'desc')
+      .limit(200)
+      .execute();
     let consecutive = 0;
     let lastError: string | null = null;
     for (const run of runs) {
-      const summary = (typeof run.summary === 'string' ? JSON.parse(run.summary) : run.summary) as { outcomes?: { kind: string; status: string; reason: string | null; sourceId: string | null }[] };
+      const summary = (typeof run.summary === 'string' ? JSON.parse(run.summary) : run.summary) as {
+        outcomes?: { kind: string; status: string; reason: string | null; sourceId: string | null }[];
+      };
       const outcome = summary?.outcomes?.find((o) => o.kind === kind && o.status !== 'skipped');
       if (!outcome) continue;
       if (outcome.status !== 'failed') break;
       consecutive++;
       lastError ??= outcome.reason;
     }
-    if (consecutive > 0) logger.warn({ source: kind, consecutive }, `collections of ${kind} failed ${consecutive} time(s) in a row: ${lastError}`);
+    if (consecutive > 0)
+      logger.warn({ source: kind, consecutive }, `collections of ${kind} failed ${consecutive} time(s) in a row: ${lastError}`);
     if (consecutive === threshold) await notify('collection.failing', { source: kind, consecutiveFailures: consecutive, lastError });
   }
 
@@ -166,12 +194,23 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
     const freshness = await readFreshness(store.db, { now: now(), entraRetentionDays: config.ENTRA_LOG_RETENTION_DAYS });
     for (const f of freshness) {
       if (f.status === 'fresh') continue;
-      logger.warn({ source: f.sourceId, stream: f.stream, status: f.status, expiresAt: f.expiresAt, daysLeft: f.daysLeft }, describeFreshness(f));
+      logger.warn(
+        { source: f.sourceId, stream: f.stream, status: f.status, expiresAt: f.expiresAt, daysLeft: f.daysLeft },
+        describeFreshness(f),
+      );
       const type = f.status === 'lost' ? 'evidence.lost' : 'evidence.expiring';
       // At most twice a day per stream and state (pg-boss throttles up to 12 h), not at every check.
       await notify(
         type,
-        { sourceId: f.sourceId, stream: f.stream, lastCoveredTo: f.lastCoveredTo.toISOString(), expiresAt: f.expiresAt?.toISOString() ?? null, daysLeft: f.daysLeft, retentionDays: f.retentionDays, message: describeFreshness(f) },
+        {
+          sourceId: f.sourceId,
+          stream: f.stream,
+          lastCoveredTo: f.lastCoveredTo.toISOString(),
+          expiresAt: f.expiresAt?.toISOString() ?? null,
+          daysLeft: f.daysLeft,
+          retentionDays: f.retentionDays,
+          message: describeFreshness(f),
+        },
         { key: `${type} ${f.sourceId} ${f.stream}`, seconds: 43_200 },
       );
     }
@@ -221,7 +260,11 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
 
   async function webhook(job: PgBoss.Job<{ event: WebhookEvent }>) {
     if (!config.ACCESSTRAIL_WEBHOOK_URL || !config.ACCESSTRAIL_WEBHOOK_SECRET) return { skipped: 'no webhook configured' };
-    const status = await deliverWebhook({ url: config.ACCESSTRAIL_WEBHOOK_URL, secret: config.ACCESSTRAIL_WEBHOOK_SECRET }, job.data.event, now());
+    const status = await deliverWebhook(
+      { url: config.ACCESSTRAIL_WEBHOOK_URL, secret: config.ACCESSTRAIL_WEBHOOK_SECRET },
+      job.data.event,
+      now(),
+    );
     return { status };
   }
 
@@ -252,13 +295,41 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
       await withStoreLock(store, 'pg-boss start', async () => {
         await boss.start();
         // Collections can take hours (a first Entra backfill at 5 requests per 10 s).
-        await boss.createQueue(QUEUES.collect, { name: QUEUES.collect, policy: 'stately', retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 12 * 3600 });
+        await boss.createQueue(QUEUES.collect, {
+          name: QUEUES.collect,
+          policy: 'stately',
+          retryLimit: 5,
+          retryDelay: 60,
+          retryBackoff: true,
+          expireInSeconds: 12 * 3600,
+        });
         await boss.createQueue(QUEUES.collectDue, { name: QUEUES.collectDue, policy: 'short', retryLimit: 3, retryDelay: 30 });
-        await boss.createQueue(QUEUES.correlate, { name: QUEUES.correlate, policy: 'short', retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 });
-        await boss.createQueue(QUEUES.reports, { name: QUEUES.reports, policy: 'short', retryLimit: 5, retryDelay: 300, retryBackoff: true, expireInSeconds: 3600 });
+        await boss.createQueue(QUEUES.correlate, {
+          name: QUEUES.correlate,
+          policy: 'short',
+          retryLimit: 3,
+          retryDelay: 60,
+          retryBackoff: true,
+          expireInSeconds: 3600,
+        });
+        await boss.createQueue(QUEUES.reports, {
+          name: QUEUES.reports,
+          policy: 'short',
+          retryLimit: 5,
+          retryDelay: 300,
+          retryBackoff: true,
+          expireInSeconds: 3600,
+        });
         await boss.createQueue(QUEUES.watch, { name: QUEUES.watch, policy: 'short', retryLimit: 1, retryDelay: 60 });
         // About a day of attempts: 30 s, 1 min, 2 min, … (pg-boss caps each delay at 1 h).
-        await boss.createQueue(QUEUES.webhook, { name: QUEUES.webhook, policy: 'standard', retryLimit: 12, retryDelay: 30, retryBackoff: true, expireInSeconds: 120 });
+        await boss.createQueue(QUEUES.webhook, {
+          name: QUEUES.webhook,
+          policy: 'standard',
+          retryLimit: 12,
+          retryDelay: 30,
+          retryBackoff: true,
+          expireInSeconds: 120,
+        });
       });
 
       // Before the workers: a run a crashed process left behind is resumed first.
@@ -280,7 +351,10 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
         // One catch-up collection per hour however many processes start (pg-boss throttles by slot).
         await send(QUEUES.collectDue, {}, { singletonKey: 'start', singletonSeconds: 3600 });
       }
-      logger.info({ schedule: collectSchedule ?? 'off' }, collectSchedule ? `scheduled collection: ${collectSchedule} (UTC)` : 'scheduled collection is off');
+      logger.info(
+        { schedule: collectSchedule ?? 'off' },
+        collectSchedule ? `scheduled collection: ${collectSchedule} (UTC)` : 'scheduled collection is off',
+      );
     },
     async stop() {
       stopping.abort(new AppError('UPSTREAM_UNAVAILABLE', 'the service is stopping'));

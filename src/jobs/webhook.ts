@@ -5,6 +5,7 @@
 // rejects timestamps too far from its clock (replays). Deliveries are jobs, so a receiver
 // that is down gets them later (retried with exponential backoff, durably).
 import { createHmac, randomUUID } from 'node:crypto';
+
 import { AppError } from '../errors.js';
 
 export type WebhookEventType = 'report.ready' | 'collection.failing' | 'evidence.expiring' | 'evidence.lost';
@@ -29,7 +30,12 @@ export function signWebhook(secret: string, timestamp: string, body: string): st
 }
 
 /** Sends one event; throws (so the job is retried) unless the receiver answers 2xx. */
-export async function deliverWebhook(target: { url: string; secret: string }, event: WebhookEvent, now: Date, timeoutMs = 10_000): Promise<number> {
+export async function deliverWebhook(
+  target: { url: string; secret: string },
+  event: WebhookEvent,
+  now: Date,
+  timeoutMs = 10_000,
+): Promise<number> {
   const body = JSON.stringify(event);
   const timestamp = String(Math.floor(now.getTime() / 1000));
   let response: Response;

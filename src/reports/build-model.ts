@@ -2,32 +2,36 @@
 // rules are evaluated for the period at its as-of (a correlation run of its own), then
 // sources, controls, findings, populations and statistics are read from the store.
 // Populations: populations.repository.ts. Everything is sorted so that the same evidence and parameters give the same model.
-import { sql, type Kysely } from 'kysely';
-import { capabilities, metabaseApiLimits, streams } from '../store/streams.js';
+import { type Kysely, sql } from 'kysely';
 
 import type { CorrelationResult } from '../correlation/correlate.js';
+import { loadRuleCatalogue } from '../correlation/rule-catalogue.js';
 import type { RuleContext, RuleFinding } from '../correlation/types.js';
 import { gapsIn, mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
-import { createPopulationsRepository, type StatementObserver } from './populations.repository.js';
+import { capabilities, metabaseApiLimits, streams } from '../store/streams.js';
 import { buildControlSections, loadFrameworkCatalogue } from './catalogue.js';
-import { loadRuleCatalogue } from '../correlation/rule-catalogue.js';
 import {
-  REPORT_SCHEMA_VERSION,
   type Finding,
   type Framework,
+  REPORT_SCHEMA_VERSION,
   type ReportModel,
   type RuleSection,
   type SourceSection,
   type Statistics,
 } from './model.js';
+import { createPopulationsRepository, type StatementObserver } from './populations.repository.js';
 
-const iso = (value: Date | string | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
+const iso = (value: Date | string | null | undefined): string | null =>
+  value === null || value === undefined ? null : new Date(value).toISOString();
 const range = (r: TimeRange) => ({ from: r.from.toISOString(), to: r.to.toISOString() });
 
 function clip(ranges: TimeRange[], within: TimeRange): TimeRange[] {
   return ranges
-    .map((r) => ({ from: new Date(Math.max(r.from.getTime(), within.from.getTime())), to: new Date(Math.min(r.to.getTime(), within.to.getTime())) }))
+    .map((r) => ({
+      from: new Date(Math.max(r.from.getTime(), within.from.getTime())),
+      to: new Date(Math.min(r.to.getTime(), within.to.getTime())),
+    }))
     .filter((r) => r.from.getTime() < r.to.getTime());
 }
 
@@ -36,11 +40,12 @@ function intersect(lists: TimeRange[][]): TimeRange[] {
   if (lists.length === 0) return [];
   return lists.reduce((acc, list) => {
     const out: TimeRange[] = [];
-    for (const a of acc) for (const b of list) {
-      const from = Math.max(a.from.getTime(), b.from.getTime());
-      const to = Math.min(a.to.getTime(), b.to.getTime());
-      if (from < to) out.push({ from: new Date(from), to: new Date(to) });
-    }
+    for (const a of acc)
+      for (const b of list) {
+        const from = Math.max(a.from.getTime(), b.from.getTime());
+        const to = Math.min(a.to.getTime(), b.to.getTime());
+        if (from < to) out.push({ from: new Date(from), to: new Date(to) });
+      }
     return mergeRanges(out);
   });
 }
@@ -91,7 +96,10 @@ export async function buildReportModel(input: BuildModelInput): Promise<ReportMo
   });
   const findings = correlation.findings.map(toModelFinding).sort((a, b) => a.rule.localeCompare(b.rule) || a.id.localeCompare(b.id));
   const controls = buildControlSections({ framework: frameworkCatalogue, rules: ruleCatalogue, ruleResults: rules, findings, sources });
-  const populations = await createPopulationsRepository(db).read({ context, correlation, period: evaluated }, input.observePopulationStatement);
+  const populations = await createPopulationsRepository(db).read(
+    { context, correlation, period: evaluated },
+    input.observePopulationStatement,
+  );
   const statistics = await buildStatistics(db, correlation, evaluated);
 
   return {
@@ -137,9 +145,17 @@ async function countAndSpan(db: Kysely<Database>, table: 'entra_sign_in' | 'entr
 /** Per source: coverage inside the period and its gaps. A gap is what log-gap calls one:
  *  an uncovered interval longer than its tolerance (a collection that ended minutes
  *  before as-of leaves no gap). */
-async function sourceSections(db: Kysely<Database>, correlation: CorrelationResult, period: TimeRange, toleranceMs: number): Promise<SourceSection[]> {
+async function sourceSections(
+  db: Kysely<Database>,
+  correlation: CorrelationResult,
+  period: TimeRange,
+  toleranceMs: number,
+): Promise<SourceSection[]> {
   const { inventory } = correlation;
-  const gapsOf = (coverage: TimeRange[]) => gapsIn(period, coverage).filter((gap) => gap.to.getTime() - gap.from.getTime() > toleranceMs).map(range);
+  const gapsOf = (coverage: TimeRange[]) =>
+    gapsIn(period, coverage)
+      .filter((gap) => gap.to.getTime() - gap.from.getTime() > toleranceMs)
+      .map(range);
   const sections: SourceSection[] = [];
   for (const sourceId of inventory.entraSourceIds) {
     for (const [kind, stream, table] of [
@@ -149,19 +165,41 @@ async function sourceSections(db: Kysely<Database>, correlation: CorrelationResu
       const coverage = clip(inventory.coverage(sourceId, stream), period);
       const stats = await countAndSpan(db, table, sourceId, period);
       const notes: string[] = [];
-      if (kind === 'entra-sign-ins' && inventory.capability(sourceId, capabilities.entraSignInsBeta)?.available === false) notes.push('sign-ins were collected from Graph v1.0: authentication requirement and non-interactive sign-ins are missing');
-      if (kind === 'entra-sign-ins' && inventory.capability(sourceId, capabilities.entraRiskFields)?.available === false) notes.push('risk fields are hidden (no Entra ID P2 licence)');
-      sections.push({ kind, sourceId, coverage: coverage.map(range), gaps: gapsOf(coverage), records: stats.n, firstRecordAt: iso(stats.first), lastRecordAt: iso(stats.last), notes });
+      if (kind === 'entra-sign-ins' && inventory.capability(sourceId, capabilities.entraSignInsBeta)?.available === false)
+        notes.push('sign-ins were collected from Graph v1.0: authentication requirement and non-interactive sign-ins are missing');
+      if (kind === 'entra-sign-ins' && inventory.capability(sourceId, capabilities.entraRiskFields)?.available === false)
+        notes.push('risk fields are hidden (no Entra ID P2 licence)');
+      sections.push({
+        kind,
+        sourceId,
+        coverage: coverage.map(range),
+        gaps: gapsOf(coverage),
+        records: stats.n,
+        firstRecordAt: iso(stats.first),
+        lastRecordAt: iso(stats.last),
+        notes,
+      });
     }
     const { rows } = await sql<{ n: number; first: Date | null; last: Date | null }>`
       select count(*)::int as n, min(observed_at) as first, max(observed_at) as last from snapshot
       where source_id = ${sourceId} and stream = 'entra_user_version' and complete`.execute(db);
     const snapshots = rows[0]!;
     const notes = [`${snapshots.n} complete directory snapshot(s); state at as-of is the latest snapshot at or before it`];
-    if (inventory.capability(sourceId, capabilities.entraLeaveDates)?.available === false) notes.push('employeeLeaveDateTime is not readable: leave dates are not used');
-    if (correlation.stateObservedAt) notes.push(`no snapshot existed at as-of; the state observed at ${correlation.stateObservedAt.toISOString()} was used`);
+    if (inventory.capability(sourceId, capabilities.entraLeaveDates)?.available === false)
+      notes.push('employeeLeaveDateTime is not readable: leave dates are not used');
+    if (correlation.stateObservedAt)
+      notes.push(`no snapshot existed at as-of; the state observed at ${correlation.stateObservedAt.toISOString()} was used`);
     // Directory state has no time coverage: its "gaps" would be meaningless, so none are listed.
-    sections.push({ kind: 'entra-directory', sourceId, coverage: [], gaps: [], records: correlation.people, firstRecordAt: iso(snapshots.first), lastRecordAt: iso(snapshots.last), notes });
+    sections.push({
+      kind: 'entra-directory',
+      sourceId,
+      coverage: [],
+      gaps: [],
+      records: correlation.people,
+      firstRecordAt: iso(snapshots.first),
+      lastRecordAt: iso(snapshots.last),
+      notes,
+    });
   }
   const metabaseStreams: [string, string][] = [
     [streams.metabaseLogins, 'login_history'],
@@ -183,7 +221,8 @@ async function sourceSections(db: Kysely<Database>, correlation: CorrelationResu
       }
       lists.push(clip(inventory.coverage(sourceId, stream), period));
       const oldest = inventory.oldestAvailable(sourceId, stream);
-      if (oldest && oldest.getTime() > period.from.getTime()) notes.push(`${table}: Metabase kept rows only from ${oldest.toISOString()} (retention)`);
+      if (oldest && oldest.getTime() > period.from.getTime())
+        notes.push(`${table}: Metabase kept rows only from ${oldest.toISOString()} (retention)`);
     }
     // What the REST path cannot see (recorded by the API reader), said rather than left out.
     for (const limit of metabaseApiLimits) {
@@ -199,7 +238,16 @@ async function sourceSections(db: Kysely<Database>, correlation: CorrelationResu
         union all select occurred_at from metabase_audit_event where source_id = ${sourceId} and occurred_at >= ${period.from} and occurred_at < ${period.to}
       ) x`.execute(db);
     const stats = rows[0]!;
-    sections.push({ kind: 'metabase', sourceId, coverage: coverage.map(range), gaps: gapsOf(coverage), records: stats.n, firstRecordAt: iso(stats.first), lastRecordAt: iso(stats.last), notes });
+    sections.push({
+      kind: 'metabase',
+      sourceId,
+      coverage: coverage.map(range),
+      gaps: gapsOf(coverage),
+      records: stats.n,
+      firstRecordAt: iso(stats.first),
+      lastRecordAt: iso(stats.last),
+      notes,
+    });
   }
   return sections;
 }
@@ -212,12 +260,18 @@ async function buildStatistics(db: Kysely<Database>, correlation: CorrelationRes
     group by 1 order by 1`.execute(db);
   const { rows: mfa } = await sql<{ mfa: number; known: number }>`
     select count(*) filter (where authentication_requirement = 'multiFactorAuthentication')::int as mfa, count(authentication_requirement)::int as known
-    from entra_sign_in where app_id = any(${appIds}::text[]) and error_code = 0 and occurred_at >= ${period.from} and occurred_at < ${period.to}`.execute(db);
+    from entra_sign_in where app_id = any(${appIds}::text[]) and error_code = 0 and occurred_at >= ${period.from} and occurred_at < ${period.to}`.execute(
+    db,
+  );
   const m = correlation.matches;
   return {
     signInsPerWeek: weeks.map((w) => ({ week: new Date(w.week).toISOString().slice(0, 10), successful: w.successful, failed: w.failed })),
     mfaShare: mfa[0] && mfa[0].known > 0 ? Math.round((mfa[0].mfa / mfa[0].known) * 10_000) / 10_000 : null,
-    loginsExplained: { explained: m.explained, unexplained: m.unexplained + m['password-session'] + m.unlinked, notEvaluable: m['not-evaluable'] },
+    loginsExplained: {
+      explained: m.explained,
+      unexplained: m.unexplained + m['password-session'] + m.unlinked,
+      notEvaluable: m['not-evaluable'],
+    },
   };
 }
 
@@ -225,9 +279,9 @@ function methodology(correlation: CorrelationResult): string[] {
   return [
     'Evidence: Microsoft Entra ID sign-ins (Metabase application ids only), directory audits and directory snapshots were collected through Microsoft Graph; Metabase accounts, groups, logins, sessions, query executions, views and audit events from its application database or API. Every record is stored verbatim with a SHA-256 hash chain (accesstrail verify --store).',
     'Coverage: a source counts as collected only for the time ranges a collection completed; instants outside coverage are reported as not evaluable, never as "nothing happened".',
-    'Identity: a Metabase account is linked to an Entra person when its e-mail equals exactly one person\'s UPN, mail, other mails, smtp proxy addresses, earlier UPNs or guest home address (case-insensitive); ambiguous e-mails are not linked; API-key and internal accounts are never linked.',
+    "Identity: a Metabase account is linked to an Entra person when its e-mail equals exactly one person's UPN, mail, other mails, smtp proxy addresses, earlier UPNs or guest home address (case-insensitive); ambiguous e-mails are not linked; API-key and internal accounts are never linked.",
     `Period and as-of: rules about events consider events in [period start, as-of); rules about state read the latest snapshot at or before as-of (${correlation.asOf.toISOString()}).`,
-    'Metabase scheduled deliveries: queries that dashboard subscriptions and alerts run (query_execution.context dashboard-subscription or pulse) run as the subscription\'s owner; they are shown as scheduled deliveries of a subscription owned by that person, not as the person running a query, and do not count as the owner\'s own activity (docs/rules.md).',
+    "Metabase scheduled deliveries: queries that dashboard subscriptions and alerts run (query_execution.context dashboard-subscription or pulse) run as the subscription's owner; they are shown as scheduled deliveries of a subscription owned by that person, not as the person running a query, and do not count as the owner's own activity (docs/rules.md).",
     'SSO: a Metabase login is explained by a successful Entra sign-in of the linked person to the Metabase application within the configured window around it; the IP address only breaks ties.',
     'Rules, parameters and the SQL behind every rule are listed in the rules appendix and kept in the accesstrail repository (test/sql).',
     'Integrity: the content hash covers the whole report except its generation instant; the Ed25519 signature covers the content hash and the generation instant.',

@@ -4,16 +4,18 @@
 // (src/correlation/rule-catalogue.ts). Loading validates strictly: a typo in a catalogue
 // must stop the report with the file and the field named, not silently drop a control.
 import path from 'node:path';
+
 import { z } from 'zod';
+
 import {
   defaultCatalogueDir,
   loadRuleCatalogue,
   parseCatalogue,
   readCatalogueFile,
-  ruleIdPattern,
-  sourceKinds,
   type RuleCatalogue,
+  ruleIdPattern,
   type SourceKind,
+  sourceKinds,
 } from '../correlation/rule-catalogue.js';
 import { AppError } from '../errors.js';
 import type { ControlSection, ControlStatus, Framework, Range, RuleSection, SourceSection } from './model.js';
@@ -48,11 +50,15 @@ export function parseFrameworkCatalogue(raw: unknown, rules: RuleCatalogue, file
   const known = new Set(rules.rules.map((rule) => rule.id));
   const seen = new Set<string>();
   catalogue.controls.forEach((control, index) => {
-    if (seen.has(control.id)) throw new AppError('CONFIG_INVALID', `catalogue ${file}: field controls.${index}.id repeats control ${control.id}`);
+    if (seen.has(control.id))
+      throw new AppError('CONFIG_INVALID', `catalogue ${file}: field controls.${index}.id repeats control ${control.id}`);
     seen.add(control.id);
     control.rules.forEach((rule, ruleIndex) => {
       if (!known.has(rule)) {
-        throw new AppError('CONFIG_INVALID', `catalogue ${file}: field controls.${index}.rules.${ruleIndex} names unknown rule ${rule} (not in rules.json)`);
+        throw new AppError(
+          'CONFIG_INVALID',
+          `catalogue ${file}: field controls.${index}.rules.${ruleIndex} names unknown rule ${rule} (not in rules.json)`,
+        );
       }
     });
   });

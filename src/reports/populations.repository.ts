@@ -13,7 +13,8 @@
 // tables belong to one connection), on both engines. The statements are kept under
 // test/sql/report-populations.sql beside the rules' SQL, and bench/report-from-store.ts
 // writes each one's plan to bench/out/.
-import { sql, type CompiledQuery, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { type CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { deliveryList } from '../correlation/rules/common.js';
 import { privilegedAccountsSql } from '../correlation/rules/unjustified-privilege.rule.js';
@@ -21,9 +22,18 @@ import type { RuleContext } from '../correlation/types.js';
 import type { TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 import type { StateTableName } from '../store/tables.js';
-import type { CredentialRow, HumanAccountRow, NonHumanRow, Populations, PrivilegeChangeRow, PrivilegedRow, TerminatedPersonRow } from './model.js';
+import type {
+  CredentialRow,
+  HumanAccountRow,
+  NonHumanRow,
+  Populations,
+  PrivilegeChangeRow,
+  PrivilegedRow,
+  TerminatedPersonRow,
+} from './model.js';
 
-const iso = (value: Date | string | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
+const iso = (value: Date | string | null | undefined): string | null =>
+  value === null || value === undefined ? null : new Date(value).toISOString();
 
 /** The state tables the populations read at as-of: each becomes one analysed temporary table. */
 export const POPULATION_STATE_INPUTS = [
@@ -60,7 +70,10 @@ export type StatementObserver = (name: string, compiled: CompiledQuery, trx: Tra
 function materialisedContext(context: RuleContext): RuleContext {
   return {
     ...context,
-    stateAt: async (table) => ((POPULATION_STATE_INPUTS as readonly string[]).includes(table) ? sql.table(stateInputTable(table as StateInput)) : context.stateAt(table)),
+    stateAt: async (table) =>
+      (POPULATION_STATE_INPUTS as readonly string[]).includes(table)
+        ? sql.table(stateInputTable(table as StateInput))
+        : context.stateAt(table),
   };
 }
 
@@ -69,9 +82,13 @@ export async function populationInputStatements(context: RuleContext): Promise<N
   const out: NamedStatement[] = [];
   for (const table of POPULATION_STATE_INPUTS) {
     const name = stateInputTable(table);
-    out.push({ name: `input ${table}`, query: sql`create temporary table ${sql.table(name)} on commit drop as select * from ${await context.stateAt(table)} s` });
+    out.push({
+      name: `input ${table}`,
+      query: sql`create temporary table ${sql.table(name)} on commit drop as select * from ${await context.stateAt(table)} s`,
+    });
     // Probed by (source, upstream id) from the per-account subqueries below.
-    if (table === 'metabase_account_version' || table === 'metabase_api_key_version') out.push({ name: `index ${table}`, query: sql`create index on ${sql.table(name)} (source_id, upstream_id)` });
+    if (table === 'metabase_account_version' || table === 'metabase_api_key_version')
+      out.push({ name: `index ${table}`, query: sql`create index on ${sql.table(name)} (source_id, upstream_id)` });
     out.push({ name: `analyze ${table}`, query: sql`analyze ${sql.table(name)}` });
   }
   return out;
@@ -210,20 +227,76 @@ export async function populationStatements(input: PopulationInput): Promise<Name
 }
 
 interface HumanRow {
-  source_id: string; account_id: number; email: string | null; is_active: boolean; sso_source: string | null; date_joined: Date | null;
-  status: string | null; method: string | null; person_id: string | null; upn: string | null; privileged: boolean;
-  first_activity: Date | null; last_activity: Date | null; last_sign_in: Date | null;
+  source_id: string;
+  account_id: number;
+  email: string | null;
+  is_active: boolean;
+  sso_source: string | null;
+  date_joined: Date | null;
+  status: string | null;
+  method: string | null;
+  person_id: string | null;
+  upn: string | null;
+  privileged: boolean;
+  first_activity: Date | null;
+  last_activity: Date | null;
+  last_sign_in: Date | null;
 }
 interface TerminatedRow {
-  person_id: string; upn: string | null; started_at: Date; approximate: boolean; reason: string;
-  account_id: number | null; is_active: boolean | null; deactivated_at: Date | null; last_activity: Date | null;
+  person_id: string;
+  upn: string | null;
+  started_at: Date;
+  approximate: boolean;
+  reason: string;
+  account_id: number | null;
+  is_active: boolean | null;
+  deactivated_at: Date | null;
+  last_activity: Date | null;
 }
-interface PrivilegedQueryRow { source_id: string; account_id: number; email: string | null; person_id: string | null; link_status: string | null; via_superuser: boolean; via_admin_group: boolean; in_group: boolean }
-interface ChangeRow { observed_at: Date; upstream_id: string; email: string | null; is_superuser: boolean; previous: boolean | null }
-interface NonHumanQueryRow { source_id: string; upstream_id: string; email: string | null; account_type: string | null; owner: string | null; last_use: Date | null }
-interface EntraCredentialRow { key_id: string; app_id: string | null; owner_kind: string | null; credential_type: string | null; display_name: string | null; start_date_time: Date | null; end_date_time: Date | null }
-interface ApiKeyRow { upstream_id: string; key_prefix: string | null; name: string | null; created_at_source: Date | null }
-interface CountRow { human: number; non_human: number }
+interface PrivilegedQueryRow {
+  source_id: string;
+  account_id: number;
+  email: string | null;
+  person_id: string | null;
+  link_status: string | null;
+  via_superuser: boolean;
+  via_admin_group: boolean;
+  in_group: boolean;
+}
+interface ChangeRow {
+  observed_at: Date;
+  upstream_id: string;
+  email: string | null;
+  is_superuser: boolean;
+  previous: boolean | null;
+}
+interface NonHumanQueryRow {
+  source_id: string;
+  upstream_id: string;
+  email: string | null;
+  account_type: string | null;
+  owner: string | null;
+  last_use: Date | null;
+}
+interface EntraCredentialRow {
+  key_id: string;
+  app_id: string | null;
+  owner_kind: string | null;
+  credential_type: string | null;
+  display_name: string | null;
+  start_date_time: Date | null;
+  end_date_time: Date | null;
+}
+interface ApiKeyRow {
+  upstream_id: string;
+  key_prefix: string | null;
+  name: string | null;
+  created_at_source: Date | null;
+}
+interface CountRow {
+  human: number;
+  non_human: number;
+}
 
 export interface PopulationsRepository {
   read(input: PopulationInput, observe?: StatementObserver): Promise<Populations>;
@@ -265,7 +338,16 @@ export function createPopulationsRepository(db: Kysely<Database>): PopulationsRe
 
 function toPopulations(
   input: PopulationInput,
-  r: { human: HumanRow[]; terminated: TerminatedRow[]; privileged: PrivilegedQueryRow[]; changes: ChangeRow[]; nonHuman: NonHumanQueryRow[]; credentials: EntraCredentialRow[]; keys: ApiKeyRow[]; counts: CountRow[] },
+  r: {
+    human: HumanRow[];
+    terminated: TerminatedRow[];
+    privileged: PrivilegedQueryRow[];
+    changes: ChangeRow[];
+    nonHuman: NonHumanQueryRow[];
+    credentials: EntraCredentialRow[];
+    keys: ApiKeyRow[];
+    counts: CountRow[];
+  },
 ): Populations {
   const adminGroups = input.correlation.inventory.adminGroupIds;
   const humanAccounts: HumanAccountRow[] = r.human.map((row) => ({
@@ -293,7 +375,9 @@ function toPopulations(
     accountState: row.account_id === null ? 'none' : row.is_active ? 'active' : 'deactivated',
     metabaseAccountId: row.account_id === null ? null : String(row.account_id),
     lastActivity: iso(row.last_activity),
-    removalLagHours: row.deactivated_at ? Math.round(((new Date(row.deactivated_at).getTime() - new Date(row.started_at).getTime()) / 3_600_000) * 10) / 10 : null,
+    removalLagHours: row.deactivated_at
+      ? Math.round(((new Date(row.deactivated_at).getTime() - new Date(row.started_at).getTime()) / 3_600_000) * 10) / 10
+      : null,
   }));
   const privileged: PrivilegedRow[] = r.privileged.map((row) => ({
     metabaseSourceId: row.source_id,
@@ -320,17 +404,63 @@ function toPopulations(
     lastUse: iso(row.last_use),
   }));
   const credentials: CredentialRow[] = [
-    ...r.credentials.map((row) => ({ credentialId: row.key_id, appId: row.app_id, ownerKind: row.owner_kind, type: row.credential_type, displayName: row.display_name, start: iso(row.start_date_time), end: iso(row.end_date_time), source: 'entra' as const })),
-    ...r.keys.map((row) => ({ credentialId: row.key_prefix ?? row.upstream_id, appId: null, ownerKind: 'metabase-api-key', type: 'api-key', displayName: row.name, start: iso(row.created_at_source), end: null, source: 'metabase' as const })),
+    ...r.credentials.map((row) => ({
+      credentialId: row.key_id,
+      appId: row.app_id,
+      ownerKind: row.owner_kind,
+      type: row.credential_type,
+      displayName: row.display_name,
+      start: iso(row.start_date_time),
+      end: iso(row.end_date_time),
+      source: 'entra' as const,
+    })),
+    ...r.keys.map((row) => ({
+      credentialId: row.key_prefix ?? row.upstream_id,
+      appId: null,
+      ownerKind: 'metabase-api-key',
+      type: 'api-key',
+      displayName: row.name,
+      start: iso(row.created_at_source),
+      end: null,
+      source: 'metabase' as const,
+    })),
   ];
   const counts = r.counts[0];
-  const intervalsInPeriod = new Set(r.terminated.map((row) => `${row.person_id}|${new Date(row.started_at).toISOString()}|${row.reason}`)).size;
+  const intervalsInPeriod = new Set(r.terminated.map((row) => `${row.person_id}|${new Date(row.started_at).toISOString()}|${row.reason}`))
+    .size;
   const reconciliation = [
-    { population: 'humanAccounts', count: humanAccounts.length, sourceCount: counts?.human ?? 0, definition: 'human Metabase accounts (core_user, not api-key/internal) active at any time in the period; source count: human accounts in the state at as-of' },
-    { population: 'terminatedPeople', count: terminatedPeople.length, sourceCount: intervalsInPeriod, definition: 'terminated intervals starting in the period (directory audits, deletion, leave dates, snapshots), one row per linked account' },
-    { population: 'privileged', count: privileged.length, sourceCount: privileged.length, definition: 'active human accounts with is_superuser or membership of the Administrators group at as-of' },
-    { population: 'nonHuman', count: nonHuman.length, sourceCount: counts?.non_human ?? 0, definition: 'Metabase accounts of type api-key or internal, or with an @api-key.invalid e-mail, at as-of' },
-    { population: 'credentials', count: credentials.length, sourceCount: r.credentials.length + r.keys.length, definition: 'secrets and certificates of the watched Entra applications, and Metabase API keys, at as-of' },
+    {
+      population: 'humanAccounts',
+      count: humanAccounts.length,
+      sourceCount: counts?.human ?? 0,
+      definition:
+        'human Metabase accounts (core_user, not api-key/internal) active at any time in the period; source count: human accounts in the state at as-of',
+    },
+    {
+      population: 'terminatedPeople',
+      count: terminatedPeople.length,
+      sourceCount: intervalsInPeriod,
+      definition:
+        'terminated intervals starting in the period (directory audits, deletion, leave dates, snapshots), one row per linked account',
+    },
+    {
+      population: 'privileged',
+      count: privileged.length,
+      sourceCount: privileged.length,
+      definition: 'active human accounts with is_superuser or membership of the Administrators group at as-of',
+    },
+    {
+      population: 'nonHuman',
+      count: nonHuman.length,
+      sourceCount: counts?.non_human ?? 0,
+      definition: 'Metabase accounts of type api-key or internal, or with an @api-key.invalid e-mail, at as-of',
+    },
+    {
+      population: 'credentials',
+      count: credentials.length,
+      sourceCount: r.credentials.length + r.keys.length,
+      definition: 'secrets and certificates of the watched Entra applications, and Metabase API keys, at as-of',
+    },
   ];
   return { humanAccounts, terminatedPeople, privileged, privilegeChanges, nonHuman, credentials, reconciliation };
 }

@@ -1,7 +1,9 @@
 // Building, storing and reading reports: what the CLI's `report` command and the API's
 // /v1/reports routes call.
 import path from 'node:path';
+
 import type { Kysely } from 'kysely';
+
 import type { Config } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { correlateFromConfig } from '../correlation/service.js';
@@ -10,7 +12,7 @@ import type { Database } from '../store/schema.js';
 import { buildReportModel } from './build-model.js';
 import type { Framework, ReportModel } from './model.js';
 import { reportBaseName } from './render/naming.js';
-import { writeReportArtefacts, type ReportFormat, type WrittenFile } from './write.js';
+import { type ReportFormat, writeReportArtefacts, type WrittenFile } from './write.js';
 
 export interface ReportRequest {
   framework: Framework;
@@ -44,7 +46,12 @@ export interface ReportDependencies {
 export async function createReport(deps: ReportDependencies, request: ReportRequest): Promise<CreatedReport> {
   const generatedAt = deps.now?.() ?? new Date();
   const asOf = new Date(Math.min(request.period.to.getTime(), generatedAt.getTime()));
-  const correlation = await correlateFromConfig(deps.db, deps.config, { from: request.period.from, to: request.period.to, asOf, purpose: 'report' }, deps.logger);
+  const correlation = await correlateFromConfig(
+    deps.db,
+    deps.config,
+    { from: request.period.from, to: request.period.to, asOf, purpose: 'report' },
+    deps.logger,
+  );
   const unsigned = await buildReportModel({ db: deps.db, framework: request.framework, period: request.period, generatedAt, correlation });
   const written = await writeReportArtefacts({
     model: unsigned,

@@ -4,9 +4,10 @@
 // -rawin`). The key id is the first 16 hex characters of the SHA-256 of the public key
 // in DER (SPKI), printed on the PDF cover so an auditor can match it to the key the
 // organisation published.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { AppError } from '../errors.js';
 import { canonicalReportJson } from './canonical-json.js';
 import type { ReportModel } from './model.js';
@@ -92,7 +93,8 @@ export function loadTrustedPublicKeys(dataDir: string): KeyObject[] {
   const dir = path.join(dataDir, 'keys');
   const own = path.join(dir, PUBLIC_KEY_FILE);
   if (existsSync(own)) keys.push(publicKeyFrom(readFileSync(own)));
-  else if (existsSync(path.join(dir, SIGNING_KEY_FILE))) keys.push(signingKeyFromPem(readFileSync(path.join(dir, SIGNING_KEY_FILE))).publicKey);
+  else if (existsSync(path.join(dir, SIGNING_KEY_FILE)))
+    keys.push(signingKeyFromPem(readFileSync(path.join(dir, SIGNING_KEY_FILE))).publicKey);
   const trusted = path.join(dir, 'trusted');
   if (existsSync(trusted)) {
     for (const name of readdirSync(trusted).sort()) {
@@ -132,7 +134,10 @@ export function signModel(model: ReportModel, key: SigningKey): ReportModel {
   const { integrity: _previous, ...content } = model;
   return {
     ...content,
-    integrity: { contentSha256: hash, signature: { alg: 'Ed25519', keyId: key.keyId, value: signHash(signedStatement(hash, model.generatedAt), key) } },
+    integrity: {
+      contentSha256: hash,
+      signature: { alg: 'Ed25519', keyId: key.keyId, value: signHash(signedStatement(hash, model.generatedAt), key) },
+    },
   };
 }
 
@@ -187,8 +192,14 @@ export function verifySignedModel(json: string | ReportModel, publicKey?: Public
   const keys = candidates.map(publicKeyFrom).filter((key) => keyIdOf(key) === integrity.signature.keyId);
   if (keys.length === 0) {
     reasons.push(`unknown key: no trusted public key has id ${integrity.signature.keyId}`);
-  } else if (!keys.some((key) => verifyHashSignature(signedStatement(integrity.contentSha256, String(model.generatedAt)), integrity.signature.value, key))) {
-    reasons.push(`bad signature: the signature does not match the stated content hash and generation instant for key ${integrity.signature.keyId}`);
+  } else if (
+    !keys.some((key) =>
+      verifyHashSignature(signedStatement(integrity.contentSha256, String(model.generatedAt)), integrity.signature.value, key),
+    )
+  ) {
+    reasons.push(
+      `bad signature: the signature does not match the stated content hash and generation instant for key ${integrity.signature.keyId}`,
+    );
   }
   return { ok: reasons.length === 0, reasons, contentSha256: integrity.contentSha256, keyId: integrity.signature.keyId };
 }

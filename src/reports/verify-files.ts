@@ -7,6 +7,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
 import { canonicalReportJson } from './canonical-json.js';
@@ -63,7 +64,9 @@ function checkManifestSignature(manifest: ReportManifest, keys: KeyObject[]): st
 function findManifest(file: string): { path: string; manifest: ReportManifest } | null {
   const dir = path.dirname(file);
   const name = path.basename(file);
-  for (const candidate of readdirSync(dir).filter((entry) => entry.endsWith(MANIFEST_SUFFIX)).sort()) {
+  for (const candidate of readdirSync(dir)
+    .filter((entry) => entry.endsWith(MANIFEST_SUFFIX))
+    .sort()) {
     const parsed = parseJson(readFileSync(path.join(dir, candidate), 'utf8'));
     if (isManifest(parsed) && Array.isArray(parsed.files) && parsed.files.some((entry) => entry.name === name)) {
       return { path: path.join(dir, candidate), manifest: parsed };
@@ -72,7 +75,12 @@ function findManifest(file: string): { path: string; manifest: ReportManifest } 
   return null;
 }
 
-async function verifyListedFile(file: string, manifestPath: string, manifest: ReportManifest, keys: KeyObject[]): Promise<FileVerification> {
+async function verifyListedFile(
+  file: string,
+  manifestPath: string,
+  manifest: ReportManifest,
+  keys: KeyObject[],
+): Promise<FileVerification> {
   const reasons = checkManifestSignature(manifest, keys);
   const entry = manifest.files.find((listed) => listed.name === path.basename(file));
   if (!entry) return { file, ok: false, reasons: [...reasons, `not listed in ${path.basename(manifestPath)}`], detail: '' };
@@ -84,10 +92,16 @@ async function verifyListedFile(file: string, manifestPath: string, manifest: Re
   const json = manifest.files.find((listed) => listed.format === 'json');
   if (json && path.basename(file) !== json.name && existsSync(path.join(path.dirname(file), json.name))) {
     const report = verifySignedModel(readFileSync(path.join(path.dirname(file), json.name), 'utf8'), keys);
-    if (report.contentSha256 !== manifest.contentSha256) reasons.push(`the report JSON beside it has content hash ${report.contentSha256 ?? 'none'}, not ${manifest.contentSha256}`);
+    if (report.contentSha256 !== manifest.contentSha256)
+      reasons.push(`the report JSON beside it has content hash ${report.contentSha256 ?? 'none'}, not ${manifest.contentSha256}`);
     else if (!report.ok) reasons.push(`the report JSON beside it is not intact: ${report.reasons.join('; ')}`);
   }
-  return { file, ok: reasons.length === 0, reasons, detail: `content sha256 ${manifest.contentSha256}, key ${manifest.signature?.keyId ?? 'none'}, via ${path.basename(manifestPath)}` };
+  return {
+    file,
+    ok: reasons.length === 0,
+    reasons,
+    detail: `content sha256 ${manifest.contentSha256}, key ${manifest.signature?.keyId ?? 'none'}, via ${path.basename(manifestPath)}`,
+  };
 }
 
 export async function verifyReportFile(file: string, keys: KeyObject[]): Promise<FileVerification> {
@@ -104,14 +118,25 @@ export async function verifyReportFile(file: string, keys: KeyObject[]): Promise
         const result = await verifyListedFile(listed, file, parsed, keys);
         if (!result.ok) reasons.push(`${entry.name}: ${result.reasons.join('; ')}`);
       }
-      return { file, ok: reasons.length === 0, reasons, detail: `manifest of ${parsed.files?.length ?? 0} files, content sha256 ${parsed.contentSha256}` };
+      return {
+        file,
+        ok: reasons.length === 0,
+        reasons,
+        detail: `manifest of ${parsed.files?.length ?? 0} files, content sha256 ${parsed.contentSha256}`,
+      };
     }
     const isReport = typeof parsed === 'object' && parsed !== null && 'schemaVersion' in parsed && 'integrity' in parsed;
     if (isReport || parsed === undefined) {
       const result = verifySignedModel(text, keys);
       const reasons = [...result.reasons];
-      if (result.reasons.length === 0 && text !== canonicalReportJson(parsed)) reasons.push('not in canonical form: bytes outside the content were changed');
-      return { file, ok: reasons.length === 0, reasons, detail: `content sha256 ${result.contentSha256 ?? 'none'}, key ${result.keyId ?? 'none'}` };
+      if (result.reasons.length === 0 && text !== canonicalReportJson(parsed))
+        reasons.push('not in canonical form: bytes outside the content were changed');
+      return {
+        file,
+        ok: reasons.length === 0,
+        reasons,
+        detail: `content sha256 ${result.contentSha256 ?? 'none'}, key ${result.keyId ?? 'none'}`,
+      };
     }
   }
   const found = findManifest(file);
@@ -134,7 +159,9 @@ export async function verifyReportFiles(files: string[], options: VerifyFilesOpt
     const hint = failed.some((result) => result.reasons.some((reason) => reason.startsWith('unknown key')))
       ? ` (to trust a publisher's key, put its report-signing.pub.pem in ${path.join(dataDir, 'keys', 'trusted')}/)`
       : '';
-    throw new AppError('VERIFY_FAILED', `${failed.length} of ${results.length} report file(s) failed verification${hint}`, { details: { failed: failed.map((result) => result.file) } });
+    throw new AppError('VERIFY_FAILED', `${failed.length} of ${results.length} report file(s) failed verification${hint}`, {
+      details: { failed: failed.map((result) => result.file) },
+    });
   }
   return results;
 }

@@ -9,6 +9,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+
 import { canonicalReportJson } from './canonical-json.js';
 import type { ReportModel } from './model.js';
 import { renderCsvFiles } from './render/csv.js';
@@ -16,7 +17,7 @@ import { renderJson } from './render/json.js';
 import { reportBaseName } from './render/naming.js';
 import { renderOscal } from './render/oscal.js';
 import { renderPdf } from './render/pdf.js';
-import { loadSigningKey, sha256Hex, signHash, signModel, type SigningKey } from './signing.js';
+import { loadSigningKey, sha256Hex, signHash, type SigningKey, signModel } from './signing.js';
 
 export type ReportFormat = 'json' | 'pdf' | 'csv' | 'oscal';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'pdf', 'csv', 'oscal'];

@@ -3,7 +3,9 @@
 // rows themselves. Editing, deleting or adding evidence rows, or editing a batch
 // header, breaks the check at the first batch concerned.
 import { createHash } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+
+import { type Kysely, sql, type Transaction } from 'kysely';
+
 import { contentHash, normaliseColumnValue, recordHash, stateKey } from './record-hash.js';
 import type { Database } from './schema.js';
 import { allEvidenceTables, type EvidenceTableSpec } from './tables.js';
@@ -22,13 +24,18 @@ export interface BatchHeader {
 
 export function chainHash(previous: string, batch: BatchHeader): string {
   return createHash('sha256')
-    .update([previous, batch.id, batch.sourceId, batch.targetTable, batch.rowCount, batch.contentSha256, batch.writtenAt.toISOString()].join('|'))
+    .update(
+      [previous, batch.id, batch.sourceId, batch.targetTable, batch.rowCount, batch.contentSha256, batch.writtenAt.toISOString()].join('|'),
+    )
     .digest('hex');
 }
 
 /** Appends a batch to the chain. Call inside the batch's transaction, after taking
  *  the chain lock (lockChain) and writing the rows. */
-export async function appendBatch(trx: Transaction<Database>, header: Omit<BatchHeader, 'writtenAt'> & { runId: number | null }): Promise<void> {
+export async function appendBatch(
+  trx: Transaction<Database>,
+  header: Omit<BatchHeader, 'writtenAt'> & { runId: number | null },
+): Promise<void> {
   const last = await trx.selectFrom('evidence_batch').select('chain_sha256').orderBy('id', 'desc').limit(1).executeTakeFirst();
   const previous = last?.chain_sha256 ?? GENESIS_CHAIN_SHA256;
   const writtenAt = new Date();
@@ -92,7 +99,12 @@ export async function verifyChain(db: Kysely<Database>): Promise<ChainVerificati
       where not exists (select 1 from evidence_batch b where b.id = t.batch_id)
       group by t.batch_id order by t.batch_id limit 1`.execute(db);
     const orphan = orphans[0];
-    if (orphan) problems.push({ batchId: Number(orphan.batch_id), table: spec.name, reason: `${orphan.n} row(s) in ${spec.name} claim batch ${orphan.batch_id}, which the chain does not hold` });
+    if (orphan)
+      problems.push({
+        batchId: Number(orphan.batch_id),
+        table: spec.name,
+        reason: `${orphan.n} row(s) in ${spec.name} claim batch ${orphan.batch_id}, which the chain does not hold`,
+      });
   }
 
   let previous = GENESIS_CHAIN_SHA256;
@@ -118,17 +130,33 @@ export async function verifyChain(db: Kysely<Database>): Promise<ChainVerificati
       break;
     }
     const live = (await sql<Row>`select * from ${sql.table(spec.name)} where batch_id = ${id}`.execute(db)).rows;
-    const archived = spec.kind === 'event'
-      ? (await db.selectFrom('evidence_revision').select('row_data').where('target_table', '=', spec.name).where('batch_id', '=', id).execute()).map((r) => r.row_data as Row)
-      : [];
+    const archived =
+      spec.kind === 'event'
+        ? (
+            await db
+              .selectFrom('evidence_revision')
+              .select('row_data')
+              .where('target_table', '=', spec.name)
+              .where('batch_id', '=', id)
+              .execute()
+          ).map((r) => r.row_data as Row)
+        : [];
     const entries = [...live, ...archived].map((row) => storedRowHash(spec, row));
     rows += entries.length;
     if (entries.length < batch.row_count) {
-      problems.push({ batchId: id, table: spec.name, reason: `${where}: ${batch.row_count - entries.length} of its ${batch.row_count} row(s) are missing` });
+      problems.push({
+        batchId: id,
+        table: spec.name,
+        reason: `${where}: ${batch.row_count - entries.length} of its ${batch.row_count} row(s) are missing`,
+      });
       break;
     }
     if (entries.length > batch.row_count) {
-      problems.push({ batchId: id, table: spec.name, reason: `${where}: holds ${entries.length} row(s), the chain recorded ${batch.row_count}` });
+      problems.push({
+        batchId: id,
+        table: spec.name,
+        reason: `${where}: holds ${entries.length} row(s), the chain recorded ${batch.row_count}`,
+      });
       break;
     }
     if (contentHash(entries) !== batch.content_sha256) {

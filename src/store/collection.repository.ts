@@ -1,6 +1,7 @@
 // Bookkeeping of collection: sources, runs, checkpoints, coverage windows, what a
 // source can provide, retention observations and quarantined records.
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+
 import type { Database } from './schema.js';
 
 export interface TimeRange {
@@ -11,7 +12,10 @@ export interface TimeRange {
 export interface CollectionRepository {
   upsertSource(source: { id: string; kind: 'entra' | 'metabase'; displayName: string; settings?: Record<string, unknown> }): Promise<void>;
   startRun(kind: 'collect' | 'import', requested: Record<string, unknown>): Promise<number>;
-  finishRun(runId: number, outcome: { status: 'succeeded' | 'partial' | 'failed'; summary: Record<string, unknown>; error?: string | null }): Promise<void>;
+  finishRun(
+    runId: number,
+    outcome: { status: 'succeeded' | 'partial' | 'failed'; summary: Record<string, unknown>; error?: string | null },
+  ): Promise<void>;
   getCheckpoint<T>(sourceId: string, stream: string): Promise<T | undefined>;
   saveCheckpoint(sourceId: string, stream: string, position: unknown, runId: number | null): Promise<void>;
   /** Records a completely collected range. Adjacent and overlapping ranges are kept
@@ -21,7 +25,14 @@ export interface CollectionRepository {
   coverageOf(sourceId: string, stream: string, within?: TimeRange): Promise<TimeRange[]>;
   setCapability(sourceId: string, capability: string, available: boolean, reason: string | null, runId: number | null): Promise<void>;
   recordRetention(sourceId: string, stream: string, oldestAvailableAt: Date | null, runId: number | null): Promise<void>;
-  quarantine(record: { sourceId: string; stream: string; upstreamId?: string | null; reason: string; payload: unknown; runId: number | null }): Promise<void>;
+  quarantine(record: {
+    sourceId: string;
+    stream: string;
+    upstreamId?: string | null;
+    reason: string;
+    payload: unknown;
+    runId: number | null;
+  }): Promise<void>;
 }
 
 /** Merges ranges that overlap or touch. */
@@ -90,7 +101,12 @@ export function createCollectionRepository(db: Kysely<Database>): CollectionRepo
     },
 
     async getCheckpoint<T>(sourceId: string, stream: string) {
-      const row = await db.selectFrom('stream_checkpoint').select('position').where('source_id', '=', sourceId).where('stream', '=', stream).executeTakeFirst();
+      const row = await db
+        .selectFrom('stream_checkpoint')
+        .select('position')
+        .where('source_id', '=', sourceId)
+        .where('stream', '=', stream)
+        .executeTakeFirst();
       return row?.position as T | undefined;
     },
 
@@ -107,12 +123,23 @@ export function createCollectionRepository(db: Kysely<Database>): CollectionRepo
       if (range.to.getTime() < range.from.getTime()) throw new Error(`coverage range of ${stream} ends before it starts`);
       await db
         .insertInto('coverage_window')
-        .values({ source_id: sourceId, stream, covered_from: range.from, covered_to: range.to, run_id: runId, detail: JSON.stringify(detail) })
+        .values({
+          source_id: sourceId,
+          stream,
+          covered_from: range.from,
+          covered_to: range.to,
+          run_id: runId,
+          detail: JSON.stringify(detail),
+        })
         .execute();
     },
 
     async coverageOf(sourceId, stream, within) {
-      let query = db.selectFrom('coverage_window').select(['covered_from', 'covered_to']).where('source_id', '=', sourceId).where('stream', '=', stream);
+      let query = db
+        .selectFrom('coverage_window')
+        .select(['covered_from', 'covered_to'])
+        .where('source_id', '=', sourceId)
+        .where('stream', '=', stream);
       if (within) query = query.where('covered_to', '>=', within.from).where('covered_from', '<=', within.to);
       const rows = await query.orderBy('covered_from').execute();
       const merged = mergeRanges(rows.map((row) => ({ from: new Date(row.covered_from), to: new Date(row.covered_to) })));
@@ -127,16 +154,24 @@ export function createCollectionRepository(db: Kysely<Database>): CollectionRepo
       await db
         .insertInto('source_capability')
         .values({ source_id: sourceId, capability, available, reason, run_id: runId })
-        .onConflict((oc) => oc.columns(['source_id', 'capability']).doUpdateSet({ available, reason, run_id: runId, observed_at: sql`now()` }))
+        .onConflict((oc) =>
+          oc.columns(['source_id', 'capability']).doUpdateSet({ available, reason, run_id: runId, observed_at: sql`now()` }),
+        )
         .execute();
     },
 
     async recordRetention(sourceId, stream, oldestAvailableAt, runId) {
-      await db.insertInto('retention_observation').values({ source_id: sourceId, stream, oldest_available_at: oldestAvailableAt, run_id: runId }).execute();
+      await db
+        .insertInto('retention_observation')
+        .values({ source_id: sourceId, stream, oldest_available_at: oldestAvailableAt, run_id: runId })
+        .execute();
     },
 
     async quarantine({ sourceId, stream, upstreamId = null, reason, payload, runId }) {
-      await db.insertInto('quarantined_record').values({ source_id: sourceId, stream, upstream_id: upstreamId, reason, payload: payloadText(payload), run_id: runId }).execute();
+      await db
+        .insertInto('quarantined_record')
+        .values({ source_id: sourceId, stream, upstream_id: upstreamId, reason, payload: payloadText(payload), run_id: runId })
+        .execute();
     },
   };
 }

@@ -3,9 +3,11 @@
 // migrations; every session runs in UTC so times and hashes agree across engines.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+
 import { AppError } from '../errors.js';
 import { describeConnectionString } from '../logger.js';
 import { migrateToLatest, type MigrationOutcome } from './migrate.js';
@@ -43,7 +45,9 @@ const pgTypes = {
 };
 
 export async function openStore(options: OpenStoreOptions): Promise<Store & { migration?: MigrationOutcome }> {
-  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir ?? './.accesstrail');
+  const store = options.databaseUrl
+    ? await openPostgres(options.databaseUrl, options.poolSize ?? 10)
+    : await openPglite(options.dataDir ?? './.accesstrail');
   if (options.migrate === false) return store;
   try {
     const migration = await migrateToLatest(store.db);
@@ -79,7 +83,9 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
     client.release();
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw new AppError('STORE_UNAVAILABLE', `cannot connect to the store at ${location} (DATABASE_URL): ${(error as Error).message}`, { cause: error });
+    throw new AppError('STORE_UNAVAILABLE', `cannot connect to the store at ${location} (DATABASE_URL): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   // Errors of this store's connections are remembered (by identity), so a lost store
   // connection is told apart from a lost upstream one (the Metabase database is Postgres too).
@@ -98,8 +104,23 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
 
 // Node socket codes, and Postgres SQLSTATEs of class 08 (connection exception) and 57P0x
 // (the server is shutting down or restarting).
-const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
-const CONNECTION_MESSAGES = /Connection terminated|connection error and is not queryable|Client has already been connected|Client was closed|timeout exceeded when trying to connect|terminating connection/i;
+const CONNECTION_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection error and is not queryable|Client has already been connected|Client was closed|timeout exceeded when trying to connect|terminating connection/i;
 
 const storeErrors = new WeakSet<object>();
 
@@ -147,4 +168,3 @@ async function openPglite(dataDir: string): Promise<Store> {
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return { db, engine: 'pglite', location: `embedded store ${location}`, close: () => db.destroy() };
 }
-

@@ -4,21 +4,22 @@
 // Every batch that wrote something is appended to the hash chain (chain.ts) in the same
 // transaction.
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import { createCollectionRepository } from './collection.repository.js';
+
 import { appendBatch, lockChainAndReserveBatchId } from './chain.js';
+import { createCollectionRepository } from './collection.repository.js';
 import { ensureMonthlyPartitions, monthsAhead } from './partitions.js';
 import { contentHash, normaliseColumnValue, recordHash, stateKey, tombstoneHash } from './record-hash.js';
 import type { Database } from './schema.js';
 import {
-  eventTables,
-  stateTables,
   type ColumnSpec,
   type EventRecord,
   type EventTableName,
+  eventTables,
   type EventTableSpec,
   type EvidenceTableSpec,
   type StateRecord,
   type StateTableName,
+  stateTables,
   type StateTableSpec,
 } from './tables.js';
 
@@ -61,7 +62,8 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 function textProblem(value: unknown, where: string, depth = 0): string | undefined {
   if (typeof value === 'string') {
     if (value.includes(NUL)) return `${where} contains the NUL character (U+0000), which Postgres cannot store`;
-    if (LONE_SURROGATE.test(value)) return `${where} contains a lone UTF-16 surrogate (invalid Unicode text), which Postgres jsonb cannot store`;
+    if (LONE_SURROGATE.test(value))
+      return `${where} contains a lone UTF-16 surrogate (invalid Unicode text), which Postgres jsonb cannot store`;
     return undefined;
   }
   if (value === null || typeof value !== 'object' || depth > 200 || value instanceof Date) return undefined;
@@ -83,11 +85,21 @@ function textProblem(value: unknown, where: string, depth = 0): string | undefin
 
 /** Why Postgres cannot store this record as it is, or undefined when it can. */
 export function unstorableReason(row: EventRecord | StateRecord): string | undefined {
-  return textProblem(row.upstream_id, 'upstream_id') ?? textProblem(row.raw, 'raw') ?? textProblem(Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'raw' && k !== 'upstream_id')), 'column');
+  return (
+    textProblem(row.upstream_id, 'upstream_id') ??
+    textProblem(row.raw, 'raw') ??
+    textProblem(Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'raw' && k !== 'upstream_id')), 'column')
+  );
 }
 
 /** Splits off the records Postgres cannot store, quarantining each with its reason. */
-async function setAsideUnstorable<R extends EventRecord | StateRecord>(db: Kysely<Database>, table: string, sourceId: string, records: readonly R[], options: { runId?: number | null; stream?: string }): Promise<{ storable: R[]; quarantined: number }> {
+async function setAsideUnstorable<R extends EventRecord | StateRecord>(
+  db: Kysely<Database>,
+  table: string,
+  sourceId: string,
+  records: readonly R[],
+  options: { runId?: number | null; stream?: string },
+): Promise<{ storable: R[]; quarantined: number }> {
   const storable: R[] = [];
   let quarantined = 0;
   for (const record of records) {
@@ -98,8 +110,18 @@ async function setAsideUnstorable<R extends EventRecord | StateRecord>(db: Kysel
     }
     quarantined++;
     // The id itself may hold the character: keep it as JSON escapes (plain ASCII).
-    const upstreamId = typeof record.upstream_id === 'string' && !textProblem(record.upstream_id, '') ? record.upstream_id : JSON.stringify(String(record.upstream_id)).slice(1, -1);
-    await createCollectionRepository(db).quarantine({ sourceId, stream: options.stream ?? table, upstreamId, reason: `cannot be stored as is: ${reason}`, payload: record.raw ?? null, runId: options.runId ?? null });
+    const upstreamId =
+      typeof record.upstream_id === 'string' && !textProblem(record.upstream_id, '')
+        ? record.upstream_id
+        : JSON.stringify(String(record.upstream_id)).slice(1, -1);
+    await createCollectionRepository(db).quarantine({
+      sourceId,
+      stream: options.stream ?? table,
+      upstreamId,
+      reason: `cannot be stored as is: ${reason}`,
+      payload: record.raw ?? null,
+      runId: options.runId ?? null,
+    });
   }
   return { storable, quarantined };
 }
@@ -195,7 +217,9 @@ function eventUpsertSql(spec: EventTableSpec): string {
   return cached(`event:${spec.name}`, () => {
     const colNames = spec.columns.map((c) => c.name);
     const conflictKey = spec.partitioned ? '(source_id, occurred_at, upstream_id)' : '(source_id, upstream_id)';
-    const updates = [...(spec.partitioned ? [] : ['occurred_at']), ...colNames, 'raw', 'batch_id', 'record_sha256'].map((n) => `${n} = excluded.${n}`);
+    const updates = [...(spec.partitioned ? [] : ['occurred_at']), ...colNames, 'raw', 'batch_id', 'record_sha256'].map(
+      (n) => `${n} = excluded.${n}`,
+    );
     return `
 insert into ${spec.name} as t (source_id, upstream_id, occurred_at, ${colNames.map((n) => `${n}, `).join('')}raw, batch_id, record_sha256)
 select $1, h.upstream_id, h.occurred_at, ${colNames.map((n) => `h.${n}, `).join('')}h.raw, $2, h.record_sha256
@@ -236,7 +260,9 @@ union all select null, (select count(*)::int from seen) where not exists (select
 
 /** $1 source, $2 batch, $3 snapshot, $4 observed_at, $5 tombstone hash. */
 function tombstoneSql(spec: StateTableSpec): string {
-  return cached(`tombstone:${spec.name}`, () => `
+  return cached(
+    `tombstone:${spec.name}`,
+    () => `
 with latest as (
   select distinct on (v.upstream_id) v.upstream_id, v.present
   from ${spec.name} v where v.source_id = $1 and v.observed_at <= $4::timestamptz
@@ -247,7 +273,8 @@ select $1, l.upstream_id, $4::timestamptz, false, $3, $2, $5
 from latest l
 where l.present and not exists (select 1 from snapshot_seen s where s.snapshot_id = $3 and s.upstream_id = l.upstream_id)
 on conflict do nothing
-returning upstream_id`);
+returning upstream_id`,
+  );
 }
 
 async function runRaw<R>(trx: Transaction<Database>, text: string, parameters: readonly unknown[]): Promise<R[]> {
@@ -260,9 +287,19 @@ async function runRaw<R>(trx: Transaction<Database>, text: string, parameters: r
 export interface EvidenceRepository {
   /** Upserts events; returns what changed. `records` may be any length. */
   /** `stream` names the quarantine entries of unstorable records (default: the table). */
-  writeEvents(table: EventTableName, sourceId: string, records: readonly EventRecord[], options?: { runId?: number | null; batchRows?: number; stream?: string }): Promise<WriteOutcome>;
+  writeEvents(
+    table: EventTableName,
+    sourceId: string,
+    records: readonly EventRecord[],
+    options?: { runId?: number | null; batchRows?: number; stream?: string },
+  ): Promise<WriteOutcome>;
   /** Starts a snapshot of a state table as observed at `observedAt`. */
-  beginSnapshot(table: StateTableName, sourceId: string, observedAt: Date, options?: { runId?: number | null; stream?: string }): Promise<SnapshotWriter>;
+  beginSnapshot(
+    table: StateTableName,
+    sourceId: string,
+    observedAt: Date,
+    options?: { runId?: number | null; stream?: string },
+  ): Promise<SnapshotWriter>;
 }
 
 export interface SnapshotWriter {
@@ -275,13 +312,34 @@ export interface SnapshotWriter {
 export function createEvidenceRepository(db: Kysely<Database>): EvidenceRepository {
   const knownPartitions = new Set<string>();
 
-  async function chain(trx: Transaction<Database>, spec: { name: string }, sourceId: string, batchId: number, runId: number | null, entries: { key: string; hash: string }[]) {
-    await appendBatch(trx, { id: batchId, sourceId, targetTable: spec.name, rowCount: entries.length, contentSha256: contentHash(entries), runId });
+  async function chain(
+    trx: Transaction<Database>,
+    spec: { name: string },
+    sourceId: string,
+    batchId: number,
+    runId: number | null,
+    entries: { key: string; hash: string }[],
+  ) {
+    await appendBatch(trx, {
+      id: batchId,
+      sourceId,
+      targetTable: spec.name,
+      rowCount: entries.length,
+      contentSha256: contentHash(entries),
+      runId,
+    });
   }
 
   /** Writes one chunk in its own transaction. `whileWaiting` runs once the upsert has
    *  been sent, so Node prepares the next chunk while Postgres executes this one. */
-  async function writeEventChunk(spec: EventTableSpec, sourceId: string, rows: readonly EventRecord[], prepared: PreparedRows, runId: number | null, whileWaiting: () => void): Promise<WriteOutcome> {
+  async function writeEventChunk(
+    spec: EventTableSpec,
+    sourceId: string,
+    rows: readonly EventRecord[],
+    prepared: PreparedRows,
+    runId: number | null,
+    whileWaiting: () => void,
+  ): Promise<WriteOutcome> {
     return db.transaction().execute(async (trx) => {
       const batchId = await lockChainAndReserveBatchId(trx);
       const upsert = runRaw<{ upstream_id: string; revision: number }>(trx, eventUpsertSql(spec), [sourceId, batchId, prepared.json]);
@@ -291,9 +349,22 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
       whileWaiting();
       const written = await upsert;
       const revised = written.filter((row) => row.revision > 1).length;
-      const outcome: WriteOutcome = { inserted: written.length - revised, revised, unchanged: rows.length - written.length, quarantined: 0, batchIds: [] };
+      const outcome: WriteOutcome = {
+        inserted: written.length - revised,
+        revised,
+        unchanged: rows.length - written.length,
+        quarantined: 0,
+        batchIds: [],
+      };
       if (written.length > 0) {
-        await chain(trx, spec, sourceId, batchId, runId, written.map((w) => ({ key: w.upstream_id, hash: prepared.hashes.get(w.upstream_id)! })));
+        await chain(
+          trx,
+          spec,
+          sourceId,
+          batchId,
+          runId,
+          written.map((w) => ({ key: w.upstream_id, hash: prepared.hashes.get(w.upstream_id)! })),
+        );
         outcome.batchIds.push(batchId);
       }
       return outcome;
@@ -311,7 +382,8 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
       const unique = dedupe(storable, (r) => r.upstream_id);
       total.unchanged += storable.length - unique.length;
       // The months of the batch, and this month and the next ones ahead of the clock.
-      if (spec.partitioned) await ensureMonthlyPartitions(db, spec.name, [...unique.map((r) => r.occurred_at), ...monthsAhead(new Date())], knownPartitions);
+      if (spec.partitioned)
+        await ensureMonthlyPartitions(db, spec.name, [...unique.map((r) => r.occurred_at), ...monthsAhead(new Date())], knownPartitions);
       // While the database writes one chunk, Node prepares (hashes, serialises) the next.
       const parts = chunks(unique, options.batchRows ?? DEFAULT_BATCH_ROWS);
       let next = parts[0] ? prepareRows(spec, parts[0]) : undefined;
@@ -358,12 +430,31 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
             const prepared = prepareRows(spec, chunk);
             const part = await db.transaction().execute(async (trx) => {
               const batchId = await lockChainAndReserveBatchId(trx);
-              const rows = await runRaw<{ upstream_id: string | null; seen: number }>(trx, stateInsertSql(spec), [sourceId, batchId, snapshotId, observed, prepared.json]);
+              const rows = await runRaw<{ upstream_id: string | null; seen: number }>(trx, stateInsertSql(spec), [
+                sourceId,
+                batchId,
+                snapshotId,
+                observed,
+                prepared.json,
+              ]);
               const written = rows.filter((row) => row.upstream_id !== null) as { upstream_id: string }[];
               objectCount += rows[0]?.seen ?? 0;
-              const outcome: WriteOutcome = { inserted: written.length, revised: 0, unchanged: chunk.length - written.length, quarantined: 0, batchIds: [] };
+              const outcome: WriteOutcome = {
+                inserted: written.length,
+                revised: 0,
+                unchanged: chunk.length - written.length,
+                quarantined: 0,
+                batchIds: [],
+              };
               if (written.length > 0) {
-                await chain(trx, spec, sourceId, batchId, runId, written.map((w) => ({ key: stateKey(w.upstream_id, observedAt), hash: prepared.hashes.get(w.upstream_id)! })));
+                await chain(
+                  trx,
+                  spec,
+                  sourceId,
+                  batchId,
+                  runId,
+                  written.map((w) => ({ key: stateKey(w.upstream_id, observedAt), hash: prepared.hashes.get(w.upstream_id)! })),
+                );
                 outcome.batchIds.push(batchId);
               }
               return outcome;
@@ -384,7 +475,14 @@ export function createEvidenceRepository(db: Kysely<Database>): EvidenceReposito
               const rows = await runRaw<{ upstream_id: string }>(trx, tombstoneSql(spec), [sourceId, batchId, snapshotId, observed, hash]);
               removed = rows.length;
               if (removed > 0) {
-                await chain(trx, spec, sourceId, batchId, runId, rows.map((r) => ({ key: stateKey(r.upstream_id, observedAt), hash })));
+                await chain(
+                  trx,
+                  spec,
+                  sourceId,
+                  batchId,
+                  runId,
+                  rows.map((r) => ({ key: stateKey(r.upstream_id, observedAt), hash })),
+                );
                 outcome.batchIds.push(batchId);
               }
             }

@@ -5,9 +5,10 @@
 // `expiresAt` = last covered instant + retention. Metabase's own retention is not known
 // in advance (it is observed, see retention_observation), so its streams report age only.
 // Used by the retention guard (jobs), /readyz, /v1/coverage and /metrics.
-import { sql, type Kysely } from 'kysely';
-import { streams } from './streams.js';
+import { type Kysely, sql } from 'kysely';
+
 import type { Database } from './schema.js';
+import { streams } from './streams.js';
 
 export type FreshnessStatus = 'fresh' | 'expiring' | 'lost';
 
@@ -41,7 +42,12 @@ const DAY = 86_400_000;
 const entraRetainedStreams = new Set<string>([streams.entraSignIns, streams.entraDirectoryAudits]);
 
 /** Judges one stream (exported for tests and for callers with their own data). */
-export function judgeFreshness(lastCoveredTo: Date, retentionDays: number | null, now: Date, warnDays = RETENTION_WARN_DAYS): Pick<StreamFreshness, 'expiresAt' | 'daysLeft' | 'status'> {
+export function judgeFreshness(
+  lastCoveredTo: Date,
+  retentionDays: number | null,
+  now: Date,
+  warnDays = RETENTION_WARN_DAYS,
+): Pick<StreamFreshness, 'expiresAt' | 'daysLeft' | 'status'> {
   if (retentionDays === null) return { expiresAt: null, daysLeft: null, status: 'fresh' };
   const expiresAt = new Date(lastCoveredTo.getTime() + retentionDays * DAY);
   const leftMs = expiresAt.getTime() - now.getTime();
@@ -53,7 +59,12 @@ export async function readFreshness(db: Kysely<Database>, options: FreshnessOpti
   const rows = await db
     .selectFrom('coverage_window')
     .innerJoin('source', 'source.id', 'coverage_window.source_id')
-    .select(['coverage_window.source_id as sourceId', 'source.kind as kind', 'coverage_window.stream as stream', sql<Date>`max(coverage_window.covered_to)`.as('lastCoveredTo')])
+    .select([
+      'coverage_window.source_id as sourceId',
+      'source.kind as kind',
+      'coverage_window.stream as stream',
+      sql<Date>`max(coverage_window.covered_to)`.as('lastCoveredTo'),
+    ])
     .groupBy(['coverage_window.source_id', 'source.kind', 'coverage_window.stream'])
     .orderBy('coverage_window.source_id')
     .orderBy('coverage_window.stream')
@@ -62,7 +73,14 @@ export async function readFreshness(db: Kysely<Database>, options: FreshnessOpti
     const kind = row.kind as 'entra' | 'metabase';
     const lastCoveredTo = new Date(row.lastCoveredTo);
     const retentionDays = kind === 'entra' && entraRetainedStreams.has(row.stream) ? options.entraRetentionDays : null;
-    return { sourceId: row.sourceId, kind, stream: row.stream, lastCoveredTo, retentionDays, ...judgeFreshness(lastCoveredTo, retentionDays, options.now, options.warnDays) };
+    return {
+      sourceId: row.sourceId,
+      kind,
+      stream: row.stream,
+      lastCoveredTo,
+      retentionDays,
+      ...judgeFreshness(lastCoveredTo, retentionDays, options.now, options.warnDays),
+    };
   });
 }
 

@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sql, type Kysely } from 'kysely';
+
+import { type Kysely, sql } from 'kysely';
+
 import { AppError } from '../errors.js';
 import type { Database } from './schema.js';
 
@@ -65,7 +67,9 @@ export async function migrateToLatest(db: Kysely<Database>, dir?: string): Promi
     for (const file of files) {
       if (applied.has(file.version)) continue;
       await sql.raw(file.sql).execute(trx);
-      await sql`insert into schema_migration (version, name, checksum) values (${file.version}, ${file.name}, ${file.checksum})`.execute(trx);
+      await sql`insert into schema_migration (version, name, checksum) values (${file.version}, ${file.name}, ${file.checksum})`.execute(
+        trx,
+      );
       newlyApplied.push(file.name);
     }
     const current = Math.max(0, ...applied.keys(), ...files.filter((file) => newlyApplied.includes(file.name)).map((file) => file.version));

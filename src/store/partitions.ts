@@ -1,7 +1,8 @@
 // Monthly partitions of the big event tables, created on demand before a batch is
 // written, each in its own short transaction (an empty partition left behind by a
 // failed batch is harmless). A lock keeps two processes from racing on the same DDL.
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+
 import type { Database } from './schema.js';
 
 const PARTITION_LOCK_KEY = 7_305_145_002;
@@ -34,7 +35,9 @@ export async function ensureMonthlyPartitions(
     for (const [name, month] of months) {
       const next = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1));
       await sql
-        .raw(`create table if not exists ${name} partition of ${table} for values from ('${month.toISOString()}') to ('${next.toISOString()}')`)
+        .raw(
+          `create table if not exists ${name} partition of ${table} for values from ('${month.toISOString()}') to ('${next.toISOString()}')`,
+        )
         .execute(trx);
     }
   });

@@ -5,6 +5,7 @@
 // Hashing happens in Node, not SQL: re-serialising jsonb inside Postgres cost more
 // than the insert itself (bench/store-ingest).
 import { createHash } from 'node:crypto';
+
 import type { ColumnSpec, EvidenceTableSpec } from './tables.js';
 
 /** JSON with object keys sorted at every level: the same value gives the same text
@@ -81,7 +82,11 @@ export function recordHash(lead: unknown, columnValues: readonly unknown[], raw:
 }
 
 export function tombstoneHash(spec: EvidenceTableSpec): string {
-  return recordHash(false, spec.columns.map(() => null), null);
+  return recordHash(
+    false,
+    spec.columns.map(() => null),
+    null,
+  );
 }
 
 export function stateKey(upstreamId: string, observedAt: Date): string {

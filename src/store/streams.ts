@@ -39,10 +39,41 @@ export const capabilities = {
  *  with scope NULL and returns id, name, group, masked_key, created_at, updated_at,
  *  updated_by). The report lists these under the source; rules that need them say so. */
 export const metabaseApiLimits: ReadonlyArray<{ table: string; column: string; available: boolean; reason: string }> = [
-  { table: 'core_user', column: 'type', available: false, reason: 'GET /api/user lists only personal accounts and returns no type: API-key service users and the internal user are not listed (their memberships are)' },
-  { table: 'core_user', column: 'deactivated_at', available: false, reason: 'GET /api/user returns no deactivated_at: when an account was deactivated is known only from our snapshots' },
-  { table: 'api_key', column: 'user_id', available: false, reason: 'GET /api/api-key returns no user_id: a key is not tied to its service account' },
-  { table: 'api_key', column: 'creator_id', available: false, reason: 'GET /api/api-key returns no creator_id: who created a key is unknown' },
-  { table: 'api_key', column: 'key_prefix', available: true, reason: 'GET /api/api-key returns no key_prefix; it is read from masked_key (the prefix followed by asterisks)' },
-  { table: 'api_key', column: 'scope', available: false, reason: 'GET /api/api-key lists only keys with scope NULL: scoped (SCIM) keys are not listed, so their age is not evaluable' },
+  {
+    table: 'core_user',
+    column: 'type',
+    available: false,
+    reason:
+      'GET /api/user lists only personal accounts and returns no type: API-key service users and the internal user are not listed (their memberships are)',
+  },
+  {
+    table: 'core_user',
+    column: 'deactivated_at',
+    available: false,
+    reason: 'GET /api/user returns no deactivated_at: when an account was deactivated is known only from our snapshots',
+  },
+  {
+    table: 'api_key',
+    column: 'user_id',
+    available: false,
+    reason: 'GET /api/api-key returns no user_id: a key is not tied to its service account',
+  },
+  {
+    table: 'api_key',
+    column: 'creator_id',
+    available: false,
+    reason: 'GET /api/api-key returns no creator_id: who created a key is unknown',
+  },
+  {
+    table: 'api_key',
+    column: 'key_prefix',
+    available: true,
+    reason: 'GET /api/api-key returns no key_prefix; it is read from masked_key (the prefix followed by asterisks)',
+  },
+  {
+    table: 'api_key',
+    column: 'scope',
+    available: false,
+    reason: 'GET /api/api-key lists only keys with scope NULL: scoped (SCIM) keys are not listed, so their age is not evaluable',
+  },
 ];

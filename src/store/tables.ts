@@ -100,12 +100,7 @@ export const eventTables = {
     kind: 'event',
     name: 'metabase_auth_identity',
     partitioned: false,
-    columns: [
-      c('user_id', 'bigint'),
-      c('provider', 'text'),
-      c('provider_id', 'text'),
-      c('last_used_at', 'timestamptz'),
-    ],
+    columns: [c('user_id', 'bigint'), c('provider', 'text'), c('provider_id', 'text'), c('last_used_at', 'timestamptz')],
   },
   metabase_query_execution: {
     kind: 'event',
@@ -129,13 +124,7 @@ export const eventTables = {
     kind: 'event',
     name: 'metabase_view',
     partitioned: false,
-    columns: [
-      c('user_id', 'bigint'),
-      c('model', 'text'),
-      c('model_id', 'bigint'),
-      c('has_access', 'boolean'),
-      c('context', 'text'),
-    ],
+    columns: [c('user_id', 'bigint'), c('model', 'text'), c('model_id', 'bigint'), c('has_access', 'boolean'), c('context', 'text')],
   },
   metabase_audit_event: {
     kind: 'event',
@@ -239,10 +228,7 @@ export const stateTables = {
 export type EventTableName = keyof typeof eventTables;
 export type StateTableName = keyof typeof stateTables;
 
-export const allEvidenceTables: readonly EvidenceTableSpec[] = [
-  ...Object.values(eventTables),
-  ...Object.values(stateTables),
-];
+export const allEvidenceTables: readonly EvidenceTableSpec[] = [...Object.values(eventTables), ...Object.values(stateTables)];
 
 /** A row handed to the bulk writer: the natural id, the verbatim record, and the
  *  normalised columns of the table's spec (missing ones are stored as NULL). */

@@ -5,11 +5,13 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyReportFile } from '../../src/reports/verify-files.js';
+
 import { loadTrustedPublicKeys } from '../../src/reports/signing.js';
-import { chromiumPresent, newContext, screenshotDir, signIn, startConsoleWorld, type ConsoleWorld } from './fixture.js';
+import { verifyReportFile } from '../../src/reports/verify-files.js';
+import { chromiumPresent, type ConsoleWorld, newContext, screenshotDir, signIn, startConsoleWorld } from './fixture.js';
 import { pngStats } from './png.js';
 
 if (!chromiumPresent) {
@@ -44,7 +46,9 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
   async function axe(name: string, target: Page = page): Promise<AxeViolation[]> {
     await target.evaluate(axeSource);
     const violations = (await target.evaluate(async () => {
-      const result = await (globalThis as unknown as { axe: { run: (context: unknown, options: unknown) => Promise<{ violations: unknown[] }> } }).axe.run((globalThis as unknown as { document: unknown }).document, { resultTypes: ['violations'] });
+      const result = await (
+        globalThis as unknown as { axe: { run: (context: unknown, options: unknown) => Promise<{ violations: unknown[] }> } }
+      ).axe.run((globalThis as unknown as { document: unknown }).document, { resultTypes: ['violations'] });
       return result.violations;
     })) as AxeViolation[];
     axeFindings.push({ page: name, violations });
@@ -65,13 +69,27 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
   }, 120_000);
 
   it('redirects every page to sign-in without a session', async () => {
-    for (const target of ['/', '/reports', '/findings', '/findings/some-finding', '/people/someone', '/coverage', '/collections', '/reports/x/pdf']) {
+    for (const target of [
+      '/',
+      '/reports',
+      '/findings',
+      '/findings/some-finding',
+      '/people/someone',
+      '/coverage',
+      '/collections',
+      '/reports/x/pdf',
+    ]) {
       const response = await fetch(`${world.url}${target}`, { redirect: 'manual' });
       expect(response.status, target).toBe(303);
       expect(response.headers.get('location'), target).toBe(`/sign-in?returnTo=${encodeURIComponent(target)}`);
     }
     // A form post without a session is not carried out either.
-    const post = await fetch(`${world.url}/reports`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'framework=soc2&period=2026-Q1' });
+    const post = await fetch(`${world.url}/reports`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'framework=soc2&period=2026-Q1',
+    });
     expect(post.status).toBe(303);
     expect(post.headers.get('location')).toMatch(/^\/sign-in/);
     // In the browser: the page lands on the sign-in page.
@@ -101,7 +119,12 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
     expect(await controls.locator('tbody tr').count()).toBeGreaterThan(3);
     expect(await page.getByRole('table', { name: 'Findings by rule and severity' }).locator('tbody tr').count()).toBeGreaterThan(3);
     expect(await page.locator('figure.chart svg[role="img"]').count()).toBe(1);
-    expect(await page.getByRole('table', { name: /Each source and stream/ }).locator('tbody tr').count()).toBeGreaterThan(2);
+    expect(
+      await page
+        .getByRole('table', { name: /Each source and stream/ })
+        .locator('tbody tr')
+        .count(),
+    ).toBeGreaterThan(2);
     expect(await page.locator('main').textContent()).toContain('verified');
     await shoot('overview');
     await page.goto('/?framework=iso27001');
@@ -211,8 +234,18 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
     await page.goto('/findings?rule=access-after-termination');
     await page.locator('tbody tr').first().locator('td').nth(3).getByRole('link').click();
     await page.waitForURL(/\/people\//);
-    expect(await page.getByRole('table', { name: /Metabase accounts linked/ }).locator('tbody tr').count()).toBeGreaterThan(0);
-    expect(await page.getByRole('table', { name: /When the person counted as terminated/ }).locator('tbody tr').count()).toBeGreaterThan(0);
+    expect(
+      await page
+        .getByRole('table', { name: /Metabase accounts linked/ })
+        .locator('tbody tr')
+        .count(),
+    ).toBeGreaterThan(0);
+    expect(
+      await page
+        .getByRole('table', { name: /When the person counted as terminated/ })
+        .locator('tbody tr')
+        .count(),
+    ).toBeGreaterThan(0);
     expect(await page.locator('figure.chart svg line').count()).toBeGreaterThan(5);
     await shoot('person');
   });
@@ -232,7 +265,10 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
 
   it('refuses a form post with a forged CSRF token', async () => {
     const before = await world.store.db.selectFrom('report').select('id').execute();
-    const forged = await reviewer.request.post('/reports', { form: { _csrf: 'forged-token-forged-token-forged-token-abc', framework: 'soc2', period: '2026-Q1' }, maxRedirects: 0 });
+    const forged = await reviewer.request.post('/reports', {
+      form: { _csrf: 'forged-token-forged-token-forged-token-abc', framework: 'soc2', period: '2026-Q1' },
+      maxRedirects: 0,
+    });
     expect(forged.status()).toBe(403);
     expect(await forged.text()).toContain('security token');
     const missing = await reviewer.request.post('/reports', { form: { framework: 'soc2', period: '2026-Q1' }, maxRedirects: 0 });
@@ -243,7 +279,10 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
       const otherPage = await other.newPage();
       await signIn(otherPage, world, world.person('admin'));
       const foreign = await otherPage.locator('input[name="_csrf"]').first().getAttribute('value');
-      const crossed = await reviewer.request.post('/reports', { form: { _csrf: foreign!, framework: 'soc2', period: '2026-Q1' }, maxRedirects: 0 });
+      const crossed = await reviewer.request.post('/reports', {
+        form: { _csrf: foreign!, framework: 'soc2', period: '2026-Q1' },
+        maxRedirects: 0,
+      });
       expect(crossed.status()).toBe(403);
     } finally {
       await other.close();
@@ -262,7 +301,10 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
       // Even with the viewer's own valid CSRF token, the server refuses.
       const csrf = await viewerPage.locator('input[name="_csrf"]').first().getAttribute('value');
       const before = (await world.store.db.selectFrom('report').select('id').execute()).length;
-      const response = await context.request.post('/reports', { form: { _csrf: csrf!, framework: 'soc2', period: '2026-Q1' }, maxRedirects: 0 });
+      const response = await context.request.post('/reports', {
+        form: { _csrf: csrf!, framework: 'soc2', period: '2026-Q1' },
+        maxRedirects: 0,
+      });
       expect(response.status()).toBe(403);
       expect(await response.text()).toContain('needs the reviewer role');
       expect((await world.store.db.selectFrom('report').select('id').execute()).length).toBe(before);
@@ -292,12 +334,18 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
   });
 
   it('has no serious or critical accessibility violation on any page (axe-core)', async () => {
-    const finding = await page.goto('/findings?rule=sso-bypass').then(() => page.locator('tbody tr').first().locator('td').first().getByRole('link').getAttribute('href'));
-    const person = await page.goto('/findings?rule=access-after-termination').then(() => page.locator('tbody tr').first().locator('td').nth(3).getByRole('link').getAttribute('href'));
+    const finding = await page
+      .goto('/findings?rule=sso-bypass')
+      .then(() => page.locator('tbody tr').first().locator('td').first().getByRole('link').getAttribute('href'));
+    const person = await page
+      .goto('/findings?rule=access-after-termination')
+      .then(() => page.locator('tbody tr').first().locator('td').nth(3).getByRole('link').getAttribute('href'));
     for (const target of ['/', '/?framework=iso27001', '/reports', '/findings', finding!, person!, '/coverage', '/collections']) {
       await page.goto(target);
       const violations = await axe(target);
-      const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+      const serious = violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
       expect(serious, target).toEqual([]);
     }
     // The scan ran: axe reports the pages it saw.
@@ -317,7 +365,11 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
     const replay = await fetch(`${world.url}/`, { redirect: 'manual', headers: { cookie: `accesstrail-session=${cookie.value}` } });
     expect(replay.status).toBe(303);
     // Sessions are stored hashed: the cookie value is nowhere in the table.
-    const rows = await world.store.db.withTables<{ console_session: { id_sha256: string } }>().selectFrom('console_session').select('id_sha256').execute();
+    const rows = await world.store.db
+      .withTables<{ console_session: { id_sha256: string } }>()
+      .selectFrom('console_session')
+      .select('id_sha256')
+      .execute();
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.some((r) => r.id_sha256 === cookie.value)).toBe(false);
     // Cookies and tokens never reach the log.
@@ -326,7 +378,20 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
 
   it('saved a screenshot of every page, none of them blank', () => {
     const files = readdirSync(screenshotDir).filter((f) => f.endsWith('.png'));
-    for (const name of ['sign-in', 'entra-emulator-sign-in', 'overview', 'reports', 'findings', 'finding', 'person', 'coverage', 'collections', 'reports-viewer', 'no-role', 'signed-out']) {
+    for (const name of [
+      'sign-in',
+      'entra-emulator-sign-in',
+      'overview',
+      'reports',
+      'findings',
+      'finding',
+      'person',
+      'coverage',
+      'collections',
+      'reports-viewer',
+      'no-role',
+      'signed-out',
+    ]) {
       expect(files).toContain(`${name}.png`);
     }
     for (const file of files) {

@@ -5,10 +5,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
 import type { ApiApp } from '../../src/api/app.js';
-import { serveDemoConsole, type DemoConsolePerson } from '../../src/demo/console.js';
-import { runDemo, type DemoResult } from '../../src/demo/run.js';
+import { type DemoConsolePerson, serveDemoConsole } from '../../src/demo/console.js';
+import { type DemoResult, runDemo } from '../../src/demo/run.js';
 import type { EntraEmulator } from '../../src/emulators/entra/index.js';
 import { createLogger } from '../../src/logger.js';
 import type { Store } from '../../src/store/database.js';
@@ -62,7 +64,11 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
     },
   });
   const world = await Promise.race([served, demoRun.then(() => Promise.reject(new Error('the demo ended before serving')))]);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking'],
+  });
   return {
     ...world,
     dataDir: path.join(dataDir, 'demo'),
@@ -85,7 +91,12 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
 
 /** A fresh browser profile (its own cookies); the emulator's certificate is self-signed. */
 export function newContext(world: ConsoleWorld): Promise<BrowserContext> {
-  return world.browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, baseURL: world.url, viewport: { width: 1280, height: 900 } });
+  return world.browser.newContext({
+    ignoreHTTPSErrors: true,
+    acceptDownloads: true,
+    baseURL: world.url,
+    viewport: { width: 1280, height: 900 },
+  });
 }
 
 /** Signs in through the console's button and the emulator's Entra page, as `person`. */

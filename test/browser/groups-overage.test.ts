@@ -7,15 +7,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildWebApp as buildApp } from '../../src/console/web-app.js';
-import { createLogger } from '../../src/logger.js';
-import { parseConfig, type Config } from '../../src/config.js';
-import { openTestStore } from '../support/database.js';
+
 import { httpsFetch } from '../../src/api/https-fetch.js';
-import { consoleSettings, createEntraSignIn, type ConsoleSettings } from '../../src/console/sign-in.js';
-import { emptyDataset, startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
+import { type Config, parseConfig } from '../../src/config.js';
+import { type ConsoleSettings, consoleSettings, createEntraSignIn } from '../../src/console/sign-in.js';
+import { buildWebApp as buildApp } from '../../src/console/web-app.js';
+import { emptyDataset, type EntraEmulator, startEntraEmulator } from '../../src/emulators/entra/index.js';
+import { createLogger } from '../../src/logger.js';
+import { openTestStore } from '../support/database.js';
 
 const TENANT = '44444444-2222-4333-8444-555555555555';
 const CLIENT = { clientId: '55555555-0000-4000-8000-000000000001', secret: 'console-secret' };
@@ -77,7 +79,11 @@ async function signInAs(userId: string) {
   const { url, pending } = await signIn.begin('/');
   const form = new URLSearchParams(url.searchParams);
   form.set('login_hint_id', userId);
-  const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+  const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+  });
   expect(response.status).toBe(302);
   return signIn.finish(new URL(response.headers.get('location')!), pending);
 }
@@ -111,16 +117,28 @@ describe('console roles from Entra groups', () => {
     const { url, pending } = await signIn.begin('/');
     const form = new URLSearchParams(url.searchParams);
     form.set('login_hint_id', people.few);
-    const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
-    await expect(signIn.finish(new URL(response.headers.get('location')!), { ...pending, codeVerifier: 'x'.repeat(43) })).rejects.toThrow(/Code_Verifier|invalid_grant/);
+    const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    await expect(signIn.finish(new URL(response.headers.get('location')!), { ...pending, codeVerifier: 'x'.repeat(43) })).rejects.toThrow(
+      /Code_Verifier|invalid_grant/,
+    );
   });
 
   it('refuses a callback whose state is not the one sent', async () => {
     const { url, pending } = await signIn.begin('/');
     const form = new URLSearchParams(url.searchParams);
     form.set('login_hint_id', people.few);
-    const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
-    await expect(signIn.finish(new URL(response.headers.get('location')!), { ...pending, state: 'another-state' })).rejects.toThrow(/state/);
+    const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    });
+    await expect(signIn.finish(new URL(response.headers.get('location')!), { ...pending, state: 'another-state' })).rejects.toThrow(
+      /state/,
+    );
   });
 });
 
@@ -147,7 +165,11 @@ describe('the console behind https', () => {
       expect(page.headers.location).toBe('/sign-in?returnTo=%2Fcoverage');
       const sneaky = await app.inject({ method: 'GET', url: '/auth/login?returnTo=//evil.example/' });
       expect(sneaky.statusCode).toBe(303);
-      const row = await store.db.withTables<{ console_sign_in: { return_to: string } }>().selectFrom('console_sign_in').select('return_to').execute();
+      const row = await store.db
+        .withTables<{ console_sign_in: { return_to: string } }>()
+        .selectFrom('console_sign_in')
+        .select('return_to')
+        .execute();
       expect(row.map((r) => r.return_to).sort()).toEqual(['/', '/findings']);
     } finally {
       await app.close();
@@ -180,7 +202,12 @@ describe('console sign-in with a certificate credential', () => {
       const registered = await generate([{ name: 'commonName', value: 'accesstrail console' }], { keySize: 2048 });
       const stranger = await generate([{ name: 'commonName', value: 'someone else' }], { keySize: 2048 });
       const certClient = { clientId: '55555555-0000-4000-8000-000000000009' };
-      entra.oidc.registerApplication({ ...certClient, certificatePem: registered.cert, redirectUris: [`${PUBLIC_URL}/auth/callback`], userRoles: { [people.few]: ['Console.Admin'] } });
+      entra.oidc.registerApplication({
+        ...certClient,
+        certificatePem: registered.cert,
+        redirectUris: [`${PUBLIC_URL}/auth/callback`],
+        userRoles: { [people.few]: ['Console.Admin'] },
+      });
       const attempt = async (pem: { cert: string; private: string }, name: string) => {
         const file = path.join(folder, name);
         writeFileSync(file, `${pem.cert}\n${pem.private}`);
@@ -196,7 +223,11 @@ describe('console sign-in with a certificate credential', () => {
         const { url, pending } = await client.begin('/');
         const form = new URLSearchParams(url.searchParams);
         form.set('login_hint_id', people.few);
-        const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+        const response = await httpsFetch(entra.caCertificatePem)(`${url.origin}${url.pathname}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: form.toString(),
+        });
         return client.finish(new URL(response.headers.get('location')!), pending);
       };
       const person = await attempt(registered, 'console.pem');

@@ -36,7 +36,8 @@ export function pngStats(file: Buffer): PngStats {
       height = body.readUInt32BE(4);
       const depth = body[8];
       const colourType = body[9];
-      if (depth !== 8 || (colourType !== 2 && colourType !== 6) || body[12] !== 0) throw new Error(`unsupported PNG (depth ${depth}, colour type ${colourType})`);
+      if (depth !== 8 || (colourType !== 2 && colourType !== 6) || body[12] !== 0)
+        throw new Error(`unsupported PNG (depth ${depth}, colour type ${colourType})`);
       channels = colourType === 6 ? 4 : 3;
     } else if (type === 'IDAT') data.push(body);
     else if (type === 'IEND') break;
@@ -53,7 +54,8 @@ export function pngStats(file: Buffer): PngStats {
       const up = y > 0 ? pixels[(y - 1) * stride + x]! : 0;
       const upLeft = y > 0 && x >= channels ? pixels[(y - 1) * stride + x - channels]! : 0;
       const value = line[x]!;
-      const predicted = filter === 0 ? 0 : filter === 1 ? left : filter === 2 ? up : filter === 3 ? (left + up) >> 1 : paeth(left, up, upLeft);
+      const predicted =
+        filter === 0 ? 0 : filter === 1 ? left : filter === 2 ? up : filter === 3 ? (left + up) >> 1 : paeth(left, up, upLeft);
       pixels[y * stride + x] = (value + predicted) & 0xff;
     }
   }

@@ -1,7 +1,9 @@
 // Logs for people on a terminal, JSON for everything else (src/logger.ts). Lives with
 // the console's tests because `demo --serve` is where people meet both.
 import { Writable } from 'node:stream';
+
 import { describe, expect, it } from 'vitest';
+
 import { createLogger } from '../../src/logger.js';
 
 function sink(isTTY: boolean): { stream: Writable & { isTTY?: boolean }; text: () => string } {

@@ -1,10 +1,11 @@
 // API keys, scopes, the error shape, the OpenAPI document and the health routes, on a
 // real Postgres store through app.inject.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+
 import { createApiKeyRepository, generateApiKey, hashApiKey } from '../../src/api/api-keys.js';
+import { buildApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/logger.js';
-import { bearer, openApiFixture, type ApiFixture } from './api-helpers.js';
+import { type ApiFixture, bearer, openApiFixture } from './api-helpers.js';
 
 const BOOTSTRAP = `at_${'Bootstrap0123456789'.repeat(2)}`;
 
@@ -31,7 +32,13 @@ describe('API authentication and errors', () => {
     expect(response.statusCode).toBe(401);
     expect(response.headers['www-authenticate']).toBe('Bearer');
     const body = response.json();
-    expect(body).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.stringContaining('Authorization: Bearer'), requestId: response.headers['x-request-id'] } });
+    expect(body).toEqual({
+      error: {
+        code: 'UNAUTHORIZED',
+        message: expect.stringContaining('Authorization: Bearer'),
+        requestId: response.headers['x-request-id'],
+      },
+    });
   });
 
   it('refuses an unknown or malformed key (401), before validating the request', async () => {
@@ -53,7 +60,16 @@ describe('API authentication and errors', () => {
 
     const collector = await f.key(['collect:run']);
     expect((await f.app.inject({ method: 'GET', url: '/v1/coverage', headers: bearer(collector) })).statusCode).toBe(403);
-    expect((await f.app.inject({ method: 'POST', url: '/v1/reports', headers: bearer(reader), payload: { framework: 'soc2', period: '2026-Q2' } })).statusCode).toBe(403);
+    expect(
+      (
+        await f.app.inject({
+          method: 'POST',
+          url: '/v1/reports',
+          headers: bearer(reader),
+          payload: { framework: 'soc2', period: '2026-Q2' },
+        })
+      ).statusCode,
+    ).toBe(403);
   });
 
   it('lets an admin key do everything, and created the bootstrap key once, storing only its hash', async () => {
@@ -95,7 +111,7 @@ describe('API authentication and errors', () => {
       { method: 'GET', url: '/v1/findings?from=2026-07-01&to=2026-06-01', field: 'querystring.to' },
       { method: 'GET', url: '/v1/findings?cursor=bm90LWEtY3Vyc29y', field: 'querystring.cursor' },
       { method: 'GET', url: '/v1/reports?colour=blue', field: 'querystring' },
-      { method: 'POST', url: '/v1/reports', payload: { framework: 'pci' , period: '2026-Q3' }, field: 'body.framework' },
+      { method: 'POST', url: '/v1/reports', payload: { framework: 'pci', period: '2026-Q3' }, field: 'body.framework' },
       { method: 'POST', url: '/v1/reports', payload: { framework: 'soc2', period: '2026-Q5' }, field: 'body.period' },
       { method: 'POST', url: '/v1/reports', payload: { framework: 'soc2' }, field: 'body.from' },
       { method: 'POST', url: '/v1/reports', payload: { framework: 'soc2', period: '2026-Q3', from: '2026-07-01' }, field: 'body.period' },
@@ -103,14 +119,24 @@ describe('API authentication and errors', () => {
       { method: 'GET', url: '/v1/collections/abc', field: 'params.id' },
     ];
     for (const c of cases) {
-      const response = await f.app.inject({ method: c.method, url: c.url, headers: bearer(key), ...(c.payload !== undefined ? { payload: c.payload as object } : {}) });
+      const response = await f.app.inject({
+        method: c.method,
+        url: c.url,
+        headers: bearer(key),
+        ...(c.payload !== undefined ? { payload: c.payload as object } : {}),
+      });
       expect(response.statusCode, c.url).toBe(400);
       const body = response.json();
       expect(body.error.code, c.url).toBe('INPUT_INVALID');
       expect(body.error.message, c.url).toContain(c.field);
       expect(body.error.requestId).toBe(response.headers['x-request-id']);
     }
-    const badJson = await f.app.inject({ method: 'POST', url: '/v1/reports', headers: { ...bearer(key), 'content-type': 'application/json' }, payload: '{"framework":' });
+    const badJson = await f.app.inject({
+      method: 'POST',
+      url: '/v1/reports',
+      headers: { ...bearer(key), 'content-type': 'application/json' },
+      payload: '{"framework":',
+    });
     expect(badJson.statusCode).toBe(400);
     expect(badJson.json().error.code).toBe('INPUT_INVALID');
   });
@@ -134,7 +160,9 @@ describe('API authentication and errors', () => {
     const response = await f.app.inject({ method: 'GET', url: '/v1/schemas/report', headers: bearer(key) });
     expect(response.statusCode).toBe(200);
     const schema = JSON.parse(response.body) as { properties?: Record<string, unknown> };
-    expect(Object.keys(schema.properties ?? {})).toEqual(expect.arrayContaining(['schemaVersion', 'framework', 'period', 'controls', 'findings', 'integrity']));
+    expect(Object.keys(schema.properties ?? {})).toEqual(
+      expect.arrayContaining(['schemaVersion', 'framework', 'period', 'controls', 'findings', 'integrity']),
+    );
     expect((await f.app.inject({ method: 'GET', url: '/v1/schemas/report' })).statusCode).toBe(401);
   });
 
@@ -143,7 +171,9 @@ describe('API authentication and errors', () => {
     expect(response.statusCode).toBe(200);
     const document = JSON.parse(response.body) as { openapi: string; paths: Record<string, Record<string, { security?: unknown }>> };
     expect(document.openapi).toBe('3.0.3');
-    const routes = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    const routes = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     expect(routes.sort()).toEqual(
       [
         'GET /healthz',
@@ -194,10 +224,19 @@ describe('POST /v1/reports', () => {
 
   it('builds, signs and stores a report that then lists, reads and verifies', async () => {
     const writer = await f.key(['reports:write', 'reports:read']);
-    const created = await f.app.inject({ method: 'POST', url: '/v1/reports', headers: bearer(writer), payload: { framework: 'iso27001', period: '2026-Q2' } });
+    const created = await f.app.inject({
+      method: 'POST',
+      url: '/v1/reports',
+      headers: bearer(writer),
+      payload: { framework: 'iso27001', period: '2026-Q2' },
+    });
     expect(created.statusCode, created.body).toBe(201);
     const body = created.json();
-    expect(body).toMatchObject({ framework: 'iso27001', period: { from: '2026-04-01T00:00:00.000Z', to: '2026-07-01T00:00:00.000Z' }, contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(body).toMatchObject({
+      framework: 'iso27001',
+      period: { from: '2026-04-01T00:00:00.000Z', to: '2026-07-01T00:00:00.000Z' },
+      contentSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(body.files.map((file: { format: string }) => file.format)).toEqual(['json']);
     expect(JSON.stringify(body.files)).not.toContain(f.dataDir);
     expect(created.headers['location']).toBe(`/v1/reports/${body.id}`);

@@ -2,12 +2,13 @@
 // verify), findings with filters, people, accounts, pagination, collections and
 // coverage. Rows are made by small factories; evidence goes through the repository.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { ReportModel } from '../../src/reports/model.js';
-import { sampleReportModel } from '../support/sample-model.js';
 import { loadSigningKey, signModel } from '../../src/reports/signing.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
-import { bearer, openApiFixture, type ApiFixture } from './api-helpers.js';
+import { sampleReportModel } from '../support/sample-model.js';
+import { type ApiFixture, bearer, openApiFixture } from './api-helpers.js';
 
 const NOW = new Date('2026-07-15T12:00:00Z');
 const METABASE = 'metabase:main';
@@ -21,7 +22,11 @@ async function collectPages(f: ApiFixture, key: string, url: string): Promise<{ 
   let pages = 0;
   do {
     const separator = url.includes('?') ? '&' : '?';
-    const response = await f.app.inject({ method: 'GET', url: `${url}${cursor ? `${separator}cursor=${cursor}` : ''}`, headers: bearer(key) });
+    const response = await f.app.inject({
+      method: 'GET',
+      url: `${url}${cursor ? `${separator}cursor=${cursor}` : ''}`,
+      headers: bearer(key),
+    });
     expect(response.statusCode, response.body).toBe(200);
     const body = response.json() as { items: Record<string, unknown>[]; nextCursor: string | null };
     items.push(...body.items);
@@ -54,16 +59,33 @@ describe('API read routes', () => {
       .execute();
   }
 
-  async function correlationRun(status: 'succeeded' | 'failed' | 'running', finishedAt: Date | null, purpose: 'current' | 'report' = 'current'): Promise<number> {
+  async function correlationRun(
+    status: 'succeeded' | 'failed' | 'running',
+    finishedAt: Date | null,
+    purpose: 'current' | 'report' = 'current',
+  ): Promise<number> {
     const row = await f.store.db
       .insertInto('correlation_run')
-      .values({ period_from: '2026-04-01T00:00:00Z', period_to: '2026-07-01T00:00:00Z', as_of: '2026-07-01T00:00:00Z', parameters: '{}', status, finished_at: finishedAt, summary: '{}', purpose })
+      .values({
+        period_from: '2026-04-01T00:00:00Z',
+        period_to: '2026-07-01T00:00:00Z',
+        as_of: '2026-07-01T00:00:00Z',
+        parameters: '{}',
+        status,
+        finished_at: finishedAt,
+        summary: '{}',
+        purpose,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     return row.id;
   }
 
-  function finding(runId: number, i: number, overrides: Partial<{ rule: string; severity: 'high' | 'medium' | 'low'; person_id: string | null; last_seen: string }> = {}) {
+  function finding(
+    runId: number,
+    i: number,
+    overrides: Partial<{ rule: string; severity: 'high' | 'medium' | 'low'; person_id: string | null; last_seen: string }> = {},
+  ) {
     const rules = ['sso-bypass', 'dormant-account', 'access-after-termination'];
     const severities = ['high', 'medium', 'low'] as const;
     return {
@@ -104,7 +126,13 @@ describe('API read routes', () => {
       expect(response.json()).toEqual(JSON.parse(JSON.stringify(model)));
 
       const verify = await f.app.inject({ method: 'GET', url: '/v1/reports/rpt-main/verify', headers: bearer(admin) });
-      expect(verify.json()).toEqual({ id: 'rpt-main', ok: true, reasons: [], contentSha256: model.integrity!.contentSha256, keyId: model.integrity!.signature.keyId });
+      expect(verify.json()).toEqual({
+        id: 'rpt-main',
+        ok: true,
+        reasons: [],
+        contentSha256: model.integrity!.contentSha256,
+        keyId: model.integrity!.signature.keyId,
+      });
     });
 
     it('verify names a content change in a stored report', async () => {
@@ -120,7 +148,11 @@ describe('API read routes', () => {
     });
 
     it('renders the stored model as PDF, CSV and OSCAL', async () => {
-      const pdf = await f.app.inject({ method: 'GET', url: '/v1/reports/rpt-main', headers: { ...bearer(admin), accept: 'application/pdf' } });
+      const pdf = await f.app.inject({
+        method: 'GET',
+        url: '/v1/reports/rpt-main',
+        headers: { ...bearer(admin), accept: 'application/pdf' },
+      });
       expect(pdf.statusCode).toBe(200);
       expect(pdf.headers['content-type']).toBe('application/pdf');
       expect(pdf.rawPayload.subarray(0, 5).toString('latin1')).toBe('%PDF-');
@@ -134,10 +166,18 @@ describe('API read routes', () => {
       expect(lines).toHaveLength(model.findings.length + 1);
       expect(csv.body).toContain(model.findings[0]!.id);
 
-      const population = await f.app.inject({ method: 'GET', url: '/v1/reports/rpt-main?format=csv&population=human-accounts', headers: bearer(admin) });
+      const population = await f.app.inject({
+        method: 'GET',
+        url: '/v1/reports/rpt-main?format=csv&population=human-accounts',
+        headers: bearer(admin),
+      });
       expect(population.statusCode).toBe(200);
       expect(population.body.split(/\r?\n/)[0]).toContain('metabase_source_id,account_id,email');
-      const unknown = await f.app.inject({ method: 'GET', url: '/v1/reports/rpt-main?format=csv&population=nobody', headers: bearer(admin) });
+      const unknown = await f.app.inject({
+        method: 'GET',
+        url: '/v1/reports/rpt-main?format=csv&population=nobody',
+        headers: bearer(admin),
+      });
       expect(unknown.statusCode).toBe(400);
       expect(unknown.json().error.message).toContain('human-accounts');
 
@@ -150,7 +190,14 @@ describe('API read routes', () => {
     it('lists reports newest first, each exactly once across pages', async () => {
       const key = loadSigningKey({ dataDir: f.dataDir });
       // Two pairs share a generatedAt, so the cursor must break ties by id.
-      const stamps = ['2026-07-02T00:00:00Z', '2026-07-03T00:00:00Z', '2026-07-03T00:00:00Z', '2026-07-04T00:00:00Z', '2026-07-05T00:00:00Z', '2026-07-05T00:00:00Z'];
+      const stamps = [
+        '2026-07-02T00:00:00Z',
+        '2026-07-03T00:00:00Z',
+        '2026-07-03T00:00:00Z',
+        '2026-07-04T00:00:00Z',
+        '2026-07-05T00:00:00Z',
+        '2026-07-05T00:00:00Z',
+      ];
       for (const [i, stamp] of stamps.entries()) {
         const signed = signModel({ ...sampleReportModel({ accounts: 3, events: 10, seed: 100 + i }), generatedAt: stamp }, key);
         await insertReport(`rpt-${i}`, signed);
@@ -186,8 +233,14 @@ describe('API read routes', () => {
       // A report's own run for an old quarter, finished later: not the current findings.
       const report = await correlationRun('succeeded', new Date('2026-07-15T00:00:00Z'), 'report');
       const db = f.store.db;
-      await db.insertInto('finding').values([finding(older, 9000), finding(running, 9001), finding(failed, 9002), finding(report, 9003)]).execute();
-      await db.insertInto('finding').values(Array.from({ length: 130 }, (_, i) => finding(latest, i))).execute();
+      await db
+        .insertInto('finding')
+        .values([finding(older, 9000), finding(running, 9001), finding(failed, 9002), finding(report, 9003)])
+        .execute();
+      await db
+        .insertInto('finding')
+        .values(Array.from({ length: 130 }, (_, i) => finding(latest, i)))
+        .execute();
 
       const collection = createCollectionRepository(db);
       await collection.upsertSource({ id: METABASE, kind: 'metabase', displayName: 'Metabase' });
@@ -220,7 +273,13 @@ describe('API read routes', () => {
       });
       await db
         .insertInto('identity_link')
-        .values([link(latest, 1, 'linked', ADA), link(latest, 3, 'linked', ADA), link(latest, 2, 'linked', BOB), ...[4, 5, 6, 7].map((id) => link(latest, id, 'unmatched', null)), link(older, 1, 'linked', BOB)])
+        .values([
+          link(latest, 1, 'linked', ADA),
+          link(latest, 3, 'linked', ADA),
+          link(latest, 2, 'linked', BOB),
+          ...[4, 5, 6, 7].map((id) => link(latest, id, 'unmatched', null)),
+          link(older, 1, 'linked', BOB),
+        ])
         .execute();
       await db
         .insertInto('login_match')
@@ -243,7 +302,7 @@ describe('API read routes', () => {
         .execute();
     });
 
-    it('lists the latest successful run\'s findings, each exactly once across pages, without internal detail', async () => {
+    it("lists the latest successful run's findings, each exactly once across pages, without internal detail", async () => {
       const reader = await f.key(['findings:read']);
       const { items, pages } = await collectPages(f, reader, '/v1/findings?limit=50');
       expect(pages).toBe(3);
@@ -285,7 +344,7 @@ describe('API read routes', () => {
       expect(combined.map((item) => item.id).slice(0, 3)).toEqual(['f-0006', 'f-0012', 'f-0018']);
     });
 
-    it('shows a person\'s linked accounts, findings and recent logins; 404 for an unknown person', async () => {
+    it("shows a person's linked accounts, findings and recent logins; 404 for an unknown person", async () => {
       const response = await f.app.inject({ method: 'GET', url: `/v1/people/${ADA}`, headers: bearer(admin) });
       expect(response.statusCode, response.body).toBe(200);
       const body = response.json();
@@ -296,7 +355,11 @@ describe('API read routes', () => {
         [3, 'user3@contoso.example'],
       ]);
       expect(body.findings).toHaveLength(65);
-      expect(body.recentLogins.map((l: { loginId: string; outcome: string }) => `${l.loginId}:${l.outcome}`)).toEqual(['login-2:unexplained', 'login-1:explained', 'login-0:explained']);
+      expect(body.recentLogins.map((l: { loginId: string; outcome: string }) => `${l.loginId}:${l.outcome}`)).toEqual([
+        'login-2:unexplained',
+        'login-1:explained',
+        'login-0:explained',
+      ]);
 
       const bob = await f.app.inject({ method: 'GET', url: `/v1/people/${BOB}`, headers: bearer(admin) });
       expect(bob.json().accounts.map((a: { accountId: number }) => a.accountId)).toEqual([2]);
@@ -356,7 +419,12 @@ describe('API read routes', () => {
 
   it('starts a collection in the background (202) and records its outcome on the run', async () => {
     const collector = await f.key(['collect:run']);
-    const started = await f.app.inject({ method: 'POST', url: '/v1/collections', headers: bearer(collector), payload: { source: 'entra', since: '2026-07-01' } });
+    const started = await f.app.inject({
+      method: 'POST',
+      url: '/v1/collections',
+      headers: bearer(collector),
+      payload: { source: 'entra', since: '2026-07-01' },
+    });
     expect(started.statusCode, started.body).toBe(202);
     const { id, location } = started.json();
     expect(started.headers['location']).toBe(location);

@@ -7,13 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type ApiApp } from '../../src/api/app.js';
+
 import { createApiKeyRepository } from '../../src/api/api-keys.js';
-import { parseConfig } from '../../src/config.js';
+import { type ApiApp, buildApp } from '../../src/api/app.js';
 import { httpsFetch } from '../../src/api/https-fetch.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
+import { parseConfig } from '../../src/config.js';
+import { type EntraEmulator, startEntraEmulator } from '../../src/emulators/entra/index.js';
 import { createLogger } from '../../src/logger.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 
@@ -33,7 +35,12 @@ async function clientToken(client: { clientId: string; secret: string }, scope =
   const response = await httpsFetch(entra.caCertificatePem)(`${entra.authorityHost}/${TENANT}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.secret, scope }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: client.clientId,
+      client_secret: client.secret,
+      scope,
+    }).toString(),
   });
   expect(response.status).toBe(200);
   return ((await response.json()) as { access_token: string }).access_token;
@@ -51,14 +58,27 @@ beforeAll(async () => {
   entra.oidc.registerApplication({ clientId: API_CLIENT_ID, identifierUri: APP_ID_URI, clientRoles: { [GRC.clientId]: ['Reports.Read'] } });
   store = await openTestStore('postgres');
   dataDir = mkdtempSync(path.join(tmpdir(), 'accesstrail-entra-token-'));
-  const config = parseConfig({ ACCESSTRAIL_DATA_DIR: dataDir, AZURE_TENANT_ID: TENANT, AZURE_AUTHORITY_HOST: entra.authorityHost, ACCESSTRAIL_API_AUDIENCE: APP_ID_URI }, dataDir);
+  const config = parseConfig(
+    {
+      ACCESSTRAIL_DATA_DIR: dataDir,
+      AZURE_TENANT_ID: TENANT,
+      AZURE_AUTHORITY_HOST: entra.authorityHost,
+      ACCESSTRAIL_API_AUDIENCE: APP_ID_URI,
+    },
+    dataDir,
+  );
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       logs.push(chunk.toString('utf8'));
       callback();
     },
   });
-  app = await buildApp({ store, config, logger: createLogger({ level: 'trace', destination, format: 'json' }), tlsCa: entra.caCertificatePem });
+  app = await buildApp({
+    store,
+    config,
+    logger: createLogger({ level: 'trace', destination, format: 'json' }),
+    tlsCa: entra.caCertificatePem,
+  });
 });
 
 afterAll(async () => {
@@ -95,7 +115,11 @@ describe('Entra access tokens on the API', () => {
   });
 
   it('refuses a token from another issuer (another tenant)', async () => {
-    const token = await entra.oidc.mintToken({ iss: `${entra.authorityHost}/99999999-2222-4333-8444-555555555555/v2.0`, aud: APP_ID_URI, roles: ['Reports.Read'] });
+    const token = await entra.oidc.mintToken({
+      iss: `${entra.authorityHost}/99999999-2222-4333-8444-555555555555/v2.0`,
+      aud: APP_ID_URI,
+      roles: ['Reports.Read'],
+    });
     const response = await get(token);
     expect(response.statusCode).toBe(401);
     expect(response.json().error.message).toContain('iss');
@@ -105,7 +129,10 @@ describe('Entra access tokens on the API', () => {
     const expired = await entra.oidc.mintToken({ iss: issuer(), aud: APP_ID_URI, roles: ['Reports.Read'] }, { expiresIn: -3600 });
     expect((await get(expired)).statusCode).toBe(401);
     expect((await get(expired)).json().error.message).toContain('expired');
-    const early = await entra.oidc.mintToken({ iss: issuer(), aud: APP_ID_URI, roles: ['Reports.Read'] }, { notBefore: new Date(Date.now() + 3_600_000), expiresIn: 7200 });
+    const early = await entra.oidc.mintToken(
+      { iss: issuer(), aud: APP_ID_URI, roles: ['Reports.Read'] },
+      { notBefore: new Date(Date.now() + 3_600_000), expiresIn: 7200 },
+    );
     expect((await get(early)).statusCode).toBe(401);
   });
 
@@ -119,14 +146,26 @@ describe('Entra access tokens on the API', () => {
   it("refuses tokens signed by a key that is not the tenant's", async () => {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
     const claims = { iss: issuer(), aud: APP_ID_URI, roles: ['Reports.Read'] };
-    const unknownKid = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'not-a-tenant-key' }).setIssuedAt().setExpirationTime('10m').sign(privateKey);
+    const unknownKid = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'not-a-tenant-key' })
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
     expect((await get(unknownKid)).statusCode).toBe(401);
     // The tenant key's id on a token signed with another key.
-    const sameKid = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: entra.oidc.keyId }).setIssuedAt().setExpirationTime('10m').sign(privateKey);
+    const sameKid = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: entra.oidc.keyId })
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(privateKey);
     expect((await get(sameKid)).statusCode).toBe(401);
     // HMAC keyed with public material (the classic alg confusion) is refused as well.
     const jwk = await exportJWK(publicKey);
-    const hmac = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: entra.oidc.keyId }).setIssuedAt().setExpirationTime('10m').sign(new TextEncoder().encode(JSON.stringify(jwk)));
+    const hmac = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: entra.oidc.keyId })
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(JSON.stringify(jwk)));
     expect((await get(hmac)).statusCode).toBe(401);
   });
 

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { buildApp, type ApiApp } from '../../src/api/app.js';
-import { createApiKeyRepository, type ApiScope } from '../../src/api/api-keys.js';
-import { parseConfig, type Config } from '../../src/config.js';
+
+import { type ApiScope, createApiKeyRepository } from '../../src/api/api-keys.js';
+import { type ApiApp, buildApp } from '../../src/api/app.js';
+import { type Config, parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 

@@ -2,11 +2,13 @@
 // the collection schedule with the real runner.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { createCollectionRunner } from '../../src/api/collection-runner.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -46,7 +48,10 @@ describe('accesstrail keys and serve', () => {
     expect(created.stderr).toContain('shown only this once');
 
     // Usage and lookup failures run alongside the server (each process start costs seconds).
-    const failures = Promise.all([cli(['keys', 'create', '--name', 'x', '--scopes', 'reports:read,everything']), cli(['keys', 'revoke', 'key_000000'])]);
+    const failures = Promise.all([
+      cli(['keys', 'create', '--name', 'x', '--scopes', 'reports:read,everything']),
+      cli(['keys', 'revoke', 'key_000000']),
+    ]);
 
     const server = spawn(process.execPath, [bin, 'serve'], { cwd, env: { ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

@@ -4,8 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 
 const run = promisify(execFile);
@@ -21,7 +23,10 @@ describe('accesstrail link', () => {
 
   async function cli(args: string[]) {
     try {
-      const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...(database ? { DATABASE_URL: database.url } : {}) } });
+      const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+        cwd,
+        env: { PATH: process.env['PATH'] ?? '', ...(database ? { DATABASE_URL: database.url } : {}) },
+      });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const failure = error as { code: number; stdout: string; stderr: string };
@@ -48,9 +53,9 @@ describe('accesstrail link', () => {
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(/manual link (\d+): metabase:bi account 42 → person p-ada \(by alice\)/);
     const id = /manual link (\d+)/.exec(added.stdout)![1]!;
-    expect(await query('select account_id::int as account_id, person_id, created_by, reason, revoked_at from manual_identity_link')).toEqual([
-      { account_id: 42, person_id: 'p-ada', created_by: 'alice', reason: 'shared mailbox renamed', revoked_at: null },
-    ]);
+    expect(
+      await query('select account_id::int as account_id, person_id, created_by, reason, revoked_at from manual_identity_link'),
+    ).toEqual([{ account_id: 42, person_id: 'p-ada', created_by: 'alice', reason: 'shared mailbox renamed', revoked_at: null }]);
     expect((await cli(['link', 'list'])).stdout).toContain('p-ada\talice');
 
     expect((await cli(['link', 'revoke', id, '--by', 'bob'])).code).toBe(0);

@@ -6,8 +6,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+
 import { parseConfig } from '../../src/config.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 
@@ -15,12 +17,19 @@ const bin = path.resolve('bin/accesstrail.js');
 
 /** Compose's interpolation with an empty environment: ${VAR:-default} and ${VAR-default} give the default, ${VAR} and $VAR nothing. */
 function interpolate(value: string): string {
-  return value.replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}|\$([A-Z0-9_]+)/g, (_match, _name: string, fallback: string | undefined) => fallback ?? '');
+  return value.replace(
+    /\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}|\$([A-Z0-9_]+)/g,
+    (_match, _name: string, fallback: string | undefined) => fallback ?? '',
+  );
 }
 
 function composeEnvironment(): Record<string, string> {
-  const file = parse(readFileSync(path.resolve('docker-compose.yml'), 'utf8')) as { services: Record<string, { environment: Record<string, string | number> }> };
-  return Object.fromEntries(Object.entries(file.services['accesstrail']!.environment).map(([name, value]) => [name, interpolate(String(value))]));
+  const file = parse(readFileSync(path.resolve('docker-compose.yml'), 'utf8')) as {
+    services: Record<string, { environment: Record<string, string | number> }>;
+  };
+  return Object.fromEntries(
+    Object.entries(file.services['accesstrail']!.environment).map(([name, value]) => [name, interpolate(String(value))]),
+  );
 }
 
 describe.runIf(await postgresAvailable())('the docker-compose environment', () => {
@@ -54,7 +63,14 @@ describe.runIf(await postgresAvailable())('the docker-compose environment', () =
 
   it('starts `serve`, which answers /readyz and stops on SIGTERM', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'compose-serve-'));
-    const env = { ...composeEnvironment(), DATABASE_URL: database.url, ACCESSTRAIL_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', PATH: process.env['PATH'] ?? '' };
+    const env = {
+      ...composeEnvironment(),
+      DATABASE_URL: database.url,
+      ACCESSTRAIL_DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      PATH: process.env['PATH'] ?? '',
+    };
     const server = spawn(process.execPath, [bin, 'serve'], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));

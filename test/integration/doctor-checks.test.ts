@@ -2,22 +2,25 @@
 // redirect-URI shapes, certificate thumbprints, token tenants, tampered migrations,
 // Metabase SSO settings and write-probe outcomes.
 import { createHash, X509Certificate } from 'node:crypto';
+
 import { generate } from 'selfsigned';
 import { describe, expect, it } from 'vitest';
+
+import { RequestFailure } from '../../src/collectors/entra/requester.js';
 import { parseConfig } from '../../src/config.js';
 import { isMetabaseCallback, normaliseBase, recentSignInCheck, redirectCheck } from '../../src/doctor/entra-apps.js';
 import { expiryCheck, tokenCheck, tokenTenantId } from '../../src/doctor/entra-credential.js';
-import { licenceCheck, permissionCheck, riskCheck, endpointProbes } from '../../src/doctor/entra-permissions.js';
+import { endpointProbes, licenceCheck, permissionCheck, riskCheck } from '../../src/doctor/entra-permissions.js';
 import { editionDetail, plainSiteUrl, readOnlyCheck, ssoTenantCheck } from '../../src/doctor/metabase.js';
 import { renderText, scrub, secretValues } from '../../src/doctor/render.js';
 import { migrationCheck } from '../../src/doctor/store.js';
 import { AppError } from '../../src/errors.js';
-import { RequestFailure } from '../../src/collectors/entra/requester.js';
 import { readMigrationFiles } from '../../src/store/migrate.js';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';
 const NOW = new Date('2026-12-01T12:00:00Z');
-const jwt = (claims: object) => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+const jwt = (claims: object) =>
+  `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
 
 describe('redirect URIs', () => {
   const metabase = (address: string | null) => ({ address, source: 'METABASE_URL' });
@@ -46,7 +49,9 @@ describe('redirect URIs', () => {
 
   it('reports the latest sign-in, or none', () => {
     expect(recentSignInCheck('app', { ok: true, value: [] }, false).status).toBe('fail');
-    expect(recentSignInCheck('app', { ok: true, value: [{ createdDateTime: '2026-11-30T10:00:00Z' }] }, false).detail).toContain('2026-11-30T10:00:00Z');
+    expect(recentSignInCheck('app', { ok: true, value: [{ createdDateTime: '2026-11-30T10:00:00Z' }] }, false).detail).toContain(
+      '2026-11-30T10:00:00Z',
+    );
     expect(recentSignInCheck('app', { ok: false, error: new Error('x') }, true).status).toBe('skip');
   });
 });
@@ -77,7 +82,14 @@ describe('credential', () => {
     const unknown = expiryCheck(app, { kind: 'secret', hint: 'qqq' }, NOW, 'c');
     expect(unknown.status).toBe('warn');
     expect(unknown.detail).toContain('could not be identified');
-    expect(expiryCheck({ passwordCredentials: [{ hint: 'abc', endDateTime: '2026-11-30T00:00:00Z' }] }, { kind: 'secret', hint: 'abc' }, NOW, 'c').status).toBe('fail');
+    expect(
+      expiryCheck(
+        { passwordCredentials: [{ hint: 'abc', endDateTime: '2026-11-30T00:00:00Z' }] },
+        { kind: 'secret', hint: 'abc' },
+        NOW,
+        'c',
+      ).status,
+    ).toBe('fail');
   });
 
   it('identifies a certificate by its thumbprint (customKeyIdentifier, base64)', async () => {
@@ -104,7 +116,9 @@ describe('permissions, licence, risk', () => {
     expect(permissionCheck(users, denied).status).toBe('fail');
     expect(permissionCheck(leave, denied).status).toBe('warn');
     expect(permissionCheck(users, { ok: false, error: new AppError('UPSTREAM_LICENCE', 'premium') }).status).toBe('skip');
-    expect(permissionCheck(users, { ok: false, error: new RequestFailure('exhausted', 'kept failing', -1, undefined) }).status).toBe('fail');
+    expect(permissionCheck(users, { ok: false, error: new RequestFailure('exhausted', 'kept failing', -1, undefined) }).status).toBe(
+      'fail',
+    );
   });
 
   it('cannot judge the licence or risk without sign-ins', () => {
@@ -121,15 +135,28 @@ describe('Metabase', () => {
     expect(readOnlyCheck(denied, [], 'db').status).toBe('pass');
     expect(readOnlyCheck([...denied.slice(0, 2), { verb: 'INSERT', outcome: 'accepted' }], [], 'db').status).toBe('fail');
     expect(readOnlyCheck(denied, ['core_user'], 'db').status).toBe('fail');
-    expect(readOnlyCheck(denied.map((d) => ({ ...d, outcome: 'server-read-only' as const })), null, 'db').detail).toContain('read replica');
+    expect(
+      readOnlyCheck(
+        denied.map((d) => ({ ...d, outcome: 'server-read-only' as const })),
+        null,
+        'db',
+      ).detail,
+    ).toContain('read replica');
     expect(readOnlyCheck([{ verb: 'UPDATE', outcome: 'error', message: 'x' }], null, 'db').status).toBe('warn');
   });
 
   it('reads site-url only when stored in plain text, and tells the tenant of the SSO settings', () => {
     expect(plainSiteUrl('https://bi.example')).toBe('https://bi.example');
     expect(plainSiteUrl('AES+CBC$2yf0eDq3u…')).toBeNull();
-    expect(ssoTenantCheck({ values: { 'saml-identity-provider-uri': `https://login.microsoftonline.com/${TENANT}/saml2` } }, TENANT).status).toBe('pass');
-    expect(ssoTenantCheck({ values: { 'saml-identity-provider-issuer': 'https://sts.windows.net/99999999-2222-4333-8444-555555555555/' } }, TENANT).status).toBe('fail');
+    expect(
+      ssoTenantCheck({ values: { 'saml-identity-provider-uri': `https://login.microsoftonline.com/${TENANT}/saml2` } }, TENANT).status,
+    ).toBe('pass');
+    expect(
+      ssoTenantCheck(
+        { values: { 'saml-identity-provider-issuer': 'https://sts.windows.net/99999999-2222-4333-8444-555555555555/' } },
+        TENANT,
+      ).status,
+    ).toBe('fail');
     expect(ssoTenantCheck({ values: {} }, TENANT).status).toBe('skip');
     expect(ssoTenantCheck({ values: null, reason: 'there is no setting table' }, TENANT).detail).toContain('no setting table');
     expect(editionDetail({ values: { 'premium-embedding-token': 'x' } }, null)).toContain('Pro/Enterprise');
@@ -143,12 +170,20 @@ describe('store and output', () => {
     expect(migrationCheck(applied, files, 'store').status).toBe('pass');
     expect(migrationCheck(null, files, 'store').fix).toContain('accesstrail migrate');
     expect(migrationCheck(applied.slice(0, -1), files, 'store').detail).toContain('pending');
-    expect(migrationCheck([{ ...applied[0]!, checksum: 'x' }, ...applied.slice(1)], files, 'store').detail).toContain('changed after it was applied');
-    expect(migrationCheck([...applied, { version: 9999, name: '9999_future', checksum: 'x' }], files, 'store').detail).toContain('does not know');
+    expect(migrationCheck([{ ...applied[0]!, checksum: 'x' }, ...applied.slice(1)], files, 'store').detail).toContain(
+      'changed after it was applied',
+    );
+    expect(migrationCheck([...applied, { version: 9999, name: '9999_future', checksum: 'x' }], files, 'store').detail).toContain(
+      'does not know',
+    );
   });
 
   it('never prints a configured secret, even one that slipped into a detail', () => {
-    const config = parseConfig({ AZURE_CLIENT_SECRET: 'super-secret-value', METABASE_DB_URL: 'postgres://mb:db-pass-123@db/metabase', METABASE_API_KEY: 'mb_key_abcdef' });
+    const config = parseConfig({
+      AZURE_CLIENT_SECRET: 'super-secret-value',
+      METABASE_DB_URL: 'postgres://mb:db-pass-123@db/metabase',
+      METABASE_API_KEY: 'mb_key_abcdef',
+    });
     const secrets = secretValues(config);
     expect(scrub('a super-secret-value, db-pass-123 and mb_key_abcdef', secrets)).toBe('a ***, *** and ***');
     const text = renderText([{ area: 'entra', name: 'x', status: 'fail', ok: false, detail: 'super-secret-value', fix: 'do y' }]);

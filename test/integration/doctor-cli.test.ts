@@ -6,11 +6,22 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { doctorTenantDataset } from '../../src/emulators/entra/doctor-tenant.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
-import { SAMPLE_ADMIN_GROUP_ID, SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID } from '../../src/emulators/entra/sample.js';
-import { emptyDataset as emptyMetabaseDataset, startMetabaseApiEmulator, type MetabaseApiEmulator } from '../../src/emulators/metabase/index.js';
+import { type EntraEmulator, startEntraEmulator } from '../../src/emulators/entra/index.js';
+import {
+  SAMPLE_ADMIN_GROUP_ID,
+  SAMPLE_COLLECTOR_CLIENT_ID,
+  SAMPLE_COLLECTOR_SECRET,
+  SAMPLE_METABASE_APP_ID,
+} from '../../src/emulators/entra/sample.js';
+import {
+  emptyDataset as emptyMetabaseDataset,
+  type MetabaseApiEmulator,
+  startMetabaseApiEmulator,
+} from '../../src/emulators/metabase/index.js';
 import { openTestStore, postgresAvailable, type TestStore } from '../support/database.js';
 
 const API_KEY = 'mb_doctorCliKey0123456789abcdef';
@@ -88,7 +99,9 @@ describe.runIf(await postgresAvailable())('accesstrail doctor (process)', () => 
     try {
       const { code, stdout, stderr } = await run(['doctor'], env());
       expect(code).toBe(1);
-      expect(stdout).toMatch(/^ {2}✗ Graph AuditLog\.Read\.All: directory audits: GET \/v1\.0\/auditLogs\/directoryAudits is denied \(403\) → fix: grant the collector app the application permission AuditLog\.Read\.All/m);
+      expect(stdout).toMatch(
+        /^ {2}✗ Graph AuditLog\.Read\.All: directory audits: GET \/v1\.0\/auditLogs\/directoryAudits is denied \(403\) → fix: grant the collector app the application permission AuditLog\.Read\.All/m,
+      );
       expect(stderr).toBe('accesstrail: doctor: 1 required check failed\n');
     } finally {
       emulator.setFaults({});
@@ -98,7 +111,11 @@ describe.runIf(await postgresAvailable())('accesstrail doctor (process)', () => 
   it('--json gives every check with status, detail and fix', async () => {
     const { code, stdout } = await run(['doctor', '--json'], env({ AZURE_CLIENT_SECRET: 'not-the-secret-0000' }));
     expect(code).toBe(1);
-    const report = JSON.parse(stdout) as { ok: boolean; failed: number; checks: { name: string; status: string; ok: boolean; detail: string; fix?: string }[] };
+    const report = JSON.parse(stdout) as {
+      ok: boolean;
+      failed: number;
+      checks: { name: string; status: string; ok: boolean; detail: string; fix?: string }[];
+    };
     expect(report.ok).toBe(false);
     const token = report.checks.find((c) => c.name === 'credential obtains a token')!;
     expect(token).toMatchObject({ status: 'fail', ok: false });

@@ -4,19 +4,31 @@
 // Metabase API emulator: each check passing, and each failing the way a real
 // configuration fails. Sources of the upstream behaviours are in docs/doctor.md.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
 import { parseConfig } from '../../src/config.js';
-import { runDoctor, summarise, type Check } from '../../src/doctor/index.js';
+import { type Check, runDoctor, summarise } from '../../src/doctor/index.js';
 import { doctorTenantDataset } from '../../src/emulators/entra/doctor-tenant.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
-import { SAMPLE_ADMIN_GROUP_ID, SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID } from '../../src/emulators/entra/sample.js';
-import { createMetabaseAppDatabase, emptyDataset as emptyMetabaseDataset, startMetabaseApiEmulator, type MetabaseApiEmulator } from '../../src/emulators/metabase/index.js';
+import { type EntraEmulator, startEntraEmulator } from '../../src/emulators/entra/index.js';
+import {
+  SAMPLE_ADMIN_GROUP_ID,
+  SAMPLE_COLLECTOR_CLIENT_ID,
+  SAMPLE_COLLECTOR_SECRET,
+  SAMPLE_METABASE_APP_ID,
+} from '../../src/emulators/entra/sample.js';
+import {
+  createMetabaseAppDatabase,
+  emptyDataset as emptyMetabaseDataset,
+  type MetabaseApiEmulator,
+  startMetabaseApiEmulator,
+} from '../../src/emulators/metabase/index.js';
 import { createTestDatabase, openTestStore, postgresAvailable, serverUrl, type TestDatabase, type TestStore } from '../support/database.js';
-import { createAppDatabase, MARIADB_URL, type AppDatabase } from './metabase-helpers.js';
+import { type AppDatabase, createAppDatabase, MARIADB_URL } from './metabase-helpers.js';
 
 const NOW = new Date();
 const METABASE_URL = 'https://metabase.contoso.example';
@@ -86,7 +98,8 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
         }).filter((entry): entry is [string, string] => entry[1] !== undefined),
       ),
     );
-  const doctor = (overrides: Record<string, string | undefined> = {}) => runDoctor(env(overrides), { tlsCa: emulator.caCertificatePem, now: NOW });
+  const doctor = (overrides: Record<string, string | undefined> = {}) =>
+    runDoctor(env(overrides), { tlsCa: emulator.caCertificatePem, now: NOW });
 
   beforeAll(async () => {
     emulator = await startEntraEmulator({ dataset: doctorTenantDataset({ now: NOW, metabaseUrl: METABASE_URL }) });
@@ -98,7 +111,12 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     const mb = new pg.Client({ connectionString: metabasePg.url });
     await mb.connect();
     await mb.query('create table setting (key varchar(254) primary key, value text not null)');
-    await mb.query('insert into setting (key, value) values ($1, $2), ($3, $4)', ['site-url', METABASE_URL, 'saml-identity-provider-issuer', `https://sts.windows.net/${emulator.tenantId}/`]);
+    await mb.query('insert into setting (key, value) values ($1, $2), ($3, $4)', [
+      'site-url',
+      METABASE_URL,
+      'saml-identity-provider-issuer',
+      `https://sts.windows.net/${emulator.tenantId}/`,
+    ]);
     await mb.end();
     const database = new URL(metabasePg.url).pathname.slice(1);
     await admin(async (client) => {
@@ -160,7 +178,13 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     expect(byName(checks, 'credential obtains a token').detail).toContain(emulator.tenantId);
     expect(byName(checks, 'credential expiry')).toMatchObject({ status: 'pass' });
     expect(byName(checks, 'credential expiry').detail).toMatch(/expires in (199|200) days/);
-    for (const name of ['Graph AuditLog.Read.All: sign-ins (v1.0)', 'Graph AuditLog.Read.All: directory audits', 'Graph User.Read.All: users', 'Graph Application.Read.All: app registrations', 'Graph Group.Read.All: groups']) {
+    for (const name of [
+      'Graph AuditLog.Read.All: sign-ins (v1.0)',
+      'Graph AuditLog.Read.All: directory audits',
+      'Graph User.Read.All: users',
+      'Graph Application.Read.All: app registrations',
+      'Graph Group.Read.All: groups',
+    ]) {
       expect(byName(checks, name).status).toBe('pass');
     }
     expect(byName(checks, 'licence allows sign-in logs (Entra ID P1/P2)').status).toBe('pass');
@@ -170,7 +194,7 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     // METABASE_URL is unset: the address comes from Metabase's site-url setting.
     const redirect = byName(checks, `Metabase app ${SAMPLE_METABASE_APP_ID}: redirect URIs point at Metabase`);
     expect(redirect.status).toBe('pass');
-    expect(redirect.detail).toContain("site-url");
+    expect(redirect.detail).toContain('site-url');
     expect(byName(checks, `admin group ${SAMPLE_ADMIN_GROUP_ID}`)).toMatchObject({ status: 'pass' });
     expect(byName(checks, 'Metabase database reachable').status).toBe('pass');
     expect(byName(checks, 'Metabase database is read-only for accesstrail').status).toBe('pass');
@@ -209,14 +233,22 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
   }, 60_000);
 
   it('fails on an expired secret (AADSTS7000222) and warns on one about to expire', async () => {
-    emulator.dataset = doctorTenantDataset({ now: NOW, metabaseUrl: METABASE_URL, secretEndDateTime: new Date(NOW.getTime() - 86_400_000) });
+    emulator.dataset = doctorTenantDataset({
+      now: NOW,
+      metabaseUrl: METABASE_URL,
+      secretEndDateTime: new Date(NOW.getTime() - 86_400_000),
+    });
     const expired = await doctor();
     const token = byName(expired, 'credential obtains a token');
     expect(token.status).toBe('fail');
     expect(token.detail).toMatch(/expired: AADSTS7000222/);
     expect(token.fix).toMatch(/new client secret/);
 
-    emulator.dataset = doctorTenantDataset({ now: NOW, metabaseUrl: METABASE_URL, secretEndDateTime: new Date(NOW.getTime() + 10 * 86_400_000 + 3_600_000) });
+    emulator.dataset = doctorTenantDataset({
+      now: NOW,
+      metabaseUrl: METABASE_URL,
+      secretEndDateTime: new Date(NOW.getTime() + 10 * 86_400_000 + 3_600_000),
+    });
     const soon = await doctor();
     const expiry = byName(soon, 'credential expiry');
     expect(expiry.status).toBe('warn');
@@ -275,15 +307,23 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     expect(summarise(checks).ok).toBe(true);
   }, 60_000);
 
-  it('fails on a stale redirect URI and accepts Metabase\'s OIDC callback', async () => {
-    emulator.dataset = doctorTenantDataset({ now: NOW, metabaseUrl: METABASE_URL, redirectUris: ['https://old-bi.contoso.example/auth/sso'] });
+  it("fails on a stale redirect URI and accepts Metabase's OIDC callback", async () => {
+    emulator.dataset = doctorTenantDataset({
+      now: NOW,
+      metabaseUrl: METABASE_URL,
+      redirectUris: ['https://old-bi.contoso.example/auth/sso'],
+    });
     const stale = await doctor();
     const redirect = byName(stale, `Metabase app ${SAMPLE_METABASE_APP_ID}: redirect URIs point at Metabase`);
     expect(redirect.status).toBe('fail');
     expect(redirect.detail).toContain('stale redirect URI');
     expect(redirect.fix).toContain(`${METABASE_URL}/auth/sso`);
 
-    emulator.dataset = doctorTenantDataset({ now: NOW, metabaseUrl: METABASE_URL, redirectUris: [`${METABASE_URL}/auth/sso/entra/callback`] });
+    emulator.dataset = doctorTenantDataset({
+      now: NOW,
+      metabaseUrl: METABASE_URL,
+      redirectUris: [`${METABASE_URL}/auth/sso/entra/callback`],
+    });
     const oidc = await doctor({ METABASE_URL, METABASE_DB_URL: pgReadOnlyUrl });
     expect(byName(oidc, `Metabase app ${SAMPLE_METABASE_APP_ID}: redirect URIs point at Metabase`).status).toBe('pass');
   }, 60_000);
@@ -356,13 +396,20 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
       expect(sso.status).toBe('fail');
       expect(sso.detail).toContain(other);
     } finally {
-      await client.query("update setting set value = $1 where key = 'saml-identity-provider-issuer'", [`https://sts.windows.net/${emulator.tenantId}/`]);
+      await client.query("update setting set value = $1 where key = 'saml-identity-provider-issuer'", [
+        `https://sts.windows.net/${emulator.tenantId}/`,
+      ]);
       await client.end();
     }
   }, 60_000);
 
   it('checks the Metabase API key when METABASE_URL is set', async () => {
-    const api: MetabaseApiEmulator = await startMetabaseApiEmulator({ dataset: emptyMetabaseDataset(), apiKey: API_KEY, edition: 'enterprise', version: 60 });
+    const api: MetabaseApiEmulator = await startMetabaseApiEmulator({
+      dataset: emptyMetabaseDataset(),
+      apiKey: API_KEY,
+      edition: 'enterprise',
+      version: 60,
+    });
     try {
       const good = await doctor({ METABASE_URL: api.url, METABASE_API_KEY: API_KEY });
       expect(byName(good, 'Metabase API key answers')).toMatchObject({ status: 'pass' });

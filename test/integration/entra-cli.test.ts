@@ -1,17 +1,25 @@
 // `accesstrail collect --source entra` as a real process against the emulator: trust via
 // NODE_EXTRA_CA_CERTS (the production path, no in-process CA), a one-line failure with
 // exit 1, and a SIGKILL mid-run followed by a rerun that ends where a clean run ends.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entraSourceId, streams } from '../../src/store/streams.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
-import { SAMPLE_ADMIN_GROUP_ID, SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID, sampleDataset } from '../../src/emulators/entra/sample.js';
+
+import { type EntraEmulator, startEntraEmulator } from '../../src/emulators/entra/index.js';
+import {
+  SAMPLE_ADMIN_GROUP_ID,
+  SAMPLE_COLLECTOR_CLIENT_ID,
+  SAMPLE_COLLECTOR_SECRET,
+  SAMPLE_METABASE_APP_ID,
+  sampleDataset,
+} from '../../src/emulators/entra/sample.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { openStore, type Store } from '../../src/store/database.js';
+import { entraSourceId, streams } from '../../src/store/streams.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 
 const T = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -43,10 +51,20 @@ function run(args: string[], env: Record<string, string>, onStart?: (child: Chil
 async function evidence(store: Store, sourceId: string) {
   const out: Record<string, unknown> = {};
   for (const table of ['entra_sign_in', 'entra_directory_audit']) {
-    const { rows } = await sql`select upstream_id, raw, revision from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(store.db);
+    const { rows } =
+      await sql`select upstream_id, raw, revision from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(
+        store.db,
+      );
     out[table] = rows;
   }
-  for (const table of ['entra_user_version', 'entra_group_version', 'entra_group_member_version', 'entra_application_version', 'entra_credential_version', 'entra_app_role_assignment_version']) {
+  for (const table of [
+    'entra_user_version',
+    'entra_group_version',
+    'entra_group_member_version',
+    'entra_application_version',
+    'entra_credential_version',
+    'entra_app_role_assignment_version',
+  ]) {
     const { rows } = await sql`select * from (select distinct on (upstream_id) upstream_id, present, raw from ${sql.table(table)}
       where source_id = ${sourceId} order by upstream_id, observed_at desc) v where present order by upstream_id`.execute(store.db);
     out[table] = rows;
@@ -87,7 +105,10 @@ describe.runIf(await postgresAvailable())('accesstrail collect --source entra (p
   it('a wrong secret stops with one clear line and exit 1, storing nothing', async () => {
     const database = await createTestDatabase();
     databases.push(database);
-    const outcome = await run(['collect', '--source', 'entra', '--since', SINCE, '--no-correlate'], env(database.url, { AZURE_CLIENT_SECRET: 'not-the-secret' }));
+    const outcome = await run(
+      ['collect', '--source', 'entra', '--since', SINCE, '--no-correlate'],
+      env(database.url, { AZURE_CLIENT_SECRET: 'not-the-secret' }),
+    );
     expect(outcome.code).toBe(1);
     const lines = outcome.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -95,7 +116,11 @@ describe.runIf(await postgresAvailable())('accesstrail collect --source entra (p
     expect(outcome.stderr).not.toContain('not-the-secret');
     const store = await openStore({ databaseUrl: database.url });
     try {
-      const { rows } = await sql<{ n: number }>`select (select count(*) from entra_sign_in) + (select count(*) from coverage_window) + (select count(*) from entra_user_version) as n`.execute(store.db);
+      const { rows } = await sql<{
+        n: number;
+      }>`select (select count(*) from entra_sign_in) + (select count(*) from coverage_window) + (select count(*) from entra_user_version) as n`.execute(
+        store.db,
+      );
       expect(Number(rows[0]!.n)).toBe(0);
       const run = await store.db.selectFrom('collection_run').select(['status']).executeTakeFirstOrThrow();
       expect(run.status).toBe('failed');

@@ -2,17 +2,24 @@
 // graph-client, into the local Postgres: exactness, idempotence, resumption, faults.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { collectEntra, type EntraTuning } from '../../src/collectors/entra/index.js';
-import { capabilities, entraSourceId, streams } from '../../src/store/streams.js';
-import { silentProgress, type CollectContext, type SourceSummary } from '../../src/collectors/types.js';
+import { type CollectContext, silentProgress, type SourceSummary } from '../../src/collectors/types.js';
 import { parseConfig } from '../../src/config.js';
-import { startEntraEmulator, type EntraEmulator, type GraphObject } from '../../src/emulators/entra/index.js';
-import { SAMPLE_ADMIN_GROUP_ID, SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID, sampleDataset } from '../../src/emulators/entra/sample.js';
+import { type EntraEmulator, type GraphObject, startEntraEmulator } from '../../src/emulators/entra/index.js';
+import {
+  SAMPLE_ADMIN_GROUP_ID,
+  SAMPLE_COLLECTOR_CLIENT_ID,
+  SAMPLE_COLLECTOR_SECRET,
+  SAMPLE_METABASE_APP_ID,
+  sampleDataset,
+} from '../../src/emulators/entra/sample.js';
 import { isAppError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
-import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
 import type { Store } from '../../src/store/database.js';
+import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
+import { capabilities, entraSourceId, streams } from '../../src/store/streams.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 
 const T = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -64,14 +71,23 @@ async function collect(
 }
 
 const eventTables = ['entra_sign_in', 'entra_directory_audit'] as const;
-const stateTables = ['entra_user_version', 'entra_group_version', 'entra_group_member_version', 'entra_application_version', 'entra_credential_version', 'entra_app_role_assignment_version'] as const;
+const stateTables = [
+  'entra_user_version',
+  'entra_group_version',
+  'entra_group_member_version',
+  'entra_application_version',
+  'entra_credential_version',
+  'entra_app_role_assignment_version',
+] as const;
 
 /** What a store holds for the source: events with revisions, latest present state, coverage. */
 async function storeContents(store: Store, sourceId: string) {
   const out: Record<string, unknown> = {};
   for (const table of eventTables) {
     const { rows } = await sql<{ upstream_id: string; occurred_at: Date; raw: unknown; revision: number }>`
-      select upstream_id, occurred_at, raw, revision from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(store.db);
+      select upstream_id, occurred_at, raw, revision from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(
+      store.db,
+    );
     out[table] = rows.map((r) => ({ ...r, occurred_at: new Date(r.occurred_at).toISOString() }));
   }
   for (const table of stateTables) {
@@ -125,10 +141,14 @@ describe('Entra collection against the emulator', () => {
     expect(await ids(clean, 'entra_directory_audit', sourceId)).toEqual(ds.directoryAudits.map((a) => a.id!).sort());
     expect(await ids(clean, 'entra_user_version', sourceId)).toEqual([...ds.users, ...ds.deletedUsers].map((u) => u.id!).sort());
     expect(await ids(clean, 'entra_group_version', sourceId)).toEqual(ds.groups.map((g) => g.id).sort());
-    expect(await ids(clean, 'entra_application_version', sourceId)).toEqual([...ds.applications, ...ds.servicePrincipals].map((a) => a.id!).sort());
+    expect(await ids(clean, 'entra_application_version', sourceId)).toEqual(
+      [...ds.applications, ...ds.servicePrincipals].map((a) => a.id!).sort(),
+    );
     expect(await ids(clean, 'entra_app_role_assignment_version', sourceId)).toEqual(ds.appRoleAssignments.map((a) => a.id!).sort());
     const credentialIds = ds.applications.flatMap((a) =>
-      [...(a['passwordCredentials'] as GraphObject[]), ...(a['keyCredentials'] as GraphObject[])].map((c) => `${a.id}:${String(c['keyId'])}`),
+      [...(a['passwordCredentials'] as GraphObject[]), ...(a['keyCredentials'] as GraphObject[])].map(
+        (c) => `${a.id}:${String(c['keyId'])}`,
+      ),
     );
     expect(await ids(clean, 'entra_credential_version', sourceId)).toEqual(credentialIds.sort());
 
@@ -142,12 +162,17 @@ describe('Entra collection against the emulator', () => {
       ...[...admins.members, ...nested.members].map((m) => `${admins.id}:${m}`),
     ].sort();
     expect(await ids(clean, 'entra_group_member_version', sourceId)).toEqual(expectedMembers);
-    const { rows: memberRows } = await sql<{ transitive: boolean; member_type: string }>`select transitive, member_type from entra_group_member_version where group_id = ${admins.id}`.execute(clean.db);
+    const { rows: memberRows } = await sql<{
+      transitive: boolean;
+      member_type: string;
+    }>`select transitive, member_type from entra_group_member_version where group_id = ${admins.id}`.execute(clean.db);
     expect(memberRows.every((r) => r.transitive)).toBe(true);
     expect(memberRows.map((r) => r.member_type)).toContain('group');
 
     const signIn = await sql<{ user_principal_name: string; event_types: string[]; graph_version: string; error_code: number }>`
-      select user_principal_name, event_types, graph_version, error_code from entra_sign_in where upstream_id = ${metabaseSignIns[8]!}`.execute(clean.db);
+      select user_principal_name, event_types, graph_version, error_code from entra_sign_in where upstream_id = ${metabaseSignIns[8]!}`.execute(
+      clean.db,
+    );
     expect(signIn.rows[0]).toMatchObject({ user_principal_name: 'user8@contoso.example', graph_version: 'beta', error_code: 50126 });
     expect(signIn.rows[0]!.event_types).toEqual(['nonInteractiveUser']);
   });
@@ -158,7 +183,10 @@ describe('Entra collection against the emulator', () => {
       expect(await collection.coverageOf(sourceId, stream)).toEqual([{ from: SINCE, to: T }]);
       expect(await collection.getCheckpoint<{ coveredTo: string }>(sourceId, stream)).toMatchObject({ coveredTo: T.toISOString() });
     }
-    const { rows } = await sql<{ capability: string; available: boolean }>`select capability, available from source_capability where source_id = ${sourceId} order by capability`.execute(clean.db);
+    const { rows } = await sql<{
+      capability: string;
+      available: boolean;
+    }>`select capability, available from source_capability where source_id = ${sourceId} order by capability`.execute(clean.db);
     expect(Object.fromEntries(rows.map((r) => [r.capability, r.available]))).toEqual({
       [capabilities.entraLeaveDates]: true,
       [capabilities.entraRiskFields]: true,
@@ -183,7 +211,12 @@ describe('Entra collection against the emulator', () => {
     const before = await storeContents(clean, sourceId);
     const T2 = new Date(T.getTime() + HOUR);
     const again = await collect(clean, emulator, { now: T2 });
-    for (const stream of again.streams) expect({ stream: stream.stream, inserted: stream.inserted, revised: stream.revised }).toEqual({ stream: stream.stream, inserted: 0, revised: 0 });
+    for (const stream of again.streams)
+      expect({ stream: stream.stream, inserted: stream.inserted, revised: stream.revised }).toEqual({
+        stream: stream.stream,
+        inserted: 0,
+        revised: 0,
+      });
     const after = await storeContents(clean, sourceId);
     for (const table of [...eventTables, ...stateTables]) expect(after[table]).toEqual(before[table]);
     expect(await count(clean, 'entra_sign_in')).toBe(60);
@@ -192,12 +225,18 @@ describe('Entra collection against the emulator', () => {
     const late = { ...emulator.dataset.signIns[0]!, id: 'late-sign-in', createdDateTime: new Date(T.getTime() - 2 * HOUR).toISOString() };
     emulator.dataset.signIns.push(late);
     // Revised: Entra republishes a recent record with risk added.
-    const recent = emulator.dataset.signIns.filter((s) => s['appId'] === SAMPLE_METABASE_APP_ID).sort((a, b) => String(b['createdDateTime']).localeCompare(String(a['createdDateTime'])))[0]!;
+    const recent = emulator.dataset.signIns
+      .filter((s) => s['appId'] === SAMPLE_METABASE_APP_ID)
+      .sort((a, b) => String(b['createdDateTime']).localeCompare(String(a['createdDateTime'])))[0]!;
     recent['riskState'] = 'atRisk';
     const third = await collect(clean, emulator, { now: new Date(T2.getTime() + HOUR) });
     const signIns = third.streams.find((s) => s.stream === streams.entraSignIns)!;
     expect(signIns).toMatchObject({ inserted: 1, revised: 1 });
-    const row = await clean.db.selectFrom('entra_sign_in').select(['revision', 'risk_state']).where('upstream_id', '=', recent.id!).executeTakeFirstOrThrow();
+    const row = await clean.db
+      .selectFrom('entra_sign_in')
+      .select(['revision', 'risk_state'])
+      .where('upstream_id', '=', recent.id!)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ revision: 2, risk_state: 'atRisk' });
     expect(await count(clean, 'entra_sign_in')).toBe(61);
     emulator.dataset.signIns.pop();
@@ -376,15 +415,30 @@ describe('Entra collection degraded tenants and bad records', () => {
     const summary = await collect(store, emulator, { env: { ENTRA_LOG_RETENTION_DAYS: '2' } });
     emulator.setFaults({});
     const signIns = summary.streams.find((s) => s.stream === streams.entraSignIns)!;
-    const interactive = emulator.dataset.signIns.filter((s) => s['appId'] === SAMPLE_METABASE_APP_ID && s['isInteractive'] === true && s.id && s.id !== 'impossible-date');
+    const interactive = emulator.dataset.signIns.filter(
+      (s) => s['appId'] === SAMPLE_METABASE_APP_ID && s['isInteractive'] === true && s.id && s.id !== 'impossible-date',
+    );
     expect(signIns.records).toBe(interactive.length);
     expect(signIns.notes.join(' ')).toMatch(/beta sign-ins refused/);
     expect(signIns.quarantined).toBeGreaterThanOrEqual(2);
-    const quarantined = await sql<{ reason: string }>`select distinct reason from quarantined_record where source_id = ${sourceId} order by reason`.execute(store.db);
-    expect(quarantined.rows.map((r) => r.reason)).toEqual(['createdDateTime is not a valid ISO-8601 instant: "2026-02-30T10:00:00Z"', 'sign-in without an id']);
-    const { rows } = await sql<{ capability: string; available: boolean; reason: string | null }>`select capability, available, reason from source_capability where source_id = ${sourceId}`.execute(store.db);
+    const quarantined = await sql<{
+      reason: string;
+    }>`select distinct reason from quarantined_record where source_id = ${sourceId} order by reason`.execute(store.db);
+    expect(quarantined.rows.map((r) => r.reason)).toEqual([
+      'createdDateTime is not a valid ISO-8601 instant: "2026-02-30T10:00:00Z"',
+      'sign-in without an id',
+    ]);
+    const { rows } = await sql<{
+      capability: string;
+      available: boolean;
+      reason: string | null;
+    }>`select capability, available, reason from source_capability where source_id = ${sourceId}`.execute(store.db);
     const caps = Object.fromEntries(rows.map((r) => [r.capability, r.available]));
-    expect(caps).toEqual({ [capabilities.entraSignInsBeta]: false, [capabilities.entraRiskFields]: false, [capabilities.entraLeaveDates]: false });
+    expect(caps).toEqual({
+      [capabilities.entraSignInsBeta]: false,
+      [capabilities.entraRiskFields]: false,
+      [capabilities.entraLeaveDates]: false,
+    });
     const versions = await sql<{ graph_version: string }>`select distinct graph_version from entra_sign_in`.execute(store.db);
     expect(versions.rows).toEqual([{ graph_version: 'v1.0' }]);
     expect(await count(store, 'entra_user_version')).toBe(emulator.dataset.users.length + emulator.dataset.deletedUsers.length);

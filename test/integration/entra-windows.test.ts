@@ -2,11 +2,12 @@
 // sparse logs widen the windows, dense ones narrow them, Graph timeouts narrow them, and
 // coverage stays exact: a window is covered only when every one of its pages arrived.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entraSourceId, streams } from '../../src/store/streams.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
+
+import { type EntraEmulator, startEntraEmulator } from '../../src/emulators/entra/index.js';
 import { sampleDataset } from '../../src/emulators/entra/sample.js';
 import { isAppError } from '../../src/errors.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
+import { entraSourceId, streams } from '../../src/store/streams.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 import { collectFrom, coverageRows, evidenceDigest, fastTuning } from '../support/entra-run.js';
 
@@ -27,7 +28,10 @@ describe('Entra log windows adapt to density', () => {
 
   it('a sparse log widens the windows and costs about one request per full page', async () => {
     // 300 sign-ins over 60 days, pages of 10: the minimum is 30 requests, one-day windows take 60.
-    const emulator = await startEntraEmulator({ dataset: sampleDataset({ now: T, days: 60, signIns: 300, directoryAudits: 40, otherAppSignIns: 0 }), maxPageSize: 10 });
+    const emulator = await startEntraEmulator({
+      dataset: sampleDataset({ now: T, days: 60, signIns: 300, directoryAudits: 40, otherAppSignIns: 0 }),
+      maxPageSize: 10,
+    });
     emulators.push(emulator);
     const store = await openTestStore('postgres');
     stores.push(store);
@@ -54,7 +58,10 @@ describe('Entra log windows adapt to density', () => {
 
   it('a dense log narrows the windows to about the target of full pages each', async () => {
     // 1,500 sign-ins over 2 days, pages of 10: a day holds 75 pages, the target is 10.
-    const emulator = await startEntraEmulator({ dataset: sampleDataset({ now: T, days: 2, signIns: 1500, directoryAudits: 10, otherAppSignIns: 0 }), maxPageSize: 10 });
+    const emulator = await startEntraEmulator({
+      dataset: sampleDataset({ now: T, days: 2, signIns: 1500, directoryAudits: 10, otherAppSignIns: 0 }),
+      maxPageSize: 10,
+    });
     emulators.push(emulator);
     const store = await openTestStore('postgres');
     stores.push(store);
@@ -85,7 +92,10 @@ describe('Entra log windows under faults: coverage stays exact', () => {
 
   beforeAll(async () => {
     // 400 Metabase sign-ins and 40 of another app over 4 days, pages of 10.
-    emulator = await startEntraEmulator({ dataset: sampleDataset({ now: T, days: 4, signIns: 400, directoryAudits: 30, otherAppSignIns: 40 }), maxPageSize: 10 });
+    emulator = await startEntraEmulator({
+      dataset: sampleDataset({ now: T, days: 4, signIns: 400, directoryAudits: 30, otherAppSignIns: 40 }),
+      maxPageSize: 10,
+    });
     sourceId = entraSourceId(emulator.tenantId);
     const clean = await openTestStore('postgres');
     stores.push(clean);
@@ -106,7 +116,11 @@ describe('Entra log windows under faults: coverage stays exact', () => {
     emulator.setFaults({ script: [{ kind: '500', path: 'auditLogs/signIns', continuation: true, after: 10, times: 10_000 }] });
     let failure: unknown;
     try {
-      await collectFrom(store, emulator, { now: T, since, tuning: fastTuning(emulator, { retry: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 2 }, windows: { maxWindowAttempts: 2 } }) });
+      await collectFrom(store, emulator, {
+        now: T,
+        since,
+        tuning: fastTuning(emulator, { retry: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 2 }, windows: { maxWindowAttempts: 2 } }),
+      });
     } catch (error) {
       failure = error;
     } finally {
@@ -117,7 +131,9 @@ describe('Entra log windows under faults: coverage stays exact', () => {
     const collection = createCollectionRepository(store.db);
     // Covered: exactly the first window; the checkpoint did not move past it.
     expect(await collection.coverageOf(sourceId, streams.entraSignIns)).toEqual([{ from: since, to: new Date(since.getTime() + DAY) }]);
-    expect((await collection.getCheckpoint<{ coveredTo: string }>(sourceId, streams.entraSignIns))!.coveredTo).toBe(new Date(since.getTime() + DAY).toISOString());
+    expect((await collection.getCheckpoint<{ coveredTo: string }>(sourceId, streams.entraSignIns))!.coveredTo).toBe(
+      new Date(since.getTime() + DAY).toISOString(),
+    );
     // Pages of the broken window were stored, but that does not make it covered.
     const partial = await evidenceDigest(store, sourceId);
     expect(partial.tables['entra_sign_in']!.rows).toBeGreaterThan(100);
@@ -146,7 +162,10 @@ describe('Entra log windows under faults: coverage stays exact', () => {
     const rows = await coverageRows(store, sourceId, streams.entraSignIns);
     expect(rows[0]!.widthMs).toBeLessThan(DAY);
     for (const row of rows) expect(row.widthMs).toBeLessThanOrEqual(widestAnswered);
-    const checkpoint = await createCollectionRepository(store.db).getCheckpoint<{ timeoutCeilingMs?: number; windowMs: number }>(sourceId, streams.entraSignIns);
+    const checkpoint = await createCollectionRepository(store.db).getCheckpoint<{ timeoutCeilingMs?: number; windowMs: number }>(
+      sourceId,
+      streams.entraSignIns,
+    );
     expect(checkpoint!.timeoutCeilingMs).toBeLessThan(DAY);
     expect(checkpoint!.windowMs).toBeLessThanOrEqual(checkpoint!.timeoutCeilingMs!);
   });

@@ -3,9 +3,11 @@
 // has no risk columns (header: test/fixtures/imports/README.md), and the
 // `InteractiveSignIns_no-requirement.csv` fixture also lacks "Authentication requirement".
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { importEntraFile } from '../../src/collectors/entra/import/index.js';
-import { silentProgress, type CollectContext } from '../../src/collectors/types.js';
+import { type CollectContext, silentProgress } from '../../src/collectors/types.js';
 import { parseConfig } from '../../src/config.js';
 import { riskySignIn } from '../../src/correlation/rules/risky-sign-in.rule.js';
 import { singleFactorSignIn } from '../../src/correlation/rules/single-factor-sign-in.rule.js';
@@ -57,7 +59,9 @@ describe('rules over imported sign-ins that lack a field', () => {
     const rules = await outcomes('2026-07-01T00:00:00Z', '2026-07-02T00:00:00Z');
     // "Single-factor authentication" on Ann's successful Metabase sign-in is a finding.
     expect(rules['single-factor-sign-in']).toMatchObject({ status: 'evaluated' });
-    expect(rules['single-factor-sign-in']!.findings.map((f) => [f.subject.personId, f.evidence.map((e) => e.id)])).toEqual([['0a1b2c3d-0000-4000-8000-00000000a001', ['5e1d0001-7a6b-4c3d-9e8f-0123456789ab']]]);
+    expect(rules['single-factor-sign-in']!.findings.map((f) => [f.subject.personId, f.evidence.map((e) => e.id)])).toEqual([
+      ['0a1b2c3d-0000-4000-8000-00000000a001', ['5e1d0001-7a6b-4c3d-9e8f-0123456789ab']],
+    ]);
     expect(rules['risky-sign-in']).toMatchObject({ status: 'not-evaluable' });
   });
 

@@ -5,8 +5,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 
 const run = promisify(execFile);
@@ -22,7 +24,10 @@ describe('accesstrail import', () => {
 
   async function cli(args: string[], extraEnv: Record<string, string> = {}) {
     try {
-      const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: dir, env: { PATH: process.env['PATH'] ?? '', ...(database ? { DATABASE_URL: database.url } : {}), ...extraEnv } });
+      const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+        cwd: dir,
+        env: { PATH: process.env['PATH'] ?? '', ...(database ? { DATABASE_URL: database.url } : {}), ...extraEnv },
+      });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const failure = error as { code: number; stdout: string; stderr: string };
@@ -33,7 +38,10 @@ describe('accesstrail import', () => {
   it('loads a query log export with --kind metabase-query-log, and refuses an unknown kind', async (context) => {
     if (!database) return context.skip();
     const file = path.join(dir, 'query-log.csv');
-    writeFileSync(file, 'Entity ID,Started At,Running Time Seconds,Result Rows,Is Native,Query Source,User ID,Card ID,Dashboard ID,Database ID,Error\n101,2026-03-01T09:00:00Z,1.5,10,false,question,2,7,,2,\n');
+    writeFileSync(
+      file,
+      'Entity ID,Started At,Running Time Seconds,Result Rows,Is Native,Query Source,User ID,Card ID,Dashboard ID,Database ID,Error\n101,2026-03-01T09:00:00Z,1.5,10,false,question,2,7,,2,\n',
+    );
     const ok = await cli(['import', '--kind', 'metabase-query-log', file]);
     expect(ok.code, ok.stderr).toBe(0);
     const client = new pg.Client({ connectionString: database.url });
@@ -52,13 +60,19 @@ describe('accesstrail import', () => {
     if (!database) return context.skip();
     const fixtures = path.resolve('test/fixtures/imports');
     const env = { AZURE_TENANT_ID: '9f8e7d6c-5b4a-4321-9876-543210fedcba' };
-    const ok = await cli(['import', path.join(fixtures, 'InteractiveSignIns_2026-07-01_2026-07-02.csv'), path.join(fixtures, 'AuditLogs_2026-07-02.csv')], env);
+    const ok = await cli(
+      ['import', path.join(fixtures, 'InteractiveSignIns_2026-07-01_2026-07-02.csv'), path.join(fixtures, 'AuditLogs_2026-07-02.csv')],
+      env,
+    );
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('entra-sign-ins: 4 records (4 new, 0 revised, 2 quarantined)');
     expect(ok.stdout).toContain('coverage claimed on entra-sign-ins:interactive');
     expect(ok.stdout).toContain('entra-directory-audits: 4 records (4 new, 0 revised, 0 quarantined)');
 
-    const wrong = await cli(['import', '--kind', 'entra-interactive-sign-ins', path.join(fixtures, 'ApplicationSignIns_2026-07-01_2026-07-02.csv')], env);
+    const wrong = await cli(
+      ['import', '--kind', 'entra-interactive-sign-ins', path.join(fixtures, 'ApplicationSignIns_2026-07-01_2026-07-02.csv')],
+      env,
+    );
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain("--kind entra-interactive-sign-ins contradicts the file's columns");
 
@@ -67,7 +81,7 @@ describe('accesstrail import', () => {
     expect(filtered.stdout).toContain('no coverage claimed (--no-coverage)');
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
-    const { rows } = await client.query("select stream, count(*)::int as n from coverage_window group by stream order by stream");
+    const { rows } = await client.query('select stream, count(*)::int as n from coverage_window group by stream order by stream');
     const sources = await client.query('select id from source');
     await client.end();
     expect(rows).toEqual([

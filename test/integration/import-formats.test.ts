@@ -1,9 +1,16 @@
 // The value vocabulary and the streaming JSON scanner of the Entra importers, without a
 // database. Sources of the formats: docs/imports.md.
 import { describe, expect, it } from 'vitest';
+
 import { JsonRecordScanner } from '../../src/collectors/entra/import/json-records.js';
 import { columnKey, detect, kindFromFileName } from '../../src/collectors/entra/import/shapes.js';
-import { authenticationRequirement, cellBoolean, dynamicValue, enumValue, parseExportInstant } from '../../src/collectors/entra/import/values.js';
+import {
+  authenticationRequirement,
+  cellBoolean,
+  dynamicValue,
+  enumValue,
+  parseExportInstant,
+} from '../../src/collectors/entra/import/values.js';
 
 describe('export values', () => {
   it('reads admin center ISO times and Log Analytics US times as UTC, and refuses impossible dates', () => {
@@ -40,11 +47,22 @@ describe('export values', () => {
 
 describe('kind detection', () => {
   it('tells the exports apart by their columns', () => {
-    expect(detect(['Date (UTC)', 'Request ID', 'User ID', 'Username', 'Application ID '], false)).toMatchObject({ format: 'admin-center-csv', family: 'user-sign-ins' });
-    expect(detect(['Date (UTC)', 'Request ID', 'Service principal ID', 'Service principal name'], false)).toMatchObject({ family: 'workload-sign-ins' });
+    expect(detect(['Date (UTC)', 'Request ID', 'User ID', 'Username', 'Application ID '], false)).toMatchObject({
+      format: 'admin-center-csv',
+      family: 'user-sign-ins',
+    });
+    expect(detect(['Date (UTC)', 'Request ID', 'Service principal ID', 'Service principal name'], false)).toMatchObject({
+      family: 'workload-sign-ins',
+    });
     expect(detect(['Date (UTC)', 'CorrelationId', 'Service', 'Category', 'Activity', 'Result'], false)).toMatchObject({ family: 'audits' });
-    expect(detect(['TimeGenerated [UTC]', 'UserPrincipalName', 'ServicePrincipalId'], false)).toMatchObject({ format: 'log-analytics-csv', family: 'user-sign-ins' });
-    expect(detect(['TimeGenerated', 'ServicePrincipalId', 'ServicePrincipalName'], true)).toMatchObject({ format: 'log-analytics-json', family: 'workload-sign-ins' });
+    expect(detect(['TimeGenerated [UTC]', 'UserPrincipalName', 'ServicePrincipalId'], false)).toMatchObject({
+      format: 'log-analytics-csv',
+      family: 'user-sign-ins',
+    });
+    expect(detect(['TimeGenerated', 'ServicePrincipalId', 'ServicePrincipalName'], true)).toMatchObject({
+      format: 'log-analytics-json',
+      family: 'workload-sign-ins',
+    });
     expect(detect(['TimeGenerated', 'ActivityDisplayName', 'TargetResources'], true)).toMatchObject({ family: 'audits' });
     expect(detect(['Entity ID', 'Started At'], false)).toHaveProperty('error');
     expect(columnKey(' Application ID ')).toBe('application id');
@@ -71,7 +89,11 @@ describe('streaming JSON scanner', () => {
     ]);
   });
   it('reads a Graph page, skipping what follows its value array, and JSON lines', () => {
-    expect(scan('{"@odata.context":"x","value":[{"id":"1"},{"id":"2","value":[3]}],"@odata.nextLink":"https://graph/next"}', 5).map((r) => r.text)).toEqual(['{"id":"1"}', '{"id":"2","value":[3]}']);
+    expect(
+      scan('{"@odata.context":"x","value":[{"id":"1"},{"id":"2","value":[3]}],"@odata.nextLink":"https://graph/next"}', 5).map(
+        (r) => r.text,
+      ),
+    ).toEqual(['{"id":"1"}', '{"id":"2","value":[3]}']);
     expect(scan('{"id":"1"}\n{"id":"2"}\n', 4).map((r) => [r.text, r.line])).toEqual([
       ['{"id":"1"}', 1],
       ['{"id":"2"}', 2],

@@ -7,13 +7,21 @@
 // with secrets never stored.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { collectMetabaseWith } from '../../src/collectors/metabase/index.js';
 import { sha256Hex } from '../../src/collectors/metabase/mapping.js';
-import { appendMetabaseRows, connectFixture, createMetabaseAppDatabase, generateMetabaseDataset, INTERNAL_USER_ID, type MetabaseDataset } from '../../src/emulators/metabase/index.js';
+import {
+  appendMetabaseRows,
+  connectFixture,
+  createMetabaseAppDatabase,
+  generateMetabaseDataset,
+  INTERNAL_USER_ID,
+  type MetabaseDataset,
+} from '../../src/emulators/metabase/index.js';
 import type { MetabaseVersion } from '../../src/emulators/metabase/schema.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { openTestStore, type TestStore } from '../support/database.js';
-import { createAppDatabase, makeContext, type AppDatabase } from './metabase-helpers.js';
+import { type AppDatabase, createAppDatabase, makeContext } from './metabase-helpers.js';
 
 const start = new Date('2026-03-01T00:00:00Z');
 const now1 = new Date('2026-03-10T00:00:00Z');
@@ -35,8 +43,10 @@ const cases: Array<{ engine: 'postgres' | 'mysql'; version: MetabaseVersion }> =
 type Rows = Array<Record<string, unknown>>;
 const ms = (value: unknown) => new Date(value as string).getTime();
 const n = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-const b = (value: unknown) => (value === null || value === undefined ? null : Buffer.isBuffer(value) ? value[0] === 1 : Boolean(Number(value) || value === true));
-const sortBy = <T>(rows: T[], key: (row: T) => string | number) => [...rows].sort((x, y) => String(key(x)).localeCompare(String(key(y)), 'en', { numeric: true }));
+const b = (value: unknown) =>
+  value === null || value === undefined ? null : Buffer.isBuffer(value) ? value[0] === 1 : Boolean(Number(value) || value === true);
+const sortBy = <T>(rows: T[], key: (row: T) => string | number) =>
+  [...rows].sort((x, y) => String(key(x)).localeCompare(String(key(y)), 'en', { numeric: true }));
 
 describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engine, version }) => {
   let store: TestStore;
@@ -74,20 +84,69 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
     sourceId = summary.sourceId;
     expect(sourceId).toMatch(/^metabase:127\.0\.0\.1:(5432|3306)\/mb_app_/);
     const byStream = Object.fromEntries(summary.streams.map((s) => [s.stream, s]));
-    expect(byStream['metabase-logins']).toMatchObject({ records: dataset.login_history.length, inserted: dataset.login_history.length, quarantined: 0 });
-    expect(byStream['metabase-query-executions']).toMatchObject({ records: dataset.query_execution.length, inserted: dataset.query_execution.length });
+    expect(byStream['metabase-logins']).toMatchObject({
+      records: dataset.login_history.length,
+      inserted: dataset.login_history.length,
+      quarantined: 0,
+    });
+    expect(byStream['metabase-query-executions']).toMatchObject({
+      records: dataset.query_execution.length,
+      inserted: dataset.query_execution.length,
+    });
 
     // login_history: ids, user, the hashed session, device, IP, time.
     const logins = await fixture('select id, user_id, session_id, device_id, ip_address, timestamp from login_history order by id');
     const storedLogins = await store.db.selectFrom('metabase_login').selectAll().where('source_id', '=', sourceId).execute();
-    expect(sortBy(storedLogins, (r) => r.upstream_id).map((r) => [r.upstream_id, r.user_id, r.session_key, r.device_id, r.ip_address, r.occurred_at.getTime()])).toEqual(
-      logins.map((r) => [String(r['id']), n(r['user_id']), r['session_id'] ? sha256Hex(String(r['session_id'])) : null, r['device_id'], r['ip_address'], ms(r['timestamp'])]),
+    expect(
+      sortBy(storedLogins, (r) => r.upstream_id).map((r) => [
+        r.upstream_id,
+        r.user_id,
+        r.session_key,
+        r.device_id,
+        r.ip_address,
+        r.occurred_at.getTime(),
+      ]),
+    ).toEqual(
+      logins.map((r) => [
+        String(r['id']),
+        n(r['user_id']),
+        r['session_id'] ? sha256Hex(String(r['session_id'])) : null,
+        r['device_id'],
+        r['ip_address'],
+        ms(r['timestamp']),
+      ]),
     );
 
-    const queries = await fixture('select id, executor_id, started_at, context, card_id, dashboard_id, database_id, running_time, result_rows, native from query_execution order by id');
+    const queries = await fixture(
+      'select id, executor_id, started_at, context, card_id, dashboard_id, database_id, running_time, result_rows, native from query_execution order by id',
+    );
     const storedQueries = await store.db.selectFrom('metabase_query_execution').selectAll().where('source_id', '=', sourceId).execute();
-    expect(sortBy(storedQueries, (r) => r.upstream_id).map((r) => [r.upstream_id, r.executor_id, r.occurred_at.getTime(), r.context, r.card_id, r.dashboard_id, r.database_id, r.running_time_ms, r.result_rows, r.native])).toEqual(
-      queries.map((r) => [String(r['id']), n(r['executor_id']), ms(r['started_at']), r['context'], n(r['card_id']), n(r['dashboard_id']), n(r['database_id']), n(r['running_time']), n(r['result_rows']), b(r['native'])]),
+    expect(
+      sortBy(storedQueries, (r) => r.upstream_id).map((r) => [
+        r.upstream_id,
+        r.executor_id,
+        r.occurred_at.getTime(),
+        r.context,
+        r.card_id,
+        r.dashboard_id,
+        r.database_id,
+        r.running_time_ms,
+        r.result_rows,
+        r.native,
+      ]),
+    ).toEqual(
+      queries.map((r) => [
+        String(r['id']),
+        n(r['executor_id']),
+        ms(r['started_at']),
+        r['context'],
+        n(r['card_id']),
+        n(r['dashboard_id']),
+        n(r['database_id']),
+        n(r['running_time']),
+        n(r['result_rows']),
+        b(r['native']),
+      ]),
     );
     if (engine === 'postgres' && version >= 60) {
       // Read through the partitioned parent, as current Metabase builds lay it out.
@@ -101,25 +160,52 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
 
     const views = await fixture('select id, user_id, model, model_id, timestamp, has_access from view_log order by id');
     const storedViews = await store.db.selectFrom('metabase_view').selectAll().where('source_id', '=', sourceId).execute();
-    expect(sortBy(storedViews, (r) => r.upstream_id).map((r) => [r.upstream_id, r.user_id, r.model, r.model_id, r.occurred_at.getTime(), r.has_access])).toEqual(
-      views.map((r) => [String(r['id']), n(r['user_id']), r['model'], n(r['model_id']), ms(r['timestamp']), b(r['has_access'])]),
-    );
+    expect(
+      sortBy(storedViews, (r) => r.upstream_id).map((r) => [
+        r.upstream_id,
+        r.user_id,
+        r.model,
+        r.model_id,
+        r.occurred_at.getTime(),
+        r.has_access,
+      ]),
+    ).toEqual(views.map((r) => [String(r['id']), n(r['user_id']), r['model'], n(r['model_id']), ms(r['timestamp']), b(r['has_access'])]));
 
     const audits = await fixture('select id, topic, user_id, model, model_id, timestamp from audit_log order by id');
     const storedAudits = await store.db.selectFrom('metabase_audit_event').selectAll().where('source_id', '=', sourceId).execute();
-    expect(sortBy(storedAudits, (r) => r.upstream_id).map((r) => [r.upstream_id, r.topic, r.user_id, r.model, r.model_id, r.occurred_at.getTime()])).toEqual(
-      audits.map((r) => [String(r['id']), r['topic'], n(r['user_id']), r['model'], n(r['model_id']), ms(r['timestamp'])]),
-    );
+    expect(
+      sortBy(storedAudits, (r) => r.upstream_id).map((r) => [
+        r.upstream_id,
+        r.topic,
+        r.user_id,
+        r.model,
+        r.model_id,
+        r.occurred_at.getTime(),
+      ]),
+    ).toEqual(audits.map((r) => [String(r['id']), r['topic'], n(r['user_id']), r['model'], n(r['model_id']), ms(r['timestamp'])]));
 
     const sessions = await fixture(`select id, user_id, created_at${version >= 58 ? ', auth_identity_id' : ''} from core_session`);
     const storedSessions = await store.db.selectFrom('metabase_session').selectAll().where('source_id', '=', sourceId).execute();
-    expect(sortBy(storedSessions, (r) => r.upstream_id).map((r) => [r.upstream_id, r.user_id, r.auth_identity_id, r.occurred_at.getTime()])).toEqual(
-      sortBy(sessions, (r) => sha256Hex(String(r['id']))).map((r) => [sha256Hex(String(r['id'])), n(r['user_id']), n(r['auth_identity_id']), ms(r['created_at'])]),
+    expect(
+      sortBy(storedSessions, (r) => r.upstream_id).map((r) => [r.upstream_id, r.user_id, r.auth_identity_id, r.occurred_at.getTime()]),
+    ).toEqual(
+      sortBy(sessions, (r) => sha256Hex(String(r['id']))).map((r) => [
+        sha256Hex(String(r['id'])),
+        n(r['user_id']),
+        n(r['auth_identity_id']),
+        ms(r['created_at']),
+      ]),
     );
 
-    const identities = await store.db.selectFrom('metabase_auth_identity').select(['upstream_id', 'user_id', 'provider', 'provider_id']).where('source_id', '=', sourceId).execute();
+    const identities = await store.db
+      .selectFrom('metabase_auth_identity')
+      .select(['upstream_id', 'user_id', 'provider', 'provider_id'])
+      .where('source_id', '=', sourceId)
+      .execute();
     if (version >= 58) {
-      expect(sortBy(identities, (r) => r.upstream_id).map((r) => [r.upstream_id, r.user_id, r.provider])).toEqual(dataset.auth_identity.map((a) => [String(a.id), a.user_id, a.provider]));
+      expect(sortBy(identities, (r) => r.upstream_id).map((r) => [r.upstream_id, r.user_id, r.provider])).toEqual(
+        dataset.auth_identity.map((a) => [String(a.id), a.user_id, a.provider]),
+      );
     } else {
       expect(identities).toEqual([]);
     }
@@ -136,19 +222,41 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
     expect(humans[String(INTERNAL_USER_ID)]).toBe(false);
     expect(humans['1']).toBe(true);
 
-    const memberships = await store.db.selectFrom('metabase_membership_version').select(['upstream_id', 'user_id', 'group_id', 'is_group_manager']).where('source_id', '=', sourceId).execute();
-    expect(sortBy(memberships, (r) => r.upstream_id).map((r) => r.upstream_id)).toEqual(sortBy(dataset.permissions_group_membership.map((m) => `${m.user_id}:${m.group_id}`), (x) => x));
-    const groups = await store.db.selectFrom('metabase_group_version').select(['upstream_id', 'name']).where('source_id', '=', sourceId).orderBy('upstream_id').execute();
+    const memberships = await store.db
+      .selectFrom('metabase_membership_version')
+      .select(['upstream_id', 'user_id', 'group_id', 'is_group_manager'])
+      .where('source_id', '=', sourceId)
+      .execute();
+    expect(sortBy(memberships, (r) => r.upstream_id).map((r) => r.upstream_id)).toEqual(
+      sortBy(
+        dataset.permissions_group_membership.map((m) => `${m.user_id}:${m.group_id}`),
+        (x) => x,
+      ),
+    );
+    const groups = await store.db
+      .selectFrom('metabase_group_version')
+      .select(['upstream_id', 'name'])
+      .where('source_id', '=', sourceId)
+      .orderBy('upstream_id')
+      .execute();
     expect(groups.map((g) => [g.upstream_id, g.name])).toEqual(dataset.permissions_group.map((g) => [String(g.id), g.name]));
-    const keys = await store.db.selectFrom('metabase_api_key_version').select(['upstream_id', 'key_prefix', 'user_id', 'creator_id']).where('source_id', '=', sourceId).execute();
-    expect(keys.map((k) => [k.upstream_id, k.key_prefix, k.user_id, k.creator_id])).toEqual(dataset.api_key.map((k) => [String(k.id), k.key_prefix, k.user_id, k.creator_id]));
+    const keys = await store.db
+      .selectFrom('metabase_api_key_version')
+      .select(['upstream_id', 'key_prefix', 'user_id', 'creator_id'])
+      .where('source_id', '=', sourceId)
+      .execute();
+    expect(keys.map((k) => [k.upstream_id, k.key_prefix, k.user_id, k.creator_id])).toEqual(
+      dataset.api_key.map((k) => [String(k.id), k.key_prefix, k.user_id, k.creator_id]),
+    );
 
     // No secret reaches the store: password hashes, reset tokens, TOTP secrets, session
     // ids (live tokens before v54), session key hashes, API key hashes, credentials.
     const { rows } = await sql<{ text: string }>`
       select string_agg(raw::text, ' ') as text from (
         select raw from metabase_account_version union all select raw from metabase_session union all select raw from metabase_login
-        union all select raw from metabase_api_key_version union all select raw from metabase_auth_identity union all select raw from metabase_audit_event) r`.execute(store.db);
+        union all select raw from metabase_api_key_version union all select raw from metabase_auth_identity union all select raw from metabase_audit_event) r`.execute(
+      store.db,
+    );
     const stored = rows[0]!.text;
     const secrets = [
       ...dataset.core_user.flatMap((u) => [u.password, u.password_salt, u.reset_token, u.totp_secret]),
@@ -160,7 +268,11 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
     for (const secret of secrets) expect(stored).not.toContain(secret);
 
     // What this version lacks is recorded, not failed on.
-    const caps = await store.db.selectFrom('source_capability').select(['capability', 'available']).where('source_id', '=', sourceId).execute();
+    const caps = await store.db
+      .selectFrom('source_capability')
+      .select(['capability', 'available'])
+      .where('source_id', '=', sourceId)
+      .execute();
     const cap = Object.fromEntries(caps.map((c) => [c.capability, c.available]));
     expect(cap['metabase-table:auth_identity']).toBe(version >= 58);
     expect(cap['metabase-column:core_session.auth_identity_id']).toBe(version >= 58);
@@ -168,40 +280,93 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
     expect(cap['metabase-column:query_execution.auth_method']).toBe(version >= 60);
     // The version is read from Liquibase's table, upper-case DATABASECHANGELOG on MariaDB.
     const source = await store.db.selectFrom('source').select('settings').where('id', '=', sourceId).executeTakeFirstOrThrow();
-    const settings = (typeof source.settings === 'string' ? JSON.parse(source.settings) : source.settings) as { changesetVersion: number | null; inferredVersion: number; retention: { days: number | null; basis: string } };
+    const settings = (typeof source.settings === 'string' ? JSON.parse(source.settings) : source.settings) as {
+      changesetVersion: number | null;
+      inferredVersion: number;
+      retention: { days: number | null; basis: string };
+    };
     expect(settings.changesetVersion).toBe(version);
     expect(settings.inferredVersion).toBe(version);
     expect(settings.retention).toMatchObject({ days: 720, basis: 'default' });
     expect(cap['metabase-table:login_history']).toBe(true);
 
     // Coverage: from the oldest login to the instant the table was read to its end.
-    const coverage = await store.db.selectFrom('coverage_window').select(['covered_from', 'covered_to']).where('source_id', '=', sourceId).where('stream', '=', 'metabase-logins').execute();
-    expect(coverage.map((c) => [c.covered_from.toISOString(), c.covered_to.toISOString()])).toEqual([[new Date(logins[0]!['timestamp'] as string).toISOString(), now1.toISOString()]]);
+    const coverage = await store.db
+      .selectFrom('coverage_window')
+      .select(['covered_from', 'covered_to'])
+      .where('source_id', '=', sourceId)
+      .where('stream', '=', 'metabase-logins')
+      .execute();
+    expect(coverage.map((c) => [c.covered_from.toISOString(), c.covered_to.toISOString()])).toEqual([
+      [new Date(logins[0]!['timestamp'] as string).toISOString(), now1.toISOString()],
+    ]);
     expect((await verifyChain(store.db)).intact).toBe(true);
   });
 
   it('adds only new rows on the next run, late arrivals included', async () => {
     const again = await collect(now2);
-    for (const stream of again.streams) expect({ stream: stream.stream, inserted: stream.inserted }).toEqual({ stream: stream.stream, inserted: 0 });
+    for (const stream of again.streams)
+      expect({ stream: stream.stream, inserted: stream.inserted }).toEqual({ stream: stream.stream, inserted: 0 });
 
     const lastLogin = dataset.login_history.length;
     const lastQuery = dataset.query_execution.length;
     await appendMetabaseRows(app.url, version, {
-      core_session: [{ id: 'f0e1d2c3-0000-4000-8000-000000000001', user_id: 2, created_at: '2026-03-11T09:00:00Z', ...(version >= 54 ? { key_hashed: 'c'.repeat(128) } : {}) }],
-      login_history: [
-        { id: lastLogin + 1, timestamp: '2026-03-11T09:00:00Z', user_id: 2, session_id: 'f0e1d2c3-0000-4000-8000-000000000001', device_id: 'd-1', device_description: 'curl', ip_address: '203.0.113.9' },
-        // Late: a greater id with an older time than rows already collected.
-        { id: lastLogin + 2, timestamp: '2026-03-02T09:00:00Z', user_id: 3, session_id: null, device_id: 'd-2', device_description: 'curl', ip_address: '203.0.113.10' },
+      core_session: [
+        {
+          id: 'f0e1d2c3-0000-4000-8000-000000000001',
+          user_id: 2,
+          created_at: '2026-03-11T09:00:00Z',
+          ...(version >= 54 ? { key_hashed: 'c'.repeat(128) } : {}),
+        },
       ],
-      query_execution: [{ id: lastQuery + 1, hash: 'ab'.repeat(32), started_at: '2026-03-11T09:05:00Z', running_time: 5, result_rows: 1, native: true, context: 'ad-hoc', executor_id: 2, database_id: 2 }],
+      login_history: [
+        {
+          id: lastLogin + 1,
+          timestamp: '2026-03-11T09:00:00Z',
+          user_id: 2,
+          session_id: 'f0e1d2c3-0000-4000-8000-000000000001',
+          device_id: 'd-1',
+          device_description: 'curl',
+          ip_address: '203.0.113.9',
+        },
+        // Late: a greater id with an older time than rows already collected.
+        {
+          id: lastLogin + 2,
+          timestamp: '2026-03-02T09:00:00Z',
+          user_id: 3,
+          session_id: null,
+          device_id: 'd-2',
+          device_description: 'curl',
+          ip_address: '203.0.113.10',
+        },
+      ],
+      query_execution: [
+        {
+          id: lastQuery + 1,
+          hash: 'ab'.repeat(32),
+          started_at: '2026-03-11T09:05:00Z',
+          running_time: 5,
+          result_rows: 1,
+          native: true,
+          context: 'ad-hoc',
+          executor_id: 2,
+          database_id: 2,
+        },
+      ],
     });
     const third = await collect(now3);
     const byStream = Object.fromEntries(third.streams.map((s) => [s.stream, s]));
     expect(byStream['metabase-logins']).toMatchObject({ records: 2, inserted: 2 });
     expect(byStream['metabase-query-executions']).toMatchObject({ records: 1, inserted: 1 });
     expect(byStream['metabase-sessions']!.inserted).toBe(1);
-    expect(byStream['metabase-logins']!.coverage.map((r) => [r.from.toISOString(), r.to.toISOString()])).toEqual([[now2.toISOString(), now3.toISOString()]]);
-    const total = await store.db.selectFrom('metabase_login').select((eb) => eb.fn.countAll<number>().as('n')).where('source_id', '=', sourceId).executeTakeFirstOrThrow();
+    expect(byStream['metabase-logins']!.coverage.map((r) => [r.from.toISOString(), r.to.toISOString()])).toEqual([
+      [now2.toISOString(), now3.toISOString()],
+    ]);
+    const total = await store.db
+      .selectFrom('metabase_login')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('source_id', '=', sourceId)
+      .executeTakeFirstOrThrow();
     expect(Number(total.n)).toBe(lastLogin + 2);
   });
 
@@ -225,9 +390,19 @@ describe.each(cases)('Metabase collector on $engine, schema v$version', ({ engin
       .orderBy('observed_at')
       .execute();
     expect(versions.map((v) => v.present)).toEqual([true, false]);
-    const queries = await store.db.selectFrom('metabase_query_execution').select((eb) => eb.fn.countAll<number>().as('n')).where('source_id', '=', sourceId).where('executor_id', '=', victim).executeTakeFirstOrThrow();
+    const queries = await store.db
+      .selectFrom('metabase_query_execution')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('source_id', '=', sourceId)
+      .where('executor_id', '=', victim)
+      .executeTakeFirstOrThrow();
     expect(Number(queries.n)).toBe(Number(before));
-    const memberships = await store.db.selectFrom('metabase_membership_version').select(['upstream_id', 'present']).where('source_id', '=', sourceId).where('user_id', 'is', null).execute();
+    const memberships = await store.db
+      .selectFrom('metabase_membership_version')
+      .select(['upstream_id', 'present'])
+      .where('source_id', '=', sourceId)
+      .where('user_id', 'is', null)
+      .execute();
     expect(memberships.length).toBeGreaterThan(0);
     expect(memberships.every((m) => m.upstream_id.startsWith(`${victim}:`) && !m.present)).toBe(true);
     expect((await verifyChain(store.db)).intact).toBe(true);

@@ -2,14 +2,21 @@
 // names the problem, with the right code, and never prints a password or key.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { collectMetabase } from '../../src/collectors/metabase/index.js';
-import { createMetabaseAppDatabase, generateMetabaseDataset, startMetabaseApiEmulator, type MetabaseApiEmulator } from '../../src/emulators/metabase/index.js';
+import {
+  createMetabaseAppDatabase,
+  generateMetabaseDataset,
+  type MetabaseApiEmulator,
+  startMetabaseApiEmulator,
+} from '../../src/emulators/metabase/index.js';
 import { AppError } from '../../src/errors.js';
 import { openTestStore, serverUrl, type TestStore } from '../support/database.js';
-import { createAppDatabase, MARIADB_URL, makeContext, type AppDatabase } from './metabase-helpers.js';
+import { type AppDatabase, createAppDatabase, makeContext, MARIADB_URL } from './metabase-helpers.js';
 
 const now = new Date('2026-03-10T00:00:00Z');
 const dataset = generateMetabaseDataset({ start: new Date('2026-03-01T00:00:00Z'), days: 2, users: 3 });
@@ -55,7 +62,17 @@ describe('Metabase collector errors', () => {
     const database = new URL(myApp.url).pathname.slice(1);
     for (const host of ['%', 'localhost', '127.0.0.1']) {
       await my.query(`create user '${myUser}'@'${host}' identified by '${myPassword}'`);
-      for (const table of ['core_user', 'login_history', 'core_session', 'auth_identity', 'query_execution', 'audit_log', 'permissions_group', 'permissions_group_membership', 'api_key']) {
+      for (const table of [
+        'core_user',
+        'login_history',
+        'core_session',
+        'auth_identity',
+        'query_execution',
+        'audit_log',
+        'permissions_group',
+        'permissions_group_membership',
+        'api_key',
+      ]) {
         await my.query(`grant select on \`${database}\`.\`${table}\` to '${myUser}'@'${host}'`);
       }
     }
@@ -81,7 +98,9 @@ describe('Metabase collector errors', () => {
   it('names an unreachable database', async () => {
     const error = await failure(run({ METABASE_DB_URL: `postgres://postgres:${SECRET}@127.0.0.1:1/metabase` }));
     expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
-    expect(error.message).toMatch(/cannot reach the Metabase application database at postgres:\/\/127\.0\.0\.1:1\/metabase \(METABASE_DB_URL\): ECONNREFUSED/);
+    expect(error.message).toMatch(
+      /cannot reach the Metabase application database at postgres:\/\/127\.0\.0\.1:1\/metabase \(METABASE_DB_URL\): ECONNREFUSED/,
+    );
     expect(error.message).not.toContain(SECRET);
   });
 
@@ -126,14 +145,21 @@ describe('Metabase collector errors', () => {
     url.username = myUser;
     url.password = SECRET;
     const cli = spawnSync(process.execPath, ['bin/accesstrail.js', 'collect', '--source', 'metabase', '--no-correlate'], {
-      env: { PATH: process.env['PATH'] ?? '', DATABASE_URL: store.url ?? '', METABASE_DB_URL: url.toString(), ACCESSTRAIL_LOG_LEVEL: 'silent' },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        DATABASE_URL: store.url ?? '',
+        METABASE_DB_URL: url.toString(),
+        ACCESSTRAIL_LOG_LEVEL: 'silent',
+      },
       encoding: 'utf8',
       timeout: 60_000,
     });
     expect(cli.status).toBe(1);
     const lines = cli.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^accesstrail: the Metabase application database at mysql:\/\/127\.0\.0\.1:3306\/mb_app_\w+ \(METABASE_DB_URL\) refused the credentials/);
+    expect(lines[0]).toMatch(
+      /^accesstrail: the Metabase application database at mysql:\/\/127\.0\.0\.1:3306\/mb_app_\w+ \(METABASE_DB_URL\) refused the credentials/,
+    );
     expect(cli.stderr + cli.stdout).not.toContain(SECRET);
   });
 });

@@ -1,14 +1,16 @@
 // Shared by the Metabase integration tests: app databases on the local Postgres and
 // MariaDB, and a CollectContext over a test store.
 import { randomBytes } from 'node:crypto';
+
 import mysql from 'mysql2/promise';
+
+import { type CollectContext, silentProgress } from '../../src/collectors/types.js';
 import { parseConfig } from '../../src/config.js';
-import { silentProgress, type CollectContext } from '../../src/collectors/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
-import { createTestDatabase } from '../support/database.js';
 import type { TestStore } from '../support/database.js';
+import { createTestDatabase } from '../support/database.js';
 
 export const MARIADB_URL = process.env['TEST_MARIADB_URL'] ?? 'mysql://root@127.0.0.1:3306';
 

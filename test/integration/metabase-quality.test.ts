@@ -2,10 +2,16 @@
 // deleted rows before they were collected becomes a note and a gap, not coverage; the
 // embedded PGlite app database serves the collector over the wire protocol.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { collectMetabaseWith } from '../../src/collectors/metabase/index.js';
-import { connectFixture, createMetabaseAppDatabase, generateMetabaseDataset, startEmbeddedMetabaseDatabase } from '../../src/emulators/metabase/index.js';
+import {
+  connectFixture,
+  createMetabaseAppDatabase,
+  generateMetabaseDataset,
+  startEmbeddedMetabaseDatabase,
+} from '../../src/emulators/metabase/index.js';
 import { openTestStore, type TestStore } from '../support/database.js';
-import { createAppDatabase, makeContext, type AppDatabase } from './metabase-helpers.js';
+import { type AppDatabase, createAppDatabase, makeContext } from './metabase-helpers.js';
 
 const start = new Date('2026-03-01T00:00:00Z');
 
@@ -30,13 +36,30 @@ describe('Metabase collector: quarantine, retention, embedded database', () => {
     badQuery.started_at = '1900-01-01T00:00:00Z';
     await createMetabaseAppDatabase({ url: app.url, version: 60, dataset });
 
-    const summary = await collectMetabaseWith(await makeContext(store, { METABASE_DB_URL: app.url }, new Date('2026-03-10T00:00:00Z')), {}, { batchRows: 10 });
+    const summary = await collectMetabaseWith(
+      await makeContext(store, { METABASE_DB_URL: app.url }, new Date('2026-03-10T00:00:00Z')),
+      {},
+      { batchRows: 10 },
+    );
     const byStream = Object.fromEntries(summary.streams.map((s) => [s.stream, s]));
-    expect(byStream['metabase-audit-events']).toMatchObject({ records: dataset.audit_log.length, inserted: dataset.audit_log.length, quarantined: 1 });
+    expect(byStream['metabase-audit-events']).toMatchObject({
+      records: dataset.audit_log.length,
+      inserted: dataset.audit_log.length,
+      quarantined: 1,
+    });
     expect(byStream['metabase-accounts']).toMatchObject({ records: dataset.core_user.length, quarantined: 1 });
-    expect(byStream['metabase-query-executions']).toMatchObject({ records: dataset.query_execution.length, inserted: dataset.query_execution.length - 1, quarantined: 1 });
+    expect(byStream['metabase-query-executions']).toMatchObject({
+      records: dataset.query_execution.length,
+      inserted: dataset.query_execution.length - 1,
+      quarantined: 1,
+    });
 
-    const quarantined = await store.db.selectFrom('quarantined_record').select(['stream', 'upstream_id', 'reason', 'payload']).where('source_id', '=', summary.sourceId).orderBy('stream').execute();
+    const quarantined = await store.db
+      .selectFrom('quarantined_record')
+      .select(['stream', 'upstream_id', 'reason', 'payload'])
+      .where('source_id', '=', summary.sourceId)
+      .orderBy('stream')
+      .execute();
     expect(quarantined.map((q) => [q.stream, q.upstream_id])).toEqual([
       ['metabase-accounts', '2'],
       ['metabase-audit-events', String(dataset.audit_log[0]!.id)],
@@ -46,7 +69,12 @@ describe('Metabase collector: quarantine, retention, embedded database', () => {
     expect(quarantined[1]!.reason).toMatch(/audit_log\.details is not valid JSON/);
     expect(quarantined[2]!.reason).toMatch(/started_at 1900-01-01T00:00:00.000Z is before 2000/);
     // The quarantined account is still in the snapshot (no false tombstone), with the text kept.
-    const account = await store.db.selectFrom('metabase_account_version').select('raw').where('source_id', '=', summary.sourceId).where('upstream_id', '=', '2').executeTakeFirstOrThrow();
+    const account = await store.db
+      .selectFrom('metabase_account_version')
+      .select('raw')
+      .where('source_id', '=', summary.sourceId)
+      .where('upstream_id', '=', '2')
+      .executeTakeFirstOrThrow();
     expect((account.raw as { login_attributes: unknown }).login_attributes).toBe('{department: finance}');
     expect(quarantined.map((q) => q.payload).join(' ')).not.toMatch(/\$2a\$10\$/);
   });
@@ -57,7 +85,11 @@ describe('Metabase collector: quarantine, retention, embedded database', () => {
     const dataset = generateMetabaseDataset({ start, days: 3, users: 2 });
     await createMetabaseAppDatabase({ url: app.url, version: 50, dataset });
     const env = { METABASE_DB_URL: app.url };
-    const first = await collectMetabaseWith(await makeContext(store, env, new Date('2026-03-05T00:00:00Z')), { since: new Date('2026-02-20T00:00:00Z') }, { batchRows: 50 });
+    const first = await collectMetabaseWith(
+      await makeContext(store, env, new Date('2026-03-05T00:00:00Z')),
+      { since: new Date('2026-02-20T00:00:00Z') },
+      { batchRows: 50 },
+    );
     const firstQueries = first.streams.find((s) => s.stream === 'metabase-query-executions')!;
     // First run with --since before the oldest row: the start is not claimed either.
     expect(firstQueries.notes.join(' ')).toMatch(/later than the requested start/);
@@ -74,9 +106,19 @@ describe('Metabase collector: quarantine, retention, embedded database', () => {
     const second = await collectMetabaseWith(await makeContext(store, env, new Date('2026-03-21T00:00:00Z')), {}, { batchRows: 50 });
     const queries = second.streams.find((s) => s.stream === 'metabase-query-executions')!;
     expect(queries).toMatchObject({ records: 1, inserted: 1 });
-    expect(queries.notes.join(' ')).toMatch(/oldest row Metabase still holds \(2026-03-20T10:00:00.000Z\) is later than the last row collected/);
-    expect(queries.coverage.map((r) => [r.from.toISOString(), r.to.toISOString()])).toEqual([['2026-03-20T10:00:00.000Z', '2026-03-21T00:00:00.000Z']]);
-    const gaps = await store.db.selectFrom('retention_observation').select(['oldest_available_at']).where('source_id', '=', second.sourceId).where('stream', '=', 'metabase-query-executions').orderBy('id').execute();
+    expect(queries.notes.join(' ')).toMatch(
+      /oldest row Metabase still holds \(2026-03-20T10:00:00.000Z\) is later than the last row collected/,
+    );
+    expect(queries.coverage.map((r) => [r.from.toISOString(), r.to.toISOString()])).toEqual([
+      ['2026-03-20T10:00:00.000Z', '2026-03-21T00:00:00.000Z'],
+    ]);
+    const gaps = await store.db
+      .selectFrom('retention_observation')
+      .select(['oldest_available_at'])
+      .where('source_id', '=', second.sourceId)
+      .where('stream', '=', 'metabase-query-executions')
+      .orderBy('id')
+      .execute();
     expect(gaps.map((g) => g.oldest_available_at?.toISOString())).toEqual([oldest.toISOString(), '2026-03-20T10:00:00.000Z']);
   });
 
@@ -87,12 +129,21 @@ describe('Metabase collector: quarantine, retention, embedded database', () => {
     dataset.audit_log = [];
     dataset.view_log = [];
     await createMetabaseAppDatabase({ url: app.url, version: 60, dataset });
-    const summary = await collectMetabaseWith(await makeContext(store, { METABASE_DB_URL: app.url }, new Date('2026-03-10T00:00:00Z')), { since: new Date('2026-02-01T00:00:00Z') }, { batchRows: 50 });
+    const summary = await collectMetabaseWith(
+      await makeContext(store, { METABASE_DB_URL: app.url }, new Date('2026-03-10T00:00:00Z')),
+      { since: new Date('2026-02-01T00:00:00Z') },
+      { batchRows: 50 },
+    );
     const audits = summary.streams.find((s) => s.stream === 'metabase-audit-events')!;
     expect(audits.coverage).toEqual([]);
     expect(audits.notes.join(' ')).toMatch(/only with the audit-app feature/);
     expect(summary.streams.find((s) => s.stream === 'metabase-logins')!.coverage).toHaveLength(1);
-    const cap = await store.db.selectFrom('source_capability').select(['available', 'reason']).where('source_id', '=', summary.sourceId).where('capability', '=', 'metabase-table:view_log').executeTakeFirstOrThrow();
+    const cap = await store.db
+      .selectFrom('source_capability')
+      .select(['available', 'reason'])
+      .where('source_id', '=', summary.sourceId)
+      .where('capability', '=', 'metabase-table:view_log')
+      .executeTakeFirstOrThrow();
     expect(cap).toMatchObject({ available: false });
   });
 
@@ -100,7 +151,11 @@ describe('Metabase collector: quarantine, retention, embedded database', () => {
     const dataset = generateMetabaseDataset({ start, days: 1, users: 2 });
     const embedded = await startEmbeddedMetabaseDatabase({ version: 60, dataset });
     try {
-      const summary = await collectMetabaseWith(await makeContext(store, { METABASE_DB_URL: embedded.url }, new Date('2026-03-10T00:00:00Z')), {}, { batchRows: 5 });
+      const summary = await collectMetabaseWith(
+        await makeContext(store, { METABASE_DB_URL: embedded.url }, new Date('2026-03-10T00:00:00Z')),
+        {},
+        { batchRows: 5 },
+      );
       const byStream = Object.fromEntries(summary.streams.map((s) => [s.stream, s]));
       expect(byStream['metabase-logins']!.inserted).toBe(dataset.login_history.length);
       expect(byStream['metabase-query-executions']!.inserted).toBe(dataset.query_execution.length);

@@ -11,19 +11,26 @@
 //   `dashboard-subscription` / `pulse` (src/metabase/lib/schema/info.cljc @02f3a381,
 //   notification/payload/execute.clj @00652a13): they are not the owner's activity.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { collectMetabaseWith } from '../../src/collectors/metabase/index.js';
-import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import { correlate } from '../../src/correlation/correlate.js';
+import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import { accessAfterTermination } from '../../src/correlation/rules/access-after-termination.rule.js';
 import { dormantAccount } from '../../src/correlation/rules/dormant-account.rule.js';
 import { judgeTruncation, logGap } from '../../src/correlation/rules/log-gap.rule.js';
-import { retentionFacts } from '../../src/store/metabase-retention.js';
 import { staleCredential } from '../../src/correlation/rules/stale-credential.rule.js';
 import type { Rule } from '../../src/correlation/types.js';
-import { connectFixture, createMetabaseAppDatabase, generateMetabaseDataset, type AuditLogRow, type MetabaseDataset } from '../../src/emulators/metabase/index.js';
+import {
+  type AuditLogRow,
+  connectFixture,
+  createMetabaseAppDatabase,
+  generateMetabaseDataset,
+  type MetabaseDataset,
+} from '../../src/emulators/metabase/index.js';
+import { retentionFacts } from '../../src/store/metabase-retention.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 import { evidenceBuilder } from '../support/evidence-builder.js';
-import { createAppDatabase, makeContext, type AppDatabase } from './metabase-helpers.js';
+import { type AppDatabase, createAppDatabase, makeContext } from './metabase-helpers.js';
 
 const DAY = 86_400_000;
 const asOf = new Date('2026-11-01T00:00:00Z');
@@ -76,12 +83,33 @@ describe.each(['postgres', 'mysql'] as const)('Metabase API key age on %s', (eng
     } satisfies AuditLogRow);
     dataset.audit_log.forEach((row, i) => (row.id = i + 1));
     // A second key, never regenerated, 400 days old: stale.
-    const keyUser = { ...dataset.core_user.find((u) => u.id === rotated!.user_id)!, id: 90, email: 'api-key-user-second@api-key.invalid', first_name: 'Old key' };
+    const keyUser = {
+      ...dataset.core_user.find((u) => u.id === rotated!.user_id)!,
+      id: 90,
+      email: 'api-key-user-second@api-key.invalid',
+      first_name: 'Old key',
+    };
     dataset.core_user.push(keyUser);
-    dataset.api_key.push({ ...rotated!, id: 2, user_id: 90, key_prefix: 'mb_Old2', name: 'Old key', created_at: ago(400), updated_at: ago(400) });
+    dataset.api_key.push({
+      ...rotated!,
+      id: 2,
+      user_id: 90,
+      key_prefix: 'mb_Old2',
+      name: 'Old key',
+      created_at: ago(400),
+      updated_at: ago(400),
+    });
     // A third key rotated without any audit event (OSS): seen only as a prefix change between snapshots.
     dataset.core_user.push({ ...keyUser, id: 91, email: 'api-key-user-third@api-key.invalid', first_name: 'OSS key' });
-    dataset.api_key.push({ ...rotated!, id: 3, user_id: 91, key_prefix: 'mb_Pre3', name: 'OSS key', created_at: ago(500), updated_at: ago(500) });
+    dataset.api_key.push({
+      ...rotated!,
+      id: 3,
+      user_id: 91,
+      key_prefix: 'mb_Pre3',
+      name: 'OSS key',
+      created_at: ago(500),
+      updated_at: ago(500),
+    });
     await createMetabaseAppDatabase({ url: app.url, version: 60, dataset, installedAt: ago(1100) });
   });
   afterAll(async () => {
@@ -103,7 +131,13 @@ describe.each(['postgres', 'mysql'] as const)('Metabase API key age on %s', (eng
 
   it('sees a regeneration without an audit event as the key_prefix change between snapshots', async () => {
     // Regenerated 3 days before as-of on an instance without audit_log rows for it.
-    await exec(app.url, engine === 'postgres' ? 'update api_key set key_prefix = $1, updated_at = $2 where id = 3' : 'update api_key set key_prefix = ?, updated_at = ? where id = 3', ['mb_New3', ago(3)]);
+    await exec(
+      app.url,
+      engine === 'postgres'
+        ? 'update api_key set key_prefix = $1, updated_at = $2 where id = 3'
+        : 'update api_key set key_prefix = ?, updated_at = ? where id = 3',
+      ['mb_New3', ago(3)],
+    );
     const context = await makeContext(store, { METABASE_DB_URL: app.url }, asOf);
     await collectMetabaseWith(context, {}, { batchRows: 50 });
     const outcome = await run(store, staleCredential);
@@ -128,7 +162,15 @@ describe.each(['postgres', 'mysql'] as const)('log-gap judged against Metabase r
     const dataset = generateMetabaseDataset({ start: ago(95), days: 95, users: 1, seed: 3, queriesPerLogin: 1 });
     const audit: AuditLogRow[] = [];
     for (let at = firstAudit.getTime(); at < asOf.getTime(); at += 7 * DAY) {
-      audit.push({ id: audit.length + 1, topic: 'card-update', timestamp: new Date(at), user_id: 1, model: 'Card', model_id: 1, details: '{}' });
+      audit.push({
+        id: audit.length + 1,
+        topic: 'card-update',
+        timestamp: new Date(at),
+        user_id: 1,
+        model: 'Card',
+        model_id: 1,
+        details: '{}',
+      });
     }
     dataset.audit_log = audit;
     dataset.setting = settings;
@@ -151,8 +193,12 @@ describe.each(['postgres', 'mysql'] as const)('log-gap judged against Metabase r
     const outcome = await run(store, logGap);
     const mine = outcome.findings.filter((f) => f.detail['sourceId'] === summary.sourceId);
     expect(mine.filter((f) => f.detail['stream'] === 'metabase-audit-events')).toEqual([]);
-    const explained = (outcome.detail['explained'] as Record<string, { why: string; from: string; to: string }[]>)[`${summary.sourceId} metabase-audit-events`];
-    expect(explained).toEqual([{ why: 'sparse', from: periodFrom.toISOString(), to: new Date(periodFrom.getTime() + 5 * DAY).toISOString() }]);
+    const explained = (outcome.detail['explained'] as Record<string, { why: string; from: string; to: string }[]>)[
+      `${summary.sourceId} metabase-audit-events`
+    ];
+    expect(explained).toEqual([
+      { why: 'sparse', from: periodFrom.toISOString(), to: new Date(periodFrom.getTime() + 5 * DAY).toISOString() },
+    ]);
   });
 
   it('raises retention truncation when a 30-day retention deleted the rows before the oldest kept one', async () => {
@@ -161,10 +207,12 @@ describe.each(['postgres', 'mysql'] as const)('log-gap judged against Metabase r
     const context = await makeContext(store, { METABASE_DB_URL: app.url }, asOf);
     const summary = await collectMetabaseWith(context, {}, { batchRows: 500 });
     const outcome = await run(store, logGap);
-    const audit = outcome.findings.filter((f) => f.detail['sourceId'] === summary.sourceId && f.detail['stream'] === 'metabase-audit-events');
-    expect(audit.map((f) => [f.detail['kind'], f.detail['from'], f.detail['to'], f.detail['retentionDays'], f.detail['retentionBasis']])).toEqual([
-      ['retention', periodFrom.toISOString(), ago(30).toISOString(), 30, 'setting-table'],
-    ]);
+    const audit = outcome.findings.filter(
+      (f) => f.detail['sourceId'] === summary.sourceId && f.detail['stream'] === 'metabase-audit-events',
+    );
+    expect(
+      audit.map((f) => [f.detail['kind'], f.detail['from'], f.detail['to'], f.detail['retentionDays'], f.detail['retentionBasis']]),
+    ).toEqual([['retention', periodFrom.toISOString(), ago(30).toISOString(), 30, 'setting-table']]);
     expect(audit[0]!.summary).toMatch(/retention truncated the log before it was archived \(retention 30 days, setting-table\)/);
   });
 
@@ -174,17 +222,21 @@ describe.each(['postgres', 'mysql'] as const)('log-gap judged against Metabase r
     const summary = await collectMetabaseWith(forever, {}, { batchRows: 500 });
     const outcome = await run(store, logGap);
     // Nothing can have been deleted: the 60 days before the oldest row held no rows.
-    expect(outcome.findings.filter((f) => f.detail['sourceId'] === summary.sourceId && f.detail['stream'] === 'metabase-audit-events')).toEqual([]);
+    expect(
+      outcome.findings.filter((f) => f.detail['sourceId'] === summary.sourceId && f.detail['stream'] === 'metabase-audit-events'),
+    ).toEqual([]);
     const thirty = await makeContext(store, { METABASE_DB_URL: app.url, METABASE_AUDIT_MAX_RETENTION_DAYS: '20' }, asOf);
     await collectMetabaseWith(thirty, {}, { batchRows: 500 });
     // 20 is read as Metabase's minimum, 30.
     const again = await run(store, logGap);
     const audit = again.findings.filter((f) => f.detail['sourceId'] === summary.sourceId && f.detail['stream'] === 'metabase-audit-events');
-    expect(audit.map((f) => [f.detail['kind'], f.detail['retentionDays'], f.detail['retentionBasis']])).toEqual([['retention', 30, 'config']]);
+    expect(audit.map((f) => [f.detail['kind'], f.detail['retentionDays'], f.detail['retentionBasis']])).toEqual([
+      ['retention', 30, 'config'],
+    ]);
   });
 });
 
-describe('scheduled deliveries are the owner\'s schedule, not the owner acting', () => {
+describe("scheduled deliveries are the owner's schedule, not the owner acting", () => {
   let store: TestStore;
   let app: AppDatabase;
 
@@ -236,7 +288,7 @@ describe('scheduled deliveries are the owner\'s schedule, not the owner acting',
     await app?.drop();
   });
 
-  it('dormant-account does not count deliveries as the owner\'s activity', async () => {
+  it("dormant-account does not count deliveries as the owner's activity", async () => {
     const [dormant] = await runAll(store, [dormantAccount]);
     const emails = dormant!.findings.map((f) => f.subject.email);
     expect(emails).toContain('ada@contoso.com');
@@ -258,7 +310,14 @@ describe('judgeTruncation: what Metabase retention can have deleted', () => {
   const gap = { from: periodFrom, to: asOf };
   const oldest = ago(30);
   const facts = (over: Partial<Parameters<typeof retentionFacts>[0]>) =>
-    retentionFacts({ fromConfig: undefined, fromSettingTable: null, auditApp: null, firstActivityAt: ago(1000), observedAt: asOf, ...over });
+    retentionFacts({
+      fromConfig: undefined,
+      fromSettingTable: null,
+      auditApp: null,
+      firstActivityAt: ago(1000),
+      observedAt: asOf,
+      ...over,
+    });
   const iso = (r: { from: Date; to: Date }) => [r.from.toISOString(), r.to.toISOString()];
 
   it('reads the days as Metabase does: unset 720, 0 forever, below 30 as 30, config over the setting row', () => {
@@ -272,7 +331,9 @@ describe('judgeTruncation: what Metabase retention can have deleted', () => {
   it('never blames retention for audit_log on an open-source instance, which truncates only query_execution', () => {
     const oss = facts({ fromConfig: 30, auditApp: false });
     expect(judgeTruncation(gap, 'audit_log', oldest, oss).truncated).toEqual([]);
-    expect(judgeTruncation(gap, 'query_execution', oldest, oss).truncated.map(iso)).toEqual([[periodFrom.toISOString(), ago(30).toISOString()]]);
+    expect(judgeTruncation(gap, 'query_execution', oldest, oss).truncated.map(iso)).toEqual([
+      [periodFrom.toISOString(), ago(30).toISOString()],
+    ]);
     // login_history is never truncated by it.
     expect(judgeTruncation(gap, 'login_history', oldest, facts({ fromConfig: 30 })).truncated).toEqual([]);
   });
@@ -280,12 +341,16 @@ describe('judgeTruncation: what Metabase retention can have deleted', () => {
   it('excuses the time before the instance existed, and keeps the part after the oldest row as not collected', () => {
     const young = facts({ fromConfig: 30, firstActivityAt: ago(60) });
     const judged = judgeTruncation({ from: periodFrom, to: ago(10) }, 'audit_log', ago(40), young);
-    expect(judged.explained.map((e) => [e.why, ...iso(e.range)])).toEqual([['before-first-activity', periodFrom.toISOString(), ago(60).toISOString()]]);
+    expect(judged.explained.map((e) => [e.why, ...iso(e.range)])).toEqual([
+      ['before-first-activity', periodFrom.toISOString(), ago(60).toISOString()],
+    ]);
     expect(judged.truncated.map(iso)).toEqual([[ago(60).toISOString(), ago(40).toISOString()]]);
     expect(judged.uncovered.map(iso)).toEqual([[ago(40).toISOString(), ago(10).toISOString()]]);
   });
 
   it('without retention facts (collected before they were recorded) keeps the old reading: truncated', () => {
-    expect(judgeTruncation(gap, 'audit_log', oldest, undefined).truncated.map(iso)).toEqual([[periodFrom.toISOString(), ago(30).toISOString()]]);
+    expect(judgeTruncation(gap, 'audit_log', oldest, undefined).truncated.map(iso)).toEqual([
+      [periodFrom.toISOString(), ago(30).toISOString()],
+    ]);
   });
 });

@@ -2,7 +2,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { importMetabaseUsageCsv } from '../../src/collectors/metabase/usage-csv.js';
 import { AppError } from '../../src/errors.js';
 import { openTestStore, type TestStore } from '../support/database.js';
@@ -33,8 +35,18 @@ describe('Metabase usage-analytics CSV import', () => {
     );
     const summary = await importMetabaseUsageCsv(await makeContext(store, {}, now), file, 'query-log', { instance: 'mb.example.com' });
     expect(summary.sourceId).toBe('metabase:mb.example.com');
-    expect(summary.streams[0]).toMatchObject({ stream: 'metabase-query-executions', records: 3, inserted: 2, quarantined: 1, coverage: [] });
-    const rows = await store.db.selectFrom('metabase_query_execution').select(['upstream_id', 'executor_id', 'running_time_ms', 'native', 'has_error', 'context']).orderBy('upstream_id').execute();
+    expect(summary.streams[0]).toMatchObject({
+      stream: 'metabase-query-executions',
+      records: 3,
+      inserted: 2,
+      quarantined: 1,
+      coverage: [],
+    });
+    const rows = await store.db
+      .selectFrom('metabase_query_execution')
+      .select(['upstream_id', 'executor_id', 'running_time_ms', 'native', 'has_error', 'context'])
+      .orderBy('upstream_id')
+      .execute();
     expect(rows).toEqual([
       { upstream_id: '101', executor_id: 2, running_time_ms: 1500, native: false, has_error: false, context: 'question' },
       { upstream_id: '102', executor_id: null, running_time_ms: 200, native: true, has_error: true, context: 'ad-hoc' },
@@ -43,10 +55,15 @@ describe('Metabase usage-analytics CSV import', () => {
 
   it('loads an audit log export and refuses a file of another kind', async () => {
     const file = path.join(dir, 'audit.csv');
-    writeFileSync(file, 'ID,Topic,Timestamp,User ID,Entity Type,Entity ID,Details\n5,card-create,2026-03-02T10:00:00Z,1,card,9,"{""name"":""Revenue""}"\n');
+    writeFileSync(
+      file,
+      'ID,Topic,Timestamp,User ID,Entity Type,Entity ID,Details\n5,card-create,2026-03-02T10:00:00Z,1,card,9,"{""name"":""Revenue""}"\n',
+    );
     const summary = await importMetabaseUsageCsv(await makeContext(store, {}, now), file, 'audit-log', { instance: 'mb.example.com' });
     expect(summary.streams[0]).toMatchObject({ records: 1, inserted: 1, quarantined: 0 });
-    const wrong = await importMetabaseUsageCsv(await makeContext(store, {}, now), path.join(dir, 'query-log.csv'), 'audit-log').catch((error: unknown) => error);
+    const wrong = await importMetabaseUsageCsv(await makeContext(store, {}, now), path.join(dir, 'query-log.csv'), 'audit-log').catch(
+      (error: unknown) => error,
+    );
     expect(wrong).toBeInstanceOf(AppError);
     expect((wrong as AppError).message).toMatch(/query-log\.csv is not a Metabase audit-log export: no timestamp, topic column/);
   });

@@ -4,12 +4,14 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { findingSubjectKey } from '../../src/demo/organisation.js';
-import { runDemo, type DemoResult } from '../../src/demo/run.js';
+import { type DemoResult, runDemo } from '../../src/demo/run.js';
 import { createLogger } from '../../src/logger.js';
 import { createReport } from '../../src/reports/service.js';
-import { verifySignedModel, loadTrustedPublicKeys } from '../../src/reports/signing.js';
+import { loadTrustedPublicKeys, verifySignedModel } from '../../src/reports/signing.js';
 import { verifyReportFiles } from '../../src/reports/verify-files.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
@@ -61,7 +63,12 @@ describe('the pipeline on the synthetic organisation', () => {
 
     const again = await createReport(
       { db: result.store!.db, config: result.config, now: () => new Date('2026-11-21T08:00:00Z') },
-      { framework: 'soc2', period: { from: new Date(soc2!.model.period.from), to: new Date(soc2!.model.period.to) }, formats: ['json'], outDir: path.join(dataDir, 'again') },
+      {
+        framework: 'soc2',
+        period: { from: new Date(soc2!.model.period.from), to: new Date(soc2!.model.period.to) },
+        formats: ['json'],
+        outDir: path.join(dataDir, 'again'),
+      },
     );
     expect(again.model.generatedAt).not.toBe(soc2!.model.generatedAt);
     expect(again.contentSha256).toBe(soc2!.contentSha256);
@@ -77,7 +84,11 @@ describe('the pipeline on the synthetic organisation', () => {
       expect(validateOscal(oscal), JSON.stringify(validateOscal.errors?.slice(0, 3))).toBe(true);
       expect(report.model.populations.humanAccounts.length).toBeGreaterThan(20);
       // Ada (disabled), Bob (HR leave date) and Carol (disabled, then re-enabled): all terminated in the period.
-      expect(report.model.populations.terminatedPeople.map((p) => p.reason).sort()).toEqual(['Disable account', 'Update user', 'employeeLeaveDateTime']);
+      expect(report.model.populations.terminatedPeople.map((p) => p.reason).sort()).toEqual([
+        'Disable account',
+        'Update user',
+        'employeeLeaveDateTime',
+      ]);
     }
   });
 

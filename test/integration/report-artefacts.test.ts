@@ -1,14 +1,16 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import type { ReportModel } from '../../src/reports/model.js';
 import { subjectLabel } from '../../src/reports/render/oscal.js';
-import { sampleReportModel } from '../support/sample-model.js';
 import { loadSigningKey } from '../../src/reports/signing.js';
 import { verifyReportFiles } from '../../src/reports/verify-files.js';
 import { writeReportArtefacts, type WriteReportResult } from '../../src/reports/write.js';
+import { sampleReportModel } from '../support/sample-model.js';
 
 const hasTool = (tool: string) => spawnSync(tool, ['-v']).error === undefined;
 const temp = (prefix: string) => mkdtempSync(path.join(tmpdir(), prefix));
@@ -50,7 +52,9 @@ describe('report artefacts', () => {
     expect(first.files.map((file) => path.basename(file.path))).toEqual([
       `${base}.json`,
       `${base}.pdf`,
-      ...['human-accounts', 'terminated-people', 'privileged', 'privilege-changes', 'non-human', 'credentials', 'findings'].map((name) => `${base}-${name}.csv`),
+      ...['human-accounts', 'terminated-people', 'privileged', 'privilege-changes', 'non-human', 'credentials', 'findings'].map(
+        (name) => `${base}-${name}.csv`,
+      ),
       `${base}.oscal.json`,
     ]);
     for (const file of first.files) expect(statSync(file.path).size).toBe(file.bytes);
@@ -59,9 +63,16 @@ describe('report artefacts', () => {
   });
 
   it('gives the same hash and the same bytes for the same model', async () => {
-    const again = await writeReportArtefacts({ model: sampleReportModel({ accounts: 400, events: 40_000, seed: 21, framework: 'soc2', withGap: true }), formats: ['json', 'pdf', 'csv', 'oscal'], outDir: temp('report-out-'), dataDir });
+    const again = await writeReportArtefacts({
+      model: sampleReportModel({ accounts: 400, events: 40_000, seed: 21, framework: 'soc2', withGap: true }),
+      formats: ['json', 'pdf', 'csv', 'oscal'],
+      outDir: temp('report-out-'),
+      dataDir,
+    });
     expect(again.model.integrity?.contentSha256).toBe(first.model.integrity?.contentSha256);
-    expect(again.files.map((file) => [path.basename(file.path), file.sha256])).toEqual(first.files.map((file) => [path.basename(file.path), file.sha256]));
+    expect(again.files.map((file) => [path.basename(file.path), file.sha256])).toEqual(
+      first.files.map((file) => [path.basename(file.path), file.sha256]),
+    );
   });
 
   it('verifies every file intact, then fails on one changed byte with the reason', async () => {
@@ -108,7 +119,12 @@ describe('report artefacts', () => {
     expect(text).toContain('2026-04-01 00:00:00 UTC to 2026-07-01 00:00:00 UTC');
     expect(text).toContain(first.model.integrity!.contentSha256);
     expect(text).toContain(`key id ${first.model.integrity!.signature.keyId}`);
-    const statusWord = { effective: 'EFFECTIVE', exceptions: 'EXCEPTIONS', incomplete: 'INCOMPLETE', 'not-evaluable': 'NOTEVALUABLE' } as const;
+    const statusWord = {
+      effective: 'EFFECTIVE',
+      exceptions: 'EXCEPTIONS',
+      incomplete: 'INCOMPLETE',
+      'not-evaluable': 'NOTEVALUABLE',
+    } as const;
     for (const control of first.model.controls) {
       expect(compact).toContain(`${control.id}${control.title}`.replace(/\s+/g, ''));
       expect(compact).toMatch(new RegExp(`${control.id.replace('.', '\\.')}.{0,200}${statusWord[control.status]}`));
@@ -136,6 +152,13 @@ describe('report artefacts', () => {
       expect(share, image).toBeGreaterThan(0.002);
     }
     execFileSync('pdftoppm', ['-r', '40', '-png', '-f', '1', '-l', '1', pdf, path.join(dir, 'cover')]);
-    expect(statSync(path.join(dir, readdirSync(dir).find((name) => name.startsWith('cover'))!)).size).toBeGreaterThan(5_000);
+    expect(
+      statSync(
+        path.join(
+          dir,
+          readdirSync(dir).find((name) => name.startsWith('cover'))!,
+        ),
+      ).size,
+    ).toBeGreaterThan(5_000);
   });
 });

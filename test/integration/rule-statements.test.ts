@@ -5,6 +5,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import { rules } from '../../src/correlation/rules/index.js';
 import { stateAt } from '../../src/correlation/state.js';

@@ -1,5 +1,6 @@
 // Each rule of rules.md over a small hand-built store, holding the rule's edges.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { accessAfterTermination } from '../../src/correlation/rules/access-after-termination.rule.js';
 import { dormantAccount } from '../../src/correlation/rules/dormant-account.rule.js';
 import { failedSignInBurst } from '../../src/correlation/rules/failed-sign-in-burst.rule.js';
@@ -49,7 +50,12 @@ describe('access-after-termination', () => {
       ]);
       await org.audits([
         { activity: 'Disable account', at: '2026-07-10T12:00:00Z', target: 'p-ada', id: 'aud-disable-ada' },
-        { activity: 'Update user', at: '2026-08-01T09:00:00Z', target: 'p-bob', modified: [{ displayName: 'AccountEnabled', oldValue: '[true]', newValue: '[false]' }] },
+        {
+          activity: 'Update user',
+          at: '2026-08-01T09:00:00Z',
+          target: 'p-bob',
+          modified: [{ displayName: 'AccountEnabled', oldValue: '[true]', newValue: '[false]' }],
+        },
         { activity: 'Enable account', at: '2026-08-02T09:00:00Z', target: 'p-bob' },
       ]);
       await org.logins([
@@ -69,7 +75,9 @@ describe('access-after-termination', () => {
 
     it('honours the grace parameter', async () => {
       const { store } = get();
-      const { findings } = await findingsOf(store, accessAfterTermination, { overrides: { ACCESSTRAIL_RULE_ACCESS_AFTER_TERMINATION_GRACE_MINUTES: '60' } });
+      const { findings } = await findingsOf(store, accessAfterTermination, {
+        overrides: { ACCESSTRAIL_RULE_ACCESS_AFTER_TERMINATION_GRACE_MINUTES: '60' },
+      });
       expect(findings[0]!.evidence.map((e) => e.id)).toEqual(['query-after']);
     });
   });
@@ -196,10 +204,17 @@ describe('unjustified-privilege', () => {
         { id: 3, email: 'unlinked-admin@elsewhere.org', superuser: true },
         { id: 4, email: 'api-key-user-x@api-key.invalid', type: 'api-key', superuser: true },
       ]);
-      await org.metabaseGroups('2026-06-01T00:00:00Z', [{ id: 1, name: 'All Users', magic: 'all-internal-users' }, { id: 2, name: 'Administrators', magic: 'admin' }], [
-        { userId: 2, groupId: 2 },
-        { userId: 1, groupId: 2 },
-      ]);
+      await org.metabaseGroups(
+        '2026-06-01T00:00:00Z',
+        [
+          { id: 1, name: 'All Users', magic: 'all-internal-users' },
+          { id: 2, name: 'Administrators', magic: 'admin' },
+        ],
+        [
+          { userId: 2, groupId: 2 },
+          { userId: 1, groupId: 2 },
+        ],
+      );
       await org.entraGroupMembers('2026-06-01T00:00:00Z', [{ groupId: adminGroup, memberId: 'p-1', transitive: true }]);
 
       const none = await findingsOf(store, unjustifiedPrivilege);
@@ -289,7 +304,11 @@ describe('failed-sign-in-burst', () => {
     it('needs the threshold inside one window, ignores interrupts, and merges overlapping windows', async () => {
       const { org, store } = get();
       const failures = (user: string, start: string, count: number, stepSeconds: number, code = 50126) =>
-        Array.from({ length: count }, (_, i) => ({ user, at: new Date(Date.parse(start) + i * stepSeconds * 1000).toISOString(), errorCode: code }));
+        Array.from({ length: count }, (_, i) => ({
+          user,
+          at: new Date(Date.parse(start) + i * stepSeconds * 1000).toISOString(),
+          errorCode: code,
+        }));
       await org.signIns([
         ...failures('p-burst', '2026-07-05T10:00:00Z', 10, 60), // 10 in 9 min: a burst
         ...failures('p-burst', '2026-07-05T10:10:00Z', 5, 60), // continues: same burst

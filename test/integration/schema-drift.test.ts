@@ -5,9 +5,11 @@
 // changes the nullability of a column without the code following fails here, naming
 // the table and column.
 import path from 'node:path';
+
 import { sql } from 'kysely';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { allEvidenceTables, type ColumnType } from '../../src/store/tables.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 
@@ -23,7 +25,14 @@ interface DeclaredColumn {
 /** Tables of schema.ts's `Database` interface → their columns as declared. */
 function declaredSchema(): Map<string, Map<string, DeclaredColumn>> {
   const file = path.resolve(import.meta.dirname, '../../src/store/schema.ts');
-  const program = ts.createProgram([file], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true, noEmit: true });
+  const program = ts.createProgram([file], {
+    strict: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    skipLibCheck: true,
+    noEmit: true,
+  });
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(file)!;
   const database = source.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === 'Database')!;
@@ -136,13 +145,17 @@ describe('schema drift: migrations vs schema.ts and tables.ts', () => {
         const declaredColumn = typed.get(name);
         if (!declaredColumn) continue;
         const kind = kindOfPostgres(column.data_type);
-        if (kind === 'other' || declaredColumn.kind === 'other') problems.push(`${table}.${name}: unmapped type (database ${column.data_type}, schema.ts ${declaredColumn.type})`);
-        else if (kind !== declaredColumn.kind) problems.push(`${table}.${name}: database ${column.data_type}, schema.ts ${declaredColumn.type}`);
+        if (kind === 'other' || declaredColumn.kind === 'other')
+          problems.push(`${table}.${name}: unmapped type (database ${column.data_type}, schema.ts ${declaredColumn.type})`);
+        else if (kind !== declaredColumn.kind)
+          problems.push(`${table}.${name}: database ${column.data_type}, schema.ts ${declaredColumn.type}`);
         const dbNullable = column.is_nullable === 'YES';
-        if (dbNullable !== declaredColumn.nullable) problems.push(`${table}.${name}: ${dbNullable ? 'nullable' : 'not null'} in the database, schema.ts says ${declaredColumn.type}`);
+        if (dbNullable !== declaredColumn.nullable)
+          problems.push(`${table}.${name}: ${dbNullable ? 'nullable' : 'not null'} in the database, schema.ts says ${declaredColumn.type}`);
         // Generated<> promises the database fills the value in.
         const hasDefault = column.column_default !== null || column.is_identity === 'YES';
-        if (declaredColumn.generated && !hasDefault) problems.push(`${table}.${name}: Generated<> in schema.ts, but the database has no default`);
+        if (declaredColumn.generated && !hasDefault)
+          problems.push(`${table}.${name}: Generated<> in schema.ts, but the database has no default`);
       }
     }
     expect(problems).toEqual([]);
@@ -156,12 +169,16 @@ describe('schema drift: migrations vs schema.ts and tables.ts', () => {
         problems.push(`${spec.name}: in tables.ts, not in the database`);
         continue;
       }
-      const managed = spec.kind === 'event' ? ['source_id', 'upstream_id', 'occurred_at', 'raw', 'record_sha256', 'batch_id', 'revision'] : ['source_id', 'upstream_id', 'observed_at', 'present', 'raw', 'record_sha256', 'batch_id'];
+      const managed =
+        spec.kind === 'event'
+          ? ['source_id', 'upstream_id', 'occurred_at', 'raw', 'record_sha256', 'batch_id', 'revision']
+          : ['source_id', 'upstream_id', 'observed_at', 'present', 'raw', 'record_sha256', 'batch_id'];
       for (const name of managed) if (!dbColumns.has(name)) problems.push(`${spec.name}.${name}: managed column missing`);
       for (const column of spec.columns) {
         const db = dbColumns.get(column.name);
         if (!db) problems.push(`${spec.name}.${column.name}: in tables.ts, not in the database`);
-        else if (!specType[column.type](db)) problems.push(`${spec.name}.${column.name}: tables.ts ${column.type}, database ${db.data_type} (${db.udt_name})`);
+        else if (!specType[column.type](db))
+          problems.push(`${spec.name}.${column.name}: tables.ts ${column.type}, database ${db.data_type} (${db.udt_name})`);
       }
       // A normalised column the writer does not know would stay NULL forever: every
       // non-managed column of an evidence table must be in tables.ts.

@@ -1,21 +1,27 @@
 // `serve` as real processes sharing one Postgres store: two of them collect each source
 // once; one killed with SIGKILL in the middle of a collection is resumed by the next one
 // to start, which ends with the same evidence as an uninterrupted run (table digests).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entraSourceId, streams } from '../../src/store/streams.js';
-import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
+
+import { type EntraEmulator, startEntraEmulator } from '../../src/emulators/entra/index.js';
 import { sampleDataset } from '../../src/emulators/entra/sample.js';
-import { generateMetabaseDataset, startEmbeddedMetabaseDatabase, type EmbeddedMetabaseDatabase } from '../../src/emulators/metabase/index.js';
+import {
+  type EmbeddedMetabaseDatabase,
+  generateMetabaseDataset,
+  startEmbeddedMetabaseDatabase,
+} from '../../src/emulators/metabase/index.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { openStore, type Store } from '../../src/store/database.js';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
+import { entraSourceId, streams } from '../../src/store/streams.js';
 import { entraEnv, waitFor } from '../jobs/support.js';
+import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 
 const T = new Date(Math.floor(Date.now() / 1000) * 1000);
 const bin = path.resolve('bin/accesstrail.js');
@@ -30,12 +36,20 @@ function serve(env: Record<string, string>): Serve {
   const cwd = mkdtempSync(path.join(tmpdir(), 'serve-jobs-'));
   const child = spawn(process.execPath, [bin, 'serve'], {
     cwd,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ACCESSTRAIL_DATA_DIR: path.join(cwd, 'data'), PORT: '0', ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      ACCESSTRAIL_DATA_DIR: path.join(cwd, 'data'),
+      PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, stderr: () => stderr, exited };
 }
 
@@ -48,10 +62,20 @@ async function stop(process: Serve) {
 async function digests(store: Store, sourceId: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const table of ['entra_sign_in', 'entra_directory_audit']) {
-    const { rows } = await sql`select upstream_id, raw, revision from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(store.db);
+    const { rows } =
+      await sql`select upstream_id, raw, revision from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(
+        store.db,
+      );
     out[table] = `${rows.length}:${createHash('sha256').update(JSON.stringify(rows)).digest('hex')}`;
   }
-  for (const table of ['entra_user_version', 'entra_group_version', 'entra_group_member_version', 'entra_application_version', 'entra_credential_version', 'entra_app_role_assignment_version']) {
+  for (const table of [
+    'entra_user_version',
+    'entra_group_version',
+    'entra_group_member_version',
+    'entra_application_version',
+    'entra_credential_version',
+    'entra_app_role_assignment_version',
+  ]) {
     const { rows } = await sql`select * from (select distinct on (upstream_id) upstream_id, present, raw from ${sql.table(table)}
       where source_id = ${sourceId} order by upstream_id, observed_at desc) v where present order by upstream_id`.execute(store.db);
     out[table] = `${rows.length}:${createHash('sha256').update(JSON.stringify(rows)).digest('hex')}`;
@@ -60,11 +84,20 @@ async function digests(store: Store, sourceId: string): Promise<Record<string, s
 }
 
 async function finishedRuns(store: Store) {
-  return store.db.selectFrom('collection_run').select(['id', 'status', 'summary', 'error', 'requested']).where('status', '!=', 'running').orderBy('id').execute();
+  return store.db
+    .selectFrom('collection_run')
+    .select(['id', 'status', 'summary', 'error', 'requested'])
+    .where('status', '!=', 'running')
+    .orderBy('id')
+    .execute();
 }
 
 const outcomesOf = (runs: Awaited<ReturnType<typeof finishedRuns>>) =>
-  runs.flatMap((run) => ((run.summary as { outcomes?: { kind: string; status: string }[] }).outcomes ?? []).filter((o) => o.status !== 'skipped').map((o) => `${o.kind} ${o.status}`));
+  runs.flatMap((run) =>
+    ((run.summary as { outcomes?: { kind: string; status: string }[] }).outcomes ?? [])
+      .filter((o) => o.status !== 'skipped')
+      .map((o) => `${o.kind} ${o.status}`),
+  );
 
 describe.runIf(await postgresAvailable())('serve processes sharing one store', () => {
   let emulator: EntraEmulator;
@@ -84,7 +117,10 @@ describe.runIf(await postgresAvailable())('serve processes sharing one store', (
 
   beforeAll(async () => {
     emulator = await startEntraEmulator({ dataset: sampleDataset({ now: T, days: 3, signIns: 80 }), maxPageSize: 4 });
-    metabase = await startEmbeddedMetabaseDatabase({ version: 60, dataset: generateMetabaseDataset({ start: new Date(T.getTime() - 3 * 86_400_000), days: 3, users: 5 }) });
+    metabase = await startEmbeddedMetabaseDatabase({
+      version: 60,
+      dataset: generateMetabaseDataset({ start: new Date(T.getTime() - 3 * 86_400_000), days: 3, users: 5 }),
+    });
     caFile = path.join(mkdtempSync(path.join(tmpdir(), 'serve-jobs-ca-')), 'emulator-ca.pem');
     writeFileSync(caFile, emulator.caCertificatePem);
   });
@@ -101,14 +137,20 @@ describe.runIf(await postgresAvailable())('serve processes sharing one store', (
     const processes = [serve(env), serve(env)];
     const store = await openStore({ databaseUrl: database.url, poolSize: 2 });
     try {
-      await waitFor('both processes listening', async () => processes.every((p) => p.stderr().includes('listening on')), 180_000).catch((error: unknown) => {
-        throw new Error(`${(error as Error).message}: ${processes.map((p) => p.stderr().slice(-1500)).join('\n---\n')}`);
-      });
-      await waitFor('a collection of each source and a correlation', async () => {
-        const runs = await finishedRuns(store);
-        const correlated = await store.db.selectFrom('correlation_run').select('id').where('status', '=', 'succeeded').execute();
-        return outcomesOf(runs).length >= 2 && correlated.length >= 1;
-      }, 120_000);
+      await waitFor('both processes listening', async () => processes.every((p) => p.stderr().includes('listening on')), 180_000).catch(
+        (error: unknown) => {
+          throw new Error(`${(error as Error).message}: ${processes.map((p) => p.stderr().slice(-1500)).join('\n---\n')}`);
+        },
+      );
+      await waitFor(
+        'a collection of each source and a correlation',
+        async () => {
+          const runs = await finishedRuns(store);
+          const correlated = await store.db.selectFrom('correlation_run').select('id').where('status', '=', 'succeeded').execute();
+          return outcomesOf(runs).length >= 2 && correlated.length >= 1;
+        },
+        120_000,
+      );
       // Both processes are up and polling; give a duplicate every chance to show.
       await new Promise((resolve) => setTimeout(resolve, 6_000));
       const runs = await finishedRuns(store);
@@ -117,7 +159,10 @@ describe.runIf(await postgresAvailable())('serve processes sharing one store', (
     } finally {
       await store.close();
       const exits = await Promise.all(processes.map(stop));
-      expect(exits.map((e) => e.code), processes.map((p) => p.stderr().slice(-3000)).join('\n---\n')).toEqual([0, 0]);
+      expect(
+        exits.map((e) => e.code),
+        processes.map((p) => p.stderr().slice(-3000)).join('\n---\n'),
+      ).toEqual([0, 0]);
     }
   }, 300_000);
 
@@ -129,7 +174,13 @@ describe.runIf(await postgresAvailable())('serve processes sharing one store', (
     // Uninterrupted.
     const clean = serve(envFor(cleanDb));
     const cleanStore = await openStore({ databaseUrl: cleanDb.url, poolSize: 2 });
-    await waitFor('the clean collection', async () => (await finishedRuns(cleanStore)).length === 1 && (await cleanStore.db.selectFrom('correlation_run').select('id').execute()).length === 1, 120_000);
+    await waitFor(
+      'the clean collection',
+      async () =>
+        (await finishedRuns(cleanStore)).length === 1 &&
+        (await cleanStore.db.selectFrom('correlation_run').select('id').execute()).length === 1,
+      120_000,
+    );
     await stop(clean);
 
     // Killed after a few pages of sign-ins.
@@ -151,10 +202,17 @@ describe.runIf(await postgresAvailable())('serve processes sharing one store', (
       // The next start finishes the cut-off run as failed (interrupted) and resumes it.
       const restarted = serve(envFor(killedDb));
       try {
-        await waitFor('the resumed collection', async () => {
-          const runs = await finishedRuns(store);
-          return runs.length === 2 && (await store.db.selectFrom('correlation_run').select('id').where('status', '=', 'succeeded').execute()).length >= 1;
-        }, 120_000);
+        await waitFor(
+          'the resumed collection',
+          async () => {
+            const runs = await finishedRuns(store);
+            return (
+              runs.length === 2 &&
+              (await store.db.selectFrom('correlation_run').select('id').where('status', '=', 'succeeded').execute()).length >= 1
+            );
+          },
+          120_000,
+        );
         const runs = await finishedRuns(store);
         expect(runs[0]).toMatchObject({ id: left[0]!.id, status: 'failed', error: expect.stringContaining('interrupted') });
         expect(runs[1]).toMatchObject({ status: 'succeeded', requested: { requestedBy: `scheduler (resumes run ${left[0]!.id})` } });

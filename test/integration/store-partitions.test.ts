@@ -3,8 +3,9 @@
 // besides the month of the rows written. Both engines.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
-import { monthsAhead, partitionName, PARTITION_MONTHS_AHEAD } from '../../src/store/partitions.js';
+import { monthsAhead, PARTITION_MONTHS_AHEAD, partitionName } from '../../src/store/partitions.js';
 import { engines, openTestStore, type TestStore } from '../support/database.js';
 import { signInRecord } from '../support/factories.js';
 
@@ -19,12 +20,17 @@ describe.each(engines)('partitions ahead on %s', (engine) => {
   });
 
   it('creates the months of the rows and the months ahead of now', async () => {
-    await createEvidenceRepository(store.db).writeEvents('entra_sign_in', 'entra:p', [signInRecord({ id: 'old', at: '2025-03-10T08:00:00Z' })]);
+    await createEvidenceRepository(store.db).writeEvents('entra_sign_in', 'entra:p', [
+      signInRecord({ id: 'old', at: '2025-03-10T08:00:00Z' }),
+    ]);
     const { rows } = await sql<{ name: string }>`
       select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
       where i.inhparent = 'entra_sign_in'::regclass`.execute(store.db);
     const names = rows.map((row) => row.name);
-    const expected = [partitionName('entra_sign_in', new Date('2025-03-01T00:00:00Z')), ...monthsAhead(new Date()).map((month) => partitionName('entra_sign_in', month))];
+    const expected = [
+      partitionName('entra_sign_in', new Date('2025-03-01T00:00:00Z')),
+      ...monthsAhead(new Date()).map((month) => partitionName('entra_sign_in', month)),
+    ];
     expect(expected).toHaveLength(PARTITION_MONTHS_AHEAD + 2);
     for (const name of expected) expect(names).toContain(name);
   });

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { verifyChain } from '../../src/store/chain.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
@@ -17,7 +18,11 @@ describe.each(engines)('store on %s', (engine) => {
 
   const source = 'entra:contoso';
   async function addSource() {
-    await store.db.insertInto('source').values({ id: source, kind: 'entra', display_name: 'Contoso', settings: '{}' }).onConflict((oc) => oc.doNothing()).execute();
+    await store.db
+      .insertInto('source')
+      .values({ id: source, kind: 'entra', display_name: 'Contoso', settings: '{}' })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
 
   it('migrates from empty, and a second migration applies nothing', async () => {
@@ -41,7 +46,10 @@ describe.each(engines)('store on %s', (engine) => {
     const second = await repo.writeEvents('entra_sign_in', source, records, { batchRows: 50 });
     expect(second).toMatchObject({ inserted: 0, revised: 0, unchanged: 120, batchIds: [] });
 
-    const count = await store.db.selectFrom('entra_sign_in').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = await store.db
+      .selectFrom('entra_sign_in')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(120);
     const batches = await store.db.selectFrom('evidence_batch').select('id').execute();
     expect(batches).toHaveLength(3);
@@ -53,7 +61,11 @@ describe.each(engines)('store on %s', (engine) => {
     const changed = signInRecord({ id: 's-5', at: '2026-09-15T10:00:05Z', extra: { riskState: 'atRisk' } });
     const outcome = await repo.writeEvents('entra_sign_in', source, [changed]);
     expect(outcome).toMatchObject({ inserted: 0, revised: 1 });
-    const row = await store.db.selectFrom('entra_sign_in').select(['revision', 'raw']).where('upstream_id', '=', 's-5').executeTakeFirstOrThrow();
+    const row = await store.db
+      .selectFrom('entra_sign_in')
+      .select(['revision', 'raw'])
+      .where('upstream_id', '=', 's-5')
+      .executeTakeFirstOrThrow();
     expect(row.revision).toBe(2);
     expect((row.raw as { riskState?: string }).riskState).toBe('atRisk');
     const archived = await store.db.selectFrom('evidence_revision').select('upstream_key').execute();
@@ -79,7 +91,12 @@ describe.each(engines)('store on %s', (engine) => {
     expect((await s3.write([userRecord('u1', 'Ada@Example.com', { accountEnabled: false })])).inserted).toBe(0);
     expect((await s3.finish({ complete: true })).removed).toBe(0);
 
-    const versions = await store.db.selectFrom('entra_user_version').select(['upstream_id', 'present', 'account_enabled']).orderBy('upstream_id').orderBy('observed_at').execute();
+    const versions = await store.db
+      .selectFrom('entra_user_version')
+      .select(['upstream_id', 'present', 'account_enabled'])
+      .orderBy('upstream_id')
+      .orderBy('observed_at')
+      .execute();
     expect(versions).toEqual([
       { upstream_id: 'u1', present: true, account_enabled: true },
       { upstream_id: 'u1', present: true, account_enabled: false },
@@ -90,7 +107,11 @@ describe.each(engines)('store on %s', (engine) => {
   });
 
   it('names the first batch whose rows were changed behind its back', async () => {
-    const firstBatch = await store.db.selectFrom('entra_sign_in').select(['batch_id', 'upstream_id']).where('upstream_id', '=', 's-40').executeTakeFirstOrThrow();
+    const firstBatch = await store.db
+      .selectFrom('entra_sign_in')
+      .select(['batch_id', 'upstream_id'])
+      .where('upstream_id', '=', 's-40')
+      .executeTakeFirstOrThrow();
     await sql`update entra_sign_in set ip_address = '198.51.100.1' where upstream_id = 's-40'`.execute(store.db);
     const result = await verifyChain(store.db);
     expect(result.intact).toBe(false);

@@ -10,13 +10,19 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCollection } from '../../src/jobs/collection-run.js';
-import { parseConfig, type Config } from '../../src/config.js';
+
+import { type Config, parseConfig } from '../../src/config.js';
 import { correlateFromConfig } from '../../src/correlation/service.js';
-import { startEntraEmulator, type EntraDataset, type EntraEmulator } from '../../src/emulators/entra/index.js';
+import { type EntraDataset, type EntraEmulator, startEntraEmulator } from '../../src/emulators/entra/index.js';
 import { sampleDataset } from '../../src/emulators/entra/sample.js';
-import { generateMetabaseDataset, startEmbeddedMetabaseDatabase, type EmbeddedMetabaseDatabase } from '../../src/emulators/metabase/index.js';
+import {
+  type EmbeddedMetabaseDatabase,
+  generateMetabaseDataset,
+  startEmbeddedMetabaseDatabase,
+} from '../../src/emulators/metabase/index.js';
+import { runCollection } from '../../src/jobs/collection-run.js';
 import { createLogger } from '../../src/logger.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 import { entraEnv, fastEntra } from './support.js';
@@ -32,7 +38,11 @@ function entraAt(full: EntraDataset, now: Date, retentionDays: number): EntraDat
     const t = Date.parse(String(at));
     return t <= now.getTime() && t >= now.getTime() - retentionDays * DAY;
   };
-  return { ...full, signIns: full.signIns.filter((s) => keep(s['createdDateTime'])), directoryAudits: full.directoryAudits.filter((a) => keep(a['activityDateTime'])) };
+  return {
+    ...full,
+    signIns: full.signIns.filter((s) => keep(s['createdDateTime'])),
+    directoryAudits: full.directoryAudits.filter((a) => keep(a['activityDateTime'])),
+  };
 }
 
 describe('a quarter left running', () => {
@@ -42,9 +52,24 @@ describe('a quarter left running', () => {
   const stores: TestStore[] = [];
   const dataDir = mkdtempSync(path.join(tmpdir(), 'accesstrail-quarter-'));
   const configFor = (retentionDays: number): Config =>
-    parseConfig({ ACCESSTRAIL_DATA_DIR: dataDir, ...entraEnv(emulator), METABASE_DB_URL: metabase.url, ENTRA_LOG_RETENTION_DAYS: String(retentionDays) }, dataDir);
+    parseConfig(
+      {
+        ACCESSTRAIL_DATA_DIR: dataDir,
+        ...entraEnv(emulator),
+        METABASE_DB_URL: metabase.url,
+        ENTRA_LOG_RETENTION_DAYS: String(retentionDays),
+      },
+      dataDir,
+    );
 
-  async function collectAt(store: TestStore, config: Config, now: Date, retentionDays: number, since?: Date, source: 'entra' | 'all' = 'entra') {
+  async function collectAt(
+    store: TestStore,
+    config: Config,
+    now: Date,
+    retentionDays: number,
+    since?: Date,
+    source: 'entra' | 'all' = 'entra',
+  ) {
     emulator.dataset = entraAt(full, now, retentionDays);
     const result = await runCollection(
       { store, config, logger, now: () => now },
@@ -62,14 +87,17 @@ describe('a quarter left running', () => {
     full = sampleDataset({ now: END, days: 92, signIns: 150, directoryAudits: 40 });
     emulator = await startEntraEmulator({ dataset: full, maxPageSize: 200 });
     // Metabase keeps its own history (its app database is not subject to Entra's retention).
-    metabase = await startEmbeddedMetabaseDatabase({ version: 60, dataset: generateMetabaseDataset({
+    metabase = await startEmbeddedMetabaseDatabase({
+      version: 60,
+      dataset: generateMetabaseDataset({
         start: START,
         days: 92,
         // Entra users of the sample tenant signing in to Metabase through SSO, so their logins are judged against Entra sign-ins.
         people: [0, 1, 2, 3].map((i) => ({ email: `user${i}@contoso.example`, firstName: 'User', lastName: String(i), ssoSource: 'saml' })),
         loginsPerUserPerDay: 1,
         queriesPerLogin: 1,
-      }) });
+      }),
+    });
   });
   afterAll(async () => {
     await emulator?.close();
@@ -91,7 +119,13 @@ describe('a quarter left running', () => {
     const a = await quarterFindings(stepwise, config30);
     const b = await quarterFindings(once, unlimited);
     expect(a.keys.length).toBeGreaterThan(0);
-    const describe = (r: typeof a.result) => r.findings.map((f) => `${f.rule} ${f.subject.upn ?? f.subject.email ?? f.subject.source ?? ''} ${f.firstSeen?.toISOString()}..${f.lastSeen?.toISOString()}`).sort();
+    const describe = (r: typeof a.result) =>
+      r.findings
+        .map(
+          (f) =>
+            `${f.rule} ${f.subject.upn ?? f.subject.email ?? f.subject.source ?? ''} ${f.firstSeen?.toISOString()}..${f.lastSeen?.toISOString()}`,
+        )
+        .sort();
     expect(describe(a.result)).toEqual(describe(b.result));
     expect(a.keys).toEqual(b.keys);
     expect(a.result.findings.filter((f) => f.rule === 'log-gap')).toEqual([]);
@@ -130,7 +164,8 @@ describe('a quarter left running', () => {
     // person is a bypass whatever Entra holds, so those stay flagged.
     const margin = DAY;
     const matches = await store.db.selectFrom('login_match').select(['login_at', 'outcome']).where('run_id', '=', result.runId).execute();
-    const within = (m: { login_at: Date | string }, from: number, to: number) => new Date(m.login_at).getTime() > from && new Date(m.login_at).getTime() < to;
+    const within = (m: { login_at: Date | string }, from: number, to: number) =>
+      new Date(m.login_at).getTime() > from && new Date(m.login_at).getTime() < to;
     const inside = matches.filter((m) => within(m, lostFrom.getTime() + margin, lostTo.getTime() - margin));
     expect(inside.filter((m) => m.outcome === 'not-evaluable').length).toBeGreaterThan(0);
     expect(inside.filter((m) => m.outcome === 'unexplained' || m.outcome === 'explained')).toEqual([]);
@@ -138,6 +173,11 @@ describe('a quarter left running', () => {
     expect(notEvaluable.filter((m) => !within(m, lostFrom.getTime() - margin, lostTo.getTime() + margin))).toEqual([]);
     expect(result.rules.find((r) => r.id === 'sso-bypass')!.notEvaluableCount).toBe(notEvaluable.length);
     // Outside the gap the same accounts' logins are judged (explained or not).
-    expect(matches.filter((m) => !within(m, lostFrom.getTime() - margin, lostTo.getTime() + margin) && (m.outcome === 'unexplained' || m.outcome === 'explained')).length).toBeGreaterThan(0);
+    expect(
+      matches.filter(
+        (m) =>
+          !within(m, lostFrom.getTime() - margin, lostTo.getTime() + margin) && (m.outcome === 'unexplained' || m.outcome === 'explained'),
+      ).length,
+    ).toBeGreaterThan(0);
   }, 900_000);
 });

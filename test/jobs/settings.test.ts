@@ -1,8 +1,9 @@
 // The unattended-operation settings: empty means unset, the schedule and its deprecated
 // interval form, and the webhook's secret.
 import { describe, expect, it } from 'vitest';
-import { intervalToCron } from '../../src/jobs/collection-interval.js';
+
 import { parseConfig } from '../../src/config.js';
+import { intervalToCron } from '../../src/jobs/collection-interval.js';
 import { collectScheduleOf, DEFAULT_COLLECT_SCHEDULE } from '../../src/jobs/system.js';
 
 const errorOf = (env: Record<string, string>) => {
@@ -16,7 +17,15 @@ const errorOf = (env: Record<string, string>) => {
 
 describe('unattended-operation settings', () => {
   it('reads empty and blank values as unset (compose, Kubernetes, systemd)', () => {
-    const config = parseConfig({ ACCESSTRAIL_LOG_LEVEL: '', PORT: ' ', ENTRA_LOG_RETENTION_DAYS: '', ACCESSTRAIL_COLLECT_SCHEDULE: '', ACCESSTRAIL_REPORT_SETTLE_HOURS: '', ACCESSTRAIL_WEBHOOK_URL: '', ACCESSTRAIL_RULE_DORMANT_ACCOUNT_THRESHOLD_DAYS: '' });
+    const config = parseConfig({
+      ACCESSTRAIL_LOG_LEVEL: '',
+      PORT: ' ',
+      ENTRA_LOG_RETENTION_DAYS: '',
+      ACCESSTRAIL_COLLECT_SCHEDULE: '',
+      ACCESSTRAIL_REPORT_SETTLE_HOURS: '',
+      ACCESSTRAIL_WEBHOOK_URL: '',
+      ACCESSTRAIL_RULE_DORMANT_ACCOUNT_THRESHOLD_DAYS: '',
+    });
     expect(config.ACCESSTRAIL_LOG_LEVEL).toBe('info');
     expect(config.PORT).toBe(8080);
     expect(config.ENTRA_LOG_RETENTION_DAYS).toBe(30);
@@ -27,13 +36,17 @@ describe('unattended-operation settings', () => {
   });
 
   it('takes a cron schedule or off, and still honours the deprecated interval', () => {
-    expect(collectScheduleOf(parseConfig({ ACCESSTRAIL_COLLECT_SCHEDULE: '*/30 * * * *', ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: '5' }))).toBe('*/30 * * * *');
+    expect(
+      collectScheduleOf(parseConfig({ ACCESSTRAIL_COLLECT_SCHEDULE: '*/30 * * * *', ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: '5' })),
+    ).toBe('*/30 * * * *');
     expect(collectScheduleOf(parseConfig({ ACCESSTRAIL_COLLECT_SCHEDULE: 'off' }))).toBeNull();
     expect(collectScheduleOf(parseConfig({ ACCESSTRAIL_COLLECT_INTERVAL_MINUTES: '15' }))).toBe('*/15 * * * *');
     expect(intervalToCron(60)).toBe('0 * * * *');
     expect(intervalToCron(180)).toBe('0 */3 * * *');
     expect(() => intervalToCron(7)).toThrow(/must divide an hour/);
-    expect(errorOf({ ACCESSTRAIL_COLLECT_SCHEDULE: 'hourly' })).toBe('ACCESSTRAIL_COLLECT_SCHEDULE must be a cron expression (5 fields, such as "0 * * * *") or off');
+    expect(errorOf({ ACCESSTRAIL_COLLECT_SCHEDULE: 'hourly' })).toBe(
+      'ACCESSTRAIL_COLLECT_SCHEDULE must be a cron expression (5 fields, such as "0 * * * *") or off',
+    );
   });
 
   it('needs the webhook secret with the webhook URL, and never prints either', () => {

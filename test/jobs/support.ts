@@ -3,10 +3,17 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { sql } from 'kysely';
+
 import type { EntraTuning } from '../../src/collectors/entra/index.js';
 import type { EntraEmulator } from '../../src/emulators/entra/index.js';
-import { SAMPLE_ADMIN_GROUP_ID, SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID } from '../../src/emulators/entra/sample.js';
+import {
+  SAMPLE_ADMIN_GROUP_ID,
+  SAMPLE_COLLECTOR_CLIENT_ID,
+  SAMPLE_COLLECTOR_SECRET,
+  SAMPLE_METABASE_APP_ID,
+} from '../../src/emulators/entra/sample.js';
 import { JOB_SCHEMA } from '../../src/jobs/system.js';
 import type { WebhookEvent } from '../../src/jobs/webhook.js';
 import type { Store } from '../../src/store/database.js';
@@ -88,13 +95,23 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /** Jobs of a queue in a state, from pg-boss's own table. */
-export async function jobCount(store: Store, queue: string, state: 'created' | 'active' | 'completed' | 'failed' | 'retry' | 'cancelled'): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`${JOB_SCHEMA}.job`)} where name = ${queue} and state = ${state}`.execute(store.db);
+export async function jobCount(
+  store: Store,
+  queue: string,
+  state: 'created' | 'active' | 'completed' | 'failed' | 'retry' | 'cancelled',
+): Promise<number> {
+  const { rows } = await sql<{
+    n: number;
+  }>`select count(*)::int as n from ${sql.table(`${JOB_SCHEMA}.job`)} where name = ${queue} and state = ${state}`.execute(store.db);
   return Number(rows[0]!.n);
 }
 
 /** No job waiting or running in any queue. */
 export async function queuesIdle(store: Store): Promise<boolean> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`${JOB_SCHEMA}.job`)} where state in ('created', 'retry', 'active') and name not like '\\_\\_%'`.execute(store.db);
+  const { rows } = await sql<{
+    n: number;
+  }>`select count(*)::int as n from ${sql.table(`${JOB_SCHEMA}.job`)} where state in ('created', 'retry', 'active') and name not like '\\_\\_%'`.execute(
+    store.db,
+  );
   return Number(rows[0]!.n) === 0;
 }

@@ -11,12 +11,13 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_SCOPES, createApiKeyRepository, type ApiScope } from '../../src/api/api-keys.js';
-import { routeTable, type RouteEntry } from '../../src/api/input-guard.js';
-import { sampleReportModel } from '../support/sample-model.js';
+
+import { API_SCOPES, type ApiScope, createApiKeyRepository } from '../../src/api/api-keys.js';
+import { type RouteEntry, routeTable } from '../../src/api/input-guard.js';
 import { loadSigningKey, signModel } from '../../src/reports/signing.js';
+import { type ApiFixture, bearer, openApiFixture } from '../integration/api-helpers.js';
 import { postgresAvailable } from '../support/database.js';
-import { bearer, openApiFixture, type ApiFixture } from '../integration/api-helpers.js';
+import { sampleReportModel } from '../support/sample-model.js';
 
 const ADA = '11111111-1111-4111-8111-111111111111';
 const BOB = '22222222-2222-4222-8222-222222222222';
@@ -98,7 +99,12 @@ describe.runIf(await postgresAvailable())('API security', () => {
 
   async function send(method: string, url: string, options: { headers?: Record<string, string>; payload?: string | Buffer } = {}) {
     requests++;
-    return f.app.inject({ method: method as 'GET', url, headers: options.headers ?? {}, ...(options.payload !== undefined ? { payload: options.payload } : {}) });
+    return f.app.inject({
+      method: method as 'GET',
+      url,
+      headers: options.headers ?? {},
+      ...(options.payload !== undefined ? { payload: options.payload } : {}),
+    });
   }
 
   beforeAll(async () => {
@@ -115,20 +121,55 @@ describe.runIf(await postgresAvailable())('API security', () => {
     // Something for the filters to leak if they could: a current run, findings of two people, a report.
     const run = await f.store.db
       .insertInto('correlation_run')
-      .values({ period_from: '2026-04-01T00:00:00Z', period_to: '2026-07-01T00:00:00Z', as_of: '2026-07-01T00:00:00Z', parameters: '{}', status: 'succeeded', finished_at: new Date(), summary: '{}', purpose: 'current' })
+      .values({
+        period_from: '2026-04-01T00:00:00Z',
+        period_to: '2026-07-01T00:00:00Z',
+        as_of: '2026-07-01T00:00:00Z',
+        parameters: '{}',
+        status: 'succeeded',
+        finished_at: new Date(),
+        summary: '{}',
+        purpose: 'current',
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     await f.store.db
       .insertInto('finding')
-      .values([ADA, BOB].map((person, i) => ({
-        run_id: run.id, id: `f-${i}`, rule: 'sso-bypass', severity: 'high' as const, person_id: person, upn: `${i}@contoso.example`, account_id: String(i), email: null, credential_id: null,
-        subject_source: 'metabase:main', summary: `finding ${i}`, first_seen: '2026-04-02T00:00:00Z', last_seen: '2026-04-03T00:00:00Z', evidence: '[]', detail: '{}',
-      })))
+      .values(
+        [ADA, BOB].map((person, i) => ({
+          run_id: run.id,
+          id: `f-${i}`,
+          rule: 'sso-bypass',
+          severity: 'high' as const,
+          person_id: person,
+          upn: `${i}@contoso.example`,
+          account_id: String(i),
+          email: null,
+          credential_id: null,
+          subject_source: 'metabase:main',
+          summary: `finding ${i}`,
+          first_seen: '2026-04-02T00:00:00Z',
+          last_seen: '2026-04-03T00:00:00Z',
+          evidence: '[]',
+          detail: '{}',
+        })),
+      )
       .execute();
     const signed = signModel(sampleReportModel({ accounts: 5, events: 50, seed: 3 }), loadSigningKey({ dataDir: f.dataDir }));
     await f.store.db
       .insertInto('report')
-      .values({ id: 'rpt-main', framework: signed.framework, period_from: signed.period.from, period_to: signed.period.to, as_of: signed.asOf, generated_at: signed.generatedAt, provisional: signed.provisional, content_sha256: signed.integrity!.contentSha256, signature: JSON.stringify(signed.integrity!.signature), content: JSON.stringify(signed) })
+      .values({
+        id: 'rpt-main',
+        framework: signed.framework,
+        period_from: signed.period.from,
+        period_to: signed.period.to,
+        as_of: signed.asOf,
+        generated_at: signed.generatedAt,
+        provisional: signed.provisional,
+        content_sha256: signed.integrity!.contentSha256,
+        signature: JSON.stringify(signed.integrity!.signature),
+        content: JSON.stringify(signed),
+      })
       .execute();
     routes = routeTable(f.app);
   });
@@ -140,7 +181,19 @@ describe.runIf(await postgresAvailable())('API security', () => {
 
   it('the route table lists every route, and every route but the declared public ones demands a key', () => {
     const urls = new Set(routes.map((r) => r.url));
-    for (const known of ['/healthz', '/readyz', '/v1/reports', '/v1/reports/:id', '/v1/reports/:id/verify', '/v1/findings', '/v1/people/:id', '/v1/accounts', '/v1/collections', '/v1/collections/:id', '/v1/coverage']) {
+    for (const known of [
+      '/healthz',
+      '/readyz',
+      '/v1/reports',
+      '/v1/reports/:id',
+      '/v1/reports/:id/verify',
+      '/v1/findings',
+      '/v1/people/:id',
+      '/v1/accounts',
+      '/v1/collections',
+      '/v1/collections/:id',
+      '/v1/coverage',
+    ]) {
       expect(urls, known).toContain(known);
     }
     const unprotected = routes.filter((r) => !isPublic(r) && r.auth.length === 0).map((r) => `${r.method} ${r.url}`);
@@ -148,7 +201,9 @@ describe.runIf(await postgresAvailable())('API security', () => {
   });
 
   it('keys do not expire (no expiry column), so "expired" is not a case of the matrix', async () => {
-    const { rows } = await sql<{ column_name: string }>`select column_name from information_schema.columns where table_name = 'api_key'`.execute(f.store.db);
+    const { rows } = await sql<{
+      column_name: string;
+    }>`select column_name from information_schema.columns where table_name = 'api_key'`.execute(f.store.db);
     expect(rows.map((r) => r.column_name).filter((c) => /expir/i.test(c))).toEqual([]);
   });
 
@@ -163,20 +218,41 @@ describe.runIf(await postgresAvailable())('API security', () => {
       const cases: Array<{ name: string; headers: Record<string, string>; expect: (status: number) => boolean }> = [
         { name: 'no credential', headers: {}, expect: (s) => s === 401 },
         { name: 'malformed bearer', headers: { authorization: 'Bearer not-a-key' }, expect: (s) => s === 401 },
-        { name: 'basic auth', headers: { authorization: `Basic ${Buffer.from(`x:${admin}`).toString('base64')}` }, expect: (s) => s === 401 },
+        {
+          name: 'basic auth',
+          headers: { authorization: `Basic ${Buffer.from(`x:${admin}`).toString('base64')}` },
+          expect: (s) => s === 401,
+        },
         { name: 'key in another header', headers: { 'x-api-key': admin }, expect: (s) => s === 401 },
         { name: 'empty bearer', headers: { authorization: 'Bearer ' }, expect: (s) => s === 401 },
         { name: 'unknown well-formed key', headers: bearer(`at_${'A'.repeat(40)}`), expect: (s) => s === 401 },
-        { name: 'a key with one character changed', headers: bearer(admin.slice(0, -1) + (admin.endsWith('a') ? 'b' : 'a')), expect: (s) => s === 401 },
+        {
+          name: 'a key with one character changed',
+          headers: bearer(admin.slice(0, -1) + (admin.endsWith('a') ? 'b' : 'a')),
+          expect: (s) => s === 401,
+        },
         { name: 'revoked admin key', headers: bearer(revoked), expect: (s) => s === 401 },
-        ...(scope === 'admin' ? [] : [{ name: `every scope but ${scope}`, headers: bearer(allBut.get(scope)!), expect: (s: number) => s === 403 }]),
-        ...(scope === 'admin' ? [] : [{ name: `the scope ${scope}`, headers: bearer(keyByScope.get(scope)!), expect: (s: number) => s !== 401 && s !== 403 && s < 500 }]),
+        ...(scope === 'admin'
+          ? []
+          : [{ name: `every scope but ${scope}`, headers: bearer(allBut.get(scope)!), expect: (s: number) => s === 403 }]),
+        ...(scope === 'admin'
+          ? []
+          : [
+              {
+                name: `the scope ${scope}`,
+                headers: bearer(keyByScope.get(scope)!),
+                expect: (s: number) => s !== 401 && s !== 403 && s < 500,
+              },
+            ]),
         { name: 'admin', headers: bearer(admin), expect: (s) => s !== 401 && s !== 403 && s < 500 },
       ];
       for (const c of cases) {
         const response = await send(route.method, url, { headers: { ...json, ...c.headers }, ...(payload ? { payload } : {}) });
         cells++;
-        expect(c.expect(response.statusCode), `${route.method} ${route.url} with ${c.name}: ${response.statusCode} ${response.body.slice(0, 200)}`).toBe(true);
+        expect(
+          c.expect(response.statusCode),
+          `${route.method} ${route.url} with ${c.name}: ${response.statusCode} ${response.body.slice(0, 200)}`,
+        ).toBe(true);
         if (response.statusCode === 401) expect(response.headers['www-authenticate']).toBe('Bearer');
         // A refusal never echoes what was presented.
         if (response.statusCode === 401 || response.statusCode === 403) expect(response.body).not.toContain(admin);
@@ -187,15 +263,30 @@ describe.runIf(await postgresAvailable())('API security', () => {
   });
 
   it('a NUL byte or control character in a path parameter or query string is a 400 naming the field, not a 500', async () => {
-    for (const url of ['/v1/reports/%00', '/v1/people/x%00', '/v1/reports/%00/verify', '/v1/collections/%00', '/v1/reports/a%01b', '/v1/findings?person=x%00', '/v1/findings?rule=%00', '/v1/accounts?cursor=%00']) {
+    for (const url of [
+      '/v1/reports/%00',
+      '/v1/people/x%00',
+      '/v1/reports/%00/verify',
+      '/v1/collections/%00',
+      '/v1/reports/a%01b',
+      '/v1/findings?person=x%00',
+      '/v1/findings?rule=%00',
+      '/v1/accounts?cursor=%00',
+    ]) {
       const response = await send('GET', url, { headers: bearer(admin) });
       expect(response.statusCode, `${url}: ${response.body}`).toBe(400);
-      expect(response.json().error).toMatchObject({ code: 'INPUT_INVALID', message: expect.stringMatching(/^(params|querystring)\.\w+: must not contain control characters/) });
+      expect(response.json().error).toMatchObject({
+        code: 'INPUT_INVALID',
+        message: expect.stringMatching(/^(params|querystring)\.\w+: must not contain control characters/),
+      });
     }
     // …and still a 401 for a caller without a key (authentication first).
     expect((await send('GET', '/v1/people/x%00')).statusCode).toBe(401);
     // A NUL inside a JSON body, and inside a cursor that decodes to a NUL.
-    const body = await send('POST', '/v1/reports', { headers: { ...bearer(admin), 'content-type': 'application/json' }, payload: '{"framework":"soc2","period":"2026-Q1\\u0000"}' });
+    const body = await send('POST', '/v1/reports', {
+      headers: { ...bearer(admin), 'content-type': 'application/json' },
+      payload: '{"framework":"soc2","period":"2026-Q1\\u0000"}',
+    });
     expect(body.statusCode).toBe(400);
     expect(body.json().error.message).toBe('body.period: must not contain the NUL character (U+0000)');
     const cursor = Buffer.from(JSON.stringify(['f-\u0000'])).toString('base64url');
@@ -236,7 +327,15 @@ describe.runIf(await postgresAvailable())('API security', () => {
     const posts = routes.filter((r) => r.method === 'POST');
     expect(posts.length).toBeGreaterThan(0);
     const nearValid = fc.record(
-      { framework: fc.oneof(fc.constantFrom('soc2', 'iso27001'), hostileText), period: hostileText, from: hostileText, to: hostileText, formats: fc.array(hostileText, { maxLength: 3 }), source: hostileText, since: hostileText },
+      {
+        framework: fc.oneof(fc.constantFrom('soc2', 'iso27001'), hostileText),
+        period: hostileText,
+        from: hostileText,
+        to: hostileText,
+        formats: fc.array(hostileText, { maxLength: 3 }),
+        source: hostileText,
+        since: hostileText,
+      },
       { requiredKeys: [] },
     );
     const payload = fc.oneof(
@@ -244,7 +343,9 @@ describe.runIf(await postgresAvailable())('API security', () => {
       fc.jsonValue().map((v) => ({ type: 'application/json', body: JSON.stringify(v) ?? 'null' })),
       fc.uint8Array({ maxLength: 200 }).map((bytes) => ({ type: 'application/json', body: Buffer.from(bytes) })),
       fc.string({ unit: 'binary', maxLength: 200 }).map((text) => ({ type: 'application/json', body: text })),
-      fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml').map((type) => ({ type, body: 'framework=soc2&period=2026-Q1' })),
+      fc
+        .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml')
+        .map((type) => ({ type, body: 'framework=soc2&period=2026-Q1' })),
       fc.constant({ type: 'application/json', body: `{"framework":"soc2","period":"${'9'.repeat(1024 * 1024 + 10)}"}` }),
       fc.constant({ type: 'application/json', body: '{"framework":"soc2","period":"2026-Q1","__proto__":{"admin":true}}' }),
       fc.constant({ type: 'application/json', body: '['.repeat(5000) }),
@@ -267,7 +368,13 @@ describe.runIf(await postgresAvailable())('API security', () => {
       const findings = await send('GET', `/v1/findings?person=${q}`, { headers: bearer(admin) });
       expect(findings.statusCode).toBe(200);
       expect(findings.json().items).toEqual([]);
-      for (const url of [`/v1/findings?rule=${q}`, `/v1/findings?severity=${q}`, `/v1/accounts?status=${q}`, `/v1/findings?from=${q}`, `/v1/reports/rpt-main?population=${q}`]) {
+      for (const url of [
+        `/v1/findings?rule=${q}`,
+        `/v1/findings?severity=${q}`,
+        `/v1/accounts?status=${q}`,
+        `/v1/findings?from=${q}`,
+        `/v1/reports/rpt-main?population=${q}`,
+      ]) {
         const refused = await send('GET', url, { headers: bearer(admin) });
         expect(refused.statusCode, url).toBe(400);
       }
@@ -286,7 +393,15 @@ describe.runIf(await postgresAvailable())('API security', () => {
   });
 
   it('path traversal through report ids and renderings reaches no file', async () => {
-    for (const id of ['..%2F..%2F..%2Fetc%2Fpasswd', '..', '%2e%2e', '..%5c..%5cwindows', '%2Fetc%2Fpasswd', 'rpt-main%2F..%2F..%2Fkeys%2Freport-signing.pem', 'keys%2Freport-signing.key.pem']) {
+    for (const id of [
+      '..%2F..%2F..%2Fetc%2Fpasswd',
+      '..',
+      '%2e%2e',
+      '..%5c..%5cwindows',
+      '%2Fetc%2Fpasswd',
+      'rpt-main%2F..%2F..%2Fkeys%2Freport-signing.pem',
+      'keys%2Freport-signing.key.pem',
+    ]) {
       for (const suffix of ['', '?format=pdf', '?format=csv&population=findings', '/verify']) {
         const response = await send('GET', `/v1/reports/${id}${suffix}`, { headers: bearer(admin) });
         expect([400, 404], `${id}${suffix}: ${response.statusCode}`).toContain(response.statusCode);

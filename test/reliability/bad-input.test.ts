@@ -4,17 +4,18 @@
 // characters (Postgres jsonb refuses \u0000). The run must not crash; every such record
 // is either stored intact (verifiable) or quarantined with a reason naming the problem,
 // never dropped silently; the counts are printed; and the hash chain still verifies.
-import mysql from 'mysql2/promise';
 import { sql } from 'kysely';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { GraphObject } from '../../src/emulators/entra/index.js';
 import { SAMPLE_METABASE_APP_ID } from '../../src/emulators/entra/sample.js';
 import { createMetabaseAppDatabase, generateMetabaseDataset } from '../../src/emulators/metabase/index.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { openStore, type Store } from '../../src/store/database.js';
+import { type AppDatabase, createAppDatabase } from '../integration/metabase-helpers.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
-import { createAppDatabase, type AppDatabase } from '../integration/metabase-helpers.js';
-import { collectArgs, runCli, startUpstreams, type Outcome, type Upstreams } from './harness.js';
+import { collectArgs, type Outcome, runCli, startUpstreams, type Upstreams } from './harness.js';
 
 const MB = 'x'.repeat(1024 * 1024);
 
@@ -32,7 +33,11 @@ function hostileSignIns(template: GraphObject): GraphObject[] {
     base('bad-invalid-date', { createdDateTime: '2026-02-30T25:61:00Z' }),
     base('bad-status-type', { status: 'failed' }),
     base('bad-user-type', { userId: 42, userPrincipalName: ['a', 'b'] }),
-    base('bad-unknown-enum', { riskLevelDuringSignIn: 'apocalyptic', conditionalAccessStatus: 'maybe', authenticationRequirement: 'telepathy' }),
+    base('bad-unknown-enum', {
+      riskLevelDuringSignIn: 'apocalyptic',
+      conditionalAccessStatus: 'maybe',
+      authenticationRequirement: 'telepathy',
+    }),
     base('bad-megabyte', { userDisplayName: MB }),
     base('bad-lone-surrogate', { userDisplayName: 'Ann\ud800e' }),
     base('bad-nul', { userDisplayName: 'Ann\u0000e' }),
@@ -41,7 +46,11 @@ function hostileSignIns(template: GraphObject): GraphObject[] {
 }
 
 async function quarantined(store: Store, stream: RegExp): Promise<Array<{ upstream_id: string | null; reason: string; stream: string }>> {
-  const { rows } = await sql<{ upstream_id: string | null; reason: string; stream: string }>`select upstream_id, reason, stream from quarantined_record order by id`.execute(store.db);
+  const { rows } = await sql<{
+    upstream_id: string | null;
+    reason: string;
+    stream: string;
+  }>`select upstream_id, reason, stream from quarantined_record order by id`.execute(store.db);
   return rows.filter((r) => stream.test(r.stream));
 }
 
@@ -59,7 +68,14 @@ describe.runIf(await postgresAvailable())('bad upstream input is stored or quara
   let hostile: GraphObject[];
 
   beforeAll(async () => {
-    upstreams = await startUpstreams({ entraSignIns: 30, entraAudits: 10, entraUsers: 12, metabaseUsers: 3, metabaseDays: 2, pageSize: 100 });
+    upstreams = await startUpstreams({
+      entraSignIns: 30,
+      entraAudits: 10,
+      entraUsers: 12,
+      metabaseUsers: 3,
+      metabaseDays: 2,
+      pageSize: 100,
+    });
     const template = upstreams.entra.dataset.signIns.find((s) => s['appId'] === SAMPLE_METABASE_APP_ID)!;
     hostile = hostileSignIns(template);
     upstreams.entra.dataset.signIns.push(...hostile);
@@ -78,7 +94,9 @@ describe.runIf(await postgresAvailable())('bad upstream input is stored or quara
       await connection.query("UPDATE core_user SET login_attributes = '{not json' WHERE id = 5");
       await connection.query("UPDATE login_history SET device_description = CONCAT('dev', CHAR(0)) WHERE id = 1");
       await connection.query('UPDATE login_history SET ip_address = ? WHERE id = 2', [MB]);
-      await connection.query("UPDATE audit_log SET details = CONCAT('{\"a\":\"', CHAR(0), '\"}') WHERE id = (SELECT min(id) FROM (SELECT id FROM audit_log) a)");
+      await connection.query(
+        'UPDATE audit_log SET details = CONCAT(\'{"a":"\', CHAR(0), \'"}\') WHERE id = (SELECT min(id) FROM (SELECT id FROM audit_log) a)',
+      );
       await connection.query("UPDATE query_execution SET context = 'telepathy' WHERE id = 1");
       await connection.query('UPDATE query_execution SET error = ? WHERE id = 2', [Buffer.from([0x41, 0xc3, 0x28, 0xff, 0x00, 0x42])]);
     } finally {
@@ -107,7 +125,9 @@ describe.runIf(await postgresAvailable())('bad upstream input is stored or quara
 
   it('every hostile Entra record is stored or quarantined with a reason that names the problem', async () => {
     const entries = await quarantined(store, /^(entra-sign-ins|entra_sign_in)$/);
-    const stored = new Set((await sql<{ upstream_id: string }>`select upstream_id from entra_sign_in`.execute(store.db)).rows.map((r) => r.upstream_id));
+    const stored = new Set(
+      (await sql<{ upstream_id: string }>`select upstream_id from entra_sign_in`.execute(store.db)).rows.map((r) => r.upstream_id),
+    );
     const explain: Record<string, RegExp> = {
       'bad-missing-time': /createdDateTime is missing/,
       'bad-time-type': /createdDateTime/,
@@ -119,7 +139,10 @@ describe.runIf(await postgresAvailable())('bad upstream input is stored or quara
     for (const record of hostile) {
       const id = record['id'] as string | undefined;
       if (id === undefined) {
-        expect(entries.some((e) => e.upstream_id === null && /without an id/.test(e.reason)), 'the sign-in without an id').toBe(true);
+        expect(
+          entries.some((e) => e.upstream_id === null && /without an id/.test(e.reason)),
+          'the sign-in without an id',
+        ).toBe(true);
         continue;
       }
       const reasons = entries.filter((e) => e.upstream_id === id).map((e) => e.reason);
@@ -130,20 +153,34 @@ describe.runIf(await postgresAvailable())('bad upstream input is stored or quara
       }
     }
     // The wrongly typed values and unknown enums that are stored are stored verbatim.
-    const { rows } = await sql<{ raw: Record<string, unknown> }>`select raw from entra_sign_in where upstream_id = 'bad-unknown-enum'`.execute(store.db);
+    const { rows } = await sql<{
+      raw: Record<string, unknown>;
+    }>`select raw from entra_sign_in where upstream_id = 'bad-unknown-enum'`.execute(store.db);
     if (rows[0]) expect(rows[0].raw['riskLevelDuringSignIn']).toBe('apocalyptic');
   });
 
   it('every hostile Metabase row is stored or quarantined with a reason', async () => {
     const entries = await quarantined(store, /^metabase/);
     // The collector quarantines under its stream name, the writer under its table name.
-    const reasons = (stream: RegExp, id: string) => entries.filter((e) => stream.test(e.stream) && e.upstream_id === id).map((e) => e.reason).join('; ');
-    const accounts = new Set((await sql<{ upstream_id: string }>`select distinct upstream_id from metabase_account_version`.execute(store.db)).rows.map((r) => r.upstream_id));
+    const reasons = (stream: RegExp, id: string) =>
+      entries
+        .filter((e) => stream.test(e.stream) && e.upstream_id === id)
+        .map((e) => e.reason)
+        .join('; ');
+    const accounts = new Set(
+      (await sql<{ upstream_id: string }>`select distinct upstream_id from metabase_account_version`.execute(store.db)).rows.map(
+        (r) => r.upstream_id,
+      ),
+    );
     for (const id of ['2', '3', '4', '5']) expect(accounts.has(id) || reasons(/account/, id) !== '', `account ${id}`).toBe(true);
     expect(reasons(/account/, '2')).toMatch(/NUL|U\+0000/);
     expect(reasons(/account/, '5')).toMatch(/not valid JSON/);
     expect(reasons(/login/, '1')).toMatch(/NUL|U\+0000/);
-    const queries = new Set((await sql<{ upstream_id: string }>`select upstream_id from metabase_query_execution`.execute(store.db)).rows.map((r) => r.upstream_id));
+    const queries = new Set(
+      (await sql<{ upstream_id: string }>`select upstream_id from metabase_query_execution`.execute(store.db)).rows.map(
+        (r) => r.upstream_id,
+      ),
+    );
     expect(queries.has('1') || reasons(/query/, '1') !== '', 'query 1').toBe(true);
     expect(queries.has('2') || reasons(/query/, '2') !== '', 'query 2').toBe(true);
   });

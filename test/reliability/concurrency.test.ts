@@ -5,10 +5,11 @@
 // clean run leaves it (nothing duplicated, chain intact). Written against that contract
 // only, so it holds with or without a per-source lock.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { verifyChain } from '../../src/store/chain.js';
 import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
-import { collectArgs, evidenceDigest, runCli, startUpstreams, type Digest, type Outcome, type Upstreams } from './harness.js';
+import { collectArgs, type Digest, evidenceDigest, type Outcome, runCli, startUpstreams, type Upstreams } from './harness.js';
 
 const ROUNDS = Number(process.env['RELIABILITY_CONCURRENCY_ROUNDS'] ?? 2);
 
@@ -38,7 +39,14 @@ describe.runIf(await postgresAvailable())('two collectors at once on one store',
   const tally = { finished: 0, refused: 0 };
 
   beforeAll(async () => {
-    upstreams = await startUpstreams({ entraSignIns: 200, entraAudits: 40, entraUsers: 20, metabaseUsers: 8, metabaseDays: 4, pageSize: 40 });
+    upstreams = await startUpstreams({
+      entraSignIns: 200,
+      entraAudits: 40,
+      entraUsers: 20,
+      metabaseUsers: 8,
+      metabaseDays: 4,
+      pageSize: 40,
+    });
     const database = await createTestDatabase();
     databases.push(database);
     const outcome = await runCli(collectArgs(upstreams), upstreams.env(database.url));
@@ -60,7 +68,10 @@ describe.runIf(await postgresAvailable())('two collectors at once on one store',
       if (round === 0) await (await openStore({ databaseUrl: database.url, poolSize: 1 })).close();
       const env = upstreams.env(database.url);
       const [a, b] = await Promise.all([runCli(collectArgs(upstreams), env), runCli(collectArgs(upstreams), env)]);
-      const outcomes = [expectFinishedOrRefusedClearly(a!, `round ${round}, first`), expectFinishedOrRefusedClearly(b!, `round ${round}, second`)];
+      const outcomes = [
+        expectFinishedOrRefusedClearly(a!, `round ${round}, first`),
+        expectFinishedOrRefusedClearly(b!, `round ${round}, second`),
+      ];
       for (const o of outcomes) tally[o]++;
       expect(outcomes, 'at least one collector finished').toContain('finished');
       const after = await digestOf(database.url);

@@ -8,11 +8,21 @@
 // chunk that triggers the kill is still delivered (a statement, even a COMMIT, that
 // arrives from a client that is already dead). bench/crash-soak.ts runs a bigger version.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { verifyChain } from '../../src/store/chain.js';
 import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { collectArgs, evidenceDigest, runCli, seededRandom, startUpstreams, TEST_POSTGRES, type Digest, type Upstreams } from './harness.js';
+import {
+  collectArgs,
+  type Digest,
+  evidenceDigest,
+  runCli,
+  seededRandom,
+  startUpstreams,
+  TEST_POSTGRES,
+  type Upstreams,
+} from './harness.js';
 
 const KILL_POINTS = Number(process.env['RELIABILITY_KILL_POINTS'] ?? 20);
 const SEED = Number(process.env['RELIABILITY_SEED'] ?? 20261201);
@@ -101,6 +111,8 @@ describe.runIf(await postgresAvailable())('crash consistency of collect (SIGKILL
     }
     // Each point really interrupted a run (the process did not finish first).
     expect(results.filter((r) => r.killed)).toHaveLength(KILL_POINTS);
-    console.info(`crash consistency: ${KILL_POINTS} kill points among ${cleanChunks} store chunks: ${results.map((r) => `${r.point}${r.deliver ? '+' : ''}`).join(' ')}`);
+    console.info(
+      `crash consistency: ${KILL_POINTS} kill points among ${cleanChunks} store chunks: ${results.map((r) => `${r.point}${r.deliver ? '+' : ''}`).join(' ')}`,
+    );
   }, 600_000);
 });

@@ -5,11 +5,22 @@
 // store as a clean run, or stop with exit 1 and one clear line naming what failed; the
 // next run must then end with the same store as a clean run, chain intact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { verifyChain } from '../../src/store/chain.js';
 import { openStore } from '../../src/store/database.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { collectArgs, evidenceDigest, runCli, seededRandom, startUpstreams, TEST_POSTGRES, type Digest, type Outcome, type Upstreams } from './harness.js';
+import {
+  collectArgs,
+  type Digest,
+  evidenceDigest,
+  type Outcome,
+  runCli,
+  seededRandom,
+  startUpstreams,
+  TEST_POSTGRES,
+  type Upstreams,
+} from './harness.js';
 
 const CUTS = Number(process.env['RELIABILITY_FAULT_CUTS'] ?? 3);
 
@@ -56,7 +67,14 @@ describe.runIf(await postgresAvailable())('database faults during collect', () =
   }
 
   beforeAll(async () => {
-    upstreams = await startUpstreams({ entraSignIns: 200, entraAudits: 40, entraUsers: 20, metabaseUsers: 10, metabaseDays: 5, pageSize: 50 });
+    upstreams = await startUpstreams({
+      entraSignIns: 200,
+      entraAudits: 40,
+      entraUsers: 20,
+      metabaseUsers: 10,
+      metabaseDays: 5,
+      pageSize: 50,
+    });
     proxy = await startTcpProxy(TEST_POSTGRES);
     const database = await freshDatabase();
     const outcome = await runCli(collectArgs(upstreams), upstreams.env(database.url));
@@ -77,7 +95,10 @@ describe.runIf(await postgresAvailable())('database faults during collect', () =
     let total = 0;
     proxy.onClientChunk = () => void total++;
     const probe = await freshDatabase();
-    const probeRun = await runCli(collectArgs(upstreams), upstreams.env(probe.url, { METABASE_DB_URL: proxy.rewrite(upstreams.metabaseDbUrl) }));
+    const probeRun = await runCli(
+      collectArgs(upstreams),
+      upstreams.env(probe.url, { METABASE_DB_URL: proxy.rewrite(upstreams.metabaseDbUrl) }),
+    );
     proxy.onClientChunk = undefined;
     expect(probeRun.code).toBe(0);
     expect(total).toBeGreaterThan(5);
@@ -92,12 +113,18 @@ describe.runIf(await postgresAvailable())('database faults during collect', () =
       const database = await freshDatabase();
       let chunks = 0;
       proxy.onClientChunk = () => (++chunks === point ? 'cut' : 'forward');
-      const cut = await runCli(collectArgs(upstreams), upstreams.env(database.url, { METABASE_DB_URL: proxy.rewrite(upstreams.metabaseDbUrl) }));
+      const cut = await runCli(
+        collectArgs(upstreams),
+        upstreams.env(database.url, { METABASE_DB_URL: proxy.rewrite(upstreams.metabaseDbUrl) }),
+      );
       proxy.onClientChunk = undefined;
       const label = `Metabase cut at chunk ${point} of ${total}`;
       tally.metabase[expectCleanOutcome(cut, /Metabase application database at .*METABASE_DB_URL/, label)]++;
       expect(cut.stderr, label).not.toContain(upstreams.metabaseDbUrl);
-      const rerun = await runCli(collectArgs(upstreams), upstreams.env(database.url, { METABASE_DB_URL: proxy.rewrite(upstreams.metabaseDbUrl) }));
+      const rerun = await runCli(
+        collectArgs(upstreams),
+        upstreams.env(database.url, { METABASE_DB_URL: proxy.rewrite(upstreams.metabaseDbUrl) }),
+      );
       expect(rerun.stderr, label).toBe('');
       expect(rerun.code, label).toBe(0);
       await expectLikeClean(database.url, label, cleanThroughProxy);

@@ -5,13 +5,14 @@
 // error and the next run completes it; "the same store" is a digest of the evidence rows'
 // own hashes (test/support/entra-run.ts), and the hash chain must verify.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { entraSourceId, streams } from '../../src/store/streams.js';
-import { startEntraEmulator, type EntraEmulator, type FaultKind, type ScriptedFault } from '../../src/emulators/entra/index.js';
+
+import { type EntraEmulator, type FaultKind, type ScriptedFault, startEntraEmulator } from '../../src/emulators/entra/index.js';
 import { SAMPLE_COLLECTOR_SECRET, sampleDataset } from '../../src/emulators/entra/sample.js';
 import { isAppError } from '../../src/errors.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
-import { collectFrom, evidenceDigest, fastTuning, storeFactory, type EvidenceDigest } from '../support/entra-run.js';
+import { entraSourceId, streams } from '../../src/store/streams.js';
+import { collectFrom, type EvidenceDigest, evidenceDigest, fastTuning, storeFactory } from '../support/entra-run.js';
 
 const T = new Date(Math.floor(Date.now() / 1000) * 1000);
 const DAY = 86_400_000;
@@ -76,7 +77,11 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
   beforeAll(async () => {
     factory = await storeFactory();
     // Pages of 4: every listing (users, members, each log window) has several.
-    emulator = await startEntraEmulator({ dataset: sampleDataset({ now: T, days: 3, users: 20, signIns: 60, directoryAudits: 24 }), maxPageSize: 4, faults: { retryAfterSeconds: 0.01 } });
+    emulator = await startEntraEmulator({
+      dataset: sampleDataset({ now: T, days: 3, users: 20, signIns: 60, directoryAudits: 24 }),
+      maxPageSize: 4,
+      faults: { retryAfterSeconds: 0.01 },
+    });
     sourceId = entraSourceId(emulator.tenantId);
     const store = await openTestStore();
     await collectFrom(store, emulator, { now: T, since: SINCE });
@@ -96,10 +101,16 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
   }, 300_000);
 
   /** One faulty run, then (if it stopped) one clean rerun; returns how it went. */
-  async function faultyRun(faultCase: FaultCase, tuning = fastTuning(emulator)): Promise<{ firstRun: 'completed' | 'stopped'; error?: Error; injected: number }> {
+  async function faultyRun(
+    faultCase: FaultCase,
+    tuning = fastTuning(emulator),
+  ): Promise<{ firstRun: 'completed' | 'stopped'; error?: Error; injected: number }> {
     const store = await openTestStore();
     emulator.resetStats();
-    emulator.setFaults({ retryAfterSeconds: 0.01, script: faultCase.targets.map((target) => ({ ...faultCase.step, path: targets[target] })) });
+    emulator.setFaults({
+      retryAfterSeconds: 0.01,
+      script: faultCase.targets.map((target) => ({ ...faultCase.step, path: targets[target] })),
+    });
     let error: Error | undefined;
     try {
       await collectFrom(store, emulator, { now: T, since: SINCE, tuning });
@@ -118,7 +129,9 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
     }
     expect(await evidenceDigest(store, sourceId)).toEqual(clean);
     expect((await verifyChain(store.db)).intact).toBe(true);
-    outcomes.push(`${faultCase.name}: ${injected} injected, ${error ? `stopped (${(error as { code?: string }).code}: ${error.message}), rerun completed` : 'completed'}`);
+    outcomes.push(
+      `${faultCase.name}: ${injected} injected, ${error ? `stopped (${(error as { code?: string }).code}: ${error.message}), rerun completed` : 'completed'}`,
+    );
     return { firstRun: error ? 'stopped' : 'completed', ...(error ? { error } : {}), injected };
   }
 
@@ -133,7 +146,11 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
   it('a 429 storm longer than the retry budget of a request: log windows are redone, the run still completes', async () => {
     // 8 attempts per request in this tuning: 30 throttled answers in a row exhaust several
     // requests; the window is redone (up to 6 attempts) until the storm has passed.
-    const outcome = await faultyRun({ name: '429 storm x30 on sign-ins', targets: ['sign-ins'], step: { kind: '429', times: 30, after: 2 } });
+    const outcome = await faultyRun({
+      name: '429 storm x30 on sign-ins',
+      targets: ['sign-ins'],
+      step: { kind: '429', times: 30, after: 2 },
+    });
     expect(outcome.injected).toBe(30);
     expect(outcome.firstRun).toBe('completed');
   });
@@ -150,7 +167,11 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
     emulator.setFaults({ retryAfterSeconds: 0.01, script: [{ kind: '503', path: 'auditLogs/signIns', after: 6, times: 100_000 }] });
     let error: unknown;
     try {
-      await collectFrom(store, emulator, { now: T, since: SINCE, tuning: fastTuning(emulator, { retry: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 } }) });
+      await collectFrom(store, emulator, {
+        now: T,
+        since: SINCE,
+        tuning: fastTuning(emulator, { retry: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 } }),
+      });
     } catch (caught) {
       error = caught;
     } finally {
@@ -158,7 +179,9 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
     }
     expect(isAppError(error) && error.code).toBe('UPSTREAM_UNAVAILABLE');
     outcomes.push(`503 for good on sign-ins: stopped (${(error as Error).message}), rerun completed`);
-    expect((error as Error).message).toMatch(/^Entra collection incomplete \(Graph kept failing\): entra-sign-ins: Graph kept failing GET \/beta\/auditLogs\/signIns/);
+    expect((error as Error).message).toMatch(
+      /^Entra collection incomplete \(Graph kept failing\): entra-sign-ins: Graph kept failing GET \/beta\/auditLogs\/signIns/,
+    );
     const collection = createCollectionRepository(store.db);
     const covered = await collection.coverageOf(sourceId, streams.entraSignIns);
     // Some windows were covered before Graph went down; not the whole range.
@@ -182,7 +205,11 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
     emulator.setFaults({ retryAfterSeconds: 0.01, script: [{ kind: '502', path: 'users', continuation: true, after: 1, times: 100_000 }] });
     let error: unknown;
     try {
-      await collectFrom(store, emulator, { now: T, since: SINCE, tuning: fastTuning(emulator, { retry: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 } }) });
+      await collectFrom(store, emulator, {
+        now: T,
+        since: SINCE,
+        tuning: fastTuning(emulator, { retry: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 } }),
+      });
     } catch (caught) {
       error = caught;
     } finally {
@@ -193,7 +220,12 @@ describe('Entra faults upstream: the store ends as a clean run left it', { timeo
     outcomes.push(`502 for good on users: stopped (${(error as Error).message}), rerun completed`);
     const snapshots = await store.db.selectFrom('snapshot').select(['stream', 'complete']).execute();
     expect(snapshots.find((s) => s.stream === 'entra_user_version')?.complete).toBe(false);
-    const { rows } = await store.db.selectFrom('entra_user_version').select((eb) => eb.fn.countAll<number>().as('n')).where('present', '=', false).execute().then((r) => ({ rows: r }));
+    const { rows } = await store.db
+      .selectFrom('entra_user_version')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('present', '=', false)
+      .execute()
+      .then((r) => ({ rows: r }));
     expect(Number(rows[0]!.n)).toBe(0);
     await collectFrom(store, emulator, { now: T, since: SINCE });
     expect(await evidenceDigest(store, sourceId)).toEqual(clean);

@@ -9,13 +9,15 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
 import { csvCell, renderCsvFiles } from '../../src/reports/render/csv.js';
-import { sampleReportModel } from '../support/sample-model.js';
 import { postgresAvailable } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
+import { sampleReportModel } from '../support/sample-model.js';
 import { runCli } from './harness.js';
 
 const FORMULA = /^[=+\-@\t\r]/;
@@ -26,7 +28,12 @@ describe('CSV formula injection', () => {
     const text = fc.oneof(
       fc.string(),
       fc.string({ unit: 'binary' }),
-      fc.tuple(fc.constantFrom('=', '+', '-', '@', '\t', '\r', '=cmd|\' /C calc\'!A0', '@SUM(1+1)*cmd|', '=HYPERLINK("http://x","y")', '-2+3'), fc.string()).map(([a, b]) => a + b),
+      fc
+        .tuple(
+          fc.constantFrom('=', '+', '-', '@', '\t', '\r', "=cmd|' /C calc'!A0", '@SUM(1+1)*cmd|', '=HYPERLINK("http://x","y")', '-2+3'),
+          fc.string(),
+        )
+        .map(([a, b]) => a + b),
     );
     fc.assert(
       fc.property(text, (value) => {

@@ -3,20 +3,28 @@
 // Postgres), `accesstrail` as a real process, and a digest of every evidence table that
 // leaves out what legitimately differs between two runs (batch ids, observation times,
 // run ids) and keeps everything else, duplicates included.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql, type Kysely } from 'kysely';
-import { startEntraEmulator, type EntraEmulator } from '../../src/emulators/entra/index.js';
-import { SAMPLE_ADMIN_GROUP_ID, SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID, sampleDataset } from '../../src/emulators/entra/sample.js';
+
+import { type Kysely, sql } from 'kysely';
+
+import { type EntraEmulator, startEntraEmulator } from '../../src/emulators/entra/index.js';
+import {
+  SAMPLE_ADMIN_GROUP_ID,
+  SAMPLE_COLLECTOR_CLIENT_ID,
+  SAMPLE_COLLECTOR_SECRET,
+  SAMPLE_METABASE_APP_ID,
+  sampleDataset,
+} from '../../src/emulators/entra/sample.js';
 import { createMetabaseAppDatabase, generateMetabaseDataset } from '../../src/emulators/metabase/index.js';
+import { seededRandom } from '../../src/emulators/seeded-random.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import type { Database } from '../../src/store/schema.js';
 import { allEvidenceTables } from '../../src/store/tables.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { seededRandom } from '../../src/emulators/seeded-random.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -28,7 +36,12 @@ export interface Outcome {
 }
 
 /** Runs `accesstrail ARGS` as a process with exactly `env` (plus PATH and HOME). */
-export function runCli(args: string[], env: Record<string, string>, onStart?: (child: ChildProcess) => void, cwd = REPO_ROOT): Promise<Outcome> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  onStart?: (child: ChildProcess) => void,
+  cwd = REPO_ROOT,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/accesstrail.js'), ...args], {
       cwd,
@@ -70,13 +83,24 @@ export async function startUpstreams(sizes: Sizes = CI_SIZES): Promise<Upstreams
   const until = new Date(Math.floor(Date.now() / 60_000) * 60_000);
   const since = new Date(until.getTime() - (sizes.metabaseDays + 1) * 86_400_000);
   const entra = await startEntraEmulator({
-    dataset: sampleDataset({ now: until, days: 3, signIns: sizes.entraSignIns, directoryAudits: sizes.entraAudits, users: sizes.entraUsers }),
+    dataset: sampleDataset({
+      now: until,
+      days: 3,
+      signIns: sizes.entraSignIns,
+      directoryAudits: sizes.entraAudits,
+      users: sizes.entraUsers,
+    }),
     maxPageSize: sizes.pageSize,
   });
   const caFile = path.join(mkdtempSync(path.join(tmpdir(), 'reliability-ca-')), 'emulator-ca.pem');
   writeFileSync(caFile, entra.caCertificatePem);
   const metabase: TestDatabase = await createTestDatabase('mb_app');
-  const dataset = generateMetabaseDataset({ start: new Date(since.getTime() + 86_400_000), days: sizes.metabaseDays, users: sizes.metabaseUsers, seed: 12 });
+  const dataset = generateMetabaseDataset({
+    start: new Date(since.getTime() + 86_400_000),
+    days: sizes.metabaseDays,
+    users: sizes.metabaseUsers,
+    seed: 12,
+  });
   await createMetabaseAppDatabase({ url: metabase.url, version: 60, dataset });
   return {
     entra,
@@ -106,7 +130,16 @@ export async function startUpstreams(sizes: Sizes = CI_SIZES): Promise<Upstreams
 }
 
 export function collectArgs(upstreams: Upstreams): string[] {
-  return ['collect', '--source', 'all', '--since', upstreams.since.toISOString(), '--until', upstreams.until.toISOString(), '--no-correlate'];
+  return [
+    'collect',
+    '--source',
+    'all',
+    '--since',
+    upstreams.since.toISOString(),
+    '--until',
+    upstreams.until.toISOString(),
+    '--no-correlate',
+  ];
 }
 
 export interface Digest {
@@ -133,13 +166,22 @@ export async function evidenceDigest(db: Kysely<Database>): Promise<Digest> {
         ? sql`select source_id, upstream_id, occurred_at, record_sha256, revision, raw::text as raw from ${sql.table(spec.name)} order by source_id, upstream_id, occurred_at`
         : sql`select source_id, upstream_id, present, record_sha256 from ${sql.table(spec.name)} order by source_id, upstream_id, record_sha256, present`;
     const { rows } = await query.execute(db);
-    put(spec.name, rows.map((row) => Object.values(row as Record<string, unknown>).map((v) => (v instanceof Date ? v.toISOString() : v))));
+    put(
+      spec.name,
+      rows.map((row) => Object.values(row as Record<string, unknown>).map((v) => (v instanceof Date ? v.toISOString() : v))),
+    );
   }
   const revisions = await sql`select target_table, record_sha256 from evidence_revision order by target_table, record_sha256`.execute(db);
   put('evidence_revision', revisions.rows);
-  const quarantine = await sql`select source_id, stream, upstream_id, reason from quarantined_record order by source_id, stream, upstream_id, reason`.execute(db);
+  const quarantine =
+    await sql`select source_id, stream, upstream_id, reason from quarantined_record order by source_id, stream, upstream_id, reason`.execute(
+      db,
+    );
   put('quarantined_record', quarantine.rows);
-  const streams = await sql<{ source_id: string; stream: string }>`select distinct source_id, stream from coverage_window order by source_id, stream`.execute(db);
+  const streams = await sql<{
+    source_id: string;
+    stream: string;
+  }>`select distinct source_id, stream from coverage_window order by source_id, stream`.execute(db);
   const coverage: unknown[] = [];
   for (const { source_id: sourceId, stream } of streams.rows) {
     const ranges = await createCollectionRepository(db).coverageOf(sourceId, stream);

@@ -8,10 +8,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { importers } from '../../src/cli/commands/import.js';
-import { silentProgress, type CollectContext } from '../../src/collectors/types.js';
+import { type CollectContext, silentProgress } from '../../src/collectors/types.js';
 import { parseConfig } from '../../src/config.js';
 import { isAppError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
@@ -22,13 +24,70 @@ import { openTestStore, type TestStore } from '../support/database.js';
 
 const RUNS = Number(process.env['RELIABILITY_IMPORT_FUZZ_RUNS'] ?? 150);
 
-const nasty = fc.constantFrom('\u0000', '\ud800', '\ufeff', '"', '""', ',', ';', '\r\n', '\n', '\t', '=1+1', '-', 'null', 'true', '1e309', '2026-02-30T25:00:00Z', '9'.repeat(30), 'x'.repeat(70_000), '\u202e', '{', '[', '\\');
-const cell = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 12 }), nasty, fc.integer().map(String), fc.date({ noInvalidDate: false }).map((d) => (Number.isNaN(d.getTime()) ? 'Invalid Date' : d.toISOString())));
+const nasty = fc.constantFrom(
+  '\u0000',
+  '\ud800',
+  '\ufeff',
+  '"',
+  '""',
+  ',',
+  ';',
+  '\r\n',
+  '\n',
+  '\t',
+  '=1+1',
+  '-',
+  'null',
+  'true',
+  '1e309',
+  '2026-02-30T25:00:00Z',
+  '9'.repeat(30),
+  'x'.repeat(70_000),
+  '\u202e',
+  '{',
+  '[',
+  '\\',
+);
+const cell = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: 'binary', maxLength: 12 }),
+  nasty,
+  fc.integer().map(String),
+  fc.date({ noInvalidDate: false }).map((d) => (Number.isNaN(d.getTime()) ? 'Invalid Date' : d.toISOString())),
+);
 // Field names a little like the real ones, so some inputs get past the header checks.
-const fieldName = fc.oneof(fc.constantFrom('id', 'createdDateTime', 'activityDateTime', 'userId', 'userPrincipalName', 'appId', 'status', 'Date (UTC)', 'Request ID', 'User', 'Application ID', 'started_at', 'user_id', 'timestamp', 'model', 'topic', 'Started At', 'User ID', 'Query'), fc.string({ maxLength: 10 }));
+const fieldName = fc.oneof(
+  fc.constantFrom(
+    'id',
+    'createdDateTime',
+    'activityDateTime',
+    'userId',
+    'userPrincipalName',
+    'appId',
+    'status',
+    'Date (UTC)',
+    'Request ID',
+    'User',
+    'Application ID',
+    'started_at',
+    'user_id',
+    'timestamp',
+    'model',
+    'topic',
+    'Started At',
+    'User ID',
+    'Query',
+  ),
+  fc.string({ maxLength: 10 }),
+);
 
 const csvText = fc
-  .tuple(fc.array(fieldName, { minLength: 1, maxLength: 8 }), fc.array(fc.array(cell, { maxLength: 9 }), { maxLength: 12 }), fc.boolean(), fc.constantFrom('\n', '\r\n', '\r'))
+  .tuple(
+    fc.array(fieldName, { minLength: 1, maxLength: 8 }),
+    fc.array(fc.array(cell, { maxLength: 9 }), { maxLength: 12 }),
+    fc.boolean(),
+    fc.constantFrom('\n', '\r\n', '\r'),
+  )
   .map(([header, rows, bom, eol]) => {
     const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
     return (bom ? '\ufeff' : '') + [header, ...rows].map((row) => row.map(quote).join(',')).join(eol);
@@ -36,7 +95,9 @@ const csvText = fc
 
 const jsonText = fc.oneof(
   fc.jsonValue().map((v) => JSON.stringify(v) ?? ''),
-  fc.array(fc.dictionary(fieldName, fc.oneof(cell, fc.jsonValue()), { maxKeys: 8 }), { maxLength: 10 }).map((records) => JSON.stringify(records)),
+  fc
+    .array(fc.dictionary(fieldName, fc.oneof(cell, fc.jsonValue()), { maxKeys: 8 }), { maxLength: 10 })
+    .map((records) => JSON.stringify(records)),
   fc.array(fc.dictionary(fieldName, cell, { maxKeys: 6 }), { maxLength: 6 }).map((records) => JSON.stringify({ value: records })),
   fc.array(fc.dictionary(fieldName, cell, { maxKeys: 6 }), { maxLength: 6 }).map((records) => JSON.stringify(records).slice(0, -3)), // truncated
 );
@@ -81,27 +142,32 @@ describe('fuzzing every file importer', () => {
     expect(Object.keys(importers).length).toBeGreaterThanOrEqual(4);
   });
 
-  it.each(Object.keys(importers))(`%s: any bytes in, an import or a clear refusal out (${RUNS} runs)`, async (kind) => {
-    tally[kind] = { ok: 0, refused: 0 };
-    let n = 0;
-    await fc.assert(
-      fc.asyncProperty(fileContent, fc.constantFrom('.csv', '.json', '.txt'), async (content, extension) => {
-        const file = path.join(dir, `${kind}-${++n}${extension}`);
-        writeFileSync(file, content);
-        try {
-          const summary = await importers[kind]!.run(context, file, { claimCoverage: true });
-          expect(summary.records).toBeGreaterThanOrEqual(0);
-          expect(summary.inserted + summary.revised + summary.quarantined).toBeLessThanOrEqual(summary.records + summary.quarantined);
-          tally[kind]!.ok++;
-        } catch (error) {
-          if (!isAppError(error)) throw new Error(`${kind} threw a ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`, { cause: error });
-          expect(error.message.trim(), 'a message').not.toBe('');
-          expect(error.message.split('\n'), `one line: ${JSON.stringify(error.message)}`).toHaveLength(1);
-          tally[kind]!.refused++;
-        }
-      }),
-      { numRuns: RUNS, seed: 99 },
-    );
-    expect(await verifyChain(store.db)).toMatchObject({ intact: true });
-  }, 300_000);
+  it.each(Object.keys(importers))(
+    `%s: any bytes in, an import or a clear refusal out (${RUNS} runs)`,
+    async (kind) => {
+      tally[kind] = { ok: 0, refused: 0 };
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(fileContent, fc.constantFrom('.csv', '.json', '.txt'), async (content, extension) => {
+          const file = path.join(dir, `${kind}-${++n}${extension}`);
+          writeFileSync(file, content);
+          try {
+            const summary = await importers[kind]!.run(context, file, { claimCoverage: true });
+            expect(summary.records).toBeGreaterThanOrEqual(0);
+            expect(summary.inserted + summary.revised + summary.quarantined).toBeLessThanOrEqual(summary.records + summary.quarantined);
+            tally[kind]!.ok++;
+          } catch (error) {
+            if (!isAppError(error))
+              throw new Error(`${kind} threw a ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`, { cause: error });
+            expect(error.message.trim(), 'a message').not.toBe('');
+            expect(error.message.split('\n'), `one line: ${JSON.stringify(error.message)}`).toHaveLength(1);
+            tally[kind]!.refused++;
+          }
+        }),
+        { numRuns: RUNS, seed: 99 },
+      );
+      expect(await verifyChain(store.db)).toMatchObject({ intact: true });
+    },
+    300_000,
+  );
 });

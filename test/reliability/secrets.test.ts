@@ -10,14 +10,16 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { openAppDb } from '../../src/collectors/metabase/app-db.js';
 import { SAMPLE_COLLECTOR_SECRET } from '../../src/emulators/entra/sample.js';
 import { createMetabaseAppDatabase, generateMetabaseDataset } from '../../src/emulators/metabase/index.js';
 import { openStore } from '../../src/store/database.js';
+import { type AppDatabase, createAppDatabase } from '../integration/metabase-helpers.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
-import { createAppDatabase, type AppDatabase } from '../integration/metabase-helpers.js';
 import { collectArgs, REPO_ROOT, runCli, startUpstreams, type Upstreams } from './harness.js';
 
 const DB_PASSWORD = 'PlantedDbPassw0rd-7f3a';
@@ -33,7 +35,9 @@ function withPassword(url: string, password: string): string {
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((name) => path.join(dir, name)).filter((file) => statSync(file).isFile());
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((name) => path.join(dir, name))
+    .filter((file) => statSync(file).isFile());
 }
 
 function expectNoSecret(text: string, where: string): void {
@@ -54,7 +58,14 @@ describe.runIf(await postgresAvailable())('planted secrets never leak; the Metab
   const captured: Array<{ where: string; text: string }> = [];
 
   beforeAll(async () => {
-    upstreams = await startUpstreams({ entraSignIns: 40, entraAudits: 10, entraUsers: 12, metabaseUsers: 4, metabaseDays: 2, pageSize: 100 });
+    upstreams = await startUpstreams({
+      entraSignIns: 40,
+      entraAudits: 10,
+      entraUsers: 12,
+      metabaseUsers: 4,
+      metabaseDays: 2,
+      pageSize: 100,
+    });
     database = await createTestDatabase();
     dataDir = mkdtempSync(path.join(tmpdir(), 'secrets-data-'));
     env = upstreams.env(withPassword(database.url, STORE_PASSWORD), {
@@ -71,11 +82,27 @@ describe.runIf(await postgresAvailable())('planted secrets never leak; the Metab
   });
 
   it('collect and report (successful runs, log level trace) print and write no secret', async () => {
-    const collected = await runCli(collectArgs(upstreams).filter((a) => a !== '--no-correlate'), env);
+    const collected = await runCli(
+      collectArgs(upstreams).filter((a) => a !== '--no-correlate'),
+      env,
+    );
     expect(collected.code, collected.stderr.slice(-500)).toBe(0);
     captured.push({ where: 'collect stdout', text: collected.stdout }, { where: 'collect stderr', text: collected.stderr });
     const out = path.join(dataDir, 'out');
-    const report = await runCli(['report', '--framework', 'iso27001', '--from', upstreams.since.toISOString(), '--to', new Date(upstreams.until.getTime() + 86_400_000).toISOString(), '--out', out], env);
+    const report = await runCli(
+      [
+        'report',
+        '--framework',
+        'iso27001',
+        '--from',
+        upstreams.since.toISOString(),
+        '--to',
+        new Date(upstreams.until.getTime() + 86_400_000).toISOString(),
+        '--out',
+        out,
+      ],
+      env,
+    );
     expect(report.code, report.stderr.slice(-500)).toBe(0);
     captured.push({ where: 'report stdout', text: report.stdout }, { where: 'report stderr', text: report.stderr });
     for (const file of filesUnder(dataDir)) captured.push({ where: file, text: readFileSync(file).toString('latin1') });
@@ -127,12 +154,31 @@ describe.runIf(await postgresAvailable())('planted secrets never leak; the Metab
       const reports = JSON.parse((await get('/v1/reports', auth)).text) as { items: Array<{ id: string }> };
       expect(reports.items.length).toBeGreaterThan(0);
       const id = reports.items[0]!.id;
-      for (const url of ['/healthz', '/readyz', '/openapi.json', '/v1/findings', '/v1/accounts', '/v1/coverage', `/v1/reports/${id}`, `/v1/reports/${id}?format=oscal`, `/v1/reports/${id}?format=csv`, `/v1/reports/${id}?format=pdf`, `/v1/reports/${id}/verify`, '/v1/collections/1', '/v1/people/nobody', '/metrics']) {
+      for (const url of [
+        '/healthz',
+        '/readyz',
+        '/openapi.json',
+        '/v1/findings',
+        '/v1/accounts',
+        '/v1/coverage',
+        `/v1/reports/${id}`,
+        `/v1/reports/${id}?format=oscal`,
+        `/v1/reports/${id}?format=csv`,
+        `/v1/reports/${id}?format=pdf`,
+        `/v1/reports/${id}/verify`,
+        '/v1/collections/1',
+        '/v1/people/nobody',
+        '/metrics',
+      ]) {
         await get(url, auth);
       }
       // A refusal of a key that is the bootstrap key plus one character (the header is redacted from the log).
       await get('/v1/reports', { authorization: `Bearer ${BOOTSTRAP}x` });
-      const posted = await fetch(`${address}/v1/collections`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ source: 'all' }) });
+      const posted = await fetch(`${address}/v1/collections`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ source: 'all' }),
+      });
       captured.push({ where: 'POST /v1/collections', text: await posted.text() });
       await new Promise((resolve) => setTimeout(resolve, 3000));
       const runs = await get('/v1/collections/3', auth);
@@ -148,7 +194,16 @@ describe.runIf(await postgresAvailable())('planted secrets never leak; the Metab
   it('no secret in the store rows reports and the API are made from', async () => {
     const store = await openStore({ databaseUrl: database.url, migrate: false, poolSize: 2 });
     try {
-      for (const table of ['source', 'collection_run', 'source_capability', 'quarantined_record', 'report', 'api_key', 'coverage_window', 'stream_checkpoint']) {
+      for (const table of [
+        'source',
+        'collection_run',
+        'source_capability',
+        'quarantined_record',
+        'report',
+        'api_key',
+        'coverage_window',
+        'stream_checkpoint',
+      ]) {
         const { rows } = await sql`select * from ${sql.table(table)}`.execute(store.db);
         expectNoSecret(JSON.stringify(rows), `table ${table}`);
       }
@@ -164,7 +219,11 @@ describe.runIf(await postgresAvailable())('planted secrets never leak; the Metab
     let mariadb: AppDatabase;
     beforeAll(async () => {
       mariadb = await createAppDatabase('mysql');
-      await createMetabaseAppDatabase({ url: mariadb.url, version: 60, dataset: generateMetabaseDataset({ start: new Date('2026-03-01T00:00:00Z'), days: 1, users: 2 }) });
+      await createMetabaseAppDatabase({
+        url: mariadb.url,
+        version: 60,
+        dataset: generateMetabaseDataset({ start: new Date('2026-03-01T00:00:00Z'), days: 1, users: 2 }),
+      });
     });
     afterAll(async () => {
       await mariadb?.drop();
@@ -176,10 +235,18 @@ describe.runIf(await postgresAvailable())('planted secrets never leak; the Metab
     ])('$engine: inserts, updates, deletes and DDL through it fail, inside and outside its transactions', async ({ url, refusal }) => {
       const db = await openAppDb(url());
       try {
-        const writes = ["update core_user set first_name = 'pwned' where id = 1", 'delete from login_history', "insert into permissions_group (name) values ('pwned')", 'create table pwned (id int)'];
+        const writes = [
+          "update core_user set first_name = 'pwned' where id = 1",
+          'delete from login_history',
+          "insert into permissions_group (name) values ('pwned')",
+          'create table pwned (id int)',
+        ];
         for (const statement of writes) {
           await expect(db.query(statement), statement).rejects.toThrow(refusal);
-          await expect(db.readOnlyTransaction(() => db.query(statement)), `${statement} (in its transaction)`).rejects.toThrow(refusal);
+          await expect(
+            db.readOnlyTransaction(() => db.query(statement)),
+            `${statement} (in its transaction)`,
+          ).rejects.toThrow(refusal);
         }
         const [row] = await db.query('select first_name from core_user where id = 1');
         expect(row?.['first_name']).not.toBe('pwned');

@@ -8,8 +8,10 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql, type Kysely } from 'kysely';
+
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { verifyReportFiles } from '../../src/reports/verify-files.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { openStore, type Store } from '../../src/store/database.js';
@@ -36,7 +38,14 @@ describe.runIf(await postgresAvailable())('tamper evidence', () => {
   let outDir: string;
 
   beforeAll(async () => {
-    upstreams = await startUpstreams({ entraSignIns: 60, entraAudits: 20, entraUsers: 14, metabaseUsers: 4, metabaseDays: 2, pageSize: 100 });
+    upstreams = await startUpstreams({
+      entraSignIns: 60,
+      entraAudits: 20,
+      entraUsers: 14,
+      metabaseUsers: 4,
+      metabaseDays: 2,
+      pageSize: 100,
+    });
     database = await createTestDatabase();
     dataDir = mkdtempSync(path.join(tmpdir(), 'tamper-data-'));
     const collected = await runCli(collectArgs(upstreams), upstreams.env(database.url, { ACCESSTRAIL_DATA_DIR: dataDir }));
@@ -45,7 +54,10 @@ describe.runIf(await postgresAvailable())('tamper evidence', () => {
     outDir = path.join(dataDir, 'out');
     const from = upstreams.since.toISOString();
     const to = new Date(upstreams.until.getTime() + 86_400_000).toISOString();
-    const report = await runCli(['report', '--framework', 'soc2', '--from', from, '--to', to, '--format', 'json,pdf,csv,oscal', '--out', outDir], upstreams.env(database.url, { ACCESSTRAIL_DATA_DIR: dataDir }));
+    const report = await runCli(
+      ['report', '--framework', 'soc2', '--from', from, '--to', to, '--format', 'json,pdf,csv,oscal', '--out', outDir],
+      upstreams.env(database.url, { ACCESSTRAIL_DATA_DIR: dataDir }),
+    );
     expect(report.stderr).toBe('');
     expect(report.code).toBe(0);
     store = await openStore({ databaseUrl: database.url, migrate: false, poolSize: 2 });
@@ -65,7 +77,9 @@ describe.runIf(await postgresAvailable())('tamper evidence', () => {
     expect((await verifyChain(store.db)).intact).toBe(true);
   });
 
-  const cases: Array<{ table: string; tamper: Tamper }> = allEvidenceTables.flatMap((spec) => (['change', 'delete', 'insert'] as const).map((tamper) => ({ table: spec.name, tamper })));
+  const cases: Array<{ table: string; tamper: Tamper }> = allEvidenceTables.flatMap((spec) =>
+    (['change', 'delete', 'insert'] as const).map((tamper) => ({ table: spec.name, tamper })),
+  );
 
   it.each(cases)('$tamper one row of $table: verify names its batch; undone, the chain verifies again', async ({ table, tamper }) => {
     const t = sql.table(table);
@@ -93,14 +107,18 @@ describe.runIf(await postgresAvailable())('tamper evidence', () => {
     }
     await behindTheWritersBack(store.db, async (trx) => {
       if (tamper === 'change') await sql`update ${t} set raw = raw - 'tampered' where ${key}`.execute(trx);
-      if (tamper === 'delete') await sql`insert into ${t} select * from jsonb_populate_record(null::${t}, ${JSON.stringify(victim.row)}::jsonb)`.execute(trx);
+      if (tamper === 'delete')
+        await sql`insert into ${t} select * from jsonb_populate_record(null::${t}, ${JSON.stringify(victim.row)}::jsonb)`.execute(trx);
       if (tamper === 'insert') await sql`delete from ${t} where upstream_id = ${`${victim.upstream_id}-forged`}`.execute(trx);
     });
     expect(await verifyChain(store.db)).toMatchObject({ intact: true });
   });
 
   it('changing the header of a batch (its row count) breaks the chain at that batch', async () => {
-    const { rows } = await sql<{ id: number; row_count: number }>`select id, row_count from evidence_batch order by id limit 1 offset 1`.execute(store.db);
+    const { rows } = await sql<{
+      id: number;
+      row_count: number;
+    }>`select id, row_count from evidence_batch order by id limit 1 offset 1`.execute(store.db);
     const batch = rows[0]!;
     await sql`update evidence_batch set row_count = row_count + 1 where id = ${batch.id}`.execute(store.db);
     expect((await verifyChain(store.db)).firstBroken?.batchId).toBe(batch.id);
@@ -109,7 +127,9 @@ describe.runIf(await postgresAvailable())('tamper evidence', () => {
   });
 
   it('one byte changed anywhere in any rendering (JSON, PDF, CSV, OSCAL) makes verify fail', async () => {
-    const files = readdirSync(outDir).filter((name) => !name.includes('manifest')).map((name) => path.join(outDir, name));
+    const files = readdirSync(outDir)
+      .filter((name) => !name.includes('manifest'))
+      .map((name) => path.join(outDir, name));
     const kinds = new Set(files.map((file) => (file.endsWith('.oscal.json') ? 'oscal' : path.extname(file).slice(1))));
     expect([...kinds].sort()).toEqual(['csv', 'json', 'oscal', 'pdf']);
     const env = { ACCESSTRAIL_DATA_DIR: dataDir, ACCESSTRAIL_LOG_LEVEL: 'warn' };
@@ -129,7 +149,10 @@ describe.runIf(await postgresAvailable())('tamper evidence', () => {
         // In-process, the function `verify FILE` runs (a process per flip is slow on a busy machine);
         // the first flip of each file also goes through the command.
         const lines: string[] = [];
-        await expect(verifyReportFiles([file], { dataDir, print: (line) => lines.push(line) }), `${path.basename(file)} byte ${position}`).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
+        await expect(
+          verifyReportFiles([file], { dataDir, print: (line) => lines.push(line) }),
+          `${path.basename(file)} byte ${position}`,
+        ).rejects.toMatchObject({ code: 'VERIFY_FAILED' });
         expect(lines.join('\n')).toContain('NOT INTACT');
         if (position === 0 && file.endsWith('.csv') === false) {
           const outcome = await runCli(['verify', file], env);
@@ -140,6 +163,8 @@ describe.runIf(await postgresAvailable())('tamper evidence', () => {
       writeFileSync(file, original);
     }
     expect((await runCli(['verify', ...files], env)).code).toBe(0);
-    console.info(`tamper evidence: ${cases.length} row tampers over ${allEvidenceTables.length} tables, ${changed} one-byte changes over ${files.length} report files`);
+    console.info(
+      `tamper evidence: ${cases.length} row tampers over ${allEvidenceTables.length} tables, ${changed} one-byte changes over ${files.length} report files`,
+    );
   }, 300_000);
 });

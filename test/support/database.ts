@@ -2,8 +2,10 @@
 // server (default: the local Postgres on 127.0.0.1:5432, user postgres, trust auth),
 // or, when no server answers, the embedded PGlite engine in memory.
 import { randomBytes } from 'node:crypto';
+
 import pg from 'pg';
-import { openStore, type Engine, type Store } from '../../src/store/database.js';
+
+import { type Engine, openStore, type Store } from '../../src/store/database.js';
 
 const DEFAULT_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/test';
 

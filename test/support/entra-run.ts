@@ -1,18 +1,25 @@
 // Running the Entra collector against the emulator in tests, and a digest of what it
 // stored: shared by the window tests and the Entra fault tests.
 import { createHash, randomBytes } from 'node:crypto';
+
 import { sql } from 'kysely';
 import pg from 'pg';
+
 import { collectEntra, type EntraTuning } from '../../src/collectors/entra/index.js';
-import { streams } from '../../src/store/streams.js';
-import { silentProgress, type CollectContext, type SourceSummary } from '../../src/collectors/types.js';
+import { type CollectContext, silentProgress, type SourceSummary } from '../../src/collectors/types.js';
 import { parseConfig } from '../../src/config.js';
 import type { EntraEmulator } from '../../src/emulators/entra/index.js';
-import { SAMPLE_ADMIN_GROUP_ID, SAMPLE_COLLECTOR_CLIENT_ID, SAMPLE_COLLECTOR_SECRET, SAMPLE_METABASE_APP_ID } from '../../src/emulators/entra/sample.js';
+import {
+  SAMPLE_ADMIN_GROUP_ID,
+  SAMPLE_COLLECTOR_CLIENT_ID,
+  SAMPLE_COLLECTOR_SECRET,
+  SAMPLE_METABASE_APP_ID,
+} from '../../src/emulators/entra/sample.js';
 import { createLogger } from '../../src/logger.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
+import { streams } from '../../src/store/streams.js';
 import { createTestDatabase, serverUrl } from './database.js';
 
 /** Pacing off and retries scaled down so a test takes seconds. */
@@ -59,7 +66,14 @@ export async function collectFrom(
 }
 
 export const entraEventTables = ['entra_sign_in', 'entra_directory_audit'] as const;
-export const entraStateTables = ['entra_user_version', 'entra_group_version', 'entra_group_member_version', 'entra_application_version', 'entra_credential_version', 'entra_app_role_assignment_version'] as const;
+export const entraStateTables = [
+  'entra_user_version',
+  'entra_group_version',
+  'entra_group_member_version',
+  'entra_application_version',
+  'entra_credential_version',
+  'entra_app_role_assignment_version',
+] as const;
 
 export interface EvidenceDigest {
   /** Per table: row count and SHA-256 over the sorted (key, revision/presence, record hash). */
@@ -77,15 +91,27 @@ export async function evidenceDigest(store: Store, sourceId: string): Promise<Ev
     const { rows } = await sql<{ line: string }>`
       select upstream_id || '|' || revision || '|' || record_sha256 as line from ${sql.table(table)}
       where source_id = ${sourceId} order by upstream_id, revision`.execute(store.db);
-    tables[table] = { rows: rows.length, sha256: createHash('sha256').update(rows.map((r) => r.line).join('\n')).digest('hex') };
+    tables[table] = {
+      rows: rows.length,
+      sha256: createHash('sha256')
+        .update(rows.map((r) => r.line).join('\n'))
+        .digest('hex'),
+    };
   }
   for (const table of entraStateTables) {
     const { rows } = await sql<{ line: string }>`
       select upstream_id || '|' || present || '|' || record_sha256 as line from ${sql.table(table)}
       where source_id = ${sourceId} order by upstream_id, record_sha256, present`.execute(store.db);
-    tables[table] = { rows: rows.length, sha256: createHash('sha256').update(rows.map((r) => r.line).join('\n')).digest('hex') };
+    tables[table] = {
+      rows: rows.length,
+      sha256: createHash('sha256')
+        .update(rows.map((r) => r.line).join('\n'))
+        .digest('hex'),
+    };
   }
-  const { rows: revisionRows } = await sql<{ n: number }>`select count(*)::int as n from evidence_revision where source_id = ${sourceId}`.execute(store.db);
+  const { rows: revisionRows } = await sql<{
+    n: number;
+  }>`select count(*)::int as n from evidence_revision where source_id = ${sourceId}`.execute(store.db);
   const collection = createCollectionRepository(store.db);
   const coverage: EvidenceDigest['coverage'] = {};
   for (const stream of [streams.entraSignIns, streams.entraDirectoryAudits]) {

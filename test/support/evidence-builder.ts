@@ -1,13 +1,14 @@
 // Builds small evidence stores for rule tests, through the real repositories (so the
 // rows are exactly what collectors would have written).
 import type { Kysely } from 'kysely';
-import { capabilities, streams } from '../../src/store/streams.js';
+
 import { correlate, type CorrelationResult } from '../../src/correlation/correlate.js';
 import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import type { Rule } from '../../src/correlation/types.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
 import type { Database } from '../../src/store/schema.js';
+import { capabilities, streams } from '../../src/store/streams.js';
 
 export const APP_ID = '11111111-1111-1111-1111-111111111111';
 export const ENTRA = 'entra:contoso';
@@ -48,7 +49,12 @@ export function evidenceBuilder(db: Kysely<Database>) {
     await collection.upsertSource({ id: METABASE, kind: 'metabase', displayName: 'BI' });
   })();
 
-  async function snapshot(table: Parameters<typeof evidence.beginSnapshot>[0], source: string, observedAt: string, records: Parameters<Awaited<ReturnType<typeof evidence.beginSnapshot>>['write']>[0]) {
+  async function snapshot(
+    table: Parameters<typeof evidence.beginSnapshot>[0],
+    source: string,
+    observedAt: string,
+    records: Parameters<Awaited<ReturnType<typeof evidence.beginSnapshot>>['write']>[0],
+  ) {
     await ready;
     const writer = await evidence.beginSnapshot(table, source, at(observedAt));
     await writer.write(records);
@@ -114,23 +120,80 @@ export function evidenceBuilder(db: Kysely<Database>) {
         }),
       );
     },
-    async metabaseGroups(observedAt: string, groups: { id: number; name: string; magic?: string | null }[], memberships: { userId: number; groupId: number }[]) {
-      await snapshot('metabase_group_version', METABASE, observedAt, groups.map((g) => ({ upstream_id: String(g.id), raw: g, name: g.name, magic_group_type: g.magic ?? null })));
-      await snapshot('metabase_membership_version', METABASE, observedAt, memberships.map((m) => ({ upstream_id: `${m.userId}:${m.groupId}`, raw: m, user_id: m.userId, group_id: m.groupId, is_group_manager: false })));
+    async metabaseGroups(
+      observedAt: string,
+      groups: { id: number; name: string; magic?: string | null }[],
+      memberships: { userId: number; groupId: number }[],
+    ) {
+      await snapshot(
+        'metabase_group_version',
+        METABASE,
+        observedAt,
+        groups.map((g) => ({ upstream_id: String(g.id), raw: g, name: g.name, magic_group_type: g.magic ?? null })),
+      );
+      await snapshot(
+        'metabase_membership_version',
+        METABASE,
+        observedAt,
+        memberships.map((m) => ({
+          upstream_id: `${m.userId}:${m.groupId}`,
+          raw: m,
+          user_id: m.userId,
+          group_id: m.groupId,
+          is_group_manager: false,
+        })),
+      );
     },
     async entraGroupMembers(observedAt: string, members: { groupId: string; memberId: string; transitive?: boolean }[]) {
-      await snapshot('entra_group_member_version', ENTRA, observedAt, members.map((m) => ({ upstream_id: `${m.groupId}:${m.memberId}`, raw: m, group_id: m.groupId, member_id: m.memberId, member_type: 'user', transitive: m.transitive ?? true })));
+      await snapshot(
+        'entra_group_member_version',
+        ENTRA,
+        observedAt,
+        members.map((m) => ({
+          upstream_id: `${m.groupId}:${m.memberId}`,
+          raw: m,
+          group_id: m.groupId,
+          member_id: m.memberId,
+          member_type: 'user',
+          transitive: m.transitive ?? true,
+        })),
+      );
     },
     async credentials(observedAt: string, credentials: { keyId: string; start: string; end: string; type?: string }[]) {
       await snapshot(
         'entra_credential_version',
         ENTRA,
         observedAt,
-        credentials.map((c) => ({ upstream_id: `app-object:${c.keyId}`, raw: { keyId: c.keyId }, owner_id: 'app-object', owner_kind: 'application', app_id: APP_ID, key_id: c.keyId, credential_type: c.type ?? 'password', display_name: 'secret', start_date_time: c.start, end_date_time: c.end })),
+        credentials.map((c) => ({
+          upstream_id: `app-object:${c.keyId}`,
+          raw: { keyId: c.keyId },
+          owner_id: 'app-object',
+          owner_kind: 'application',
+          app_id: APP_ID,
+          key_id: c.keyId,
+          credential_type: c.type ?? 'password',
+          display_name: 'secret',
+          start_date_time: c.start,
+          end_date_time: c.end,
+        })),
       );
     },
     async apiKeys(observedAt: string, keys: { id: number; prefix: string; created: string }[]) {
-      await snapshot('metabase_api_key_version', METABASE, observedAt, keys.map((k) => ({ upstream_id: String(k.id), raw: k, key_prefix: k.prefix, name: `key ${k.id}`, user_id: null, creator_id: 1, created_at_source: k.created, scope: null })));
+      await snapshot(
+        'metabase_api_key_version',
+        METABASE,
+        observedAt,
+        keys.map((k) => ({
+          upstream_id: String(k.id),
+          raw: k,
+          key_prefix: k.prefix,
+          name: `key ${k.id}`,
+          user_id: null,
+          creator_id: 1,
+          created_at_source: k.created,
+          scope: null,
+        })),
+      );
     },
     async audits(records: { activity: string; at: string; target: string; modified?: object[]; result?: string; id?: string }[]) {
       await ready;
@@ -142,7 +205,13 @@ export function evidenceBuilder(db: Kysely<Database>) {
           return {
             upstream_id: id,
             occurred_at: at(r.at),
-            raw: { id, activityDateTime: r.at, activityDisplayName: r.activity, result: r.result ?? 'success', targetResources: [{ id: r.target, type: 'User', modifiedProperties: r.modified ?? [] }] },
+            raw: {
+              id,
+              activityDateTime: r.at,
+              activityDisplayName: r.activity,
+              result: r.result ?? 'success',
+              targetResources: [{ id: r.target, type: 'User', modifiedProperties: r.modified ?? [] }],
+            },
             activity: r.activity,
             result: r.result ?? 'success',
             target_ids: [r.target],
@@ -150,7 +219,20 @@ export function evidenceBuilder(db: Kysely<Database>) {
         }),
       );
     },
-    async signIns(records: { user: string; at: string; upn?: string; errorCode?: number; ip?: string; requirement?: string | null; risk?: string; riskState?: string; app?: string; id?: string }[]) {
+    async signIns(
+      records: {
+        user: string;
+        at: string;
+        upn?: string;
+        errorCode?: number;
+        ip?: string;
+        requirement?: string | null;
+        risk?: string;
+        riskState?: string;
+        app?: string;
+        id?: string;
+      }[],
+    ) {
       await ready;
       const rows = records.map((r) => {
         const id = r.id ?? nextId('signin');
@@ -178,7 +260,15 @@ export function evidenceBuilder(db: Kysely<Database>) {
       await ready;
       const rows = records.map((r) => {
         const id = r.id ?? nextId('login');
-        return { upstream_id: id, occurred_at: at(r.at), raw: { id, user_id: r.account, timestamp: r.at }, user_id: r.account, session_key: r.session ?? null, device_id: 'd', ip_address: r.ip ?? '203.0.113.1' };
+        return {
+          upstream_id: id,
+          occurred_at: at(r.at),
+          raw: { id, user_id: r.account, timestamp: r.at },
+          user_id: r.account,
+          session_key: r.session ?? null,
+          device_id: 'd',
+          ip_address: r.ip ?? '203.0.113.1',
+        };
       });
       await evidence.writeEvents('metabase_login', METABASE, rows);
       return rows.map((r) => r.upstream_id);
@@ -187,8 +277,25 @@ export function evidenceBuilder(db: Kysely<Database>) {
     async passwordSession(sessionKey: string, account: number, createdAt: string) {
       await ready;
       const authIdentityId = 9000 + ++counter;
-      await evidence.writeEvents('metabase_auth_identity', METABASE, [{ upstream_id: String(authIdentityId), occurred_at: at(createdAt), raw: { id: authIdentityId, provider: 'password' }, user_id: account, provider: 'password', provider_id: null }]);
-      await evidence.writeEvents('metabase_session', METABASE, [{ upstream_id: sessionKey, occurred_at: at(createdAt), raw: { user_id: account }, user_id: account, auth_identity_id: authIdentityId }]);
+      await evidence.writeEvents('metabase_auth_identity', METABASE, [
+        {
+          upstream_id: String(authIdentityId),
+          occurred_at: at(createdAt),
+          raw: { id: authIdentityId, provider: 'password' },
+          user_id: account,
+          provider: 'password',
+          provider_id: null,
+        },
+      ]);
+      await evidence.writeEvents('metabase_session', METABASE, [
+        {
+          upstream_id: sessionKey,
+          occurred_at: at(createdAt),
+          raw: { user_id: account },
+          user_id: account,
+          auth_identity_id: authIdentityId,
+        },
+      ]);
     },
     async queries(records: { account: number | null; at: string; id?: string }[]) {
       await ready;
@@ -197,14 +304,30 @@ export function evidenceBuilder(db: Kysely<Database>) {
         METABASE,
         records.map((r) => {
           const id = r.id ?? nextId('q');
-          return { upstream_id: id, occurred_at: at(r.at), raw: { id, executor_id: r.account }, executor_id: r.account, context: 'question' };
+          return {
+            upstream_id: id,
+            occurred_at: at(r.at),
+            raw: { id, executor_id: r.account },
+            executor_id: r.account,
+            context: 'question',
+          };
         }),
       );
     },
   };
 }
 
-export async function runRules(db: Kysely<Database>, options: { from: string; to: string; asOf?: string; rules: readonly Rule[]; overrides?: Record<string, string>; adminGroupIds?: string[] }): Promise<CorrelationResult> {
+export async function runRules(
+  db: Kysely<Database>,
+  options: {
+    from: string;
+    to: string;
+    asOf?: string;
+    rules: readonly Rule[];
+    overrides?: Record<string, string>;
+    adminGroupIds?: string[];
+  },
+): Promise<CorrelationResult> {
   const adminGroupIds = options.adminGroupIds ?? [];
   return correlate(db, {
     period: { from: at(options.from), to: at(options.to) },

@@ -2,10 +2,10 @@
 // mixed link states, terminated people, administrators, non-human accounts, findings
 // for most rules, one collection gap, and statistics summarising `events` records.
 // Used by the renderer tests and bench/report.ts; the same options give the same model.
-import { buildControlSections, loadFrameworkCatalogue } from '../../src/reports/catalogue.js';
 import { loadRuleCatalogue } from '../../src/correlation/rule-catalogue.js';
+import { seededRandom } from '../../src/emulators/seeded-random.js';
+import { buildControlSections, loadFrameworkCatalogue } from '../../src/reports/catalogue.js';
 import {
-  REPORT_SCHEMA_VERSION,
   type CredentialRow,
   type EvidenceRef,
   type Finding,
@@ -14,13 +14,13 @@ import {
   type NonHumanRow,
   type PrivilegeChangeRow,
   type PrivilegedRow,
+  REPORT_SCHEMA_VERSION,
   type ReportModel,
   type RuleSection,
   type Severity,
   type SourceSection,
   type TerminatedPersonRow,
 } from '../../src/reports/model.js';
-import { seededRandom } from '../../src/emulators/seeded-random.js';
 
 export interface SampleModelOptions {
   accounts: number;
@@ -46,10 +46,61 @@ const DEFAULT_FINDING_RULES = [
   'log-gap',
 ];
 
-const FIRST = ['Ada', 'Björn', 'Chloé', 'Dmitri', 'Elena', 'Farid', 'Grace', 'Hiro', 'Ingrid', 'José', 'Kofi', 'Lena', 'Mateo', 'Nadia', 'Oskar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tariq', 'Ursula', 'Viktor', 'Wen', 'Yusuf', 'Zoë'];
-const LAST = ['Andersen', 'Bauer', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'García', 'Hansen', 'Ivanova', 'Jensen', 'Kowalski', 'López', 'Müller', 'Nakamura', 'Okafor', 'Petrov', 'Quinn', 'Rossi', 'Schmidt', 'Tanaka', 'Uddin', 'Varga', 'Weber', 'Yilmaz', 'Zhang'];
+const FIRST = [
+  'Ada',
+  'Björn',
+  'Chloé',
+  'Dmitri',
+  'Elena',
+  'Farid',
+  'Grace',
+  'Hiro',
+  'Ingrid',
+  'José',
+  'Kofi',
+  'Lena',
+  'Mateo',
+  'Nadia',
+  'Oskar',
+  'Priya',
+  'Quentin',
+  'Rosa',
+  'Sven',
+  'Tariq',
+  'Ursula',
+  'Viktor',
+  'Wen',
+  'Yusuf',
+  'Zoë',
+];
+const LAST = [
+  'Andersen',
+  'Bauer',
+  'Costa',
+  'Dubois',
+  'Eriksen',
+  'Fischer',
+  'García',
+  'Hansen',
+  'Ivanova',
+  'Jensen',
+  'Kowalski',
+  'López',
+  'Müller',
+  'Nakamura',
+  'Okafor',
+  'Petrov',
+  'Quinn',
+  'Rossi',
+  'Schmidt',
+  'Tanaka',
+  'Uddin',
+  'Varga',
+  'Weber',
+  'Yilmaz',
+  'Zhang',
+];
 const LINK_METHODS = ['upn', 'upn', 'upn', 'upn', 'mail', 'proxy-address', 'other-mail', 'former-upn', 'guest-home', 'manual'];
-
 
 const DAY = 86_400_000;
 
@@ -178,7 +229,12 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
       type: entra ? pick(['password', 'certificate']) : 'api-key',
       // A display name is free text anyone with app rights can set: keep one hostile
       // value in the sample so every renderer is exercised against formula injection.
-      displayName: index === 3 ? '=HYPERLINK("http://evil.example","click")' : entra ? `Metabase SSO ${pick(['prod', 'staging', 'collector'])} ${index}` : `Reporting key ${index}`,
+      displayName:
+        index === 3
+          ? '=HYPERLINK("http://evil.example","click")'
+          : entra
+            ? `Metabase SSO ${pick(['prod', 'staging', 'collector'])} ${index}`
+            : `Reporting key ${index}`,
       start: iso(start),
       end: entra ? iso(start + 365 * DAY) : null,
       source: entra ? 'entra' : 'metabase',
@@ -190,7 +246,14 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
   const severityOf = new Map(ruleCatalogue.rules.map((rule) => [rule.id, rule.severity as Severity]));
   const evidence = (source: string, count: number): EvidenceRef[] =>
     Array.from({ length: count }, () => ({ source, id: guid(), at: iso(within()) })).sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
-  const addFinding = (rule: string, account: HumanAccountRow | null, summary: string, refs: EvidenceRef[], detail: Record<string, unknown>, subject: Partial<Finding['subject']> = {}) => {
+  const addFinding = (
+    rule: string,
+    account: HumanAccountRow | null,
+    summary: string,
+    refs: EvidenceRef[],
+    detail: Record<string, unknown>,
+    subject: Partial<Finding['subject']> = {},
+  ) => {
     if (!findingRules.has(rule) || notEvaluableRules.has(rule)) return;
     findings.push({
       id: `${rule}:${hex(12)}`,
@@ -219,59 +282,105 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
     if (!account) continue;
     if (random() < 0.3) {
       const refs = evidence('metabase-login', 1 + Math.floor(random() * 4));
-      addFinding('access-after-termination', account, `${refs.length} Metabase event(s) after termination at ${person.terminatedAt}`, refs, { terminatedAt: person.terminatedAt, lagHours: Math.round(random() * 500) });
+      addFinding(
+        'access-after-termination',
+        account,
+        `${refs.length} Metabase event(s) after termination at ${person.terminatedAt}`,
+        refs,
+        { terminatedAt: person.terminatedAt, lagHours: Math.round(random() * 500) },
+      );
     }
     if (person.accountState === 'active') {
-      addFinding('orphaned-account', account, `Metabase account still active; person terminated at ${person.terminatedAt}`, [{ source: 'entra-directory-audit', id: guid(), at: person.terminatedAt }], {
-        terminatedAt: person.terminatedAt,
-        daysSince: Math.floor((to - Date.parse(person.terminatedAt)) / DAY),
-      });
+      addFinding(
+        'orphaned-account',
+        account,
+        `Metabase account still active; person terminated at ${person.terminatedAt}`,
+        [{ source: 'entra-directory-audit', id: guid(), at: person.terminatedAt }],
+        {
+          terminatedAt: person.terminatedAt,
+          daysSince: Math.floor((to - Date.parse(person.terminatedAt)) / DAY),
+        },
+      );
     }
   }
   for (const account of humanAccounts) {
     if (!account.active) continue;
     if (account.linkStatus !== 'linked') {
-      addFinding('unlinked-account', account, account.linkStatus === 'ambiguous' ? 'E-mail matches two people in Entra ID' : 'No Entra ID person has this e-mail', [{ source: 'metabase-user', id: `${account.metabaseSourceId}/${account.accountId}`, at: account.dateJoined }], {
-        ssoSource: account.ssoSource,
-        dateJoined: account.dateJoined,
-        lastLogin: account.lastActivity,
-        ambiguity: account.linkStatus === 'ambiguous' ? ['two people'] : null,
-      });
+      addFinding(
+        'unlinked-account',
+        account,
+        account.linkStatus === 'ambiguous' ? 'E-mail matches two people in Entra ID' : 'No Entra ID person has this e-mail',
+        [{ source: 'metabase-user', id: `${account.metabaseSourceId}/${account.accountId}`, at: account.dateJoined }],
+        {
+          ssoSource: account.ssoSource,
+          dateJoined: account.dateJoined,
+          lastLogin: account.lastActivity,
+          ambiguity: account.linkStatus === 'ambiguous' ? ['two people'] : null,
+        },
+      );
     }
     const roll = random();
     if (roll < 0.005) {
       const refs = evidence('metabase-login', 1 + Math.floor(random() * 12));
-      addFinding('sso-bypass', account, `${refs.length} Metabase login(s) without a matching Entra ID sign-in`, refs, { unexplainedLogins: refs.length });
+      addFinding('sso-bypass', account, `${refs.length} Metabase login(s) without a matching Entra ID sign-in`, refs, {
+        unexplainedLogins: refs.length,
+      });
     } else if (roll < 0.015) {
       const refs = evidence('entra-sign-in', 1 + Math.floor(random() * 6));
       addFinding('single-factor-sign-in', account, `${refs.length} single-factor sign-in(s) to Metabase`, refs, { count: refs.length });
     } else if (roll < 0.06 && (account.lastActivity === null || Date.parse(account.lastActivity) < to - 90 * DAY)) {
-      addFinding('dormant-account', account, account.lastActivity === null ? 'Never used' : `Last activity ${account.lastActivity}`, account.lastActivity === null ? [] : [{ source: 'metabase-login', id: guid(), at: account.lastActivity }], {
-        lastActivity: account.lastActivity,
-      });
+      addFinding(
+        'dormant-account',
+        account,
+        account.lastActivity === null ? 'Never used' : `Last activity ${account.lastActivity}`,
+        account.lastActivity === null ? [] : [{ source: 'metabase-login', id: guid(), at: account.lastActivity }],
+        {
+          lastActivity: account.lastActivity,
+        },
+      );
     }
   }
   for (const row of privileged) {
     if (row.justified === false) {
       const account = byAccountId.get(row.accountId) ?? null;
-      addFinding('unjustified-privilege', account, `Administrator (${row.viaSuperuser ? 'superuser' : 'Administrators group'}) without an approved Entra ID admin group`, [{ source: 'metabase-membership', id: `${row.metabaseSourceId}/${row.accountId}`, at: iso(to) }], {
-        viaSuperuser: row.viaSuperuser,
-        viaAdminGroup: row.viaAdminGroup,
-      });
+      addFinding(
+        'unjustified-privilege',
+        account,
+        `Administrator (${row.viaSuperuser ? 'superuser' : 'Administrators group'}) without an approved Entra ID admin group`,
+        [{ source: 'metabase-membership', id: `${row.metabaseSourceId}/${row.accountId}`, at: iso(to) }],
+        {
+          viaSuperuser: row.viaSuperuser,
+          viaAdminGroup: row.viaAdminGroup,
+        },
+      );
     }
   }
   for (const credential of credentials) {
     if (credential.start !== null && Date.parse(credential.start) < to - 90 * DAY) {
-      addFinding('stale-credential', null, `Credential started ${credential.start}, older than 90 days`, [{ source: 'entra-credential', id: credential.credentialId, at: credential.start }], { start: credential.start, end: credential.end }, {
-        credentialId: credential.credentialId,
-        source: credential.source === 'entra' ? entraSourceId : metabaseSourceId,
-      });
+      addFinding(
+        'stale-credential',
+        null,
+        `Credential started ${credential.start}, older than 90 days`,
+        [{ source: 'entra-credential', id: credential.credentialId, at: credential.start }],
+        { start: credential.start, end: credential.end },
+        {
+          credentialId: credential.credentialId,
+          source: credential.source === 'entra' ? entraSourceId : metabaseSourceId,
+        },
+      );
     }
   }
   const gapFrom = Date.parse('2026-05-10T00:00:00Z');
   const gapTo = gapFrom + 36 * 3_600_000;
   if (withGap) {
-    addFinding('log-gap', null, 'Entra ID sign-ins not collected for 36 hours', [], { from: iso(gapFrom), to: iso(gapTo), hours: 36 }, { source: entraSourceId });
+    addFinding(
+      'log-gap',
+      null,
+      'Entra ID sign-ins not collected for 36 hours',
+      [],
+      { from: iso(gapFrom), to: iso(gapTo), hours: 36 },
+      { source: entraSourceId },
+    );
   }
   for (const account of humanAccounts.slice(0, Math.max(1, Math.floor(options.accounts / 500)))) {
     const refs = evidence('entra-sign-in', 10 + Math.floor(random() * 5));
@@ -287,10 +396,15 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
       title: rule.title,
       severity: rule.severity,
       status: notEvaluable ? 'not-evaluable' : 'evaluated',
-      reason: notEvaluable ? (rule.id === 'risky-sign-in' ? 'riskLevelDuringSignIn is "hidden" on every sign-in: the tenant has no Entra ID P2 licence' : 'the data this rule needs was not collected') : null,
+      reason: notEvaluable
+        ? rule.id === 'risky-sign-in'
+          ? 'riskLevelDuringSignIn is "hidden" on every sign-in: the tenant has no Entra ID P2 licence'
+          : 'the data this rule needs was not collected'
+        : null,
       parameters: rule.parameters,
       findingCount: findings.filter((finding) => finding.rule === rule.id).length,
-      notEvaluableCount: withGap && !notEvaluable && rule.sources.includes('entra-sign-ins') && rule.id !== 'log-gap' ? 3 + Math.floor(random() * 20) : 0,
+      notEvaluableCount:
+        withGap && !notEvaluable && rule.sources.includes('entra-sign-ins') && rule.id !== 'log-gap' ? 3 + Math.floor(random() * 20) : 0,
     };
   });
 
@@ -301,16 +415,48 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
     {
       kind: 'entra-sign-ins',
       sourceId: entraSourceId,
-      coverage: withGap ? [{ from: iso(from), to: iso(gapFrom) }, { from: iso(gapTo), to: iso(to) }] : [{ from: iso(from), to: iso(to) }],
+      coverage: withGap
+        ? [
+            { from: iso(from), to: iso(gapFrom) },
+            { from: iso(gapTo), to: iso(to) },
+          ]
+        : [{ from: iso(from), to: iso(to) }],
       gaps: withGap ? [{ from: iso(gapFrom), to: iso(gapTo) }] : [],
       records: signIns,
       firstRecordAt: iso(from + 60_000),
       lastRecordAt: iso(to - 60_000),
       notes: ['Sign-ins collected from the Microsoft Graph beta endpoint (authenticationRequirement available).'],
     },
-    { kind: 'entra-directory-audits', sourceId: entraSourceId, coverage: [{ from: iso(from), to: iso(to) }], gaps: [], records: audits, firstRecordAt: iso(from + 3_600_000), lastRecordAt: iso(to - 3_600_000), notes: [] },
-    { kind: 'entra-directory', sourceId: entraSourceId, coverage: [{ from: iso(from), to: iso(to) }], gaps: [], records: options.accounts + terminatedPeople.length, firstRecordAt: iso(from), lastRecordAt: iso(to - 1000), notes: ['Users, groups and application credentials snapshotted daily.'] },
-    { kind: 'metabase', sourceId: metabaseSourceId, coverage: [{ from: iso(from), to: iso(to) }], gaps: [], records: metabaseEvents, firstRecordAt: iso(from + 120_000), lastRecordAt: iso(to - 120_000), notes: ['Metabase 0.50 application database (PostgreSQL), read-only.'] },
+    {
+      kind: 'entra-directory-audits',
+      sourceId: entraSourceId,
+      coverage: [{ from: iso(from), to: iso(to) }],
+      gaps: [],
+      records: audits,
+      firstRecordAt: iso(from + 3_600_000),
+      lastRecordAt: iso(to - 3_600_000),
+      notes: [],
+    },
+    {
+      kind: 'entra-directory',
+      sourceId: entraSourceId,
+      coverage: [{ from: iso(from), to: iso(to) }],
+      gaps: [],
+      records: options.accounts + terminatedPeople.length,
+      firstRecordAt: iso(from),
+      lastRecordAt: iso(to - 1000),
+      notes: ['Users, groups and application credentials snapshotted daily.'],
+    },
+    {
+      kind: 'metabase',
+      sourceId: metabaseSourceId,
+      coverage: [{ from: iso(from), to: iso(to) }],
+      gaps: [],
+      records: metabaseEvents,
+      firstRecordAt: iso(from + 120_000),
+      lastRecordAt: iso(to - 120_000),
+      notes: ['Metabase 0.50 application database (PostgreSQL), read-only.'],
+    },
   ];
 
   // Statistics: the `events` sign-ins spread over the period's weeks.
@@ -327,7 +473,9 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
     weeks.push({ week: new Date(firstMonday + index * 7 * DAY).toISOString().slice(0, 10), successful: total - failed, failed });
   });
   const logins = Math.round(metabaseEvents * 0.25);
-  const unexplained = findings.filter((finding) => finding.rule === 'sso-bypass').reduce((sum, finding) => sum + finding.evidence.length, 0);
+  const unexplained = findings
+    .filter((finding) => finding.rule === 'sso-bypass')
+    .reduce((sum, finding) => sum + finding.evidence.length, 0);
   const notEvaluableLogins = withGap ? Math.round(logins * (36 / (91 * 24))) : 0;
 
   const controls = buildControlSections({ framework: frameworkCatalogue, rules: ruleCatalogue, ruleResults: rules, findings, sources });
@@ -354,16 +502,44 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
       nonHuman,
       credentials,
       reconciliation: [
-        { population: 'humanAccounts', count: humanAccounts.length, sourceCount: humanAccounts.length + nonHuman.length, definition: 'Metabase core_user rows active at any time in the period, less the non-human accounts' },
-        { population: 'terminatedPeople', count: terminatedPeople.length, sourceCount: terminatedPeople.length, definition: 'Entra ID people with a terminated interval starting inside the period' },
-        { population: 'privileged', count: privileged.length, sourceCount: privileged.length, definition: 'Active human Metabase accounts that are superusers or members of the Administrators group at as-of' },
-        { population: 'nonHuman', count: nonHuman.length, sourceCount: nonHuman.length, definition: 'Metabase accounts of type api-key or internal, e-mail @api-key.invalid, or id 13371338' },
-        { population: 'credentials', count: credentials.length, sourceCount: credentials.length, definition: 'Secrets and certificates of the watched Entra ID applications, and Metabase API keys, at as-of' },
+        {
+          population: 'humanAccounts',
+          count: humanAccounts.length,
+          sourceCount: humanAccounts.length + nonHuman.length,
+          definition: 'Metabase core_user rows active at any time in the period, less the non-human accounts',
+        },
+        {
+          population: 'terminatedPeople',
+          count: terminatedPeople.length,
+          sourceCount: terminatedPeople.length,
+          definition: 'Entra ID people with a terminated interval starting inside the period',
+        },
+        {
+          population: 'privileged',
+          count: privileged.length,
+          sourceCount: privileged.length,
+          definition: 'Active human Metabase accounts that are superusers or members of the Administrators group at as-of',
+        },
+        {
+          population: 'nonHuman',
+          count: nonHuman.length,
+          sourceCount: nonHuman.length,
+          definition: 'Metabase accounts of type api-key or internal, e-mail @api-key.invalid, or id 13371338',
+        },
+        {
+          population: 'credentials',
+          count: credentials.length,
+          sourceCount: credentials.length,
+          definition: 'Secrets and certificates of the watched Entra ID applications, and Metabase API keys, at as-of',
+        },
       ],
     },
     statistics: {
       signInsPerWeek: weeks,
-      mfaShare: Math.round((1 - (findings.filter((finding) => finding.rule === 'single-factor-sign-in').length + 1) / Math.max(1, activeHumans)) * 10_000) / 10_000,
+      mfaShare:
+        Math.round(
+          (1 - (findings.filter((finding) => finding.rule === 'single-factor-sign-in').length + 1) / Math.max(1, activeHumans)) * 10_000,
+        ) / 10_000,
       loginsExplained: { explained: Math.max(0, logins - unexplained - notEvaluableLogins), unexplained, notEvaluable: notEvaluableLogins },
     },
     methodology: [

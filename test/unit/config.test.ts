@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { parseConfig, readEnvironment, requireSetting } from '../../src/config.js';
 import { AppError } from '../../src/errors.js';
 

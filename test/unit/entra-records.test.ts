@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+
 import { createPacer } from '../../src/collectors/entra/pacer.js';
-import { mapAudit, mapCredentials, parseGraphInstant, mapSignIn } from '../../src/collectors/entra/records.js';
+import { mapAudit, mapCredentials, mapSignIn, parseGraphInstant } from '../../src/collectors/entra/records.js';
 import { compileFilter, FilterError } from '../../src/emulators/entra/odata.js';
 
 const now = new Date('2026-08-01T00:00:00Z');
@@ -13,19 +14,55 @@ describe('Entra record mapping', () => {
   });
 
   it('maps a sign-in and rejects impossible ones with a reason', () => {
-    const ok = mapSignIn({ id: 's', createdDateTime: '2026-07-01T10:00:00Z', userPrincipalName: 'A@B.example', status: { errorCode: 53003 }, signInEventTypes: ['nonInteractiveUser'] }, 'beta', now);
-    expect(ok).toMatchObject({ ok: true, row: { user_principal_name: 'a@b.example', error_code: 53003, event_types: ['nonInteractiveUser'], graph_version: 'beta' } });
-    expect(mapSignIn({ id: 's', createdDateTime: '2030-01-01T00:00:00Z' }, 'beta', now)).toMatchObject({ ok: false, reason: expect.stringMatching(/impossible/) });
-    expect(mapSignIn({ createdDateTime: '2026-07-01T10:00:00Z' }, 'beta', now)).toMatchObject({ ok: false, reason: 'sign-in without an id' });
+    const ok = mapSignIn(
+      {
+        id: 's',
+        createdDateTime: '2026-07-01T10:00:00Z',
+        userPrincipalName: 'A@B.example',
+        status: { errorCode: 53003 },
+        signInEventTypes: ['nonInteractiveUser'],
+      },
+      'beta',
+      now,
+    );
+    expect(ok).toMatchObject({
+      ok: true,
+      row: { user_principal_name: 'a@b.example', error_code: 53003, event_types: ['nonInteractiveUser'], graph_version: 'beta' },
+    });
+    expect(mapSignIn({ id: 's', createdDateTime: '2030-01-01T00:00:00Z' }, 'beta', now)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/impossible/),
+    });
+    expect(mapSignIn({ createdDateTime: '2026-07-01T10:00:00Z' }, 'beta', now)).toMatchObject({
+      ok: false,
+      reason: 'sign-in without an id',
+    });
   });
 
   it('reads audit keys case-insensitively', () => {
-    const mapped = mapAudit({ id: 'd', activityDateTime: '2026-07-01T10:00:00Z', activityDisplayName: 'Add member to group', targetResources: [{ Id: 'u1', Type: 'User' }, { id: 'g1' }], initiatedBy: { app: { appId: 'x' } } }, now);
+    const mapped = mapAudit(
+      {
+        id: 'd',
+        activityDateTime: '2026-07-01T10:00:00Z',
+        activityDisplayName: 'Add member to group',
+        targetResources: [{ Id: 'u1', Type: 'User' }, { id: 'g1' }],
+        initiatedBy: { app: { appId: 'x' } },
+      },
+      now,
+    );
     expect(mapped).toMatchObject({ ok: true, row: { target_ids: ['u1', 'g1'], initiated_by_app_id: 'x', initiated_by_user_id: null } });
   });
 
   it('never keeps secret text or key material of credentials', () => {
-    const rows = mapCredentials({ id: 'o', appId: 'a', passwordCredentials: [{ keyId: 'k1', secretText: 'shh' }], keyCredentials: [{ keyId: 'k2', type: 'AsymmetricX509Cert', key: 'MIIB' }] }, 'application');
+    const rows = mapCredentials(
+      {
+        id: 'o',
+        appId: 'a',
+        passwordCredentials: [{ keyId: 'k1', secretText: 'shh' }],
+        keyCredentials: [{ keyId: 'k2', type: 'AsymmetricX509Cert', key: 'MIIB' }],
+      },
+      'application',
+    );
     expect(JSON.stringify(rows)).not.toMatch(/shh|MIIB/);
     expect(rows.map((r) => (r.ok ? r.row.upstream_id : null))).toEqual(['o:k1', 'o:k2']);
   });
@@ -34,7 +71,10 @@ describe('Entra record mapping', () => {
 describe('emulator $filter', () => {
   const allowed = new Set(['createdDateTime', 'appId', 'signInEventTypes/any']);
   it('accepts the clauses the collector sends and refuses quoted dates and gt', () => {
-    const match = compileFilter("createdDateTime ge 2026-07-01T00:00:00Z and createdDateTime le 2026-07-02T00:00:00Z and appId eq 'A' and signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser')", allowed);
+    const match = compileFilter(
+      "createdDateTime ge 2026-07-01T00:00:00Z and createdDateTime le 2026-07-02T00:00:00Z and appId eq 'A' and signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser')",
+      allowed,
+    );
     expect(match({ createdDateTime: '2026-07-01T10:00:00Z', appId: 'a', signInEventTypes: ['nonInteractiveUser'] })).toBe(true);
     expect(match({ createdDateTime: '2026-07-03T10:00:00Z', appId: 'a', signInEventTypes: ['nonInteractiveUser'] })).toBe(false);
     expect(() => compileFilter("createdDateTime ge '2026-07-01T00:00:00Z'", allowed)).toThrow(FilterError);

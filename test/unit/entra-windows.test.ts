@@ -1,10 +1,17 @@
 // How wide the next Entra log window is, from what the last one held.
 import { describe, expect, it } from 'vitest';
+
 import { defaultWindowPolicy, nextWindowMs, type WindowPolicy } from '../../src/collectors/entra/log-streams.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-const policy: WindowPolicy = { ...defaultWindowPolicy, targetPagesPerWindow: 10, maxGrowth: 128, minWindowMs: 60_000, maxWindowMs: 366 * DAY };
+const policy: WindowPolicy = {
+  ...defaultWindowPolicy,
+  targetPagesPerWindow: 10,
+  maxGrowth: 128,
+  minWindowMs: 60_000,
+  maxWindowMs: 366 * DAY,
+};
 
 describe('nextWindowMs', () => {
   it('widens a sparse window to where the measured density predicts the target of full pages', () => {

@@ -15,7 +15,10 @@ describe('layer rules', () => {
   it.each([
     ['src/store/database.ts', "import { correlate } from '../correlation/correlate.js';\nexport const x = correlate;\n"],
     ['src/collectors/types.ts', "import { buildReportModel } from '../reports/build-model.js';\nexport const x = buildReportModel;\n"],
-    ['src/correlation/rules/common.ts', "import { collectEntra } from '../../collectors/entra/index.js';\nexport const x = collectEntra;\n"],
+    [
+      'src/correlation/rules/common.ts',
+      "import { collectEntra } from '../../collectors/entra/index.js';\nexport const x = collectEntra;\n",
+    ],
     ['src/reports/model.ts', "import { buildApp } from '../api/app.js';\nexport const x = buildApp;\n"],
     ['src/api/pagination.ts', "import { registerCollect } from '../cli/commands/collect.js';\nexport const x = registerCollect;\n"],
     ['src/emulators/seeded-random.ts', "import { openStore } from '../store/database.js';\nexport const x = openStore;\n"],
@@ -26,6 +29,11 @@ describe('layer rules', () => {
   });
 
   it('lets a layer import the layers below it', { timeout: 60_000 }, async () => {
-    expect(await layerErrors('src/reports/model.ts', "import { correlate } from '../correlation/correlate.js';\nimport { openStore } from '../store/database.js';\nexport const x = [correlate, openStore];\n")).toEqual([]);
+    expect(
+      await layerErrors(
+        'src/reports/model.ts',
+        "import { correlate } from '../correlation/correlate.js';\nimport { openStore } from '../store/database.js';\nexport const x = [correlate, openStore];\n",
+      ),
+    ).toEqual([]);
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { guestHomeAddress, identifiersOf, linkAccounts, stripDeletedPrefix, type AccountIdentity, type PersonIdentity } from '../../src/correlation/identity/linking.js';
+
+import {
+  type AccountIdentity,
+  guestHomeAddress,
+  identifiersOf,
+  linkAccounts,
+  type PersonIdentity,
+  stripDeletedPrefix,
+} from '../../src/correlation/identity/linking.js';
 
 const person = (personId: string, fields: Partial<PersonIdentity> = {}): PersonIdentity => ({
   sourceId: 'entra:t',
@@ -12,18 +20,30 @@ const person = (personId: string, fields: Partial<PersonIdentity> = {}): PersonI
   earlierUpns: [],
   ...fields,
 });
-const account = (accountId: number, email: string | null, isHuman = true): AccountIdentity => ({ metabaseSourceId: 'metabase:m', accountId, email, isHuman });
+const account = (accountId: number, email: string | null, isHuman = true): AccountIdentity => ({
+  metabaseSourceId: 'metabase:m',
+  accountId,
+  email,
+  isHuman,
+});
 
 describe('linking accounts to people', () => {
   it('matches e-mail case-insensitively and trimmed, by UPN first', () => {
-    const [link] = linkAccounts([account(1, '  Ada.Lovelace@Contoso.com ')], [person('p1', { upn: 'ada.lovelace@CONTOSO.com', mail: 'ada.lovelace@contoso.com' })], []);
+    const [link] = linkAccounts(
+      [account(1, '  Ada.Lovelace@Contoso.com ')],
+      [person('p1', { upn: 'ada.lovelace@CONTOSO.com', mail: 'ada.lovelace@contoso.com' })],
+      [],
+    );
     expect(link).toMatchObject({ status: 'linked', personId: 'p1', method: 'upn' });
   });
 
   it.each([
     ['mail', person('p1', { upn: 'a1@corp.onmicrosoft.com', mail: 'ada@contoso.com' })],
     ['otherMails', person('p1', { upn: 'a1@corp.onmicrosoft.com', otherMails: ['ada@contoso.com'] })],
-    ['proxyAddresses', person('p1', { upn: 'a1@corp.onmicrosoft.com', proxyAddresses: ['SMTP:a1@corp.onmicrosoft.com', 'smtp:ADA@contoso.com'] })],
+    [
+      'proxyAddresses',
+      person('p1', { upn: 'a1@corp.onmicrosoft.com', proxyAddresses: ['SMTP:a1@corp.onmicrosoft.com', 'smtp:ADA@contoso.com'] }),
+    ],
     ['earlierUpn', person('p1', { upn: 'ada.byron@contoso.com', earlierUpns: ['ada@contoso.com'] })],
   ])('links by %s', (method, p) => {
     expect(linkAccounts([account(1, 'ada@contoso.com')], [p], [])[0]).toMatchObject({ status: 'linked', method });
@@ -37,7 +57,11 @@ describe('linking accounts to people', () => {
   it('links a guest by the home form of its #EXT# UPN, split at the last underscore', () => {
     expect(guestHomeAddress('ada_lovelace_fabrikam.com#EXT#@contoso.onmicrosoft.com')).toBe('ada_lovelace@fabrikam.com');
     const guest = person('g1', { upn: 'ada_fabrikam.com#EXT#@contoso.onmicrosoft.com' });
-    expect(linkAccounts([account(1, 'ADA@fabrikam.com')], [guest], [])[0]).toMatchObject({ status: 'linked', personId: 'g1', method: 'guestHome' });
+    expect(linkAccounts([account(1, 'ADA@fabrikam.com')], [guest], [])[0]).toMatchObject({
+      status: 'linked',
+      personId: 'g1',
+      method: 'guestHome',
+    });
   });
 
   it('links a soft-deleted user by its UPN without the object-id prefix, and by mail', () => {
@@ -53,11 +77,18 @@ describe('linking accounts to people', () => {
 
   it('does not link an e-mail that matches two people, and names them', () => {
     const people = [person('p1', { upn: 'ada@contoso.com' }), person('p2', { upn: 'ada.new@contoso.com', mail: 'ADA@contoso.com' })];
-    expect(linkAccounts([account(1, 'ada@contoso.com')], people, [])[0]).toMatchObject({ status: 'ambiguous', personId: null, candidates: ['p1', 'p2'] });
+    expect(linkAccounts([account(1, 'ada@contoso.com')], people, [])[0]).toMatchObject({
+      status: 'ambiguous',
+      personId: null,
+      candidates: ['p1', 'p2'],
+    });
   });
 
   it("treats one person's current UPN being another's earlier UPN as ambiguous", () => {
-    const people = [person('p1', { upn: 'sam@contoso.com' }), person('p2', { upn: 'samuel@contoso.com', earlierUpns: ['sam@contoso.com'] })];
+    const people = [
+      person('p1', { upn: 'sam@contoso.com' }),
+      person('p2', { upn: 'samuel@contoso.com', earlierUpns: ['sam@contoso.com'] }),
+    ];
     expect(linkAccounts([account(1, 'sam@contoso.com')], people, [])[0]!.status).toBe('ambiguous');
   });
 
@@ -72,6 +103,11 @@ describe('linking accounts to people', () => {
 
   it('lists the identifiers a person can be matched by', () => {
     const ids = identifiersOf(person('p1', { upn: 'A@x.com', mail: 'b@x.com', otherMails: ['c@y.com'], proxyAddresses: ['smtp:d@x.com'] }));
-    expect(ids.map((i) => `${i.method}:${i.value}`)).toEqual(['upn:a@x.com', 'mail:b@x.com', 'otherMails:c@y.com', 'proxyAddresses:d@x.com']);
+    expect(ids.map((i) => `${i.method}:${i.value}`)).toEqual([
+      'upn:a@x.com',
+      'mail:b@x.com',
+      'otherMails:c@y.com',
+      'proxyAddresses:d@x.com',
+    ]);
   });
 });

@@ -1,7 +1,17 @@
 // Mapping Metabase rows into evidence: secrets dropped, session ids hashed, service
 // accounts never human, malformed values reported.
 import { describe, expect, it } from 'vitest';
-import { isNonHuman, mapAccount, mapApiKey, mapAuditEvent, mapLogin, mapQueryExecution, mapSession, sha256Hex } from '../../src/collectors/metabase/mapping.js';
+
+import {
+  isNonHuman,
+  mapAccount,
+  mapApiKey,
+  mapAuditEvent,
+  mapLogin,
+  mapQueryExecution,
+  mapSession,
+  sha256Hex,
+} from '../../src/collectors/metabase/mapping.js';
 
 const now = new Date('2026-03-10T00:00:00Z');
 
@@ -15,7 +25,17 @@ describe('Metabase mapping', () => {
   });
 
   it('lower-cases and trims emails and drops credential columns', () => {
-    const { record, problems } = mapAccount({ id: 1, email: ' Ada@Example.COM ', password: '$2a$10$x', password_salt: 's', reset_token: 'r', totp_secret: 't', totp_recovery_codes: 'c', is_active: true, login_attributes: '{"dept":"ops"}' });
+    const { record, problems } = mapAccount({
+      id: 1,
+      email: ' Ada@Example.COM ',
+      password: '$2a$10$x',
+      password_salt: 's',
+      reset_token: 'r',
+      totp_secret: 't',
+      totp_recovery_codes: 'c',
+      is_active: true,
+      login_attributes: '{"dept":"ops"}',
+    });
     expect(problems).toEqual([]);
     expect(record).toMatchObject({ upstream_id: '1', email: 'ada@example.com', is_human: true, is_active: true });
     expect(Object.keys(record!.raw as object)).not.toEqual(expect.arrayContaining(['password']));
@@ -24,16 +44,38 @@ describe('Metabase mapping', () => {
   });
 
   it('stores the SHA-256 of session ids, never the ids (live tokens before v54)', () => {
-    const login = mapLogin({ id: 4, timestamp: new Date('2026-03-01T09:00:00Z'), user_id: 2, session_id: 'tok-123', device_id: 'd', device_description: 'ua', ip_address: '1.2.3.4' }, now);
+    const login = mapLogin(
+      {
+        id: 4,
+        timestamp: new Date('2026-03-01T09:00:00Z'),
+        user_id: 2,
+        session_id: 'tok-123',
+        device_id: 'd',
+        device_description: 'ua',
+        ip_address: '1.2.3.4',
+      },
+      now,
+    );
     expect(login.record!.session_key).toBe(sha256Hex('tok-123'));
     expect(JSON.stringify(login.record!.raw)).not.toContain('tok-123');
-    const session = mapSession({ id: 'tok-123', user_id: 2, created_at: new Date('2026-03-01T09:00:00Z'), key_hashed: 'abc', anti_csrf_token: 'csrf' }, now);
+    const session = mapSession(
+      { id: 'tok-123', user_id: 2, created_at: new Date('2026-03-01T09:00:00Z'), key_hashed: 'abc', anti_csrf_token: 'csrf' },
+      now,
+    );
     expect(session.record!.upstream_id).toBe(sha256Hex('tok-123'));
     expect(JSON.stringify(session.record!.raw)).not.toMatch(/tok-123|abc|csrf/);
   });
 
   it('drops the API key hash and keeps the prefix', () => {
-    const { record } = mapApiKey({ id: 1, key: '$2a$12$secret', key_prefix: 'mb_AbCd', name: 'k', user_id: 5, creator_id: 1, created_at: new Date('2026-01-01T00:00:00Z') });
+    const { record } = mapApiKey({
+      id: 1,
+      key: '$2a$12$secret',
+      key_prefix: 'mb_AbCd',
+      name: 'k',
+      user_id: 5,
+      creator_id: 1,
+      created_at: new Date('2026-01-01T00:00:00Z'),
+    });
     expect(record).toMatchObject({ key_prefix: 'mb_AbCd', user_id: 5, creator_id: 1 });
     expect(JSON.stringify(record!.raw)).not.toContain('secret');
   });
@@ -42,13 +84,31 @@ describe('Metabase mapping', () => {
     const audit = mapAuditEvent({ id: 3, topic: 'card-create', timestamp: new Date('2026-03-01T00:00:00Z'), details: '{oops' }, now);
     expect(audit.record).toBeDefined();
     expect(audit.problems[0]).toMatch(/audit_log\.details is not valid JSON/);
-    const reset = mapAuditEvent({ id: 4, topic: 'password-reset-initiated', timestamp: new Date('2026-03-01T00:00:00Z'), details: '{"token":"$2a$hash","email":"a@b.c"}' }, now);
+    const reset = mapAuditEvent(
+      {
+        id: 4,
+        topic: 'password-reset-initiated',
+        timestamp: new Date('2026-03-01T00:00:00Z'),
+        details: '{"token":"$2a$hash","email":"a@b.c"}',
+      },
+      now,
+    );
     expect(JSON.stringify(reset.record!.raw)).not.toContain('$2a$hash');
     expect(mapQueryExecution({ id: 1, started_at: new Date('2030-01-01T00:00:00Z') }, now).problems[0]).toMatch(/in the future/);
     const invalid = mapQueryExecution({ id: 1, started_at: new Date(Number.NaN) }, now);
     expect(invalid.record).toBeUndefined();
     expect(invalid.problems).toEqual(['started_at is not a valid timestamp']);
-    const query = mapQueryExecution({ id: 2, started_at: new Date('2026-03-01T00:00:00Z'), hash: Buffer.from([0xab, 0xcd]), running_time: 12, error: 'boom', executor_id: null }, now);
+    const query = mapQueryExecution(
+      {
+        id: 2,
+        started_at: new Date('2026-03-01T00:00:00Z'),
+        hash: Buffer.from([0xab, 0xcd]),
+        running_time: 12,
+        error: 'boom',
+        executor_id: null,
+      },
+      now,
+    );
     expect(query.record).toMatchObject({ running_time_ms: 12, has_error: true, executor_id: null });
     expect((query.record!.raw as { hash: string }).hash).toBe('abcd');
   });

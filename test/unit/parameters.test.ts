@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { resolveRuleParameters, variableName } from '../../src/correlation/parameters.js';
 import { AppError } from '../../src/errors.js';
 
@@ -27,7 +28,10 @@ describe('rule parameters', () => {
   });
 
   it.each([
-    [{ ACCESSTRAIL_RULE_DORMANT_ACCOUNT_THRESHOLD_DAYS: 'ninety' }, 'ACCESSTRAIL_RULE_DORMANT_ACCOUNT_THRESHOLD_DAYS must be a non-negative number'],
+    [
+      { ACCESSTRAIL_RULE_DORMANT_ACCOUNT_THRESHOLD_DAYS: 'ninety' },
+      'ACCESSTRAIL_RULE_DORMANT_ACCOUNT_THRESHOLD_DAYS must be a non-negative number',
+    ],
     [{ ACCESSTRAIL_RULE_SSO_BYPASS_BEFORE_MINUTES: '-5' }, 'ACCESSTRAIL_RULE_SSO_BYPASS_BEFORE_MINUTES must be a non-negative number'],
     [{ ACCESSTRAIL_RULE_FAILED_SIGN_IN_BURST_IGNORED_ERROR_CODES: '50058,abc' }, 'must be whole numbers separated by commas'],
     [{ ACCESSTRAIL_RULE_DORMANT_ACCOUNT_DAYS: '60' }, 'ACCESSTRAIL_RULE_DORMANT_ACCOUNT_DAYS names no rule parameter'],

@@ -1,9 +1,17 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
-import { buildControlSections, controlSources, controlStatus, loadFrameworkCatalogue, type RuleResult } from '../../src/reports/catalogue.js';
+
 import { defaultCatalogueDir, loadRuleCatalogue } from '../../src/correlation/rule-catalogue.js';
+import {
+  buildControlSections,
+  controlSources,
+  controlStatus,
+  loadFrameworkCatalogue,
+  type RuleResult,
+} from '../../src/reports/catalogue.js';
 
 const RULES_OF_SPEC = [
   'access-after-termination',
@@ -19,7 +27,13 @@ const RULES_OF_SPEC = [
   'risky-sign-in',
 ];
 
-const evaluated = (id: string, findingCount = 0, notEvaluableCount = 0): RuleResult => ({ id, status: 'evaluated', reason: null, findingCount, notEvaluableCount });
+const evaluated = (id: string, findingCount = 0, notEvaluableCount = 0): RuleResult => ({
+  id,
+  status: 'evaluated',
+  reason: null,
+  findingCount,
+  notEvaluableCount,
+});
 const fullSources = [
   { kind: 'entra-sign-ins' as const, sourceId: 'entra', gaps: [] },
   { kind: 'metabase' as const, sourceId: 'mb', gaps: [] },
@@ -58,7 +72,16 @@ describe('rule and framework catalogues', () => {
     }
     expect(loadFrameworkCatalogue('soc2').controls.map((control) => control.id)).toEqual(['CC6.1', 'CC6.2', 'CC6.3', 'CC6.6', 'CC7.2']);
     const iso = loadFrameworkCatalogue('iso27001');
-    expect(iso.controls.map((control) => control.id)).toEqual(['A.5.15', 'A.5.16', 'A.5.17', 'A.5.18', 'A.8.2', 'A.8.5', 'A.8.15', 'A.8.16']);
+    expect(iso.controls.map((control) => control.id)).toEqual([
+      'A.5.15',
+      'A.5.16',
+      'A.5.17',
+      'A.5.18',
+      'A.8.2',
+      'A.8.5',
+      'A.8.15',
+      'A.8.16',
+    ]);
     expect(iso.controls.find((control) => control.id === 'A.5.18')?.formerIds).toEqual(['A.9.2.2', 'A.9.2.5', 'A.9.2.6']);
   });
 
@@ -85,13 +108,18 @@ describe('controlStatus', () => {
   const base = { ruleIds: ['sso-bypass', 'single-factor-sign-in'], reliesOn: ['entra-sign-ins', 'metabase'] as const };
 
   it('is effective only when every rule ran over full coverage and found nothing', () => {
-    expect(controlStatus({ ...base, ruleResults: [evaluated('sso-bypass'), evaluated('single-factor-sign-in')], sources: fullSources })).toEqual({ status: 'effective', reasons: [] });
+    expect(
+      controlStatus({ ...base, ruleResults: [evaluated('sso-bypass'), evaluated('single-factor-sign-in')], sources: fullSources }),
+    ).toEqual({ status: 'effective', reasons: [] });
   });
 
   it('reports exceptions when any rule found something, keeping the other reasons', () => {
     const result = controlStatus({
       ...base,
-      ruleResults: [evaluated('sso-bypass', 2), { id: 'single-factor-sign-in', status: 'not-evaluable', reason: 'v1.0-only sign-ins', findingCount: 0, notEvaluableCount: 0 }],
+      ruleResults: [
+        evaluated('sso-bypass', 2),
+        { id: 'single-factor-sign-in', status: 'not-evaluable', reason: 'v1.0-only sign-ins', findingCount: 0, notEvaluableCount: 0 },
+      ],
       sources: fullSources,
     });
     expect(result.status).toBe('exceptions');
@@ -99,22 +127,55 @@ describe('controlStatus', () => {
   });
 
   it('is not evaluable when a rule lacked data, was not run, or a source was never collected', () => {
-    expect(controlStatus({ ...base, ruleResults: [evaluated('sso-bypass'), { id: 'single-factor-sign-in', status: 'not-evaluable', reason: 'no authenticationRequirement', findingCount: 0, notEvaluableCount: 0 }], sources: fullSources }).status).toBe('not-evaluable');
+    expect(
+      controlStatus({
+        ...base,
+        ruleResults: [
+          evaluated('sso-bypass'),
+          {
+            id: 'single-factor-sign-in',
+            status: 'not-evaluable',
+            reason: 'no authenticationRequirement',
+            findingCount: 0,
+            notEvaluableCount: 0,
+          },
+        ],
+        sources: fullSources,
+      }).status,
+    ).toBe('not-evaluable');
     const missingRule = controlStatus({ ...base, ruleResults: [evaluated('sso-bypass')], sources: fullSources });
     expect(missingRule).toEqual({ status: 'not-evaluable', reasons: ['rule single-factor-sign-in was not evaluated for this period'] });
-    const missingSource = controlStatus({ ...base, ruleResults: [evaluated('sso-bypass'), evaluated('single-factor-sign-in')], sources: [fullSources[1]!] });
+    const missingSource = controlStatus({
+      ...base,
+      ruleResults: [evaluated('sso-bypass'), evaluated('single-factor-sign-in')],
+      sources: [fullSources[1]!],
+    });
     expect(missingSource).toEqual({ status: 'not-evaluable', reasons: ['no entra-sign-ins source was collected'] });
   });
 
   it('is incomplete when a relied-on source has a gap or a rule could not judge some instants', () => {
     const gap = { from: '2026-05-10T00:00:00.000Z', to: '2026-05-11T12:00:00.000Z' };
-    const withGap = controlStatus({ ...base, ruleResults: [evaluated('sso-bypass'), evaluated('single-factor-sign-in')], sources: [{ ...fullSources[0]!, gaps: [gap] }, fullSources[1]!] });
+    const withGap = controlStatus({
+      ...base,
+      ruleResults: [evaluated('sso-bypass'), evaluated('single-factor-sign-in')],
+      sources: [{ ...fullSources[0]!, gaps: [gap] }, fullSources[1]!],
+    });
     expect(withGap.status).toBe('incomplete');
-    expect(withGap.reasons).toEqual(['entra-sign-ins source entra has no coverage from 2026-05-10T00:00:00.000Z to 2026-05-11T12:00:00.000Z']);
+    expect(withGap.reasons).toEqual([
+      'entra-sign-ins source entra has no coverage from 2026-05-10T00:00:00.000Z to 2026-05-11T12:00:00.000Z',
+    ]);
     // A gap in a source the control does not rely on changes nothing.
-    const elsewhere = controlStatus({ ...base, ruleResults: [evaluated('sso-bypass'), evaluated('single-factor-sign-in')], sources: [...fullSources, { kind: 'entra-directory-audits', sourceId: 'entra', gaps: [gap] }] });
+    const elsewhere = controlStatus({
+      ...base,
+      ruleResults: [evaluated('sso-bypass'), evaluated('single-factor-sign-in')],
+      sources: [...fullSources, { kind: 'entra-directory-audits', sourceId: 'entra', gaps: [gap] }],
+    });
     expect(elsewhere.status).toBe('effective');
-    const unjudged = controlStatus({ ...base, ruleResults: [evaluated('sso-bypass', 0, 3), evaluated('single-factor-sign-in')], sources: fullSources });
+    const unjudged = controlStatus({
+      ...base,
+      ruleResults: [evaluated('sso-bypass', 0, 3), evaluated('single-factor-sign-in')],
+      sources: fullSources,
+    });
     expect(unjudged).toEqual({ status: 'incomplete', reasons: ['rule sso-bypass could not judge 3 instant(s) outside source coverage'] });
   });
 
@@ -127,7 +188,11 @@ describe('controlStatus', () => {
       rules,
       ruleResults: rules.rules.map((rule) => evaluated(rule.id, rule.id === 'dormant-account' ? 1 : 0)),
       findings: [{ id: 'dormant-account:b', rule: 'dormant-account' }],
-      sources: ['entra-sign-ins', 'entra-directory-audits', 'entra-directory', 'metabase'].map((kind) => ({ kind: kind as 'metabase', sourceId: 's', gaps: [] })),
+      sources: ['entra-sign-ins', 'entra-directory-audits', 'entra-directory', 'metabase'].map((kind) => ({
+        kind: kind as 'metabase',
+        sourceId: 's',
+        gaps: [],
+      })),
     });
     expect(sections.map((section) => [section.id, section.status])).toEqual([
       ['A.5.15', 'effective'],

@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+
 import { csvCell, csvDocument, renderCsvFiles } from '../../src/reports/render/csv.js';
 import { sampleReportModel } from '../support/sample-model.js';
 
@@ -18,7 +19,13 @@ describe('CSV rendering', () => {
   });
 
   it('quotes by RFC 4180 and ends lines with CRLF', () => {
-    const { content } = csvDocument(['a', 'b'], [['x,y', 'say "hi"'], ['line\nbreak', null]]);
+    const { content } = csvDocument(
+      ['a', 'b'],
+      [
+        ['x,y', 'say "hi"'],
+        ['line\nbreak', null],
+      ],
+    );
     expect(content).toBe('a,b\r\n"x,y","say ""hi"""\r\n"line\nbreak",\r\n');
     expect(parse(content, { columns: true })).toEqual([
       { a: 'x,y', b: 'say "hi"' },
@@ -29,7 +36,15 @@ describe('CSV rendering', () => {
   it('writes one file per population plus findings, with a hostile display name neutralised', () => {
     const model = sampleReportModel({ accounts: 400, events: 10_000, seed: 11 });
     const files = renderCsvFiles(model);
-    expect(files.map((file) => file.name)).toEqual(['human-accounts.csv', 'terminated-people.csv', 'privileged.csv', 'privilege-changes.csv', 'non-human.csv', 'credentials.csv', 'findings.csv']);
+    expect(files.map((file) => file.name)).toEqual([
+      'human-accounts.csv',
+      'terminated-people.csv',
+      'privileged.csv',
+      'privilege-changes.csv',
+      'non-human.csv',
+      'credentials.csv',
+      'findings.csv',
+    ]);
     const human = parse(files[0]!.content, { columns: true }) as Record<string, string>[];
     expect(human).toHaveLength(model.populations.humanAccounts.length);
     expect(human[0]?.email).toBe(model.populations.humanAccounts[0]?.email);
@@ -40,6 +55,8 @@ describe('CSV rendering', () => {
     expect(findings).toHaveLength(model.findings.length);
     expect(findings.every((row) => !/^[=+\-@]/.test(Object.values(row).join('')))).toBe(true);
     // Same model, same bytes.
-    expect(renderCsvFiles(sampleReportModel({ accounts: 400, events: 10_000, seed: 11 })).map((file) => file.content)).toEqual(files.map((file) => file.content));
+    expect(renderCsvFiles(sampleReportModel({ accounts: 400, events: 10_000, seed: 11 })).map((file) => file.content)).toEqual(
+      files.map((file) => file.content),
+    );
   });
 });

@@ -2,18 +2,25 @@
 // the model read back from the store (Postgres jsonb orders keys by length, then bytes)
 // must render the same bytes as the model built in memory, or a PDF downloaded from the
 // API would not verify against the signed manifest.
-import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import type { ReportModel } from '../../src/reports/model.js';
 import { generateKeyPairSync } from 'node:crypto';
+import { Writable } from 'node:stream';
+
+import { describe, expect, it } from 'vitest';
+
+import type { ReportModel } from '../../src/reports/model.js';
 import { renderPdf } from '../../src/reports/render/pdf.js';
 import { signingKeyFromPem, signModel } from '../../src/reports/signing.js';
 import { sampleReportModel } from '../support/sample-model.js';
 
 function reverseKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reverseKeys);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reverseKeys(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([k, v]) => [k, reverseKeys(v)]),
+    );
   return value;
 }
 

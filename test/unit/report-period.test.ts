@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { parseFormats } from '../../src/cli/commands/report.js';
 import { parseInstant } from '../../src/cli/options.js';
 import { AppError } from '../../src/errors.js';
@@ -16,13 +17,19 @@ function usageError(run: () => unknown): AppError {
 
 describe('report periods and formats', () => {
   it('reads a quarter as [first day, first day of the next quarter)', () => {
-    expect(parseQuarter('2026-Q3')).toEqual({ from: new Date('2026-07-01T00:00:00Z'), to: new Date('2026-10-01T00:00:00Z'), label: '2026-Q3' });
+    expect(parseQuarter('2026-Q3')).toEqual({
+      from: new Date('2026-07-01T00:00:00Z'),
+      to: new Date('2026-10-01T00:00:00Z'),
+      label: '2026-Q3',
+    });
     expect(parseQuarter('2026-q4').to).toEqual(new Date('2027-01-01T00:00:00Z'));
   });
 
   it('refuses a malformed quarter, an empty period and an unknown format, naming the option', () => {
     expect(usageError(() => parseQuarter('2026-Q5')).message).toBe('--period must look like 2026-Q3 (got "2026-Q5")');
-    expect(usageError(() => explicitPeriod(new Date('2026-07-01'), new Date('2026-07-01'))).message).toBe('--from must be earlier than --to');
+    expect(usageError(() => explicitPeriod(new Date('2026-07-01'), new Date('2026-07-01'))).message).toBe(
+      '--from must be earlier than --to',
+    );
     expect(usageError(() => parseFormats('json,docx')).message).toBe('--format takes json, pdf, csv, oscal (got "docx")');
     expect(usageError(() => parseInstant('--from', 'last week')).exitCode).toBe(2);
   });

@@ -4,9 +4,15 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
+
 import { stateAt } from '../../src/correlation/state.js';
 import type { RuleContext } from '../../src/correlation/types.js';
-import { populationInputStatements, populationStatements, POPULATION_STATE_INPUTS, stateInputTable } from '../../src/reports/populations.repository.js';
+import {
+  POPULATION_STATE_INPUTS,
+  populationInputStatements,
+  populationStatements,
+  stateInputTable,
+} from '../../src/reports/populations.repository.js';
 import type { Database } from '../../src/store/schema.js';
 
 const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: {} as pg.Pool }) });
@@ -35,11 +41,20 @@ describe('the SQL behind the report populations', () => {
   it('materialises each state input once and reads only those tables for state', async () => {
     const inputs = await populationInputStatements(context);
     const queries = await populationStatements({ context, correlation: { inventory }, period });
-    const text = [...inputs, ...queries].map((s) => `-- report populations: ${s.name}\n${s.query.compile(db).sql.replace(/\n\s*\n/g, '\n').trim()};\n`).join('\n');
+    const text = [...inputs, ...queries]
+      .map(
+        (s) =>
+          `-- report populations: ${s.name}\n${s.query
+            .compile(db)
+            .sql.replace(/\n\s*\n/g, '\n')
+            .trim()};\n`,
+      )
+      .join('\n');
     await expect(text).toMatchFileSnapshot('../sql/report-populations.sql');
     // No population query re-derives state at as-of from a version table: that is what
     // made the planner's estimates wrong (issue 13).
     for (const query of queries) expect(query.query.compile(db).sql, query.name).not.toMatch(/jsonb_to_recordset/);
-    for (const table of POPULATION_STATE_INPUTS) expect(inputs.map((s) => s.query.compile(db).sql).join('\n')).toContain(`"${stateInputTable(table)}"`);
+    for (const table of POPULATION_STATE_INPUTS)
+      expect(inputs.map((s) => s.query.compile(db).sql).join('\n')).toContain(`"${stateInputTable(table)}"`);
   });
 });

@@ -1,7 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { oscalSchemaValidator, reportSchemaValidator } from '../support/schemas.js';
 import { loadSigningKey, renderJson, renderOscal, sampleReportModel, signModel } from './report-helpers.js';
 
@@ -37,12 +39,23 @@ describe('OSCAL assessment results', () => {
 
   it('validates against the official OSCAL 1.1.3 schema and carries statuses and evidence', () => {
     const signed = signModel(sampleReportModel({ accounts: 500, events: 30_000, seed: 9, framework: 'iso27001' }), key);
-    const oscal = JSON.parse(renderOscal(signed)) as { 'assessment-results': { results: { start: string; end: string; observations: { props: { name: string; value: string }[]; 'relevant-evidence'?: unknown[] }[]; findings: { target: { 'target-id': string; status: { state: string } }; props: { name: string; value: string }[] }[] }[] } };
+    const oscal = JSON.parse(renderOscal(signed)) as {
+      'assessment-results': {
+        results: {
+          start: string;
+          end: string;
+          observations: { props: { name: string; value: string }[]; 'relevant-evidence'?: unknown[] }[];
+          findings: { target: { 'target-id': string; status: { state: string } }; props: { name: string; value: string }[] }[];
+        }[];
+      };
+    };
     expect(validate(oscal), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     const result = oscal['assessment-results'].results[0]!;
     expect([result.start, result.end]).toEqual([signed.period.from, signed.period.to]);
     for (const control of signed.controls) {
-      const finding = result.findings.find((entry) => entry.target['target-id'] === control.id && entry.props.some((p) => p.name === 'control-status'));
+      const finding = result.findings.find(
+        (entry) => entry.target['target-id'] === control.id && entry.props.some((p) => p.name === 'control-status'),
+      );
       expect(finding?.props.find((p) => p.name === 'control-status')?.value).toBe(control.status);
       expect(finding?.target.status.state).toBe(control.status === 'effective' ? 'satisfied' : 'not-satisfied');
     }

@@ -2,16 +2,28 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
+
 import { canonicalReportJson } from '../../src/reports/canonical-json.js';
+import {
+  contentSha256,
+  keyIdOf,
+  loadSigningKey,
+  loadTrustedPublicKeys,
+  signingKeyFromPem,
+  signModel,
+  verifySignedModel,
+} from '../../src/reports/signing.js';
 import { sampleReportModel } from '../support/sample-model.js';
-import { contentSha256, keyIdOf, loadSigningKey, loadTrustedPublicKeys, signModel, signingKeyFromPem, verifySignedModel } from '../../src/reports/signing.js';
 
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'report-signing-'));
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth, drops whitespace and undefined members', () => {
-    expect(canonicalReportJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' }, u: undefined })).toBe('{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}');
+    expect(canonicalReportJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' }, u: undefined })).toBe(
+      '{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}',
+    );
   });
 
   it('writes numbers in one stable form and refuses what JSON cannot hold', () => {
@@ -22,7 +34,7 @@ describe('canonical JSON', () => {
   });
 
   it('escapes strings as JSON does and orders keys by code unit', () => {
-    expect(canonicalReportJson({ 'é': 1, Z: 2, a: '"\n\u2028' })).toBe('{"Z":2,"a":"\\"\\n\u2028","é":1}');
+    expect(canonicalReportJson({ é: 1, Z: 2, a: '"\n\u2028' })).toBe('{"Z":2,"a":"\\"\\n\u2028","é":1}');
   });
 });
 
@@ -46,7 +58,9 @@ describe('signing', () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const file = path.join(dir, 'mine.pem');
     writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    expect(loadSigningKey({ dataDir: dir, signingKeyPath: file }).keyId).toBe(signingKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' })).keyId);
+    expect(loadSigningKey({ dataDir: dir, signingKeyPath: file }).keyId).toBe(
+      signingKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' })).keyId,
+    );
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
     writeFileSync(file, rsa.export({ type: 'pkcs8', format: 'pem' }));
     expect(() => loadSigningKey({ dataDir: dir, signingKeyPath: file })).toThrow(/is rsa, expected Ed25519/);
@@ -80,12 +94,17 @@ describe('signing', () => {
     expect(badSignature.reasons).toEqual([expect.stringMatching(/^bad signature/)]);
 
     const forgedHash = { ...signed, integrity: { ...signed.integrity!, contentSha256: '0'.repeat(64) } };
-    expect(verifySignedModel(forgedHash, key.publicKey).reasons).toEqual([expect.stringMatching(/^content hash mismatch/), expect.stringMatching(/^bad signature/)]);
+    expect(verifySignedModel(forgedHash, key.publicKey).reasons).toEqual([
+      expect.stringMatching(/^content hash mismatch/),
+      expect.stringMatching(/^bad signature/),
+    ]);
 
     const other = loadSigningKey({ dataDir: tempDir() });
     expect(verifySignedModel(json, other.publicKey).reasons).toEqual([`unknown key: no trusted public key has id ${key.keyId}`]);
     expect(verifySignedModel(json).reasons).toEqual([expect.stringMatching(/^unknown key/)]);
     expect(verifySignedModel('{"schemaVersion":', key.publicKey).reasons[0]).toMatch(/^not valid JSON/);
-    expect(verifySignedModel(canonicalReportJson(model), key.publicKey).reasons).toEqual(['not signed: the report has no integrity section']);
+    expect(verifySignedModel(canonicalReportJson(model), key.publicKey).reasons).toEqual([
+      'not signed: the report has no integrity section',
+    ]);
   });
 });

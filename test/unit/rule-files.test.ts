@@ -5,7 +5,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from 'vitest';
+
 import { numberParameter } from '../../src/correlation/parameters.js';
 import { loadRuleCatalogue } from '../../src/correlation/rule-catalogue.js';
 import { defineRule } from '../../src/correlation/rules/define-rule.js';

@@ -8,6 +8,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
+
 import { matchLoginsStatement } from '../../src/correlation/matching.js';
 import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import { formatParameter, formatSql } from '../../src/correlation/rules/format-sql.js';

@@ -1,10 +1,11 @@
 // Collection runs: start one (it runs in the background) and follow it.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+
 import { AppError } from '../../errors.js';
 import { bearerSecurity } from '../auth.js';
 import { errorBody, errorResponses } from '../http-errors.js';
-import { instant, iso, toDate, type RouteOptions } from './context.js';
+import { instant, iso, type RouteOptions, toDate } from './context.js';
 
 export const collectionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { context }) => {
   const { auth, reads, collections } = context;
@@ -23,8 +24,15 @@ export const collectionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
             since: instant.optional().describe('first run: collect from this instant (else the retention window)'),
             until: instant.optional().describe('collect up to this instant (default now)'),
           })
-          .refine((body) => !(body.since && body.until) || toDate(body.since).getTime() < toDate(body.until).getTime(), { path: ['until'], message: 'must be later than since' }),
-        response: { 202: z.object({ id: z.number(), status: z.literal('running'), location: z.string() }), 409: errorBody, ...errorResponses },
+          .refine((body) => !(body.since && body.until) || toDate(body.since).getTime() < toDate(body.until).getTime(), {
+            path: ['until'],
+            message: 'must be later than since',
+          }),
+        response: {
+          202: z.object({ id: z.number(), status: z.literal('running'), location: z.string() }),
+          409: errorBody,
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {

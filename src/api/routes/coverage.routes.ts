@@ -3,6 +3,7 @@
 // happened.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+
 import { loadInventory } from '../../correlation/inventory.js';
 import { gapsIn } from '../../store/collection.repository.js';
 import { readFreshness } from '../../store/freshness.repository.js';
@@ -63,7 +64,13 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
         adminGroupIds: [...context.config.ENTRA_ADMIN_GROUP_IDS],
       });
       // The streams a source has ever recorded coverage for (the inventory answers per stream).
-      const streams = await db.selectFrom('coverage_window').select(['source_id', 'stream']).distinct().orderBy('source_id').orderBy('stream').execute();
+      const streams = await db
+        .selectFrom('coverage_window')
+        .select(['source_id', 'stream'])
+        .distinct()
+        .orderBy('source_id')
+        .orderBy('stream')
+        .execute();
       const freshness = await readFreshness(db, { now: asOf, entraRetentionDays: context.config.ENTRA_LOG_RETENTION_DAYS });
       const window = { from: new Date(asOf.getTime() - GAP_WINDOW_DAYS * 86_400_000), to: asOf };
       const text = (r: { from: Date; to: Date }) => ({ from: r.from.toISOString(), to: r.to.toISOString() });
@@ -87,7 +94,13 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
                 coverage: coverage.map(text),
                 gaps: gapsIn(window, coverage).map(text),
                 freshness: f
-                  ? { lastCoveredTo: f.lastCoveredTo.toISOString(), retentionDays: f.retentionDays, expiresAt: f.expiresAt?.toISOString() ?? null, daysLeft: f.daysLeft, status: f.status }
+                  ? {
+                      lastCoveredTo: f.lastCoveredTo.toISOString(),
+                      retentionDays: f.retentionDays,
+                      expiresAt: f.expiresAt?.toISOString() ?? null,
+                      daysLeft: f.daysLeft,
+                      status: f.status,
+                    }
                   : null,
               };
             }),

@@ -1,34 +1,31 @@
 // Findings of the latest successful correlation run.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+
 import { bearerSecurity } from '../auth.js';
 import { errorResponses } from '../http-errors.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
-import { instant, iso, toDate, type RouteOptions } from './context.js';
-
-
+import { instant, iso, type RouteOptions, toDate } from './context.js';
 
 export const evidenceRef = z.object({ source: z.string(), id: z.string(), at: z.string().nullable() });
 
-export const findingSchema = z
-  .object({
-    id: z.string(),
-    rule: z.string(),
-    severity: z.enum(['high', 'medium', 'low']),
-    subject: z.object({
-      personId: z.string().nullable(),
-      upn: z.string().nullable(),
-      metabaseAccountId: z.string().nullable(),
-      email: z.string().nullable(),
-      credentialId: z.string().nullable(),
-      source: z.string().nullable(),
-    }),
-    summary: z.string(),
-    firstSeen: z.string().nullable(),
-    lastSeen: z.string().nullable(),
-    evidence: z.array(evidenceRef),
-  })
-  ;
+export const findingSchema = z.object({
+  id: z.string(),
+  rule: z.string(),
+  severity: z.enum(['high', 'medium', 'low']),
+  subject: z.object({
+    personId: z.string().nullable(),
+    upn: z.string().nullable(),
+    metabaseAccountId: z.string().nullable(),
+    email: z.string().nullable(),
+    credentialId: z.string().nullable(),
+    source: z.string().nullable(),
+  }),
+  summary: z.string(),
+  firstSeen: z.string().nullable(),
+  lastSeen: z.string().nullable(),
+  evidence: z.array(evidenceRef),
+});
 
 type FindingRow = {
   id: string;
@@ -63,7 +60,11 @@ export function toFinding(row: FindingRow): z.infer<typeof findingSchema> {
     summary: row.summary,
     firstSeen: iso(row.first_seen),
     lastSeen: iso(row.last_seen),
-    evidence: evidence.map((ref) => ({ source: String(ref.source ?? ''), id: String(ref.id ?? ''), at: typeof ref.at === 'string' ? iso(ref.at) : null })),
+    evidence: evidence.map((ref) => ({
+      source: String(ref.source ?? ''),
+      id: String(ref.id ?? ''),
+      at: typeof ref.at === 'string' ? iso(ref.at) : null,
+    })),
   };
 }
 
@@ -91,7 +92,10 @@ export const findingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
             to: instant.optional(),
             ...pageQuery,
           })
-          .refine((query) => !(query.from && query.to) || toDate(query.from).getTime() < toDate(query.to).getTime(), { path: ['to'], message: 'must be later than from' }),
+          .refine((query) => !(query.from && query.to) || toDate(query.from).getTime() < toDate(query.to).getTime(), {
+            path: ['to'],
+            message: 'must be later than from',
+          }),
         response: {
           200: z.object({ correlationRunId: z.number().nullable(), items: z.array(findingSchema), ...pageShape }),
           ...errorResponses,
@@ -105,7 +109,13 @@ export const findingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       if (runId === undefined) return { correlationRunId: null, items: [], nextCursor: null };
       const rows = await reads.listFindings(
         runId,
-        { rule: query.rule, severity: query.severity, personId: query.person, from: query.from ? toDate(query.from) : undefined, to: query.to ? toDate(query.to) : undefined },
+        {
+          rule: query.rule,
+          severity: query.severity,
+          personId: query.person,
+          from: query.from ? toDate(query.from) : undefined,
+          to: query.to ? toDate(query.to) : undefined,
+        },
         query.limit + 1,
         after,
       );

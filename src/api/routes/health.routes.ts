@@ -1,7 +1,8 @@
 // Liveness and readiness, without authentication (load balancers and orchestrators).
-import { sql } from 'kysely';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
 import { z } from 'zod';
+
 import { describeFreshness, readFreshness } from '../../store/freshness.repository.js';
 import { errorBody } from '../http-errors.js';
 import type { RouteOptions } from './context.js';
@@ -24,7 +25,16 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
             status: z.literal('ready'),
             engine: z.enum(['postgres', 'pglite']),
             detail: z.object({
-              warnings: z.array(z.object({ sourceId: z.string(), stream: z.string(), status: z.enum(['expiring', 'lost']), expiresAt: z.string().nullable(), daysLeft: z.number().nullable(), message: z.string() })),
+              warnings: z.array(
+                z.object({
+                  sourceId: z.string(),
+                  stream: z.string(),
+                  status: z.enum(['expiring', 'lost']),
+                  expiresAt: z.string().nullable(),
+                  daysLeft: z.number().nullable(),
+                  message: z.string(),
+                }),
+              ),
             }),
           }),
           503: errorBody,
@@ -36,13 +46,25 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
         await sql`select 1`.execute(context.store.db);
       } catch (error) {
         request.log.warn({ err: error }, 'store not ready');
-        return reply.status(503).send({ error: { code: 'STORE_UNAVAILABLE', message: 'the store does not answer', requestId: String(request.id) } });
+        return reply
+          .status(503)
+          .send({ error: { code: 'STORE_UNAVAILABLE', message: 'the store does not answer', requestId: String(request.id) } });
       }
       // Readiness stays 200: the service works; the archive needs attention (a collection).
-      const freshness = await readFreshness(context.store.db, { now: context.now(), entraRetentionDays: context.config.ENTRA_LOG_RETENTION_DAYS });
+      const freshness = await readFreshness(context.store.db, {
+        now: context.now(),
+        entraRetentionDays: context.config.ENTRA_LOG_RETENTION_DAYS,
+      });
       const warnings = freshness
         .filter((f) => f.status !== 'fresh')
-        .map((f) => ({ sourceId: f.sourceId, stream: f.stream, status: f.status as 'expiring' | 'lost', expiresAt: f.expiresAt?.toISOString() ?? null, daysLeft: f.daysLeft, message: describeFreshness(f) }));
+        .map((f) => ({
+          sourceId: f.sourceId,
+          stream: f.stream,
+          status: f.status as 'expiring' | 'lost',
+          expiresAt: f.expiresAt?.toISOString() ?? null,
+          daysLeft: f.daysLeft,
+          message: describeFreshness(f),
+        }));
       return { status: 'ready' as const, engine: context.store.engine, detail: { warnings } };
     },
   );

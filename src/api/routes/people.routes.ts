@@ -2,6 +2,7 @@
 // linked them.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+
 import { AppError } from '../../errors.js';
 import { bearerSecurity } from '../auth.js';
 import { errorResponses } from '../http-errors.js';
@@ -12,19 +13,17 @@ import { findingSchema, toFinding } from './findings.routes.js';
 const RECENT_LOGINS = 50;
 const PERSON_FINDINGS = 500;
 
-const accountSchema = z
-  .object({
-    metabaseSourceId: z.string(),
-    accountId: z.number(),
-    email: z.string().nullable(),
-    active: z.boolean().nullable().describe('null when the account is no longer present in Metabase or was never observed'),
-    linkStatus: z.enum(['linked', 'ambiguous', 'unmatched', 'non-human']),
-    personId: z.string().nullable(),
-    entraSourceId: z.string().nullable(),
-    linkMethod: z.string().nullable(),
-    matchedValue: z.string().nullable(),
-  })
-  ;
+const accountSchema = z.object({
+  metabaseSourceId: z.string(),
+  accountId: z.number(),
+  email: z.string().nullable(),
+  active: z.boolean().nullable().describe('null when the account is no longer present in Metabase or was never observed'),
+  linkStatus: z.enum(['linked', 'ambiguous', 'unmatched', 'non-human']),
+  personId: z.string().nullable(),
+  entraSourceId: z.string().nullable(),
+  linkMethod: z.string().nullable(),
+  matchedValue: z.string().nullable(),
+});
 
 type AccountRow = Awaited<ReturnType<RouteOptions['context']['reads']['listAccounts']>>[number];
 
@@ -127,7 +126,10 @@ export const peopleRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
           status: z.enum(['linked', 'ambiguous', 'unmatched', 'non-human']).optional(),
           ...pageQuery,
         }),
-        response: { 200: z.object({ correlationRunId: z.number().nullable(), items: z.array(accountSchema), ...pageShape }), ...errorResponses },
+        response: {
+          200: z.object({ correlationRunId: z.number().nullable(), items: z.array(accountSchema), ...pageShape }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {

@@ -4,10 +4,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError } from '../../errors.js';
+
 import { defaultCatalogueDir } from '../../correlation/rule-catalogue.js';
+import { AppError } from '../../errors.js';
 import type { ReportModel } from '../../reports/model.js';
 import { renderCsvFiles } from '../../reports/render/csv.js';
 import { reportBaseName } from '../../reports/render/naming.js';
@@ -18,27 +20,26 @@ import { loadTrustedPublicKeys, verifySignedModel } from '../../reports/signing.
 import { bearerSecurity } from '../auth.js';
 import { errorResponses } from '../http-errors.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
-import { instant, isoRequired, sendRaw, toDate, type RouteOptions } from './context.js';
-
-
+import { instant, isoRequired, type RouteOptions, sendRaw, toDate } from './context.js';
 
 let cachedSchema: Record<string, unknown> | undefined;
 function reportJsonSchema(): Record<string, unknown> {
-  cachedSchema ??= JSON.parse(readFileSync(path.resolve(defaultCatalogueDir(), '..', 'report.schema.json'), 'utf8')) as Record<string, unknown>;
+  cachedSchema ??= JSON.parse(readFileSync(path.resolve(defaultCatalogueDir(), '..', 'report.schema.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   return cachedSchema;
 }
 
-const reportSummary = z
-  .object({
-    id: z.string(),
-    framework: z.string(),
-    period: z.object({ from: z.string(), to: z.string() }),
-    asOf: z.string(),
-    generatedAt: z.string(),
-    provisional: z.boolean(),
-    contentSha256: z.string(),
-  })
-  ;
+const reportSummary = z.object({
+  id: z.string(),
+  framework: z.string(),
+  period: z.object({ from: z.string(), to: z.string() }),
+  asOf: z.string(),
+  generatedAt: z.string(),
+  provisional: z.boolean(),
+  contentSha256: z.string(),
+});
 
 // The signed document is returned whole: dropping or reordering any field would break
 // its signature, so this schema names the contract's top-level fields and lets the rest
@@ -114,7 +115,12 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     '/schemas/report',
     {
       onRequest: auth.requireScope('reports:read'),
-      schema: { tags: ['reports'], summary: 'the JSON Schema of the report document', security: bearerSecurity, response: { 200: z.looseObject({}), ...errorResponses } },
+      schema: {
+        tags: ['reports'],
+        summary: 'the JSON Schema of the report document',
+        security: bearerSecurity,
+        response: { 200: z.looseObject({}), ...errorResponses },
+      },
     },
     async () => reportJsonSchema(),
   );
@@ -134,7 +140,10 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     async (request) => {
       const { limit, cursor } = request.query;
       const after = cursor ? decodeCursor(cursor, ['string', 'string']) : undefined;
-      const rows = await reads.listReports(limit + 1, after ? { generatedAt: new Date(after[0] as string), id: after[1] as string } : undefined);
+      const rows = await reads.listReports(
+        limit + 1,
+        after ? { generatedAt: new Date(after[0] as string), id: after[1] as string } : undefined,
+      );
       const result = page(rows, limit, (row) => [isoRequired(row.generated_at), row.id]);
       return {
         items: result.items.map((row) => ({
@@ -185,7 +194,12 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
         framework: created.model.framework,
         period: created.model.period,
         contentSha256: created.contentSha256,
-        files: created.files.map((file) => ({ format: file.format, name: path.basename(file.path), sha256: file.sha256, bytes: file.bytes })),
+        files: created.files.map((file) => ({
+          format: file.format,
+          name: path.basename(file.path),
+          sha256: file.sha256,
+          bytes: file.bytes,
+        })),
       };
     },
   );
@@ -230,7 +244,9 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
         const name = `${request.query.population ?? 'findings'}.csv`;
         const file = files.find((candidate) => candidate.name === name);
         if (!file) {
-          const populations = files.map((candidate) => candidate.name.replace(/\.csv$/, '')).filter((candidate) => candidate !== 'findings');
+          const populations = files
+            .map((candidate) => candidate.name.replace(/\.csv$/, ''))
+            .filter((candidate) => candidate !== 'findings');
           throw new AppError('INPUT_INVALID', `querystring.population must be one of ${populations.join(', ')}`);
         }
         return sendRaw(reply, 'text/csv; charset=utf-8', `${base}-${name}`, file.content);
@@ -255,7 +271,13 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
         security: bearerSecurity,
         params: idParams,
         response: {
-          200: z.object({ id: z.string(), ok: z.boolean(), reasons: z.array(z.string()), contentSha256: z.string().nullable(), keyId: z.string().nullable() }),
+          200: z.object({
+            id: z.string(),
+            ok: z.boolean(),
+            reasons: z.array(z.string()),
+            contentSha256: z.string().nullable(),
+            keyId: z.string().nullable(),
+          }),
           ...errorResponses,
         },
       },

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { runCollection, type CollectionSource } from '../../jobs/collection-run.js';
+
 import type { SourceSummary } from '../../collectors/types.js';
 import { AppError } from '../../errors.js';
+import { type CollectionSource, runCollection } from '../../jobs/collection-run.js';
 import { say, withStore } from '../context.js';
 import { parseInstant } from '../options.js';
 import { terminalProgress } from '../progress.js';
@@ -17,7 +18,8 @@ export function registerCollect(program: Command): void {
     .option('--no-correlate', 'do not run the correlation afterwards')
     .option('--wait', 'when a source is being collected by another process (serve), wait for it instead of exiting')
     .action(async (options: { source: string; since?: string; until?: string; correlate: boolean; wait?: boolean }) => {
-      if (!['entra', 'metabase', 'all'].includes(options.source)) throw new AppError('USAGE', `--source must be entra, metabase or all (got "${options.source}")`);
+      if (!['entra', 'metabase', 'all'].includes(options.source))
+        throw new AppError('USAGE', `--source must be entra, metabase or all (got "${options.source}")`);
       const since = options.since ? parseInstant('--since', options.since) : undefined;
       const until = options.until ? parseInstant('--until', options.until) : undefined;
       await withStore(async ({ store, config, logger }) => {
@@ -54,7 +56,9 @@ function printSummary(summary: SourceSummary): void {
   say(`${summary.sourceId}:`);
   for (const stream of summary.streams) {
     const coverage = stream.coverage.map((range) => `${range.from.toISOString()} → ${range.to.toISOString()}`).join(', ') || 'none';
-    say(`  ${stream.stream}: ${stream.records} records (${stream.inserted} new, ${stream.revised} revised, ${stream.quarantined} quarantined); coverage ${coverage}`);
+    say(
+      `  ${stream.stream}: ${stream.records} records (${stream.inserted} new, ${stream.revised} revised, ${stream.quarantined} quarantined); coverage ${coverage}`,
+    );
     for (const note of stream.notes) say(`    note: ${note}`);
   }
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+
 import type { CorrelationResult } from '../../correlation/correlate.js';
 import { correlateFromConfig, DEFAULT_LOOKBACK_DAYS } from '../../correlation/service.js';
 import type { CommandContext } from '../context.js';
@@ -14,13 +15,30 @@ export async function runCorrelationCommand(context: CommandContext): Promise<Co
 }
 
 export function printCorrelation(result: CorrelationResult): void {
-  say(`correlation run ${result.runId}: ${result.period.from.toISOString()} → ${result.period.to.toISOString()}, as of ${result.asOf.toISOString()}`);
+  say(
+    `correlation run ${result.runId}: ${result.period.from.toISOString()} → ${result.period.to.toISOString()}, as of ${result.asOf.toISOString()}`,
+  );
   say(`  people ${result.people}, Metabase accounts ${result.accounts}, terminated intervals ${result.terminatedIntervals}`);
-  say(`  links: ${Object.entries(result.links).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-  say(`  logins: ${Object.entries(result.matches).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+  say(
+    `  links: ${
+      Object.entries(result.links)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
+  );
+  say(
+    `  logins: ${
+      Object.entries(result.matches)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
+  );
   for (const rule of result.rules) {
     const outcome = rule.status === 'evaluated' ? `${rule.findings.length} finding(s)` : `not evaluable: ${rule.reason}`;
-    say(`  ${rule.id.padEnd(26)} ${outcome}${rule.notEvaluableCount > 0 && rule.status === 'evaluated' ? ` (${rule.notEvaluableCount} not evaluable)` : ''}`);
+    say(
+      `  ${rule.id.padEnd(26)} ${outcome}${rule.notEvaluableCount > 0 && rule.status === 'evaluated' ? ` (${rule.notEvaluableCount} not evaluable)` : ''}`,
+    );
   }
 }
 

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
-import { AppError } from '../../errors.js';
+
 import { renderJson, renderText, runDoctor, summarise } from '../../doctor/index.js';
+import { AppError } from '../../errors.js';
 import { loadCommandConfig } from '../context.js';
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check the configuration end to end (Entra credential, permissions, licence, Metabase app; Metabase database and API; store) without changing anything')
+    .description(
+      'check the configuration end to end (Entra credential, permissions, licence, Metabase app; Metabase database and API; store) without changing anything',
+    )
     .option('--json', 'one JSON document instead of lines')
     .action(async (options: { json?: boolean }) => {
       // No withStore: that would migrate the store, and the doctor must change nothing.
@@ -14,6 +17,7 @@ export function registerDoctor(program: Command): void {
       const checks = await runDoctor(config);
       process.stdout.write(options.json ? renderJson(checks, new Date()) : renderText(checks));
       const summary = summarise(checks);
-      if (!summary.ok) throw new AppError('VERIFY_FAILED', `doctor: ${summary.failed} required check${summary.failed === 1 ? '' : 's'} failed`);
+      if (!summary.ok)
+        throw new AppError('VERIFY_FAILED', `doctor: ${summary.failed} required check${summary.failed === 1 ? '' : 's'} failed`);
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { API_SCOPES, createApiKeyRepository, parseScopes, type ApiKeyInfo } from '../../api/api-keys.js';
+
+import { API_SCOPES, type ApiKeyInfo, createApiKeyRepository, parseScopes } from '../../api/api-keys.js';
 import { say, withStore } from '../context.js';
 
 function describeKey(key: ApiKeyInfo): string {
@@ -21,7 +22,9 @@ export function registerKeys(program: Command): void {
       await withStore(async ({ store }) => {
         const { key, info } = await createApiKeyRepository(store.db).create({ name: options.name, scopes });
         say(key);
-        process.stderr.write(`created API key ${info.id} (${info.name}, scopes ${info.scopes.join(',')}); it is shown only this once, store it now\n`);
+        process.stderr.write(
+          `created API key ${info.id} (${info.name}, scopes ${info.scopes.join(',')}); it is shown only this once, store it now\n`,
+        );
       });
     });
 

@@ -1,6 +1,7 @@
 // Manual identity links: an operator's decision, recorded with who and why, and never
 // overridden by automatic linking.
 import type { Command } from 'commander';
+
 import { AppError } from '../../errors.js';
 import { say, withStore } from '../context.js';
 
@@ -17,14 +18,25 @@ export function registerLink(program: Command): void {
     .option('--source <metabaseSourceId>', 'the Metabase source, when the store holds several')
     .action(async (options: { account: string; person: string; by: string; reason: string; source?: string }) => {
       const accountId = Number(options.account);
-      if (!Number.isInteger(accountId) || accountId <= 0) throw new AppError('USAGE', `--account must be a Metabase account id (got "${options.account}")`);
+      if (!Number.isInteger(accountId) || accountId <= 0)
+        throw new AppError('USAGE', `--account must be a Metabase account id (got "${options.account}")`);
       await withStore(async ({ store }) => {
         const sources = await store.db.selectFrom('source').select('id').where('kind', '=', 'metabase').execute();
         const sourceId = options.source ?? (sources.length === 1 ? sources[0]!.id : undefined);
-        if (!sourceId) throw new AppError('USAGE', `--source is needed: the store holds ${sources.length} Metabase sources (${sources.map((s) => s.id).join(', ') || 'none'})`);
+        if (!sourceId)
+          throw new AppError(
+            'USAGE',
+            `--source is needed: the store holds ${sources.length} Metabase sources (${sources.map((s) => s.id).join(', ') || 'none'})`,
+          );
         const row = await store.db
           .insertInto('manual_identity_link')
-          .values({ metabase_source_id: sourceId, account_id: accountId, person_id: options.person, created_by: options.by, reason: options.reason })
+          .values({
+            metabase_source_id: sourceId,
+            account_id: accountId,
+            person_id: options.person,
+            created_by: options.by,
+            reason: options.reason,
+          })
           .returning('id')
           .executeTakeFirstOrThrow();
         say(`manual link ${row.id}: ${sourceId} account ${accountId} → person ${options.person} (by ${options.by})`);
@@ -38,7 +50,9 @@ export function registerLink(program: Command): void {
       await withStore(async ({ store }) => {
         const rows = await store.db.selectFrom('manual_identity_link').selectAll().orderBy('id').execute();
         for (const row of rows) {
-          say(`${row.id}\t${row.metabase_source_id}\t${row.account_id}\t${row.person_id}\t${row.created_by}\t${new Date(row.created_at).toISOString()}\t${row.revoked_at ? `revoked ${new Date(row.revoked_at).toISOString()}` : 'active'}\t${row.reason}`);
+          say(
+            `${row.id}\t${row.metabase_source_id}\t${row.account_id}\t${row.person_id}\t${row.created_by}\t${new Date(row.created_at).toISOString()}\t${row.revoked_at ? `revoked ${new Date(row.revoked_at).toISOString()}` : 'active'}\t${row.reason}`,
+          );
         }
         if (rows.length === 0) say('no manual links');
       });

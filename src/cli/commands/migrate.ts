@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+
 import { say, withStore } from '../context.js';
 
 export function registerMigrate(program: Command): void {

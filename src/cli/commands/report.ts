@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+
 import { AppError } from '../../errors.js';
 import { explicitPeriod, parseQuarter } from '../../reports/period.js';
 import { createReport } from '../../reports/service.js';
@@ -7,9 +8,13 @@ import { say, withStore } from '../context.js';
 import { parseInstant } from '../options.js';
 
 export function parseFormats(text: string): ReportFormat[] {
-  const formats = text.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
+  const formats = text
+    .split(',')
+    .map((f) => f.trim().toLowerCase())
+    .filter(Boolean);
   for (const format of formats) {
-    if (!REPORT_FORMATS.includes(format as ReportFormat)) throw new AppError('USAGE', `--format takes ${REPORT_FORMATS.join(', ')} (got "${format}")`);
+    if (!REPORT_FORMATS.includes(format as ReportFormat))
+      throw new AppError('USAGE', `--format takes ${REPORT_FORMATS.join(', ')} (got "${format}")`);
   }
   if (formats.length === 0) throw new AppError('USAGE', '--format needs at least one format');
   return [...new Set(formats)] as ReportFormat[];
@@ -26,7 +31,8 @@ export function registerReport(program: Command): void {
     .option('--format <formats>', 'comma-separated: json,pdf,csv,oscal', 'json,pdf,csv,oscal')
     .option('--out <dir>', 'output folder (default: <data dir>/reports)')
     .action(async (options: { framework: string; period?: string; from?: string; to?: string; format: string; out?: string }) => {
-      if (options.framework !== 'soc2' && options.framework !== 'iso27001') throw new AppError('USAGE', `--framework must be soc2 or iso27001 (got "${options.framework}")`);
+      if (options.framework !== 'soc2' && options.framework !== 'iso27001')
+        throw new AppError('USAGE', `--framework must be soc2 or iso27001 (got "${options.framework}")`);
       if (options.period && (options.from || options.to)) throw new AppError('USAGE', 'give either --period or --from/--to, not both');
       let period;
       if (options.period) period = parseQuarter(options.period);
@@ -34,7 +40,10 @@ export function registerReport(program: Command): void {
       else throw new AppError('USAGE', 'a period is needed: --period 2026-Q3, or --from and --to');
       const formats = parseFormats(options.format);
       await withStore(async ({ store, config, logger }) => {
-        const report = await createReport({ db: store.db, config, logger }, { framework: options.framework as 'soc2' | 'iso27001', period, formats, ...(options.out ? { outDir: options.out } : {}) });
+        const report = await createReport(
+          { db: store.db, config, logger },
+          { framework: options.framework as 'soc2' | 'iso27001', period, formats, ...(options.out ? { outDir: options.out } : {}) },
+        );
         say(`report ${report.reportId}${report.model.provisional ? ' (provisional: the period has not ended)' : ''}`);
         say(`  content sha256 ${report.contentSha256}`);
         for (const file of report.files) say(`  ${file.format.padEnd(5)} ${file.path}  sha256 ${file.sha256}`);

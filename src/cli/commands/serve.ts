@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+
 import { buildWebApp } from '../../console/web-app.js';
 import { AppError } from '../../errors.js';
 import { createServiceMetrics } from '../../jobs/metrics.js';
@@ -9,7 +10,9 @@ import { loadCommandConfig } from '../context.js';
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('the HTTP API (HOST, PORT) and the durable jobs: scheduled collection (ACCESSTRAIL_COLLECT_SCHEDULE), correlation, quarterly reports, retention guard, webhook')
+    .description(
+      'the HTTP API (HOST, PORT) and the durable jobs: scheduled collection (ACCESSTRAIL_COLLECT_SCHEDULE), correlation, quarterly reports, retention guard, webhook',
+    )
     .action(async () => {
       const { config, logger } = loadCommandConfig();
       const store = await openStore({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
@@ -26,12 +29,18 @@ export function registerServe(program: Command): void {
       }
       try {
         // Fastify logs the one line with the address.
-        await app.listen({ host: config.HOST, port: config.PORT, listenTextResolver: (address) => `accesstrail API listening on ${address}` });
+        await app.listen({
+          host: config.HOST,
+          port: config.PORT,
+          listenTextResolver: (address) => `accesstrail API listening on ${address}`,
+        });
       } catch (error) {
         await app.close();
         await jobs.stop();
         await store.close();
-        throw new AppError('CONFIG_INVALID', `cannot listen on ${config.HOST}:${config.PORT} (HOST, PORT): ${(error as Error).message}`, { cause: error });
+        throw new AppError('CONFIG_INVALID', `cannot listen on ${config.HOST}:${config.PORT} (HOST, PORT): ${(error as Error).message}`, {
+          cause: error,
+        });
       }
 
       await new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+
 import { AppError } from '../../errors.js';
 import { verifyChain } from '../../store/chain.js';
 import { say, withStore } from '../context.js';

@@ -2,12 +2,12 @@
 // when every page of every listing behind it arrived; only then do objects that were
 // not seen get tombstones (an incomplete listing must never read as "removed").
 import { AppError } from '../../errors.js';
+import { capabilities } from '../../store/streams.js';
 import type { StateTableName } from '../../store/tables.js';
 import type { StateRecord } from '../../store/tables.js';
-import { capabilities } from '../../store/streams.js';
 import type { CollectContext, StreamSummary } from '../types.js';
-import { mapApplication, mapAssignment, mapCredentials, mapGroup, mapMember, mapUser, type Mapped } from './records.js';
-import { RequestFailure, type Requester } from './requester.js';
+import { mapApplication, mapAssignment, mapCredentials, mapGroup, mapMember, type Mapped, mapUser } from './records.js';
+import { type Requester, RequestFailure } from './requester.js';
 
 export interface DirectoryDeps {
   context: CollectContext;
@@ -45,10 +45,42 @@ const userFields = [
   'lastPasswordChangeDateTime',
   'signInSessionsValidFromDateTime',
 ];
-const groupFields = ['id', 'displayName', 'description', 'groupTypes', 'securityEnabled', 'mailEnabled', 'mail', 'createdDateTime', 'onPremisesSyncEnabled'];
+const groupFields = [
+  'id',
+  'displayName',
+  'description',
+  'groupTypes',
+  'securityEnabled',
+  'mailEnabled',
+  'mail',
+  'createdDateTime',
+  'onPremisesSyncEnabled',
+];
 const memberFields = ['id', 'displayName', 'userPrincipalName', 'mail', 'appId'];
-const servicePrincipalFields = ['id', 'appId', 'displayName', 'servicePrincipalType', 'accountEnabled', 'appRoleAssignmentRequired', 'replyUrls', 'passwordCredentials', 'keyCredentials', 'appOwnerOrganizationId'];
-const applicationFields = ['id', 'appId', 'displayName', 'signInAudience', 'web', 'spa', 'publicClient', 'passwordCredentials', 'keyCredentials', 'createdDateTime'];
+const servicePrincipalFields = [
+  'id',
+  'appId',
+  'displayName',
+  'servicePrincipalType',
+  'accountEnabled',
+  'appRoleAssignmentRequired',
+  'replyUrls',
+  'passwordCredentials',
+  'keyCredentials',
+  'appOwnerOrganizationId',
+];
+const applicationFields = [
+  'id',
+  'appId',
+  'displayName',
+  'signInAudience',
+  'web',
+  'spa',
+  'publicClient',
+  'passwordCredentials',
+  'keyCredentials',
+  'createdDateTime',
+];
 
 interface Snapshot {
   summary: StreamSummary;
@@ -68,7 +100,14 @@ async function openSnapshot(deps: DirectoryDeps, table: StateTableName): Promise
         if (item.ok) rows.push(item.row);
         else {
           summary.quarantined++;
-          await context.collection.quarantine({ sourceId, stream: table, upstreamId: item.upstreamId, reason: item.reason, payload: payloads?.[i] ?? null, runId: context.runId });
+          await context.collection.quarantine({
+            sourceId,
+            stream: table,
+            upstreamId: item.upstreamId,
+            reason: item.reason,
+            payload: payloads?.[i] ?? null,
+            runId: context.runId,
+          });
         }
       }
       if (rows.length === 0) return;
@@ -137,7 +176,12 @@ export interface DirectoryOutcome {
 
 /** Runs fill() into a snapshot; a RequestFailure leaves it incomplete and is reported,
  *  an AppError (credential, permission) stops the run. */
-async function withSnapshot(deps: DirectoryDeps, table: StateTableName, outcome: DirectoryOutcome, fill: (snapshot: Snapshot) => Promise<void>): Promise<void> {
+async function withSnapshot(
+  deps: DirectoryDeps,
+  table: StateTableName,
+  outcome: DirectoryOutcome,
+  fill: (snapshot: Snapshot) => Promise<void>,
+): Promise<void> {
   const snapshot = await openSnapshot(deps, table);
   let complete = false;
   try {
@@ -163,12 +207,18 @@ export async function collectDirectory(deps: DirectoryDeps): Promise<DirectoryOu
   // version (with deletedDateTime), not a removal.
   await withSnapshot(deps, 'entra_user_version', outcome, async (snapshot) => {
     let fields = userFields;
-    const write = (deleted: boolean) => (values: Json[]) => snapshot.write(values.map((v) => mapUser(v, deleted)), values);
+    const write = (deleted: boolean) => (values: Json[]) =>
+      snapshot.write(
+        values.map((v) => mapUser(v, deleted)),
+        values,
+      );
     try {
       await listAll(deps, q(`${v1}/users`, { $select: fields.join(','), $top: '999' }), write(false));
       await context.collection.setCapability(sourceId, capabilities.entraLeaveDates, true, null, context.runId);
     } catch (error) {
-      const refused = (error instanceof AppError && error.code === 'UPSTREAM_PERMISSION') || (error instanceof RequestFailure && error.kind === 'bad-request');
+      const refused =
+        (error instanceof AppError && error.code === 'UPSTREAM_PERMISSION') ||
+        (error instanceof RequestFailure && error.kind === 'bad-request');
       if (!refused) throw error;
       // employeeLeaveDateTime needs User-LifeCycleInfo.Read.All; without it the whole
       // request is refused, so ask again without that field (spec §3.1).
@@ -182,13 +232,17 @@ export async function collectDirectory(deps: DirectoryDeps): Promise<DirectoryOu
   });
 
   await withSnapshot(deps, 'entra_group_version', outcome, async (snapshot) => {
-    await listAll(deps, q(`${v1}/groups`, { $select: groupFields.join(','), $top: '999' }), (values) => snapshot.write(values.map(mapGroup), values));
+    await listAll(deps, q(`${v1}/groups`, { $select: groupFields.join(','), $top: '999' }), (values) =>
+      snapshot.write(values.map(mapGroup), values),
+    );
   });
 
   // The Metabase app(s) and the collector's own app: service principals, application
   // objects (absent here when the app is registered in another tenant), credentials.
   const metabaseServicePrincipals: Json[] = [];
-  const appIds = [...new Set([...deps.metabaseAppIds, ...(deps.collectorClientId ? [deps.collectorClientId] : [])].map((id) => id.toLowerCase()))];
+  const appIds = [
+    ...new Set([...deps.metabaseAppIds, ...(deps.collectorClientId ? [deps.collectorClientId] : [])].map((id) => id.toLowerCase())),
+  ];
   const credentials = await openSnapshot(deps, 'entra_credential_version');
   let credentialsComplete = false;
   try {
@@ -197,15 +251,25 @@ export async function collectDirectory(deps: DirectoryDeps): Promise<DirectoryOu
         const filter = `appId eq '${appId}'`;
         const isMetabase = deps.metabaseAppIds.some((id) => id.toLowerCase() === appId);
         let found = 0;
-        await listAll(deps, q(`${v1}/servicePrincipals`, { $filter: filter, $select: servicePrincipalFields.join(',') }), async (values) => {
-          found += values.length;
-          if (isMetabase) metabaseServicePrincipals.push(...values);
-          await snapshot.write(values.map((v) => mapApplication(v, 'servicePrincipal')), values);
-          await credentials.write(values.flatMap((v) => mapCredentials(v, 'servicePrincipal')));
-        });
+        await listAll(
+          deps,
+          q(`${v1}/servicePrincipals`, { $filter: filter, $select: servicePrincipalFields.join(',') }),
+          async (values) => {
+            found += values.length;
+            if (isMetabase) metabaseServicePrincipals.push(...values);
+            await snapshot.write(
+              values.map((v) => mapApplication(v, 'servicePrincipal')),
+              values,
+            );
+            await credentials.write(values.flatMap((v) => mapCredentials(v, 'servicePrincipal')));
+          },
+        );
         await listAll(deps, q(`${v1}/applications`, { $filter: filter, $select: applicationFields.join(',') }), async (values) => {
           found += values.length;
-          await snapshot.write(values.map((v) => mapApplication(v, 'application')), values);
+          await snapshot.write(
+            values.map((v) => mapApplication(v, 'application')),
+            values,
+          );
           await credentials.write(values.flatMap((v) => mapCredentials(v, 'application')));
         });
         if (found === 0) snapshot.summary.notes.push(`no service principal or application with appId ${appId} in this tenant`);
@@ -222,10 +286,15 @@ export async function collectDirectory(deps: DirectoryDeps): Promise<DirectoryOu
   const assignedGroups = new Set<string>();
   await withSnapshot(deps, 'entra_app_role_assignment_version', outcome, async (snapshot) => {
     for (const sp of metabaseServicePrincipals) {
-      await listAll(deps, q(`${v1}/servicePrincipals/${encodeURIComponent(String(sp['id']))}/appRoleAssignedTo`, { $top: '999' }), async (values) => {
-        for (const value of values) if (value['principalType'] === 'Group' && typeof value['principalId'] === 'string') assignedGroups.add(value['principalId']);
-        await snapshot.write(values.map(mapAssignment), values);
-      });
+      await listAll(
+        deps,
+        q(`${v1}/servicePrincipals/${encodeURIComponent(String(sp['id']))}/appRoleAssignedTo`, { $top: '999' }),
+        async (values) => {
+          for (const value of values)
+            if (value['principalType'] === 'Group' && typeof value['principalId'] === 'string') assignedGroups.add(value['principalId']);
+          await snapshot.write(values.map(mapAssignment), values);
+        },
+      );
     }
   });
 
@@ -242,16 +311,29 @@ export async function collectDirectory(deps: DirectoryDeps): Promise<DirectoryOu
   return outcome;
 }
 
-async function listMembers(deps: DirectoryDeps, snapshot: Snapshot, groupId: string, transitive: boolean, direct: Set<string>): Promise<void> {
+async function listMembers(
+  deps: DirectoryDeps,
+  snapshot: Snapshot,
+  groupId: string,
+  transitive: boolean,
+  direct: Set<string>,
+): Promise<void> {
   const relation = transitive ? 'transitiveMembers' : 'members';
   try {
-    await listAll(deps, q(`${deps.graphOrigin}/v1.0/groups/${encodeURIComponent(groupId)}/${relation}`, { $select: memberFields.join(','), $top: '999' }), async (values) => {
-      // A member listed directly (assigned group) keeps that row; the transitive listing
-      // of the same group does not overwrite it.
-      const keep = values.filter((v) => !(transitive && direct.has(`${groupId}:${String(v['id'])}`)));
-      if (!transitive) for (const v of values) direct.add(`${groupId}:${String(v['id'])}`);
-      await snapshot.write(keep.map((v) => mapMember(groupId, v, transitive)), keep);
-    });
+    await listAll(
+      deps,
+      q(`${deps.graphOrigin}/v1.0/groups/${encodeURIComponent(groupId)}/${relation}`, { $select: memberFields.join(','), $top: '999' }),
+      async (values) => {
+        // A member listed directly (assigned group) keeps that row; the transitive listing
+        // of the same group does not overwrite it.
+        const keep = values.filter((v) => !(transitive && direct.has(`${groupId}:${String(v['id'])}`)));
+        if (!transitive) for (const v of values) direct.add(`${groupId}:${String(v['id'])}`);
+        await snapshot.write(
+          keep.map((v) => mapMember(groupId, v, transitive)),
+          keep,
+        );
+      },
+    );
   } catch (error) {
     if (error instanceof RequestFailure && error.kind === 'not-found') {
       snapshot.summary.notes.push(`group ${groupId} does not exist (ENTRA_ADMIN_GROUP_IDS or an assignment names it)`);

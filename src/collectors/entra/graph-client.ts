@@ -7,13 +7,15 @@
 // requester.ts); global fetch cannot be given an extra CA in-process (the emulator's), a
 // node:https agent can; and the transport enforces a per-request timeout (large tenants
 // see 300 s hangs on signIns, msgraph-sdk-powershell#3146).
-import { request as httpsRequest, Agent } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
+
 import type { TokenCredential } from '@azure/identity';
 import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
-import { AuthenticationHandler, Client, TelemetryHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { AuthenticationHandler, Client, type Context, type Middleware, TelemetryHandler } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import { requireSetting, type Config } from '../../config.js';
+
+import { type Config, requireSetting } from '../../config.js';
 
 /** A failure below HTTP (reset, timeout, refused): the graph client wraps it in a
  *  GraphError whose `code` is this error's name. */
@@ -36,7 +38,13 @@ export interface GraphConnectionOptions {
 
 /** Hosts of Microsoft's own authorities (public and national clouds): instance
  *  discovery stays on for them; any other host (a local emulator) is trusted as given. */
-const microsoftAuthorityHosts = [/(^|\.)login\.microsoftonline\.com$/i, /(^|\.)login\.microsoftonline\.us$/i, /(^|\.)login\.chinacloudapi\.cn$/i, /(^|\.)login\.microsoft\.com$/i, /(^|\.)microsoftonline\.de$/i];
+const microsoftAuthorityHosts = [
+  /(^|\.)login\.microsoftonline\.com$/i,
+  /(^|\.)login\.microsoftonline\.us$/i,
+  /(^|\.)login\.chinacloudapi\.cn$/i,
+  /(^|\.)login\.microsoft\.com$/i,
+  /(^|\.)microsoftonline\.de$/i,
+];
 
 export function isMicrosoftAuthority(authorityHost: string): boolean {
   const host = new URL(authorityHost).hostname;
@@ -62,7 +70,10 @@ export function createCredential(config: Config, options: GraphConnectionOptions
     return new ClientCertificateCredential(
       tenantId,
       clientId,
-      { certificatePath: config.AZURE_CLIENT_CERTIFICATE_PATH, ...(config.AZURE_CLIENT_CERTIFICATE_PASSWORD ? { certificatePassword: config.AZURE_CLIENT_CERTIFICATE_PASSWORD } : {}) },
+      {
+        certificatePath: config.AZURE_CLIENT_CERTIFICATE_PATH,
+        ...(config.AZURE_CLIENT_CERTIFICATE_PASSWORD ? { certificatePassword: config.AZURE_CLIENT_CERTIFICATE_PASSWORD } : {}),
+      },
       common,
     );
   }
@@ -81,32 +92,41 @@ function httpsTransport(agent: Agent, timeoutMs: number, signal: AbortSignal | u
       else if (Array.isArray(given)) for (const pair of given as string[][]) headers[pair[0] ?? ''] = pair[1] ?? '';
       else if (given) Object.assign(headers, given);
       return new Promise((resolve, reject) => {
-        const req = httpsRequest(url, { method: context.options?.method ?? 'GET', headers, agent, ...(signal ? { signal } : {}) }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', (error) => reject(new TransportError(`response interrupted: ${error.message}`)));
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            const expected = Number(res.headers['content-length']);
-            const received = chunks.reduce((n, chunk) => n + chunk.length, 0);
-            if (Number.isFinite(expected) && received < expected) {
-              reject(new TransportError(`response cut short: ${received} of ${expected} bytes`));
-              return;
-            }
-            const responseHeaders = new Headers();
-            for (const [key, value] of Object.entries(res.headers)) {
-              if (value === undefined) continue;
-              for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(key, v);
-            }
-            const body = status === 204 || status === 304 ? null : Buffer.concat(chunks);
-            context.response = new Response(body, { status, headers: responseHeaders });
-            resolve();
-          });
-        });
+        const req = httpsRequest(
+          url,
+          { method: context.options?.method ?? 'GET', headers, agent, ...(signal ? { signal } : {}) },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('error', (error) => reject(new TransportError(`response interrupted: ${error.message}`)));
+            res.on('end', () => {
+              const status = res.statusCode ?? 0;
+              const expected = Number(res.headers['content-length']);
+              const received = chunks.reduce((n, chunk) => n + chunk.length, 0);
+              if (Number.isFinite(expected) && received < expected) {
+                reject(new TransportError(`response cut short: ${received} of ${expected} bytes`));
+                return;
+              }
+              const responseHeaders = new Headers();
+              for (const [key, value] of Object.entries(res.headers)) {
+                if (value === undefined) continue;
+                for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(key, v);
+              }
+              const body = status === 204 || status === 304 ? null : Buffer.concat(chunks);
+              context.response = new Response(body, { status, headers: responseHeaders });
+              resolve();
+            });
+          },
+        );
         req.setTimeout(timeoutMs, () => req.destroy(new RequestTimeout(`no answer within ${timeoutMs} ms`)));
         req.on('error', (error: Error & { code?: string }) => {
           if (signal?.aborted) reject(signal.reason instanceof Error ? signal.reason : new Error('collection aborted'));
-          else reject(error instanceof TransportError || error instanceof RequestTimeout ? error : new TransportError(`${error.code ?? 'connection error'}: ${error.message}`));
+          else
+            reject(
+              error instanceof TransportError || error instanceof RequestTimeout
+                ? error
+                : new TransportError(`${error.code ?? 'connection error'}: ${error.message}`),
+            );
         });
         req.end();
       });
@@ -127,7 +147,11 @@ export function createGraphConnection(config: Config, options: GraphConnectionOp
   const provider = new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphUrl.origin}/.default`] });
   const agent = new Agent({ keepAlive: true, maxSockets: 4, ...(options.tlsCa ? { ca: [...rootCertificates, options.tlsCa] } : {}) });
   const client = Client.initWithMiddleware({
-    middleware: [new AuthenticationHandler(provider), new TelemetryHandler(), httpsTransport(agent, options.requestTimeoutMs ?? 120_000, options.signal)],
+    middleware: [
+      new AuthenticationHandler(provider),
+      new TelemetryHandler(),
+      httpsTransport(agent, options.requestTimeoutMs ?? 120_000, options.signal),
+    ],
     baseUrl: `${graphUrl.origin}/`,
     defaultVersion: 'v1.0',
     // The bearer token is only attached for Graph hosts or these; the host goes in

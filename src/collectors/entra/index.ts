@@ -6,7 +6,14 @@ import { entraSourceId } from '../../store/streams.js';
 import type { CollectContext, CollectOptions, SourceSummary, StreamSummary } from '../types.js';
 import { collectDirectory } from './directory.js';
 import { createGraphConnection } from './graph-client.js';
-import { collectDirectoryAudits, collectSignIns, defaultWindowPolicy, StreamIncomplete, type LogStreamDeps, type WindowPolicy } from './log-streams.js';
+import {
+  collectDirectoryAudits,
+  collectSignIns,
+  defaultWindowPolicy,
+  type LogStreamDeps,
+  StreamIncomplete,
+  type WindowPolicy,
+} from './log-streams.js';
 import { createPacer, type PacerLimit } from './pacer.js';
 import { createRequester, defaultRetryPolicy, type RetryPolicy } from './requester.js';
 
@@ -25,7 +32,11 @@ export type EntraCollectOptions = CollectOptions & { entra?: EntraTuning };
 
 export async function collectEntra(context: CollectContext, options: EntraCollectOptions = {}): Promise<SourceSummary> {
   const { config } = context;
-  const metabaseAppIds = requireSetting(config, 'ENTRA_METABASE_APP_IDS', 'the appId(s) of the Entra application Metabase signs users in with');
+  const metabaseAppIds = requireSetting(
+    config,
+    'ENTRA_METABASE_APP_IDS',
+    'the appId(s) of the Entra application Metabase signs users in with',
+  );
   const tenantId = requireSetting(config, 'AZURE_TENANT_ID', 'the Entra tenant to collect from');
   if (options.since && options.until && options.since.getTime() >= options.until.getTime()) {
     throw new AppError('USAGE', '--since must be earlier than --until');
@@ -53,7 +64,8 @@ export async function collectEntra(context: CollectContext, options: EntraCollec
     ...(context.signal ? { signal: context.signal } : {}),
   });
   // Reporting APIs allow 5 requests per 10 s per app and tenant (spec §4.5).
-  const limit = tuning.reportingLimit === undefined ? { requests: config.ENTRA_REPORTING_REQUESTS_PER_10S, windowMs: 10_000 } : tuning.reportingLimit;
+  const limit =
+    tuning.reportingLimit === undefined ? { requests: config.ENTRA_REPORTING_REQUESTS_PER_10S, windowMs: 10_000 } : tuning.reportingLimit;
   const requester = createRequester({
     connection,
     pacer: createPacer(limit),
@@ -106,7 +118,9 @@ export async function collectEntra(context: CollectContext, options: EntraCollec
   context.logger.debug({ requests: requester.stats }, 'entra collection requests');
   if (failures.length > 0) {
     // Everything complete is stored and covered; the rest is retried by the next run.
-    throw new AppError('UPSTREAM_UNAVAILABLE', `Entra collection incomplete (Graph kept failing): ${failures.join('; ')}`, { details: { summaries } });
+    throw new AppError('UPSTREAM_UNAVAILABLE', `Entra collection incomplete (Graph kept failing): ${failures.join('; ')}`, {
+      details: { summaries },
+    });
   }
   return { sourceId, kind: 'entra', streams: summaries };
 }

@@ -4,11 +4,11 @@
 // they may expire, so a failed page or a refused token redoes the window (spec §4.2).
 import { AppError } from '../../errors.js';
 import type { TimeRange } from '../../store/collection.repository.js';
-import type { EventRecord } from '../../store/tables.js';
 import { capabilities, streams } from '../../store/streams.js';
+import type { EventRecord } from '../../store/tables.js';
 import type { CollectContext, StreamSummary } from '../types.js';
-import { riskHidden, mapSignIn, mapAudit, type Mapped } from './records.js';
-import { RequestFailure, type GraphPage, type Requester } from './requester.js';
+import { mapAudit, type Mapped, mapSignIn, riskHidden } from './records.js';
+import { type GraphPage, type Requester, RequestFailure } from './requester.js';
 
 export interface WindowPolicy {
   /** Width of a stream's first window, before anything is known about its density. */
@@ -122,7 +122,10 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
   if (start < retentionFloor) {
     // Entra no longer holds anything older: claiming it would pass off missing history as
     // "nothing happened".
-    if (!checkpoint && deps.since) summary.notes.push(`--since is older than the ${deps.retentionDays}-day log retention; collected from ${new Date(retentionFloor).toISOString()}`);
+    if (!checkpoint && deps.since)
+      summary.notes.push(
+        `--since is older than the ${deps.retentionDays}-day log retention; collected from ${new Date(retentionFloor).toISOString()}`,
+      );
     start = retentionFloor;
   }
   start = floorToSecond(start);
@@ -157,7 +160,9 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
           records += page.value.length;
           if (page.nextLink) pageCapacity = Math.max(pageCapacity, page.value.length);
           // The next page is fetched while this one is stored: network and database overlap.
-          const next: Promise<GraphPage> | undefined = page.nextLink ? deps.requester.get(page.nextLink, { reporting: true, windowed: true }) : undefined;
+          const next: Promise<GraphPage> | undefined = page.nextLink
+            ? deps.requester.get(page.nextLink, { reporting: true, windowed: true })
+            : undefined;
           next?.catch(() => undefined);
           await store(deps, spec, page.value, summary);
           context.progress.update(spec.stream, { records: summary.records, window, throttleWaitMs: deps.requester.stats.throttleWaitMs });
@@ -174,12 +179,17 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
         // as a failed attempt while the window can still narrow.
         ceilingMs = clampWidth(width / 2);
         windowMs = clampWidth(width / 4);
-        context.logger.warn({ stream: spec.stream, from: window.from, reason: error.message, windowMs }, 'Graph timed out; narrowing the window');
+        context.logger.warn(
+          { stream: spec.stream, from: window.from, reason: error.message, windowMs },
+          'Graph timed out; narrowing the window',
+        );
         continue;
       }
       failures++;
       if (failures >= policy.maxWindowAttempts) {
-        summary.notes.push(`gave up on ${window.from.toISOString()} → ${window.to.toISOString()} after ${failures} attempts: ${error.message}`);
+        summary.notes.push(
+          `gave up on ${window.from.toISOString()} → ${window.to.toISOString()} after ${failures} attempts: ${error.message}`,
+        );
         throw new StreamIncomplete(`${spec.stream}: ${error.message}`);
       }
       // Narrower windows mean fewer pages per attempt, so less to redo (spec §4.5).
@@ -195,7 +205,12 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
     windowMs = nextWindowMs(policy, windowMs, { widthMs, records, pageCapacity: pageCapacity || LOG_PAGE_SIZE }, ceilingMs);
     await context.collection.addCoverage(sourceId, spec.stream, window, context.runId, { pages, records, ...spec.detail() });
     coveredTo = Math.max(coveredTo, window.to.getTime());
-    const position: LogCheckpoint = { coveredTo: new Date(coveredTo).toISOString(), windowMs, ...(ceilingMs < policy.maxWindowMs ? { timeoutCeilingMs: ceilingMs } : {}), ...spec.detail() };
+    const position: LogCheckpoint = {
+      coveredTo: new Date(coveredTo).toISOString(),
+      windowMs,
+      ...(ceilingMs < policy.maxWindowMs ? { timeoutCeilingMs: ceilingMs } : {}),
+      ...spec.detail(),
+    };
     await context.collection.saveCheckpoint(sourceId, spec.stream, position, context.runId);
     cursor = window.to.getTime();
   }
@@ -210,7 +225,14 @@ async function store(deps: LogStreamDeps, spec: StreamSpec, records: Record<stri
     if (mapped.ok) rows.push(mapped.row);
     else {
       summary.quarantined++;
-      await deps.context.collection.quarantine({ sourceId: deps.sourceId, stream: spec.stream, upstreamId: mapped.upstreamId, reason: mapped.reason, payload: record, runId: deps.context.runId });
+      await deps.context.collection.quarantine({
+        sourceId: deps.sourceId,
+        stream: spec.stream,
+        upstreamId: mapped.upstreamId,
+        reason: mapped.reason,
+        payload: record,
+        runId: deps.context.runId,
+      });
     }
   }
   if (rows.length === 0) return;
@@ -244,7 +266,11 @@ export async function collectSignIns(deps: LogStreamDeps, appIds: readonly strin
     table: 'entra_sign_in',
     urls(window) {
       return appIds.map((appId) => {
-        const clauses = [`createdDateTime ge ${odataInstant(window.from)}`, `createdDateTime le ${odataInstant(window.to)}`, `appId eq '${appId}'`];
+        const clauses = [
+          `createdDateTime ge ${odataInstant(window.from)}`,
+          `createdDateTime le ${odataInstant(window.to)}`,
+          `appId eq '${appId}'`,
+        ];
         // Non-interactive sign-ins exist only in beta, behind this lambda filter (spec §1.1).
         if (version === 'beta') clauses.push(`signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser')`);
         return `${deps.graphOrigin}/${version}/auditLogs/signIns?$filter=${encodeURIComponent(clauses.join(' and '))}&$top=1000`;
@@ -260,7 +286,9 @@ export async function collectSignIns(deps: LogStreamDeps, appIds: readonly strin
     },
     async adapt(error) {
       if (version !== 'beta' || betaDecided) return false;
-      const refused = (error instanceof RequestFailure && (error.kind === 'bad-request' || error.kind === 'not-found')) || (error instanceof AppError && error.code === 'UPSTREAM_PERMISSION');
+      const refused =
+        (error instanceof RequestFailure && (error.kind === 'bad-request' || error.kind === 'not-found')) ||
+        (error instanceof AppError && error.code === 'UPSTREAM_PERMISSION');
       if (!refused) return false;
       // Beta refused: v1.0 still has the interactive sign-ins, without the event types,
       // authentication requirement and details (rules that need them become not evaluable).
@@ -282,7 +310,13 @@ export async function collectSignIns(deps: LogStreamDeps, appIds: readonly strin
       await context.collection.setCapability(sourceId, capabilities.entraSignInsBeta, version === 'beta', fallbackReason, context.runId);
     }
     if (hidden > 0) {
-      await context.collection.setCapability(sourceId, capabilities.entraRiskFields, false, `risk fields arrived as "hidden" in ${hidden} sign-ins (needs Entra ID P2)`, context.runId);
+      await context.collection.setCapability(
+        sourceId,
+        capabilities.entraRiskFields,
+        false,
+        `risk fields arrived as "hidden" in ${hidden} sign-ins (needs Entra ID P2)`,
+        context.runId,
+      );
     } else if (withRisk > 0) {
       await context.collection.setCapability(sourceId, capabilities.entraRiskFields, true, null, context.runId);
     }

@@ -45,7 +45,8 @@ function eventTime(record: Json, key: string, now: Date): { at: Date } | { reaso
   if (value === undefined || value === null) return { reason: `${key} is missing` };
   const at = parseGraphInstant(value);
   if (!at) return { reason: `${key} is not a valid ISO-8601 instant: ${JSON.stringify(value).slice(0, 60)}` };
-  if (at.getTime() < EARLIEST_EVENT || at.getTime() > now.getTime() + 86_400_000) return { reason: `${key} ${String(value)} is impossible (before 2010 or in the future)` };
+  if (at.getTime() < EARLIEST_EVENT || at.getTime() > now.getTime() + 86_400_000)
+    return { reason: `${key} ${String(value)} is impossible (before 2010 or in the future)` };
   return { at };
 }
 
@@ -156,7 +157,14 @@ export function mapMember(groupId: string, record: Json, transitive: boolean): M
   if (!id.ok) return id;
   return {
     ok: true,
-    row: { upstream_id: `${groupId}:${id.row}`, raw: record, group_id: groupId, member_id: id.row, member_type: objectType(record), transitive },
+    row: {
+      upstream_id: `${groupId}:${id.row}`,
+      raw: record,
+      group_id: groupId,
+      member_id: id.row,
+      member_type: objectType(record),
+      transitive,
+    },
   };
 }
 
@@ -177,11 +185,22 @@ export function mapApplication(record: Json, kind: 'application' | 'servicePrinc
   if (!id.ok) return id;
   const redirectUris =
     kind === 'application'
-      ? [...strings(field(record['web'], 'redirectUris')), ...strings(field(record['spa'], 'redirectUris')), ...strings(field(record['publicClient'], 'redirectUris'))]
+      ? [
+          ...strings(field(record['web'], 'redirectUris')),
+          ...strings(field(record['spa'], 'redirectUris')),
+          ...strings(field(record['publicClient'], 'redirectUris')),
+        ]
       : strings(record['replyUrls']);
   return {
     ok: true,
-    row: { upstream_id: id.row, raw: withoutSecrets(record), object_kind: kind, app_id: text(record['appId']), display_name: text(record['displayName']), redirect_uris: redirectUris },
+    row: {
+      upstream_id: id.row,
+      raw: withoutSecrets(record),
+      object_kind: kind,
+      app_id: text(record['appId']),
+      display_name: text(record['displayName']),
+      redirect_uris: redirectUris,
+    },
   };
 }
 

@@ -8,10 +8,11 @@
 // whose time window the caller can narrow) gives a timeout back after a few tries
 // instead of retrying the same too-wide query to exhaustion.
 import { GraphError } from '@microsoft/microsoft-graph-client';
+
 import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { GraphConnection } from './graph-client.js';
-import { sleep, type Pacer } from './pacer.js';
+import { type Pacer, sleep } from './pacer.js';
 
 export interface RetryPolicy {
   baseDelayMs: number;
@@ -24,7 +25,13 @@ export interface RetryPolicy {
   timeoutAttempts: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 60_000, maxElapsedMs: 5 * 60_000, maxAttempts: 10, timeoutAttempts: 2 };
+export const defaultRetryPolicy: RetryPolicy = {
+  baseDelayMs: 1_000,
+  maxDelayMs: 60_000,
+  maxElapsedMs: 5 * 60_000,
+  maxAttempts: 10,
+  timeoutAttempts: 2,
+};
 
 export interface GraphPage {
   value: Record<string, unknown>[];
@@ -71,7 +78,12 @@ export const graphRequestObservers = new Set<(event: GraphRequestEvent) => void>
 const notify = (event: GraphRequestEvent) => graphRequestObservers.forEach((observe) => observe(event));
 
 const retryableStatus = new Set([429, 500, 502, 503, 504]);
-const credentialErrors = new Set(['AuthenticationError', 'CredentialUnavailableError', 'AuthenticationRequiredError', 'AggregateAuthenticationError']);
+const credentialErrors = new Set([
+  'AuthenticationError',
+  'CredentialUnavailableError',
+  'AuthenticationRequiredError',
+  'AggregateAuthenticationError',
+]);
 
 /** Which permission an endpoint needs, for the one-line error (spec §2.1, §3, §4.6). */
 function permissionFor(path: string): string {
@@ -113,7 +125,8 @@ function retryAfterMs(error: GraphError): number | undefined {
 /** Turns what the graph client threw into our error vocabulary. */
 export function classify(error: unknown, url: string, authorityHost: string): AppError | RequestFailure | 'retry' {
   if (error instanceof AppError || error instanceof RequestFailure) return error;
-  if (!(error instanceof GraphError)) return new RequestFailure('bad-response', `Graph request failed: ${(error as Error)?.message ?? String(error)}`, -1, undefined);
+  if (!(error instanceof GraphError))
+    return new RequestFailure('bad-response', `Graph request failed: ${(error as Error)?.message ?? String(error)}`, -1, undefined);
   const status = error.statusCode;
   const code = error.code ?? undefined;
   const path = describePath(url);
@@ -122,24 +135,42 @@ export function classify(error: unknown, url: string, authorityHost: string): Ap
     const reason = entraReason(text);
     if (reason) return new AppError('UPSTREAM_AUTH', `Entra refused the collector's credential: ${reason}`);
     if (/endpoints_resolution_error|untrusted_authority|issuer_validation_failed/i.test(text)) {
-      return new AppError('UPSTREAM_AUTH', `could not reach or trust the token authority ${authorityHost} (check AZURE_AUTHORITY_HOST, network and certificates)`);
+      return new AppError(
+        'UPSTREAM_AUTH',
+        `could not reach or trust the token authority ${authorityHost} (check AZURE_AUTHORITY_HOST, network and certificates)`,
+      );
     }
-    return new AppError('UPSTREAM_AUTH', `no usable Azure credential: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or a certificate), or run where a managed identity is available`);
+    return new AppError(
+      'UPSTREAM_AUTH',
+      `no usable Azure credential: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or a certificate), or run where a managed identity is available`,
+    );
   }
-  if (status === 401) return new AppError('UPSTREAM_AUTH', `Graph rejected the access token for GET ${path} (${code ?? 'unauthorized'}): check AZURE_TENANT_ID and GRAPH_BASE_URL`);
+  if (status === 401)
+    return new AppError(
+      'UPSTREAM_AUTH',
+      `Graph rejected the access token for GET ${path} (${code ?? 'unauthorized'}): check AZURE_TENANT_ID and GRAPH_BASE_URL`,
+    );
   if (status === 403) {
     if (code === 'Authentication_RequestFromNonPremiumTenantOrB2CTenant' || /premium licen[cs]e/i.test(error.message ?? '')) {
-      return new AppError('UPSTREAM_LICENCE', `Entra sign-in logs need an Entra ID P1 or P2 licence: Graph answered "${error.message}" for GET ${path}`);
+      return new AppError(
+        'UPSTREAM_LICENCE',
+        `Entra sign-in logs need an Entra ID P1 or P2 licence: Graph answered "${error.message}" for GET ${path}`,
+      );
     }
-    return new AppError('UPSTREAM_PERMISSION', `Graph denied GET ${path} (${code ?? 'forbidden'}): grant the collector app ${permissionFor(path)} with admin consent`);
+    return new AppError(
+      'UPSTREAM_PERMISSION',
+      `Graph denied GET ${path} (${code ?? 'forbidden'}): grant the collector app ${permissionFor(path)} with admin consent`,
+    );
   }
   if (retryableStatus.has(status) || code === 'TransportError' || code === 'RequestTimeout') return 'retry';
   // A 2xx whose body could not be read as JSON was cut short on the way (a proxy, a
   // dropped connection): the same request answers again.
   if (status >= 200 && status < 300) return 'retry';
-  if (status === 400 && /skip ?token/i.test(error.message ?? '')) return new RequestFailure('skip-token', `Graph refused the skip token of GET ${path}: ${error.message}`, status, code);
+  if (status === 400 && /skip ?token/i.test(error.message ?? ''))
+    return new RequestFailure('skip-token', `Graph refused the skip token of GET ${path}: ${error.message}`, status, code);
   if (status === 404) return new RequestFailure('not-found', `Graph has no ${path} (${error.message})`, status, code);
-  if (status >= 400 && status < 500) return new RequestFailure('bad-request', `Graph refused GET ${path} (${status} ${code ?? ''}): ${error.message}`, status, code);
+  if (status >= 400 && status < 500)
+    return new RequestFailure('bad-request', `Graph refused GET ${path} (${status} ${code ?? ''}): ${error.message}`, status, code);
   return new RequestFailure('bad-response', `Graph answered GET ${path} with ${status}: ${error.message}`, status, code);
 }
 
@@ -179,7 +210,12 @@ export function createRequester(options: {
         const value = body?.['value'];
         if (!Array.isArray(value)) {
           // "SignIns value is not a collection" (msgraph-beta-sdk-go#351): not a page.
-          outcome = new RequestFailure('bad-response', `Graph answered GET ${describePath(url)} without a value collection`, 200, undefined);
+          outcome = new RequestFailure(
+            'bad-response',
+            `Graph answered GET ${describePath(url)} without a value collection`,
+            200,
+            undefined,
+          );
         } else {
           const next = body?.['@odata.nextLink'];
           return { value: value as Record<string, unknown>[], nextLink: typeof next === 'string' && next !== '' ? next : undefined };
@@ -188,11 +224,18 @@ export function createRequester(options: {
         done();
         if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('collection aborted');
         outcome = classify(error, url, options.authorityHost);
-        if (error instanceof GraphError) lastFailure = `${error.statusCode > 0 ? `${error.statusCode} ` : ''}${error.code ?? ''}${error.message ? `: ${error.message}` : ''}`.trim();
+        if (error instanceof GraphError)
+          lastFailure =
+            `${error.statusCode > 0 ? `${error.statusCode} ` : ''}${error.code ?? ''}${error.message ? `: ${error.message}` : ''}`.trim();
         if (outcome === 'retry' && isTimeout(error)) {
           stats.timeouts++;
           if (windowed && ++timeouts >= (policy.timeoutAttempts ?? defaultRetryPolicy.timeoutAttempts)) {
-            throw new RequestFailure('timeout', `Graph timed out on GET ${describePath(url)} ${timeouts} times (${(error as Error).message})`, (error as GraphError).statusCode, (error as GraphError).code ?? undefined);
+            throw new RequestFailure(
+              'timeout',
+              `Graph timed out on GET ${describePath(url)} ${timeouts} times (${(error as Error).message})`,
+              (error as GraphError).statusCode,
+              (error as GraphError).code ?? undefined,
+            );
           }
         }
         if (error instanceof GraphError && error.statusCode === 429) {
@@ -207,7 +250,12 @@ export function createRequester(options: {
       const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + random() / 2);
       const delay = waitMs ?? backoff;
       if (attempt >= policy.maxAttempts || elapsed + delay > policy.maxElapsedMs) {
-        throw new RequestFailure('exhausted', `Graph kept failing GET ${describePath(url)} (${attempt} attempts over ${Math.round(elapsed / 1000)} s${lastFailure ? `; last: ${lastFailure.split('\n')[0]!.slice(0, 200)}` : ''})`, -1, undefined);
+        throw new RequestFailure(
+          'exhausted',
+          `Graph kept failing GET ${describePath(url)} (${attempt} attempts over ${Math.round(elapsed / 1000)} s${lastFailure ? `; last: ${lastFailure.split('\n')[0]!.slice(0, 200)}` : ''})`,
+          -1,
+          undefined,
+        );
       }
       stats.retries++;
       notify('retry');

@@ -4,9 +4,9 @@
 // login history, sessions, views or audit events: those are recorded as not available.
 import { AppError } from '../../errors.js';
 import { capabilities, metabaseApiLimits, streams } from '../../store/streams.js';
-import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
 import type { StateRecord, StateTableName } from '../../store/tables.js';
-import { mapAccount, mapApiKey, mapGroup, mapMembership, mapQueryExecution, plainRow, type Mapped, type Row } from './mapping.js';
+import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
+import { mapAccount, mapApiKey, mapGroup, mapMembership, type Mapped, mapQueryExecution, plainRow, type Row } from './mapping.js';
 import { emptySummary, mapBatch, writeEventBatch, writeStateBatch } from './sink.js';
 
 export const API_PAGE_SIZE = 200;
@@ -26,7 +26,10 @@ export function createMetabaseApiClient(baseUrl: string, apiKey: string, signal?
     async get<T>(path: string, options: { allow?: number[] } = {}) {
       let response: Response;
       try {
-        response = await fetch(`${root}${path}`, { headers: { 'X-API-Key': apiKey, accept: 'application/json' }, ...(signal ? { signal } : {}) });
+        response = await fetch(`${root}${path}`, {
+          headers: { 'X-API-Key': apiKey, accept: 'application/json' },
+          ...(signal ? { signal } : {}),
+        });
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
         throw new AppError('UPSTREAM_UNAVAILABLE', `cannot reach ${where}: ${cause?.code ?? (error as Error).message}`, { cause: error });
@@ -35,8 +38,13 @@ export function createMetabaseApiClient(baseUrl: string, apiKey: string, signal?
         await response.body?.cancel();
         return { status: response.status, body: undefined };
       }
-      if (response.status === 401) throw new AppError('UPSTREAM_AUTH', `${where} refused METABASE_API_KEY (401 Unauthenticated): check the key`);
-      if (response.status === 403) throw new AppError('UPSTREAM_PERMISSION', `${where} forbids ${path.split('?')[0]} to this API key (403): put the key in the Administrators group`);
+      if (response.status === 401)
+        throw new AppError('UPSTREAM_AUTH', `${where} refused METABASE_API_KEY (401 Unauthenticated): check the key`);
+      if (response.status === 403)
+        throw new AppError(
+          'UPSTREAM_PERMISSION',
+          `${where} forbids ${path.split('?')[0]} to this API key (403): put the key in the Administrators group`,
+        );
       if (!response.ok) throw new AppError('UPSTREAM_BAD_RESPONSE', `${where} answered ${response.status} to ${path.split('?')[0]}`);
       const text = await response.text();
       try {
@@ -71,14 +79,31 @@ export async function readApiFacts(client: MetabaseApiClient): Promise<ApiFacts>
 
 const apiOnlyTables = ['login_history', 'core_session', 'auth_identity', 'view_log', 'audit_log'];
 
-
 export async function recordApiOnlyCapabilities(context: CollectContext, sourceId: string): Promise<void> {
-  await context.collection.setCapability(sourceId, capabilities.metabaseLoginHistory, false, 'login history is only in the application database', context.runId);
+  await context.collection.setCapability(
+    sourceId,
+    capabilities.metabaseLoginHistory,
+    false,
+    'login history is only in the application database',
+    context.runId,
+  );
   for (const table of apiOnlyTables) {
-    await context.collection.setCapability(sourceId, capabilities.metabaseTable(table), false, `${table} is only in the application database (collected through the API only)`, context.runId);
+    await context.collection.setCapability(
+      sourceId,
+      capabilities.metabaseTable(table),
+      false,
+      `${table} is only in the application database (collected through the API only)`,
+      context.runId,
+    );
   }
   for (const limit of metabaseApiLimits) {
-    await context.collection.setCapability(sourceId, capabilities.metabaseColumn(limit.table, limit.column), limit.available, limit.reason, context.runId);
+    await context.collection.setCapability(
+      sourceId,
+      capabilities.metabaseColumn(limit.table, limit.column),
+      limit.available,
+      limit.reason,
+      context.runId,
+    );
   }
 }
 
@@ -95,7 +120,12 @@ async function snapshot(
   const writer = await context.evidence.beginSnapshot(stateTable, sourceId, observedAt, { runId: context.runId });
   try {
     for await (const rows of pages) {
-      const mapped = mapBatch(rows, map, (row) => plainRow(row), (row) => (row['id'] === undefined ? null : String(row['id'])));
+      const mapped = mapBatch(
+        rows,
+        map,
+        (row) => plainRow(row),
+        (row) => (row['id'] === undefined ? null : String(row['id'])),
+      );
       await writeStateBatch(context, sourceId, summaryName, writer, rows.length, mapped, summary);
       context.progress.update(summaryName, { records: summary.records });
     }
@@ -119,7 +149,11 @@ async function* userPages(client: MetabaseApiClient): AsyncIterable<Row[]> {
     const data = body?.data;
     if (!Array.isArray(data)) throw new AppError('UPSTREAM_BAD_RESPONSE', 'the Metabase API answered /api/user without a data list');
     // The API gives no `type`; API-key users are recognised by their @api-key.invalid email.
-    if (data.length > 0) yield data.map((user) => ({ ...user, login_attributes: user['login_attributes'] === undefined ? undefined : JSON.stringify(user['login_attributes']) }));
+    if (data.length > 0)
+      yield data.map((user) => ({
+        ...user,
+        login_attributes: user['login_attributes'] === undefined ? undefined : JSON.stringify(user['login_attributes']),
+      }));
     if (data.length < API_PAGE_SIZE || (typeof body?.total === 'number' && offset + data.length >= body.total)) return;
   }
 }
@@ -134,7 +168,12 @@ const monthKey = (date: Date) => `${date.getUTCFullYear()}-${String(date.getUTCM
 const monthStart = (date: Date) => new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1));
 const nextMonth = (date: Date) => new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1));
 
-export async function collectApi(context: CollectContext, options: CollectOptions, client: MetabaseApiClient, sourceId: string): Promise<StreamSummary[]> {
+export async function collectApi(
+  context: CollectContext,
+  options: CollectOptions,
+  client: MetabaseApiClient,
+  sourceId: string,
+): Promise<StreamSummary[]> {
   const summaries: StreamSummary[] = [];
   const observedAt = context.now();
   const users = await snapshot(
@@ -146,7 +185,9 @@ export async function collectApi(context: CollectContext, options: CollectOption
     userPages(client),
     mapAccount,
   );
-  users.notes.push('from the API: only personal accounts are listed, without type or deactivated_at (API-key service users and the internal user are not listed)');
+  users.notes.push(
+    'from the API: only personal accounts are listed, without type or deactivated_at (API-key service users and the internal user are not listed)',
+  );
   summaries.push(users);
 
   const groups = (await client.get<Row[]>('/api/permissions/group')).body ?? [];
@@ -156,29 +197,48 @@ export async function collectApi(context: CollectContext, options: CollectOption
   const memberships = Object.values(membershipMap)
     .flat()
     .map((m) => ({ ...m, id: m['membership_id'] }));
-  summaries.push(await snapshot(context, sourceId, 'metabase_membership_version', 'metabase-memberships', observedAt, once(memberships), mapMembership));
+  summaries.push(
+    await snapshot(context, sourceId, 'metabase_membership_version', 'metabase-memberships', observedAt, once(memberships), mapMembership),
+  );
 
   const keys = await client.get<Row[]>('/api/api-key', { allow: [404] });
   if (keys.status === 404) {
     const summary = emptySummary('metabase-api-keys');
     summary.notes.push('this Metabase has no API keys endpoint (before v49): not available');
-    await context.collection.setCapability(sourceId, capabilities.metabaseTable('api_key'), false, 'no /api/api-key endpoint (Metabase before v49)', context.runId);
+    await context.collection.setCapability(
+      sourceId,
+      capabilities.metabaseTable('api_key'),
+      false,
+      'no /api/api-key endpoint (Metabase before v49)',
+      context.runId,
+    );
     summaries.push(summary);
   } else {
     await context.collection.setCapability(sourceId, capabilities.metabaseTable('api_key'), true, null, context.runId);
-    summaries.push(await snapshot(context, sourceId, 'metabase_api_key_version', 'metabase-api-keys', observedAt, once(keys.body ?? []), mapApiKey));
+    summaries.push(
+      await snapshot(context, sourceId, 'metabase_api_key_version', 'metabase-api-keys', observedAt, once(keys.body ?? []), mapApiKey),
+    );
   }
 
   summaries.push(await collectQueryLogs(context, options, client, sourceId));
   for (const stream of [streams.metabaseLogins, streams.metabaseSessions, streams.metabaseViews, streams.metabaseAuditEvents]) {
     const summary = emptySummary(stream);
-    summary.notes.push(stream === streams.metabaseLogins ? 'login history is only in the application database: not available through the API' : 'only in the application database: not available through the API');
+    summary.notes.push(
+      stream === streams.metabaseLogins
+        ? 'login history is only in the application database: not available through the API'
+        : 'only in the application database: not available through the API',
+    );
     summaries.push(summary);
   }
   return summaries;
 }
 
-async function collectQueryLogs(context: CollectContext, options: CollectOptions, client: MetabaseApiClient, sourceId: string): Promise<StreamSummary> {
+async function collectQueryLogs(
+  context: CollectContext,
+  options: CollectOptions,
+  client: MetabaseApiClient,
+  sourceId: string,
+): Promise<StreamSummary> {
   const stream = streams.metabaseQueryExecutions;
   const summary = emptySummary(stream);
   const checkpoint = await context.collection.getCheckpoint<ApiLogCheckpoint>(sourceId, `${stream}:api`);
@@ -192,8 +252,16 @@ async function collectQueryLogs(context: CollectContext, options: CollectOptions
     const askedAt = context.now();
     const response = await client.get<Row[]>(`/api/ee/logs/query_execution/${monthKey(month)}`, { allow: [402, 404] });
     if (response.status === 402 || response.status === 404) {
-      await context.collection.setCapability(sourceId, capabilities.metabaseTable('query_execution'), false, `the query-execution log endpoint answered ${response.status}: it needs Pro/Enterprise (audit-app)`, context.runId);
-      summary.notes.push(`query executions are not available through the API of this edition (${response.status} on /api/ee/logs/query_execution)`);
+      await context.collection.setCapability(
+        sourceId,
+        capabilities.metabaseTable('query_execution'),
+        false,
+        `the query-execution log endpoint answered ${response.status}: it needs Pro/Enterprise (audit-app)`,
+        context.runId,
+      );
+      summary.notes.push(
+        `query executions are not available through the API of this edition (${response.status} on /api/ee/logs/query_execution)`,
+      );
       return summary;
     }
     const now = context.now();
@@ -205,11 +273,24 @@ async function collectQueryLogs(context: CollectContext, options: CollectOptions
       const at = new Date(String(row['started_at']));
       if (!Number.isNaN(at.getTime()) && (!oldest || at < oldest)) oldest = at;
     }
-    const mapped = mapBatch(rows, (row) => mapQueryExecution(row, now), (row) => plainRow(row), (row) => (row['id'] === undefined ? null : String(row['id'])));
+    const mapped = mapBatch(
+      rows,
+      (row) => mapQueryExecution(row, now),
+      (row) => plainRow(row),
+      (row) => (row['id'] === undefined ? null : String(row['id'])),
+    );
     await writeEventBatch(context, sourceId, stream, 'metabase_query_execution', rows.length, mapped, summary);
-    context.progress.update(stream, { records: summary.records, window: { from: coverageFrom, to: nextMonth(month) < end ? nextMonth(month) : end } });
+    context.progress.update(stream, {
+      records: summary.records,
+      window: { from: coverageFrom, to: nextMonth(month) < end ? nextMonth(month) : end },
+    });
     readTo = askedAt < end ? askedAt : end;
-    await context.collection.saveCheckpoint(sourceId, `${stream}:api`, { month: monthKey(month), coveredTo: coverageFrom.toISOString() } satisfies ApiLogCheckpoint, context.runId);
+    await context.collection.saveCheckpoint(
+      sourceId,
+      `${stream}:api`,
+      { month: monthKey(month), coveredTo: coverageFrom.toISOString() } satisfies ApiLogCheckpoint,
+      context.runId,
+    );
     month = nextMonth(month);
   }
   await context.collection.setCapability(sourceId, capabilities.metabaseTable('query_execution'), true, null, context.runId);
@@ -219,7 +300,12 @@ async function collectQueryLogs(context: CollectContext, options: CollectOptions
     await context.collection.addCoverage(sourceId, stream, range, context.runId, { via: 'api', endpoint: '/api/ee/logs/query_execution' });
     summary.coverage.push(range);
   }
-  await context.collection.saveCheckpoint(sourceId, `${stream}:api`, { month: monthKey(readTo), coveredTo: readTo.toISOString() } satisfies ApiLogCheckpoint, context.runId);
+  await context.collection.saveCheckpoint(
+    sourceId,
+    `${stream}:api`,
+    { month: monthKey(readTo), coveredTo: readTo.toISOString() } satisfies ApiLogCheckpoint,
+    context.runId,
+  );
   context.progress.done(stream, summary);
   return summary;
 }

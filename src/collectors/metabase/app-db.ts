@@ -8,6 +8,7 @@
 //   and the problem: unreachable, credentials refused, or a missing grant.
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+
 import { AppError } from '../../errors.js';
 import { describeConnectionString } from '../../logger.js';
 
@@ -52,9 +53,15 @@ export function appDbError(error: unknown, location: string, table?: string): Ap
   if (error instanceof AppError) return error;
   const e = (error ?? {}) as DriverError;
   const code = String(e.code ?? e.errors?.[0]?.code ?? '');
-  const message = (e.message || e.errors?.[0]?.message || String(error)).replace(/postgres(ql)?:\/\/[^\s]+|mysql:\/\/[^\s]+/g, '(connection string)');
+  const message = (e.message || e.errors?.[0]?.message || String(error)).replace(
+    /postgres(ql)?:\/\/[^\s]+|mysql:\/\/[^\s]+/g,
+    '(connection string)',
+  );
   const where = `the Metabase application database at ${location} (METABASE_DB_URL)`;
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST'].includes(code) || /timeout expired|Connection terminated/i.test(message)) {
+  if (
+    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST'].includes(code) ||
+    /timeout expired|Connection terminated/i.test(message)
+  ) {
     return new AppError('UPSTREAM_UNAVAILABLE', `cannot reach ${where}: ${code || message}`, { cause: error });
   }
   // Postgres: 28P01 invalid_password, 28000 invalid_authorization_specification; MySQL 1045.
@@ -66,7 +73,12 @@ export function appDbError(error: unknown, location: string, table?: string): Ap
     return new AppError('UPSTREAM_UNAVAILABLE', `${where} does not exist: ${message}`, { cause: error });
   }
   // Postgres 42501 insufficient_privilege; MySQL 1142/1143 table/column access denied, 1044 database access denied.
-  if (code === '42501' || code === 'ER_TABLEACCESS_DENIED_ERROR' || code === 'ER_COLUMNACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+  if (
+    code === '42501' ||
+    code === 'ER_TABLEACCESS_DENIED_ERROR' ||
+    code === 'ER_COLUMNACCESS_DENIED_ERROR' ||
+    code === 'ER_DBACCESS_DENIED_ERROR'
+  ) {
     return new AppError(
       'UPSTREAM_PERMISSION',
       `the METABASE_DB_URL user may not read ${table ? `table ${table}` : 'the database'} at ${location}: ${message} (grant SELECT on it, see docs/metabase.md)`,
@@ -123,7 +135,9 @@ async function openPostgres(url: string, location: string, host: string, databas
     },
     async readOnlyTransaction(work) {
       // BEGIN and COMMIT fail like any read when the connection drops: name the database.
-      await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY').catch((error: unknown) => Promise.reject(appDbError(error, location)));
+      await client
+        .query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY')
+        .catch((error: unknown) => Promise.reject(appDbError(error, location)));
       try {
         const result = await work();
         await client.query('COMMIT').catch((error: unknown) => Promise.reject(appDbError(error, location)));

@@ -10,9 +10,9 @@
 //   read inside one REPEATABLE READ, READ ONLY transaction; complete only when read to
 //   the end, so a failed run never tombstones anybody.
 import { capabilities, streams } from '../../store/streams.js';
-import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
 import type { EventRecord, EventTableName, StateRecord, StateTableName } from '../../store/tables.js';
-import { appDbError, isMissingTable, type AppDb, type Row } from './app-db.js';
+import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
+import { type AppDb, appDbError, isMissingTable, type Row } from './app-db.js';
 import {
   mapAccount,
   mapApiKey,
@@ -21,14 +21,14 @@ import {
   mapGroup,
   mapLogin,
   mapMembership,
+  type Mapped,
   mapQueryExecution,
   mapSession,
   mapView,
+  parseMetabaseInstant,
   plainRow,
   secretColumns,
   sha256Hex,
-  parseMetabaseInstant,
-  type Mapped,
 } from './mapping.js';
 import { emptySummary, mapBatch, writeEventBatch, writeStateBatch } from './sink.js';
 
@@ -112,7 +112,8 @@ export async function discover(db: AppDb): Promise<Discovery> {
       throw appDbError(error, db.location, table);
     }
     const columns = seen.get(table);
-    if (!columns || columns.length === 0) throw appDbError({ code: '42501', message: `no readable columns in ${table}` }, db.location, table);
+    if (!columns || columns.length === 0)
+      throw appDbError({ code: '42501', message: `no readable columns in ${table}` }, db.location, table);
     tables.set(table, columns);
   }
   // Liquibase's table: lower-case on Postgres/H2, upper-case `DATABASECHANGELOG` on
@@ -121,7 +122,9 @@ export async function discover(db: AppDb): Promise<Discovery> {
   let installedAt: Date | null = null;
   for (const changelog of db.dialect === 'postgres' ? ['databasechangelog'] : ['DATABASECHANGELOG', 'databasechangelog']) {
     try {
-      const [last] = await db.query(`select ${db.quote('id')} as id from ${db.quote(changelog)} order by ${db.quote('orderexecuted')} desc limit 1`);
+      const [last] = await db.query(
+        `select ${db.quote('id')} as id from ${db.quote(changelog)} order by ${db.quote('orderexecuted')} desc limit 1`,
+      );
       const match = /^v(\d+)\./.exec(String(last?.['id'] ?? ''));
       changesetVersion = match ? Number(match[1]) : null;
       const [first] = await db.query(`select min(${db.quote('dateexecuted')}) as t from ${db.quote(changelog)}`);
@@ -136,7 +139,9 @@ export async function discover(db: AppDb): Promise<Discovery> {
   let retentionSetting: string | null = null;
   let settingReadable = false;
   try {
-    const rows = await db.query(`select ${db.quote('value')} as v from ${db.quote('setting')} where ${db.quote('key')} = ?`, ['audit-max-retention-days']);
+    const rows = await db.query(`select ${db.quote('value')} as v from ${db.quote('setting')} where ${db.quote('key')} = ?`, [
+      'audit-max-retention-days',
+    ]);
     settingReadable = true;
     retentionSetting = rows[0]?.['v'] === undefined || rows[0]?.['v'] === null ? null : String(rows[0]['v']);
   } catch {
@@ -145,7 +150,10 @@ export async function discover(db: AppDb): Promise<Discovery> {
   let firstUserAt: Date | null = null;
   if (seen.get('core_user')?.includes('date_joined')) {
     try {
-      const [row] = await db.query(`select min(${db.quote('date_joined')}) as t from ${db.quote('core_user')} where ${db.quote('id')} <> ?`, [13371338]);
+      const [row] = await db.query(
+        `select min(${db.quote('date_joined')}) as t from ${db.quote('core_user')} where ${db.quote('id')} <> ?`,
+        [13371338],
+      );
       firstUserAt = parseMetabaseInstant(row?.['t']);
     } catch {
       // Checked again (with a clear error) when core_user is read.
@@ -287,7 +295,12 @@ interface SnapshotSpec {
 const snapshotSpecs: SnapshotSpec[] = [
   { table: 'core_user', stateTable: 'metabase_account_version', summaryName: 'metabase-accounts', map: mapAccount },
   { table: 'permissions_group', stateTable: 'metabase_group_version', summaryName: 'metabase-groups', map: mapGroup },
-  { table: 'permissions_group_membership', stateTable: 'metabase_membership_version', summaryName: 'metabase-memberships', map: mapMembership },
+  {
+    table: 'permissions_group_membership',
+    stateTable: 'metabase_membership_version',
+    summaryName: 'metabase-memberships',
+    map: mapMembership,
+  },
   { table: 'api_key', stateTable: 'metabase_api_key_version', summaryName: 'metabase-api-keys', map: mapApiKey },
 ];
 
@@ -314,7 +327,13 @@ export async function recordCapabilities(context: CollectContext, sourceId: stri
       context.runId,
     );
   }
-  await context.collection.setCapability(sourceId, capabilities.metabaseLoginHistory, discovery.tables.has('login_history'), discovery.tables.has('login_history') ? null : 'table login_history does not exist', context.runId);
+  await context.collection.setCapability(
+    sourceId,
+    capabilities.metabaseLoginHistory,
+    discovery.tables.has('login_history'),
+    discovery.tables.has('login_history') ? null : 'table login_history does not exist',
+    context.runId,
+  );
 }
 
 function selectList(db: AppDb, table: WantedTable, columns: readonly string[]): string {
@@ -407,7 +426,9 @@ async function collectLogTable(
     await collection.setCapability(sourceId, capabilities.metabaseTable(spec.table), false, reason, context.runId);
     coverageFrom = null;
   } else if (spec.coverage && !oldestAt && lastCollected) {
-    summary.notes.push(`${spec.table} is empty now although rows were collected before (retention or purge): no coverage claimed for this run`);
+    summary.notes.push(
+      `${spec.table} is empty now although rows were collected before (retention or purge): no coverage claimed for this run`,
+    );
     coverageFrom = null;
   }
 
@@ -490,12 +511,19 @@ async function collectLogTable(
           spec.stream,
           // Mid-run: coverage still ends where it ended (or at this run's start), so a
           // crash resumes from lastId without claiming the rows it never read.
-          { lastId, lastRowAt: lastRowAt?.toISOString() ?? null, coveredTo: checkpoint?.coveredTo ?? coverageFrom?.toISOString() ?? null } satisfies LogCheckpoint,
+          {
+            lastId,
+            lastRowAt: lastRowAt?.toISOString() ?? null,
+            coveredTo: checkpoint?.coveredTo ?? coverageFrom?.toISOString() ?? null,
+          } satisfies LogCheckpoint,
           context.runId,
         );
       }
     }
-    context.progress.update(spec.summaryName, { records: summary.records, ...(coverageFrom && lastRowAt && lastRowAt >= coverageFrom ? { window: { from: coverageFrom, to: lastRowAt } } : {}) });
+    context.progress.update(spec.summaryName, {
+      records: summary.records,
+      ...(coverageFrom && lastRowAt && lastRowAt >= coverageFrom ? { window: { from: coverageFrom, to: lastRowAt } } : {}),
+    });
   }
 
   if (!spec.coverage) return;
@@ -503,7 +531,11 @@ async function collectLogTable(
   if (until && until.getTime() < coveredTo.getTime()) coveredTo = until;
   if (coverageFrom && coveredTo.getTime() >= coverageFrom.getTime()) {
     const range = { from: coverageFrom, to: coveredTo };
-    await collection.addCoverage(sourceId, spec.stream, range, context.runId, { table: spec.table, lastId, basis: 'all rows with id <= lastId' });
+    await collection.addCoverage(sourceId, spec.stream, range, context.runId, {
+      table: spec.table,
+      lastId,
+      basis: 'all rows with id <= lastId',
+    });
     summary.coverage.push(range);
   }
   const previousEnd = checkpoint?.coveredTo ? new Date(checkpoint.coveredTo) : null;
@@ -517,7 +549,13 @@ async function collectLogTable(
 }
 
 /** One snapshot per state table, all read in one consistent read-only transaction. */
-export async function collectDbSnapshots(context: CollectContext, db: AppDb, sourceId: string, discovery: Discovery, tuning: DbReadTuning): Promise<StreamSummary[]> {
+export async function collectDbSnapshots(
+  context: CollectContext,
+  db: AppDb,
+  sourceId: string,
+  discovery: Discovery,
+  tuning: DbReadTuning,
+): Promise<StreamSummary[]> {
   const summaries: StreamSummary[] = [];
   await db.readOnlyTransaction(async () => {
     const observedAt = context.now();
@@ -536,7 +574,10 @@ export async function collectDbSnapshots(context: CollectContext, db: AppDb, sou
         for (;;) {
           let rows: Row[];
           try {
-            rows = await db.query(`select ${cols} from ${db.quote(spec.table)} where ${db.quote('id')} > ? order by ${db.quote('id')} limit ${Math.floor(tuning.batchRows)}`, [after]);
+            rows = await db.query(
+              `select ${cols} from ${db.quote(spec.table)} where ${db.quote('id')} > ? order by ${db.quote('id')} limit ${Math.floor(tuning.batchRows)}`,
+              [after],
+            );
           } catch (error) {
             throw appDbError(error, db.location, spec.table);
           }

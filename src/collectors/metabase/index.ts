@@ -6,12 +6,12 @@
 // Source id: `metabase:<instance>`, where instance is the API URL's host (and path, when
 // Metabase is served under one) when METABASE_URL is set, else `<db host:port>/<database>`.
 import { AppError } from '../../errors.js';
+import { retentionFacts } from '../../store/metabase-retention.js';
 import { metabaseSourceId } from '../../store/streams.js';
 import type { CollectContext, CollectOptions, SourceSummary } from '../types.js';
-import { collectApi, createMetabaseApiClient, readApiFacts, recordApiOnlyCapabilities, type ApiFacts } from './api-reader.js';
+import { type ApiFacts, collectApi, createMetabaseApiClient, readApiFacts, recordApiOnlyCapabilities } from './api-reader.js';
 import { openAppDb } from './app-db.js';
-import { retentionFacts } from '../../store/metabase-retention.js';
-import { collectDbSnapshots, collectDbStreams, discover, recordCapabilities, type DbReadTuning } from './db-reader.js';
+import { collectDbSnapshots, collectDbStreams, type DbReadTuning, discover, recordCapabilities } from './db-reader.js';
 
 export const DEFAULT_BATCH_ROWS = 5_000;
 
@@ -38,7 +38,8 @@ export async function collectMetabaseWith(context: CollectContext, options: Coll
   const { config } = context;
   const dbUrl = config.METABASE_DB_URL;
   const apiUrl = config.METABASE_URL;
-  if (!dbUrl && !apiUrl) throw new AppError('CONFIG_INVALID', 'METABASE_DB_URL or METABASE_URL is not set (needed to collect from Metabase)');
+  if (!dbUrl && !apiUrl)
+    throw new AppError('CONFIG_INVALID', 'METABASE_DB_URL or METABASE_URL is not set (needed to collect from Metabase)');
   if (apiUrl && !config.METABASE_API_KEY) throw new AppError('CONFIG_INVALID', 'METABASE_API_KEY is not set (needed with METABASE_URL)');
   if (options.since && options.until && options.since > options.until) throw new AppError('USAGE', '--since is after --until');
   const instance = metabaseInstance({ dbUrl, apiUrl });
@@ -47,7 +48,9 @@ export async function collectMetabaseWith(context: CollectContext, options: Coll
   let facts: ApiFacts | null = null;
   const client = apiUrl ? createMetabaseApiClient(apiUrl, config.METABASE_API_KEY!, context.signal) : null;
   if (client) facts = await readApiFacts(client);
-  const apiSettings = facts ? { apiHost: new URL(apiUrl!).host, versionTag: facts.versionTag, edition: facts.edition, auditApp: facts.auditApp } : {};
+  const apiSettings = facts
+    ? { apiHost: new URL(apiUrl!).host, versionTag: facts.versionTag, edition: facts.edition, auditApp: facts.auditApp }
+    : {};
 
   if (!dbUrl) {
     await context.collection.upsertSource({
@@ -55,7 +58,17 @@ export async function collectMetabaseWith(context: CollectContext, options: Coll
       kind: 'metabase',
       displayName: `Metabase ${instance}`,
       // Through the API the instance's first activity is unknown (no database): truncation is judged conservatively.
-      settings: { via: 'api', ...apiSettings, retention: retentionFacts({ fromConfig: config.METABASE_AUDIT_MAX_RETENTION_DAYS, fromSettingTable: null, auditApp: facts!.auditApp, firstActivityAt: null, observedAt: context.now() }) },
+      settings: {
+        via: 'api',
+        ...apiSettings,
+        retention: retentionFacts({
+          fromConfig: config.METABASE_AUDIT_MAX_RETENTION_DAYS,
+          fromSettingTable: null,
+          auditApp: facts!.auditApp,
+          firstActivityAt: null,
+          observedAt: context.now(),
+        }),
+      },
     });
     await recordApiOnlyCapabilities(context, sourceId);
     const streams = await collectApi(context, options, client!, sourceId);

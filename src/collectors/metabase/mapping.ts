@@ -4,6 +4,7 @@
 // (the live token before v54) are replaced by their SHA-256, and password hashes, reset
 // tokens, TOTP secrets, API key hashes and auth-identity credentials are dropped.
 import { createHash } from 'node:crypto';
+
 import type { EventRecord, StateRecord } from '../../store/tables.js';
 
 export type Row = Record<string, unknown>;
@@ -26,7 +27,8 @@ export const secretColumns: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Keys whose values are redacted inside JSON documents (audit_log.details records e.g. the hashed reset token). */
-const secretKeyPattern = /^(password|password_salt|reset_token|totp_secret|totp_recovery_codes|key_hashed|session_id|api_key|unmasked_key|credentials|secret|token)$/i;
+const secretKeyPattern =
+  /^(password|password_salt|reset_token|totp_secret|totp_recovery_codes|key_hashed|session_id|api_key|unmasked_key|credentials|secret|token)$/i;
 
 export const sha256Hex = (value: string): string => createHash('sha256').update(value).digest('hex');
 
@@ -82,7 +84,8 @@ function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = secretKeyPattern.test(key) && inner !== null ? '[redacted]' : redact(inner);
+    for (const [key, inner] of Object.entries(value))
+      out[key] = secretKeyPattern.test(key) && inner !== null ? '[redacted]' : redact(inner);
     return out;
   }
   return value;
@@ -121,7 +124,15 @@ export function mapLogin(row: Row, now: Date): Mapped<EventRecord> {
   const raw = { ...plainRow(row, ['session_id']), session_key: sessionKey };
   return {
     problems,
-    record: { upstream_id: String(row['id']), occurred_at: at, raw, user_id: num(row['user_id']), session_key: sessionKey, device_id: str(row['device_id']), ip_address: str(row['ip_address']) },
+    record: {
+      upstream_id: String(row['id']),
+      occurred_at: at,
+      raw,
+      user_id: num(row['user_id']),
+      session_key: sessionKey,
+      device_id: str(row['device_id']),
+      ip_address: str(row['ip_address']),
+    },
   };
 }
 
@@ -131,7 +142,10 @@ export function mapSession(row: Row, now: Date): Mapped<EventRecord> {
   const key = sha256Hex(String(row['id']));
   if (!at) return { problems };
   const raw = { ...plainRow(row, ['id', ...secretColumns['core_session']!]), session_key: key };
-  return { problems, record: { upstream_id: key, occurred_at: at, raw, user_id: num(row['user_id']), auth_identity_id: num(row['auth_identity_id']) } };
+  return {
+    problems,
+    record: { upstream_id: key, occurred_at: at, raw, user_id: num(row['user_id']), auth_identity_id: num(row['auth_identity_id']) },
+  };
 }
 
 export function mapAuthIdentity(row: Row, now: Date): Mapped<EventRecord> {
@@ -206,7 +220,15 @@ export function mapAuditEvent(row: Row, now: Date): Mapped<EventRecord> {
   const raw = { ...plainRow(row), details: parseJsonColumn(row, 'details', problems, 'audit_log') };
   return {
     problems,
-    record: { upstream_id: String(row['id']), occurred_at: at, raw, topic: str(row['topic']) ?? 'unknown', user_id: num(row['user_id']), model: str(row['model']), model_id: num(row['model_id']) },
+    record: {
+      upstream_id: String(row['id']),
+      occurred_at: at,
+      raw,
+      topic: str(row['topic']) ?? 'unknown',
+      user_id: num(row['user_id']),
+      model: str(row['model']),
+      model_id: num(row['model_id']),
+    },
   };
 }
 
@@ -232,7 +254,8 @@ export function mapAccount(row: Row): Mapped<StateRecord> {
       email,
       first_name: str(row['first_name']),
       last_name: str(row['last_name']),
-      account_type: str(row['type']) ?? (email?.endsWith('@api-key.invalid') ? 'api-key' : num(row['id']) === INTERNAL_USER_ID ? 'internal' : null),
+      account_type:
+        str(row['type']) ?? (email?.endsWith('@api-key.invalid') ? 'api-key' : num(row['id']) === INTERNAL_USER_ID ? 'internal' : null),
       is_human: !isNonHuman(row),
       is_active: bool(row['is_active']),
       is_superuser: bool(row['is_superuser']),
@@ -245,7 +268,10 @@ export function mapAccount(row: Row): Mapped<StateRecord> {
 }
 
 export function mapGroup(row: Row): Mapped<StateRecord> {
-  return { problems: [], record: { upstream_id: String(row['id']), raw: plainRow(row), name: str(row['name']), magic_group_type: str(row['magic_group_type']) } };
+  return {
+    problems: [],
+    record: { upstream_id: String(row['id']), raw: plainRow(row), name: str(row['name']), magic_group_type: str(row['magic_group_type']) },
+  };
 }
 
 export function mapMembership(row: Row): Mapped<StateRecord> {
@@ -253,7 +279,13 @@ export function mapMembership(row: Row): Mapped<StateRecord> {
   const groupId = num(row['group_id']);
   return {
     problems: [],
-    record: { upstream_id: `${userId}:${groupId}`, raw: plainRow(row), user_id: userId, group_id: groupId, is_group_manager: bool(row['is_group_manager']) ?? false },
+    record: {
+      upstream_id: `${userId}:${groupId}`,
+      raw: plainRow(row),
+      user_id: userId,
+      group_id: groupId,
+      is_group_manager: bool(row['is_group_manager']) ?? false,
+    },
   };
 }
 

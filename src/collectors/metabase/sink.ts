@@ -1,10 +1,10 @@
 // Writing mapped Metabase rows: events through the evidence repository, malformed rows
 // to the quarantine (with the reason, never dropped silently), and the running counts a
 // StreamSummary reports. Shared by the database reader, the API reader and the CSV import.
+import type { SnapshotWriter } from '../../store/evidence.repository.js';
+import type { EventRecord, EventTableName, StateRecord } from '../../store/tables.js';
 import type { StreamSummary } from '../types.js';
 import type { CollectContext } from '../types.js';
-import type { EventRecord, EventTableName, StateRecord } from '../../store/tables.js';
-import type { SnapshotWriter } from '../../store/evidence.repository.js';
 import type { Mapped, Row } from './mapping.js';
 
 export function emptySummary(stream: string): StreamSummary {
@@ -27,14 +27,32 @@ export function mapBatch<R extends { upstream_id: string; raw: unknown }>(
   for (const row of rows) {
     const { record, problems } = map(row);
     if (record) batch.records.push(record);
-    if (problems.length > 0) batch.quarantine.push({ upstreamId: record?.upstream_id ?? upstreamIdOf(row), reason: problems.join('; '), payload: record?.raw ?? safePayload(row) });
+    if (problems.length > 0)
+      batch.quarantine.push({
+        upstreamId: record?.upstream_id ?? upstreamIdOf(row),
+        reason: problems.join('; '),
+        payload: record?.raw ?? safePayload(row),
+      });
   }
   return batch;
 }
 
-export async function quarantineAll(context: CollectContext, sourceId: string, stream: string, batch: MappedBatch<unknown>, summary: StreamSummary): Promise<void> {
+export async function quarantineAll(
+  context: CollectContext,
+  sourceId: string,
+  stream: string,
+  batch: MappedBatch<unknown>,
+  summary: StreamSummary,
+): Promise<void> {
   for (const item of batch.quarantine) {
-    await context.collection.quarantine({ sourceId, stream, upstreamId: item.upstreamId, reason: item.reason, payload: item.payload, runId: context.runId });
+    await context.collection.quarantine({
+      sourceId,
+      stream,
+      upstreamId: item.upstreamId,
+      reason: item.reason,
+      payload: item.payload,
+      runId: context.runId,
+    });
     summary.quarantined += 1;
   }
 }
@@ -58,7 +76,15 @@ export async function writeEventBatch(
   await quarantineAll(context, sourceId, stream, batch, summary);
 }
 
-export async function writeStateBatch(context: CollectContext, sourceId: string, stream: string, writer: SnapshotWriter, rowsRead: number, batch: MappedBatch<StateRecord>, summary: StreamSummary): Promise<void> {
+export async function writeStateBatch(
+  context: CollectContext,
+  sourceId: string,
+  stream: string,
+  writer: SnapshotWriter,
+  rowsRead: number,
+  batch: MappedBatch<StateRecord>,
+  summary: StreamSummary,
+): Promise<void> {
   summary.records += rowsRead;
   if (batch.records.length > 0) {
     const outcome = await writer.write(batch.records);

@@ -8,14 +8,16 @@
 // the report time zone without an offset). No coverage is claimed: an export may be
 // filtered or row-capped, so it proves what happened, never that nothing else did.
 import { createReadStream } from 'node:fs';
+
 import { parse } from 'csv-parse';
+
 import { AppError } from '../../errors.js';
 import { metabaseSourceId, streams } from '../../store/streams.js';
-import type { CollectContext, SourceSummary } from '../types.js';
 import type { EventTableName } from '../../store/tables.js';
-import { metabaseInstance } from './index.js';
-import { mapAuditEvent, mapQueryExecution, mapView, plainRow, type Mapped, type Row } from './mapping.js';
 import type { EventRecord } from '../../store/tables.js';
+import type { CollectContext, SourceSummary } from '../types.js';
+import { metabaseInstance } from './index.js';
+import { mapAuditEvent, type Mapped, mapQueryExecution, mapView, plainRow, type Row } from './mapping.js';
 import { emptySummary, mapBatch, writeEventBatch } from './sink.js';
 
 export type MetabaseUsageCsvKind = 'query-log' | 'view-log' | 'audit-log';
@@ -94,17 +96,32 @@ const kinds: Record<MetabaseUsageCsvKind, KindSpec> = {
 
 /** Loads one export into the store, under the configured Metabase instance's source
  *  (METABASE_URL / METABASE_DB_URL), else `options.instance`, else "usage-csv". */
-export async function importMetabaseUsageCsv(context: CollectContext, filePath: string, kind: MetabaseUsageCsvKind, options: { instance?: string } = {}): Promise<SourceSummary> {
+export async function importMetabaseUsageCsv(
+  context: CollectContext,
+  filePath: string,
+  kind: MetabaseUsageCsvKind,
+  options: { instance?: string } = {},
+): Promise<SourceSummary> {
   const spec = kinds[kind];
   if (!spec) throw new AppError('USAGE', `--kind must be one of ${metabaseUsageCsvKinds.join(', ')} for a Metabase usage-analytics export`);
   const configured = context.config.METABASE_URL || context.config.METABASE_DB_URL;
-  const instance = options.instance ?? (configured ? metabaseInstance({ apiUrl: context.config.METABASE_URL, dbUrl: context.config.METABASE_DB_URL }) : 'usage-csv');
+  const instance =
+    options.instance ??
+    (configured ? metabaseInstance({ apiUrl: context.config.METABASE_URL, dbUrl: context.config.METABASE_DB_URL }) : 'usage-csv');
   const sourceId = metabaseSourceId(instance);
   const existing = await context.store.db.selectFrom('source').select('id').where('id', '=', sourceId).executeTakeFirst();
-  if (!existing) await context.collection.upsertSource({ id: sourceId, kind: 'metabase', displayName: `Metabase ${instance}`, settings: { via: 'usage-csv' } });
+  if (!existing)
+    await context.collection.upsertSource({
+      id: sourceId,
+      kind: 'metabase',
+      displayName: `Metabase ${instance}`,
+      settings: { via: 'usage-csv' },
+    });
 
   const summary = emptySummary(spec.stream);
-  const parser = createReadStream(filePath).pipe(parse({ columns: (headers: string[]) => headers.map(normalise), bom: true, skip_empty_lines: true, relax_column_count: true }));
+  const parser = createReadStream(filePath).pipe(
+    parse({ columns: (headers: string[]) => headers.map(normalise), bom: true, skip_empty_lines: true, relax_column_count: true }),
+  );
   let line = 1;
   let pending: Row[] = [];
   const flush = async () => {
@@ -114,7 +131,10 @@ export async function importMetabaseUsageCsv(context: CollectContext, filePath: 
       pending,
       (row) => {
         const mapped = spec.map(row, now);
-        if (mapped.record && (row['id'] === null || row['id'] === undefined)) return { problems: [...mapped.problems, 'the export has no id column (entity_id / id): cannot be stored without its Metabase id'] };
+        if (mapped.record && (row['id'] === null || row['id'] === undefined))
+          return {
+            problems: [...mapped.problems, 'the export has no id column (entity_id / id): cannot be stored without its Metabase id'],
+          };
         return mapped;
       },
       (row) => plainRow(row),
@@ -129,7 +149,8 @@ export async function importMetabaseUsageCsv(context: CollectContext, filePath: 
       line += 1;
       if (line === 2) {
         const missing = spec.required.filter((name) => !(name in record));
-        if (missing.length) throw new AppError('INPUT_INVALID', `${filePath} is not a Metabase ${kind} export: no ${missing.join(', ')} column`);
+        if (missing.length)
+          throw new AppError('INPUT_INVALID', `${filePath} is not a Metabase ${kind} export: no ${missing.join(', ')} column`);
       }
       pending.push(spec.toRow(record));
       if (pending.length >= BATCH) await flush();

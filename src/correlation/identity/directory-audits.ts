@@ -32,7 +32,11 @@ function get(object: unknown, key: string): unknown {
 
 /** Activity names differ in dashes and case across sources: compare a normalised form. */
 export function normaliseActivity(name: string): string {
-  return name.toLowerCase().replace(/[\u2010-\u2015]/g, '-').replace(/\s+/g, ' ').trim();
+  return name
+    .toLowerCase()
+    .replace(/[\u2010-\u2015]/g, '-')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** A modified property value: usually JSON text ('["a@b.com"]', '[true]', '"x"'). */
@@ -51,7 +55,10 @@ function userTargets(raw: unknown): { id: string; modified: Json[] }[] {
   if (!Array.isArray(targets)) return [];
   return targets
     .filter((target) => String(get(target, 'type') ?? '').toLowerCase() === 'user' && typeof get(target, 'id') === 'string')
-    .map((target) => ({ id: String(get(target, 'id')), modified: (Array.isArray(get(target, 'modifiedProperties')) ? get(target, 'modifiedProperties') : []) as Json[] }));
+    .map((target) => ({
+      id: String(get(target, 'id')),
+      modified: (Array.isArray(get(target, 'modifiedProperties')) ? get(target, 'modifiedProperties') : []) as Json[],
+    }));
 }
 
 function property(modified: Json[], name: string): { oldValue: unknown; newValue: unknown } | undefined {
@@ -59,15 +66,23 @@ function property(modified: Json[], name: string): { oldValue: unknown; newValue
   return found ? { oldValue: parsePropertyValue(get(found, 'oldValue')), newValue: parsePropertyValue(get(found, 'newValue')) } : undefined;
 }
 
-const asBoolean = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : value === 'true' ? true : value === 'false' ? false : undefined);
+const asBoolean = (value: unknown): boolean | undefined =>
+  typeof value === 'boolean' ? value : value === 'true' ? true : value === 'false' ? false : undefined;
 
 /** The lifecycle events one audit record carries (only successful records count). */
-export function lifecycleEventsOf(audit: { upstreamId: string; occurredAt: Date; activity: string; result: string | null; raw: unknown }): LifecycleEvent[] {
+export function lifecycleEventsOf(audit: {
+  upstreamId: string;
+  occurredAt: Date;
+  activity: string;
+  result: string | null;
+  raw: unknown;
+}): LifecycleEvent[] {
   if ((audit.result ?? '').toLowerCase() !== 'success') return [];
   const activity = normaliseActivity(audit.activity);
   const events: LifecycleEvent[] = [];
   for (const target of userTargets(audit.raw)) {
-    const event = (kind: LifecycleKind) => events.push({ personId: target.id, at: audit.occurredAt, kind, auditId: audit.upstreamId, activity: audit.activity });
+    const event = (kind: LifecycleKind) =>
+      events.push({ personId: target.id, at: audit.occurredAt, kind, auditId: audit.upstreamId, activity: audit.activity });
     if (activity === 'disable account') event('disable');
     else if (activity === 'enable account') event('enable');
     else if (activity === 'delete user' || activity === 'hard delete user') event('delete');
@@ -86,13 +101,25 @@ export function lifecycleEventsOf(audit: { upstreamId: string; occurredAt: Date;
 }
 
 /** UPN renames from "Update user" records (for earlier-UPN links). */
-export function upnChangesOf(audit: { upstreamId: string; occurredAt: Date; activity: string; result: string | null; raw: unknown }): UpnChange[] {
+export function upnChangesOf(audit: {
+  upstreamId: string;
+  occurredAt: Date;
+  activity: string;
+  result: string | null;
+  raw: unknown;
+}): UpnChange[] {
   if ((audit.result ?? '').toLowerCase() !== 'success' || normaliseActivity(audit.activity) !== 'update user') return [];
   const changes: UpnChange[] = [];
   for (const target of userTargets(audit.raw)) {
     const upn = property(target.modified, 'UserPrincipalName');
     if (upn && typeof upn.oldValue === 'string' && upn.oldValue.trim() !== '') {
-      changes.push({ personId: target.id, at: audit.occurredAt, oldUpn: upn.oldValue.trim().toLowerCase(), newUpn: typeof upn.newValue === 'string' ? upn.newValue.toLowerCase() : null, auditId: audit.upstreamId });
+      changes.push({
+        personId: target.id,
+        at: audit.occurredAt,
+        oldUpn: upn.oldValue.trim().toLowerCase(),
+        newUpn: typeof upn.newValue === 'string' ? upn.newValue.toLowerCase() : null,
+        auditId: audit.upstreamId,
+      });
     }
   }
   return changes;

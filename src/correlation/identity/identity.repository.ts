@@ -1,11 +1,12 @@
 // Loads the identities and lifecycle facts that linking and terminated intervals need,
 // and stores what they produce for a correlation run.
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+
 import type { Database } from '../../store/schema.js';
-import { lifecycleActivities, lifecycleEventsOf, upnChangesOf, type LifecycleEvent } from './directory-audits.js';
-import { linkAccounts, type AccountIdentity, type LinkResult, type ManualLink, type PersonIdentity } from './linking.js';
 import { stateInstants } from '../state.js';
-import { terminatedIntervals, type TerminatedInterval } from './terminations.js';
+import { lifecycleActivities, type LifecycleEvent, lifecycleEventsOf, upnChangesOf } from './directory-audits.js';
+import { type AccountIdentity, linkAccounts, type LinkResult, type ManualLink, type PersonIdentity } from './linking.js';
+import { type TerminatedInterval, terminatedIntervals } from './terminations.js';
 
 interface PersonRow {
   source_id: string;
@@ -108,7 +109,12 @@ export async function loadManualLinks(db: Kysely<Database>, asOf: Date): Promise
     .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', asOf)]))
     .orderBy('created_at')
     .execute();
-  return rows.map((row) => ({ metabaseSourceId: row.metabase_source_id, accountId: Number(row.account_id), personId: row.person_id, entraSourceId: null }));
+  return rows.map((row) => ({
+    metabaseSourceId: row.metabase_source_id,
+    accountId: Number(row.account_id),
+    personId: row.person_id,
+    entraSourceId: null,
+  }));
 }
 
 export interface IdentityState {
@@ -124,13 +130,25 @@ export interface IdentityState {
 /** Links every account and computes every person's terminated intervals, as of `asOf`,
  *  and stores both for the run. */
 export async function resolveIdentities(db: Kysely<Database>, runId: number, asOf: Date): Promise<IdentityState> {
-  const [peopleRows, accountRows, manual, audits] = await Promise.all([loadPeople(db, asOf), loadAccounts(db, asOf), loadManualLinks(db, asOf), loadLifecycleAudits(db, asOf)]);
+  const [peopleRows, accountRows, manual, audits] = await Promise.all([
+    loadPeople(db, asOf),
+    loadAccounts(db, asOf),
+    loadManualLinks(db, asOf),
+    loadLifecycleAudits(db, asOf),
+  ]);
 
   const earlierUpns = new Map<string, string[]>();
   const events = new Map<string, LifecycleEvent[]>();
   for (const audit of audits) {
-    const record = { upstreamId: audit.upstream_id, occurredAt: new Date(audit.occurred_at), activity: audit.activity, result: audit.result, raw: audit.raw };
-    for (const change of upnChangesOf(record)) earlierUpns.set(change.personId, [...(earlierUpns.get(change.personId) ?? []), change.oldUpn]);
+    const record = {
+      upstreamId: audit.upstream_id,
+      occurredAt: new Date(audit.occurred_at),
+      activity: audit.activity,
+      result: audit.result,
+      raw: audit.raw,
+    };
+    for (const change of upnChangesOf(record))
+      earlierUpns.set(change.personId, [...(earlierUpns.get(change.personId) ?? []), change.oldUpn]);
     for (const event of lifecycleEventsOf(record)) events.set(event.personId, [...(events.get(event.personId) ?? []), event]);
   }
 

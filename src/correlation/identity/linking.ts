@@ -103,14 +103,19 @@ export function identifiersOf(person: PersonIdentity): { value: string; method: 
   return out;
 }
 
-export function linkAccounts(accounts: readonly AccountIdentity[], people: readonly PersonIdentity[], manual: readonly ManualLink[]): LinkResult[] {
+export function linkAccounts(
+  accounts: readonly AccountIdentity[],
+  people: readonly PersonIdentity[],
+  manual: readonly ManualLink[],
+): LinkResult[] {
   // identifier → person → best method
   const index = new Map<string, Map<string, { method: LinkMethod; sourceId: string }>>();
   for (const person of people) {
     for (const { value, method } of identifiersOf(person)) {
       const byPerson = index.get(value) ?? new Map<string, { method: LinkMethod; sourceId: string }>();
       const existing = byPerson.get(person.personId);
-      if (!existing || methodRank[method] < methodRank[existing.method]) byPerson.set(person.personId, { method, sourceId: person.sourceId });
+      if (!existing || methodRank[method] < methodRank[existing.method])
+        byPerson.set(person.personId, { method, sourceId: person.sourceId });
       index.set(value, byPerson);
     }
   }
@@ -118,10 +123,19 @@ export function linkAccounts(accounts: readonly AccountIdentity[], people: reado
 
   return accounts.map((account): LinkResult => {
     const base = { metabaseSourceId: account.metabaseSourceId, accountId: account.accountId };
-    if (!account.isHuman) return { ...base, status: 'non-human', personId: null, entraSourceId: null, method: null, matchedValue: null, candidates: null };
+    if (!account.isHuman)
+      return { ...base, status: 'non-human', personId: null, entraSourceId: null, method: null, matchedValue: null, candidates: null };
     const manualLink = manualByAccount.get(`${account.metabaseSourceId}|${account.accountId}`);
     if (manualLink) {
-      return { ...base, status: 'linked', personId: manualLink.personId, entraSourceId: manualLink.entraSourceId, method: 'manual', matchedValue: null, candidates: null };
+      return {
+        ...base,
+        status: 'linked',
+        personId: manualLink.personId,
+        entraSourceId: manualLink.entraSourceId,
+        method: 'manual',
+        matchedValue: null,
+        candidates: null,
+      };
     }
     const email = normaliseAddress(account.email);
     const matches = email ? index.get(email) : undefined;
@@ -129,9 +143,25 @@ export function linkAccounts(accounts: readonly AccountIdentity[], people: reado
       return { ...base, status: 'unmatched', personId: null, entraSourceId: null, method: null, matchedValue: email, candidates: null };
     }
     if (matches.size > 1) {
-      return { ...base, status: 'ambiguous', personId: null, entraSourceId: null, method: null, matchedValue: email, candidates: [...matches.keys()].sort() };
+      return {
+        ...base,
+        status: 'ambiguous',
+        personId: null,
+        entraSourceId: null,
+        method: null,
+        matchedValue: email,
+        candidates: [...matches.keys()].sort(),
+      };
     }
     const [personId, match] = [...matches][0]!;
-    return { ...base, status: 'linked', personId, entraSourceId: match.sourceId, method: match.method, matchedValue: email, candidates: null };
+    return {
+      ...base,
+      status: 'linked',
+      personId,
+      entraSourceId: match.sourceId,
+      method: match.method,
+      matchedValue: email,
+      candidates: null,
+    };
   });
 }

@@ -40,7 +40,12 @@ export function terminatedIntervals(person: PersonLifecycle, asOf: Date): Termin
       evidence: { source: 'entra-directory-audit', id: event.auditId, at: event.at },
     }));
   if (person.deletedAt && person.deletedAt.getTime() <= asOf.getTime()) {
-    steps.push({ at: person.deletedAt, kind: 'start', reason: 'deletedDateTime', evidence: { source: 'entra-user', id: person.personId, at: person.deletedAt } });
+    steps.push({
+      at: person.deletedAt,
+      kind: 'start',
+      reason: 'deletedDateTime',
+      evidence: { source: 'entra-user', id: person.personId, at: person.deletedAt },
+    });
   }
   // Same instant: a start before an end, so a disable/enable pair leaves a closed interval.
   steps.sort((a, b) => a.at.getTime() - b.at.getTime() || (a.kind === b.kind ? 0 : a.kind === 'start' ? -1 : 1));
@@ -49,7 +54,8 @@ export function terminatedIntervals(person: PersonLifecycle, asOf: Date): Termin
   for (const step of steps) {
     if (step.kind === 'start') {
       // A second disable inside an open interval does not move its start.
-      if (!open) open = { personId: person.personId, start: step.at, end: null, reason: step.reason, approximate: false, evidence: [step.evidence] };
+      if (!open)
+        open = { personId: person.personId, start: step.at, end: null, reason: step.reason, approximate: false, evidence: [step.evidence] };
       else open.evidence.push(step.evidence);
     } else if (open) {
       open.end = step.at;
@@ -61,16 +67,37 @@ export function terminatedIntervals(person: PersonLifecycle, asOf: Date): Termin
   if (open) intervals.push(open);
 
   if (person.vanishedAt && !intervals.some((i) => i.end === null)) {
-    intervals.push({ personId: person.personId, start: person.vanishedAt, end: null, reason: 'no longer listed in Entra (hard-deleted)', approximate: true, evidence: [{ source: 'entra-user', id: person.personId, at: person.vanishedAt }] });
+    intervals.push({
+      personId: person.personId,
+      start: person.vanishedAt,
+      end: null,
+      reason: 'no longer listed in Entra (hard-deleted)',
+      approximate: true,
+      evidence: [{ source: 'entra-user', id: person.personId, at: person.vanishedAt }],
+    });
   }
   // HR's leave date counts even while the account is still enabled: that is itself the
   // failure to deprovision. It ends only when the date is removed or moved ahead, which
   // the state at as-of already reflects.
   if (person.leaveAt && person.leaveAt.getTime() <= asOf.getTime()) {
-    intervals.push({ personId: person.personId, start: person.leaveAt, end: null, reason: 'employeeLeaveDateTime', approximate: false, evidence: [{ source: 'entra-user', id: person.personId, at: person.leaveAt }] });
+    intervals.push({
+      personId: person.personId,
+      start: person.leaveAt,
+      end: null,
+      reason: 'employeeLeaveDateTime',
+      approximate: false,
+      evidence: [{ source: 'entra-user', id: person.personId, at: person.leaveAt }],
+    });
   }
   if (intervals.length === 0 && person.disabledSeenAt && person.disabledSeenAt.getTime() <= asOf.getTime()) {
-    intervals.push({ personId: person.personId, start: person.disabledSeenAt, end: null, reason: 'accountEnabled = false first seen in a snapshot', approximate: true, evidence: [{ source: 'entra-user', id: person.personId, at: person.disabledSeenAt }] });
+    intervals.push({
+      personId: person.personId,
+      start: person.disabledSeenAt,
+      end: null,
+      reason: 'accountEnabled = false first seen in a snapshot',
+      approximate: true,
+      evidence: [{ source: 'entra-user', id: person.personId, at: person.disabledSeenAt }],
+    });
   }
   return intervals.sort((a, b) => a.start.getTime() - b.start.getTime());
 }

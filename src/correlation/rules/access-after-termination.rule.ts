@@ -7,6 +7,7 @@
 // deliveries (kind metabase-scheduled-delivery: subscription/alert sends run as their
 // owner) stay in the finding as their own detail, never counted as the person's use.
 import { sql } from 'kysely';
+
 import { numberParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
 import { activityInPeriod, findingId, groupBy, iso } from './common.js';
@@ -17,7 +18,16 @@ const id = 'access-after-termination';
 function statements(context: RuleContext) {
   const grace = `${numberParameter(context.parameters, 'graceMinutes')} minutes`;
   return {
-    events: sql<{ person_id: string; source_id: string; account_id: number; kind: string; upstream_id: string; occurred_at: Date; started_at: Date; reason: string }>`
+    events: sql<{
+      person_id: string;
+      source_id: string;
+      account_id: number;
+      kind: string;
+      upstream_id: string;
+      occurred_at: Date;
+      started_at: Date;
+      reason: string;
+    }>`
       select l.person_id, a.source_id, a.account_id, a.kind, a.upstream_id, a.occurred_at, i.started_at, i.reason
       from ${activityInPeriod(context.period.from, context.period.to)} a
       join identity_link l on l.run_id = ${context.runId} and l.status = 'linked'
@@ -75,7 +85,14 @@ export const accessAfterTermination = defineRule({
         firstSeen: iso(first.occurred_at),
         lastSeen: iso(last.occurred_at),
         evidence: unique.map((e) => ({ source: e.kind, id: e.upstream_id, at: iso(e.occurred_at) })),
-        detail: { terminatedAt: terminatedAt.toISOString(), terminationReason: first.reason, lagHours: Math.round(lagHours * 10) / 10, events: unique.length, uses, scheduledDeliveries: deliveries },
+        detail: {
+          terminatedAt: terminatedAt.toISOString(),
+          terminationReason: first.reason,
+          lagHours: Math.round(lagHours * 10) / 10,
+          events: unique.length,
+          uses,
+          scheduledDeliveries: deliveries,
+        },
       };
     });
     return evaluated(findings);

@@ -1,12 +1,17 @@
 // Pieces shared by the rule files: finding ids, the Metabase activity union, the
 // accounts active at as-of, and small helpers for turning rows into findings.
 import { createHash } from 'node:crypto';
-import { sql, type RawBuilder } from 'kysely';
+
+import { type RawBuilder, sql } from 'kysely';
+
 import type { RuleContext } from '../types.js';
 
 /** Deterministic: the same rule and subject give the same id in every run and report. */
 export function findingId(rule: string, ...key: (string | number | null | undefined)[]): string {
-  return `${rule}-${createHash('sha256').update([rule, ...key.map((part) => String(part ?? ''))].join('|')).digest('hex').slice(0, 16)}`;
+  return `${rule}-${createHash('sha256')
+    .update([rule, ...key.map((part) => String(part ?? ''))].join('|'))
+    .digest('hex')
+    .slice(0, 16)}`;
 }
 
 /** query_execution.context values of scheduled deliveries: alerts (and legacy pulses) run
@@ -65,6 +70,7 @@ export function groupBy<T>(rows: readonly T[], key: (row: T) => string): T[][] {
   return [...groups.values()];
 }
 
-export const iso = (value: Date | string | null | undefined): Date | null => (value === null || value === undefined ? null : new Date(value));
+export const iso = (value: Date | string | null | undefined): Date | null =>
+  value === null || value === undefined ? null : new Date(value);
 
 export const days = (ms: number) => Math.floor(ms / 86_400_000);

@@ -10,6 +10,7 @@
 // snapshots beside the rule files, src/correlation/rules/sql/). There is no second copy
 // of any query.
 import type { RawBuilder } from 'kysely';
+
 import { AppError } from '../../errors.js';
 import { loadRuleCatalogue, type RuleEntry } from '../rule-catalogue.js';
 import type { CompiledStatement, Rule, RuleContext, RuleFinding, RuleOutcome } from '../types.js';

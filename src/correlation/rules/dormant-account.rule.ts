@@ -7,6 +7,7 @@
 // dormancy is judged even where the log tables were not collected. Scheduled deliveries
 // (subscription and alert sends, which run as their owner) are not the owner's activity.
 import { sql } from 'kysely';
+
 import { numberParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
 import { activeHumanAccounts, days, deliveryList, findingId, iso } from './common.js';
@@ -21,7 +22,14 @@ async function statements(context: RuleContext) {
   // Each account's last activity by index probes (source, user, time) rather than by
   // aggregating all activity: the active accounts are few, the activity rows many.
   return {
-    dormant: sql<{ source_id: string; account_id: number; email: string | null; person_id: string | null; date_joined: Date | null; last_activity: Date | null }>`
+    dormant: sql<{
+      source_id: string;
+      account_id: number;
+      email: string | null;
+      person_id: string | null;
+      date_joined: Date | null;
+      last_activity: Date | null;
+    }>`
       with accounts as ${await activeHumanAccounts(context)},
       last_seen as (
         select a.*, greatest(
@@ -60,7 +68,14 @@ export const dormantAccount = defineRule({
       const upn = row.person_id ? context.directory.personUpn(row.person_id) : null;
       return {
         id: findingId(id, row.source_id, row.account_id),
-        subject: { personId: row.person_id, upn, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
+        subject: {
+          personId: row.person_id,
+          upn,
+          metabaseAccountId: String(row.account_id),
+          email: row.email,
+          credentialId: null,
+          source: row.source_id,
+        },
         summary: last
           ? `Metabase account ${row.email ?? row.account_id} has not been used for ${days(context.asOf.getTime() - last.getTime())} days (threshold ${thresholdDays})`
           : `Metabase account ${row.email ?? row.account_id} has never been used (created ${iso(row.date_joined)?.toISOString().slice(0, 10) ?? 'unknown'})`,

@@ -7,6 +7,7 @@
 // least `threshold` failures; qualifying windows that overlap or touch are merged
 // (gaps and islands); a burst carries every failure inside it.
 import { sql } from 'kysely';
+
 import { listParameter, numberParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
 import { findingId, groupBy, iso } from './common.js';
@@ -19,7 +20,16 @@ function statements(context: RuleContext) {
   const windowLength = `${numberParameter(context.parameters, 'windowMinutes')} minutes`;
   const ignored = listParameter<number>(context.parameters, 'ignoredErrorCodes');
   return {
-    bursts: sql<{ who: string; user_id: string | null; user_principal_name: string | null; burst_start: Date; burst_end: Date; upstream_id: string; occurred_at: Date; error_code: number }>`
+    bursts: sql<{
+      who: string;
+      user_id: string | null;
+      user_principal_name: string | null;
+      burst_start: Date;
+      burst_end: Date;
+      upstream_id: string;
+      occurred_at: Date;
+      error_code: number;
+    }>`
       with failures as (
         select coalesce(nullif(s.user_id, ''), lower(s.user_principal_name)) as who, s.user_id, s.user_principal_name, s.upstream_id, s.occurred_at, s.error_code
         from entra_sign_in s

@@ -11,16 +11,17 @@
 // (observation − audit-max-retention-days), from tables this edition truncates, after the
 // instance's first activity; the rest of that part held no rows to collect (a sparse
 // table, or before the instance existed) and is no finding.
-import { sql } from 'kysely';
-import type { MetabaseRetentionFacts } from '../../store/metabase-retention.js';
-import { capabilities, streams } from '../../store/streams.js';
 import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+
 import { gapsIn, type TimeRange } from '../../store/collection.repository.js';
+import type { MetabaseRetentionFacts } from '../../store/metabase-retention.js';
 import type { Database } from '../../store/schema.js';
+import { capabilities, streams } from '../../store/streams.js';
 import { numberParameter } from '../parameters.js';
 import type { EvidenceRef, RuleContext } from '../types.js';
 import { findingId } from './common.js';
-import { defineRule, evaluated, notEvaluable, type FindingDraft } from './define-rule.js';
+import { defineRule, evaluated, type FindingDraft, notEvaluable } from './define-rule.js';
 
 export interface TruncationJudgement {
   /** Parts retention can have deleted before they were archived: findings. */
@@ -40,7 +41,12 @@ const clip = (range: TimeRange, from: number, to: number): TimeRange | null => {
 /** Splits a Metabase gap by what Metabase's retention can have done (see the header).
  *  Without retention facts (older collections) the part before the oldest kept row is
  *  taken as truncated, as before. */
-export function judgeTruncation(gap: TimeRange, table: string, oldest: Date | null | undefined, facts: MetabaseRetentionFacts | undefined): TruncationJudgement {
+export function judgeTruncation(
+  gap: TimeRange,
+  table: string,
+  oldest: Date | null | undefined,
+  facts: MetabaseRetentionFacts | undefined,
+): TruncationJudgement {
   const judgement: TruncationJudgement = { truncated: [], explained: [], uncovered: [] };
   const oldestMs = oldest ? oldest.getTime() : null;
   const before = oldestMs === null ? null : clip(gap, -Infinity, oldestMs);
@@ -73,13 +79,18 @@ function statements(context: RuleContext) {
   };
 }
 
-async function retentionFactsBySource(context: RuleContext, query: ReturnType<typeof statements>): Promise<Map<string, MetabaseRetentionFacts>> {
+async function retentionFactsBySource(
+  context: RuleContext,
+  query: ReturnType<typeof statements>,
+): Promise<Map<string, MetabaseRetentionFacts>> {
   const ids = context.inventory.metabaseSourceIds;
   if (ids.length === 0) return new Map();
   const { rows } = await query.retention.execute(context.db);
   const facts = new Map<string, MetabaseRetentionFacts>();
   for (const row of rows) {
-    const settings = (typeof row.settings === 'string' ? JSON.parse(row.settings) : row.settings) as { retention?: MetabaseRetentionFacts } | null;
+    const settings = (typeof row.settings === 'string' ? JSON.parse(row.settings) : row.settings) as {
+      retention?: MetabaseRetentionFacts;
+    } | null;
     if (settings?.retention?.observedAt) facts.set(row.id, settings.retention);
   }
   return facts;
@@ -107,7 +118,8 @@ export const logGap = defineRule({
     for (const sourceId of inventory.metabaseSourceIds) {
       for (const { stream, table } of metabaseStreams) {
         if (inventory.capability(sourceId, capabilities.metabaseTable(table))?.available === false) continue;
-        if (stream === streams.metabaseLogins && inventory.capability(sourceId, capabilities.metabaseLoginHistory)?.available === false) continue;
+        if (stream === streams.metabaseLogins && inventory.capability(sourceId, capabilities.metabaseLoginHistory)?.available === false)
+          continue;
         watched.push({ sourceId, stream });
       }
     }
@@ -119,7 +131,9 @@ export const logGap = defineRule({
     const retention = await retentionFactsBySource(context, query);
     const tableOf = new Map(metabaseStreams.map((m) => [m.stream, m.table]));
     for (const { sourceId, stream } of watched) {
-      const gaps = gapsIn(period, inventory.coverage(sourceId, stream)).filter((gap) => gap.to.getTime() - gap.from.getTime() > toleranceMs);
+      const gaps = gapsIn(period, inventory.coverage(sourceId, stream)).filter(
+        (gap) => gap.to.getTime() - gap.from.getTime() > toleranceMs,
+      );
       gapsByStream[`${sourceId} ${stream}`] = gaps.map((gap) => ({ from: gap.from.toISOString(), to: gap.to.toISOString() }));
       // Metabase deletes old log rows (retention). Rows we archived before that are safe;
       // the part of a gap before the oldest row Metabase still held is judged by judgeTruncation.
@@ -134,9 +148,12 @@ export const logGap = defineRule({
         }
         const judged = judgeTruncation(gap, table, oldest, facts);
         for (const range of judged.truncated) parts.push({ range, byRetention: true });
-        for (const range of judged.uncovered) if (range.to.getTime() - range.from.getTime() > toleranceMs) parts.push({ range, byRetention: false });
+        for (const range of judged.uncovered)
+          if (range.to.getTime() - range.from.getTime() > toleranceMs) parts.push({ range, byRetention: false });
         if (judged.explained.length) {
-          (explainedByStream[`${sourceId} ${stream}`] ??= []).push(...judged.explained.map((e) => ({ from: e.range.from.toISOString(), to: e.range.to.toISOString(), why: e.why })));
+          (explainedByStream[`${sourceId} ${stream}`] ??= []).push(
+            ...judged.explained.map((e) => ({ from: e.range.from.toISOString(), to: e.range.to.toISOString(), why: e.why })),
+          );
         }
       }
       for (const { range: gap, byRetention } of parts) {
@@ -157,7 +174,9 @@ export const logGap = defineRule({
             kind: byRetention ? 'retention' : 'uncovered',
             from: gap.from.toISOString(),
             to: gap.to.toISOString(),
-            ...(byRetention ? { oldestAvailableAt: oldest!.toISOString(), retentionDays: facts?.days ?? null, retentionBasis: facts?.basis ?? null } : {}),
+            ...(byRetention
+              ? { oldestAvailableAt: oldest!.toISOString(), retentionDays: facts?.days ?? null, retentionBasis: facts?.basis ?? null }
+              : {}),
           },
         });
       }

@@ -3,6 +3,7 @@
 // Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Assumptions: "terminated at as-of" = an interval of the run open at as-of.
 import { sql } from 'kysely';
+
 import type { RuleContext } from '../types.js';
 import { activeHumanAccounts, days, findingId, iso } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
@@ -37,7 +38,14 @@ export const orphanedAccount = defineRule({
       const upn = context.directory.personUpn(row.person_id);
       return {
         id: findingId(id, row.source_id, row.account_id),
-        subject: { personId: row.person_id, upn, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
+        subject: {
+          personId: row.person_id,
+          upn,
+          metabaseAccountId: String(row.account_id),
+          email: row.email,
+          credentialId: null,
+          source: row.source_id,
+        },
         summary: `Metabase account ${row.email ?? row.account_id} is still active although ${upn ?? row.person_id} was terminated (${row.reason}) ${since} day(s) before as-of`,
         firstSeen: iso(row.started_at),
         lastSeen: context.asOf,

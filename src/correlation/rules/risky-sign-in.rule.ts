@@ -6,6 +6,7 @@
 // sign-ins all lack them is not evaluable — never "0 findings".
 // Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 import { sql } from 'kysely';
+
 import { capabilities } from '../../store/streams.js';
 import { listParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
@@ -22,7 +23,14 @@ function statements(context: RuleContext) {
     hidden: sql<{ n: number }>`select count(*)::int as n ${base} and s.risk_level_during_sign_in = 'hidden'`,
     carriesRisk: sql<{ total: number; with_risk: number }>`
       select count(*)::int as total, count(*) filter (where s.risk_level_during_sign_in is not null or s.risk_state is not null)::int as with_risk ${base}`,
-    risky: sql<{ user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date; risk_level_during_sign_in: string | null; risk_state: string | null }>`
+    risky: sql<{
+      user_id: string;
+      user_principal_name: string | null;
+      upstream_id: string;
+      occurred_at: Date;
+      risk_level_during_sign_in: string | null;
+      risk_state: string | null;
+    }>`
       select s.user_id, s.user_principal_name, s.upstream_id, s.occurred_at, s.risk_level_during_sign_in, s.risk_state ${base}
         and (s.risk_level_during_sign_in = any(${levels}::text[]) or s.risk_state = any(${states}::text[]))
       order by s.user_id, s.occurred_at, s.upstream_id`,
@@ -38,14 +46,22 @@ export const riskySignIn = defineRule({
   statements,
   async findings(context, query) {
     const hidden = (await query.hidden.execute(context.db)).rows[0]?.n ?? 0;
-    const noP2 = context.inventory.entraSourceIds.some((source) => context.inventory.capability(source, capabilities.entraRiskFields)?.available === false);
+    const noP2 = context.inventory.entraSourceIds.some(
+      (source) => context.inventory.capability(source, capabilities.entraRiskFields)?.available === false,
+    );
     if (hidden > 0 || noP2) {
-      return notEvaluable('risk levels are `hidden`: the tenant has no Entra ID P2 licence', { notEvaluableCount: hidden, detail: { hidden } });
+      return notEvaluable('risk levels are `hidden`: the tenant has no Entra ID P2 licence', {
+        notEvaluableCount: hidden,
+        detail: { hidden },
+      });
     }
     const counts = (await query.carriesRisk.execute(context.db)).rows[0] ?? { total: 0, with_risk: 0 };
     const withoutRisk = counts.total - counts.with_risk;
     if (counts.total > 0 && counts.with_risk === 0) {
-      return notEvaluable('no sign-in of the period carries a risk field (riskLevelDuringSignIn, riskState): they were imported from an export without risk columns', { notEvaluableCount: counts.total, detail: counts });
+      return notEvaluable(
+        'no sign-in of the period carries a risk field (riskLevelDuringSignIn, riskState): they were imported from an export without risk columns',
+        { notEvaluableCount: counts.total, detail: counts },
+      );
     }
     const { rows } = await query.risky.execute(context.db);
     const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {

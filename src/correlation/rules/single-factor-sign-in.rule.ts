@@ -8,6 +8,7 @@
 // Choice: a period with no sign-in at all, collected from beta, is evaluated (nothing to
 // flag); one whose sign-ins all lack the field is not evaluable.
 import { sql } from 'kysely';
+
 import { capabilities } from '../../store/streams.js';
 import type { RuleContext } from '../types.js';
 import { findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
@@ -36,9 +37,14 @@ export const singleFactorSignIn = defineRule({
   statements,
   async findings(context, query) {
     const counts = (await query.carriesRequirement.execute(context.db)).rows[0] ?? { total: 0, with_requirement: 0 };
-    const v1Only = context.inventory.entraSourceIds.every((source) => context.inventory.capability(source, capabilities.entraSignInsBeta)?.available === false);
+    const v1Only = context.inventory.entraSourceIds.every(
+      (source) => context.inventory.capability(source, capabilities.entraSignInsBeta)?.available === false,
+    );
     if ((counts.total > 0 && counts.with_requirement === 0) || (counts.total === 0 && v1Only)) {
-      return notEvaluable('no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta, or imported from an export without that column)', { notEvaluableCount: counts.total, detail: counts });
+      return notEvaluable(
+        'no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta, or imported from an export without that column)',
+        { notEvaluableCount: counts.total, detail: counts },
+      );
     }
     const { rows } = await query.singleFactor.execute(context.db);
     const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {

@@ -6,6 +6,7 @@
 // Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 // Assumptions: the matching itself is matching.ts (stored as login_match of the run).
 import { sql } from 'kysely';
+
 import { capabilities } from '../../store/streams.js';
 import type { RuleContext } from '../types.js';
 import { findingId, groupBy, iso } from './common.js';
@@ -15,7 +16,14 @@ const id = 'sso-bypass';
 
 function statements(context: RuleContext) {
   return {
-    bypasses: sql<{ metabase_source_id: string; account_id: number; person_id: string | null; login_id: string; login_at: Date; outcome: string }>`
+    bypasses: sql<{
+      metabase_source_id: string;
+      account_id: number;
+      person_id: string | null;
+      login_id: string;
+      login_at: Date;
+      outcome: string;
+    }>`
       select metabase_source_id, account_id, person_id, login_id, login_at, outcome
       from login_match
       where run_id = ${context.runId} and outcome in ('unexplained', 'password-session', 'unlinked')
@@ -30,7 +38,9 @@ export const ssoBypass = defineRule({
   precondition(context) {
     const { metabaseSourceIds, entraSourceIds } = context.inventory;
     if (metabaseSourceIds.length === 0) return notEvaluable('no Metabase logins have been collected');
-    const withoutHistory = metabaseSourceIds.filter((source) => context.inventory.capability(source, capabilities.metabaseLoginHistory)?.available === false);
+    const withoutHistory = metabaseSourceIds.filter(
+      (source) => context.inventory.capability(source, capabilities.metabaseLoginHistory)?.available === false,
+    );
     if (withoutHistory.length === metabaseSourceIds.length) {
       return notEvaluable('Metabase login history is only in the application database, which is not collected (API only)');
     }
@@ -46,7 +56,15 @@ export const ssoBypass = defineRule({
       const last = logins[logins.length - 1]!;
       const email = context.directory.accountEmail(first.metabase_source_id, first.account_id);
       const reasons = [...new Set(logins.map((l) => l.outcome))];
-      const why = reasons.map((r) => (r === 'unlinked' ? 'the account is linked to no Entra person' : r === 'password-session' ? 'the session used a Metabase password' : 'no Entra sign-in explains it')).join('; ');
+      const why = reasons
+        .map((r) =>
+          r === 'unlinked'
+            ? 'the account is linked to no Entra person'
+            : r === 'password-session'
+              ? 'the session used a Metabase password'
+              : 'no Entra sign-in explains it',
+        )
+        .join('; ');
       return {
         id: findingId(id, first.metabase_source_id, first.account_id),
         subject: {
@@ -61,7 +79,10 @@ export const ssoBypass = defineRule({
         firstSeen: iso(first.login_at),
         lastSeen: iso(last.login_at),
         evidence: logins.map((l) => ({ source: 'metabase-login', id: l.login_id, at: iso(l.login_at) })),
-        detail: { logins: logins.length, outcomes: Object.fromEntries(reasons.map((r) => [r, logins.filter((l) => l.outcome === r).length])) },
+        detail: {
+          logins: logins.length,
+          outcomes: Object.fromEntries(reasons.map((r) => [r, logins.filter((l) => l.outcome === r).length])),
+        },
       };
     });
     return evaluated(findings, { notEvaluableCount: notEvaluableLogins, detail: { notEvaluableLogins } });

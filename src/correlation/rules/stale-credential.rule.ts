@@ -16,6 +16,7 @@
 // our snapshots (the new prefix's updated_at when it falls between the two observations,
 // else the earlier observation: the earliest the change can have happened).
 import { sql } from 'kysely';
+
 import { capabilities } from '../../store/streams.js';
 import { numberParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
@@ -32,7 +33,16 @@ async function statements(context: RuleContext) {
   const entra = await context.stateAt('entra_credential_version');
   const keys = await context.stateAt('metabase_api_key_version');
   return {
-    entra: sql<{ source_id: string; key_id: string; app_id: string | null; owner_kind: string | null; credential_type: string | null; display_name: string | null; start_date_time: Date | null; end_date_time: Date | null }>`
+    entra: sql<{
+      source_id: string;
+      key_id: string;
+      app_id: string | null;
+      owner_kind: string | null;
+      credential_type: string | null;
+      display_name: string | null;
+      start_date_time: Date | null;
+      end_date_time: Date | null;
+    }>`
       select c.source_id, c.key_id, c.app_id, c.owner_kind, c.credential_type, c.display_name, c.start_date_time, c.end_date_time
       from ${entra} c
       where c.present and (c.start_date_time < ${oldest} or c.end_date_time < ${context.asOf} or c.end_date_time <= ${warnUntil})
@@ -98,8 +108,14 @@ export const staleCredential = defineRule({
       const start = iso(row.start_date_time);
       const end = iso(row.end_date_time);
       const reasons = [
-        start && asOf - start.getTime() > maxAge * 86_400_000 ? `started ${days(asOf - start.getTime())} days before as-of (max ${maxAge})` : null,
-        end && end.getTime() < asOf ? `expired on ${end.toISOString().slice(0, 10)}` : end ? `expires on ${end.toISOString().slice(0, 10)}` : null,
+        start && asOf - start.getTime() > maxAge * 86_400_000
+          ? `started ${days(asOf - start.getTime())} days before as-of (max ${maxAge})`
+          : null,
+        end && end.getTime() < asOf
+          ? `expired on ${end.toISOString().slice(0, 10)}`
+          : end
+            ? `expires on ${end.toISOString().slice(0, 10)}`
+            : null,
       ].filter((r): r is string => r !== null);
       const kind = row.credential_type === 'password' ? 'secret' : 'certificate';
       return {
@@ -109,7 +125,13 @@ export const staleCredential = defineRule({
         firstSeen: start,
         lastSeen: end,
         evidence: [{ source: 'entra-credential', id: row.key_id, at: start }],
-        detail: { appId: row.app_id, ownerKind: row.owner_kind, type: row.credential_type, start: start?.toISOString() ?? null, end: end?.toISOString() ?? null },
+        detail: {
+          appId: row.app_id,
+          ownerKind: row.owner_kind,
+          type: row.credential_type,
+          start: start?.toISOString() ?? null,
+          end: end?.toISOString() ?? null,
+        },
       };
     });
     const keyRows = (await query.metabase.execute(context.db)).rows;
@@ -129,7 +151,14 @@ export const staleCredential = defineRule({
               : `created on ${since.toISOString().slice(0, 10)}, never regenerated as far as collected`;
         return {
           id: findingId(id, row.source_id, 'api-key', row.upstream_id),
-          subject: { personId: null, upn: null, metabaseAccountId: null, email: null, credentialId: row.key_prefix ?? row.upstream_id, source: row.source_id },
+          subject: {
+            personId: null,
+            upn: null,
+            metabaseAccountId: null,
+            email: null,
+            credentialId: row.key_prefix ?? row.upstream_id,
+            source: row.source_id,
+          },
           summary: `Metabase API key ${row.name ? `"${row.name}" ` : ''}(${row.key_prefix ?? 'no prefix'}): its secret was last replaced ${days(asOf - since.getTime())} days before as-of (max ${maxAge}): ${basis}`,
           firstSeen: since,
           lastSeen: null,
@@ -137,18 +166,38 @@ export const staleCredential = defineRule({
             { source: 'metabase-api-key', id: row.upstream_id, at: created },
             ...(row.regenerate_event_id ? [{ source: 'metabase-audit-event', id: row.regenerate_event_id, at: regenerated }] : []),
           ],
-          detail: { name: row.name, created: created?.toISOString() ?? null, secretSince: since.toISOString(), regenerated: regenerated?.toISOString() ?? null, prefixChanged: prefixChanged?.toISOString() ?? null },
+          detail: {
+            name: row.name,
+            created: created?.toISOString() ?? null,
+            secretSince: since.toISOString(),
+            regenerated: regenerated?.toISOString() ?? null,
+            prefixChanged: prefixChanged?.toISOString() ?? null,
+          },
         };
       });
     // Through the API, scoped (SCIM) keys are not listed (GET /api/api-key selects scope nil):
     // those keys are not evaluable, and the outcome says so instead of passing them.
-    const unlisted = context.inventory.metabaseSourceIds.filter((source) => context.inventory.capability(source, capabilities.metabaseColumn('api_key', 'scope'))?.available === false);
+    const unlisted = context.inventory.metabaseSourceIds.filter(
+      (source) => context.inventory.capability(source, capabilities.metabaseColumn('api_key', 'scope'))?.available === false,
+    );
     const detail = {
-      rotatedKeys: rotated.map((row) => ({ source: row.source_id, id: row.upstream_id, regenerated: iso(row.regenerated_at)?.toISOString() ?? null, prefixChanged: iso(row.prefix_changed_at)?.toISOString() ?? null })),
+      rotatedKeys: rotated.map((row) => ({
+        source: row.source_id,
+        id: row.upstream_id,
+        regenerated: iso(row.regenerated_at)?.toISOString() ?? null,
+        prefixChanged: iso(row.prefix_changed_at)?.toISOString() ?? null,
+      })),
       ...(unlisted.length ? { scopedKeysNotListed: unlisted } : {}),
     };
-    if (context.inventory.entraSourceIds.length === 0 && unlisted.length === context.inventory.metabaseSourceIds.length && metabase.length === 0) {
-      return notEvaluable('scoped (SCIM) API keys are not listed by the Metabase API (GET /api/api-key), and no application database was collected', { notEvaluableCount: unlisted.length, detail });
+    if (
+      context.inventory.entraSourceIds.length === 0 &&
+      unlisted.length === context.inventory.metabaseSourceIds.length &&
+      metabase.length === 0
+    ) {
+      return notEvaluable(
+        'scoped (SCIM) API keys are not listed by the Metabase API (GET /api/api-key), and no application database was collected',
+        { notEvaluableCount: unlisted.length, detail },
+      );
     }
     return evaluated([...entra, ...metabase], { notEvaluableCount: unlisted.length, detail });
   },

@@ -7,6 +7,7 @@
 // versions without that column) the group named Administrators; Entra memberships are
 // the transitive members of the admin groups collected at as-of.
 import { sql } from 'kysely';
+
 import { listParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
 import { activeHumanAccounts, findingId } from './common.js';
@@ -32,7 +33,15 @@ async function statements(context: RuleContext) {
   const adminGroups = listParameter<string>(context.parameters, 'adminGroupIds');
   const entraMembers = await context.stateAt('entra_group_member_version');
   return {
-    unjustified: sql<{ source_id: string; account_id: number; email: string | null; person_id: string | null; link_status: string | null; via_superuser: boolean; via_admin_group: boolean }>`
+    unjustified: sql<{
+      source_id: string;
+      account_id: number;
+      email: string | null;
+      person_id: string | null;
+      link_status: string | null;
+      via_superuser: boolean;
+      via_admin_group: boolean;
+    }>`
       select p.source_id, p.account_id, p.email, p.person_id, p.link_status, coalesce(p.via_superuser, false) as via_superuser, p.via_admin_group
       from ${await privilegedAccountsSql(context)} p
       where (p.via_superuser or p.via_admin_group)
@@ -58,10 +67,19 @@ export const unjustifiedPrivilege = defineRule({
     const { rows } = await query.unjustified.execute(context.db);
     const findings = rows.map((row) => {
       const upn = row.person_id ? context.directory.personUpn(row.person_id) : null;
-      const via = [row.via_superuser ? 'superuser' : null, row.via_admin_group ? 'Administrators group' : null].filter(Boolean).join(' and ');
+      const via = [row.via_superuser ? 'superuser' : null, row.via_admin_group ? 'Administrators group' : null]
+        .filter(Boolean)
+        .join(' and ');
       return {
         id: findingId(id, row.source_id, row.account_id),
-        subject: { personId: row.person_id, upn, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
+        subject: {
+          personId: row.person_id,
+          upn,
+          metabaseAccountId: String(row.account_id),
+          email: row.email,
+          credentialId: null,
+          source: row.source_id,
+        },
         summary:
           row.link_status === 'linked'
             ? `Metabase account ${row.email ?? row.account_id} is an administrator (${via}) but ${upn ?? row.person_id} is in no Entra admin group`

@@ -2,6 +2,7 @@
 // or ambiguous). One finding per account.
 // Severity, controls and default parameters: the rule's entry in reports/catalogues/rules.json.
 import { sql } from 'kysely';
+
 import type { RuleContext } from '../types.js';
 import { activeHumanAccounts, findingId, iso } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
@@ -10,7 +11,16 @@ const id = 'unlinked-account';
 
 async function statements(context: RuleContext) {
   return {
-    unlinked: sql<{ source_id: string; account_id: number; email: string | null; sso_source: string | null; date_joined: Date | null; last_login: Date | null; link_status: string | null; candidates: string[] | null }>`
+    unlinked: sql<{
+      source_id: string;
+      account_id: number;
+      email: string | null;
+      sso_source: string | null;
+      date_joined: Date | null;
+      last_login: Date | null;
+      link_status: string | null;
+      candidates: string[] | null;
+    }>`
       select a.source_id, a.account_id, a.email, a.sso_source, a.date_joined, a.last_login, a.link_status, a.candidates
       from ${await activeHumanAccounts(context)} a
       where a.link_status is distinct from 'linked'
@@ -33,14 +43,26 @@ export const unlinkedAccount = defineRule({
       const ambiguous = row.link_status === 'ambiguous';
       return {
         id: findingId(id, row.source_id, row.account_id),
-        subject: { personId: null, upn: null, metabaseAccountId: String(row.account_id), email: row.email, credentialId: null, source: row.source_id },
+        subject: {
+          personId: null,
+          upn: null,
+          metabaseAccountId: String(row.account_id),
+          email: row.email,
+          credentialId: null,
+          source: row.source_id,
+        },
         summary: ambiguous
           ? `Metabase account ${row.email ?? row.account_id} matches ${row.candidates?.length ?? 2} Entra people and is not linked`
           : `Metabase account ${row.email ?? row.account_id} matches no Entra person`,
         firstSeen: iso(row.date_joined),
         lastSeen: iso(row.last_login),
         evidence: [{ source: 'metabase-account', id: String(row.account_id), at: iso(row.date_joined) }],
-        detail: { ssoSource: row.sso_source, dateJoined: iso(row.date_joined)?.toISOString() ?? null, lastLogin: iso(row.last_login)?.toISOString() ?? null, ambiguity: ambiguous ? row.candidates : null },
+        detail: {
+          ssoSource: row.sso_source,
+          dateJoined: iso(row.date_joined)?.toISOString() ?? null,
+          lastLogin: iso(row.last_login)?.toISOString() ?? null,
+          ambiguity: ambiguous ? row.candidates : null,
+        },
       };
     });
     return evaluated(findings);

@@ -23,7 +23,12 @@ export interface DoctorTenantOptions {
 }
 
 export function doctorTenantDataset(options: DoctorTenantOptions): EntraDataset {
-  const dataset = sampleDataset({ now: options.now, days: 5, signIns: options.signIns ?? 20, otherAppSignIns: options.signIns === 0 ? 0 : 5 });
+  const dataset = sampleDataset({
+    now: options.now,
+    days: 5,
+    signIns: options.signIns ?? 20,
+    otherAppSignIns: options.signIns === 0 ? 0 : 5,
+  });
   const secretEnd = (options.secretEndDateTime ?? new Date(options.now.getTime() + 200 * 86_400_000)).toISOString();
   const redirectUris = options.redirectUris ?? [`${options.metabaseUrl.replace(/\/+$/, '')}/auth/sso`];
   for (const app of dataset.applications) {

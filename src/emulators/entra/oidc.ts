@@ -16,7 +16,9 @@
 // `_claim_names: {groups: "src1"}` and `_claim_sources: {src1: {endpoint}}` instead.
 import { createHash, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
+
+import { decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
+
 import type { EntraDataset, GraphObject } from './dataset.js';
 
 /** An app registration the emulator knows for sign-in or as an API. */
@@ -86,7 +88,11 @@ function escapeHtml(value: string): string {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
@@ -176,7 +182,9 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
   }
 
   function signInPage(res: ServerResponse, params: URLSearchParams, app: OidcApplication): void {
-    const hidden = [...params.entries()].map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`).join('');
+    const hidden = [...params.entries()]
+      .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+      .join('');
     const people = deps
       .dataset()
       .users.filter((u) => u['accountEnabled'] !== false)
@@ -207,15 +215,35 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
     const app = applications.get((params.get('client_id') ?? '').toLowerCase());
     const redirectUri = params.get('redirect_uri') ?? '';
     // Without a known client and redirect URI, Entra shows an error page, never redirects.
-    if (!app) return oauthError(res, 400, 'unauthorized_client', 700016, `Application with identifier '${params.get('client_id') ?? ''}' was not found in the directory.`);
+    if (!app)
+      return oauthError(
+        res,
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${params.get('client_id') ?? ''}' was not found in the directory.`,
+      );
     if (!(app.redirectUris ?? []).includes(redirectUri)) {
-      return oauthError(res, 400, 'invalid_request', 50011, `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application.`);
+      return oauthError(
+        res,
+        400,
+        'invalid_request',
+        50011,
+        `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application.`,
+      );
     }
     const state = params.get('state');
-    if (params.get('response_type') !== 'code') return redirectWithError(res, redirectUri, state, 'unsupported_response_type', 'AADSTS700054: response_type must be code.');
+    if (params.get('response_type') !== 'code')
+      return redirectWithError(res, redirectUri, state, 'unsupported_response_type', 'AADSTS700054: response_type must be code.');
     const challenge = params.get('code_challenge');
     if (challenge !== null && params.get('code_challenge_method') !== 'S256') {
-      return redirectWithError(res, redirectUri, state, 'invalid_request', 'AADSTS501491: code_challenge_method must be S256 in this emulator.');
+      return redirectWithError(
+        res,
+        redirectUri,
+        state,
+        'invalid_request',
+        'AADSTS501491: code_challenge_method must be S256 in this emulator.',
+      );
     }
     const userId = req.method === 'POST' ? params.get('login_hint_id') : null;
     if (!userId) return signInPage(res, params, app);
@@ -241,18 +269,30 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
   /** private_key_jwt: the assertion must be signed by the app's certificate key, name
    *  the certificate by thumbprint, be issued by and about the client, for this token
    *  endpoint, and be unexpired. */
-  async function checkAssertion(app: OidcApplication, assertion: string, type: string | null): Promise<{ code: number; text: string } | undefined> {
-    if (type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return { code: 700024, text: 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.' };
+  async function checkAssertion(
+    app: OidcApplication,
+    assertion: string,
+    type: string | null,
+  ): Promise<{ code: number; text: string } | undefined> {
+    if (type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+      return { code: 700024, text: 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.' };
     if (!app.certificatePem) return { code: 700027, text: 'The client has no certificate credential.' };
     const certificate = new X509Certificate(app.certificatePem);
     const header = decodeProtectedHeader(assertion);
-    const thumbprints = [createHash('sha256').update(certificate.raw).digest('base64url'), createHash('sha1').update(certificate.raw).digest('base64url')];
+    const thumbprints = [
+      createHash('sha256').update(certificate.raw).digest('base64url'),
+      createHash('sha1').update(certificate.raw).digest('base64url'),
+    ];
     if (!thumbprints.includes(String(header['x5t#S256'] ?? '')) && !thumbprints.includes(String(header.x5t ?? ''))) {
       return { code: 700027, text: 'Client assertion contains an invalid signature. The key was not found.' };
     }
     try {
-      const { payload } = await jwtVerify(assertion, certificate.publicKey, { algorithms: ['RS256', 'PS256'], audience: `${tenantPath()}/oauth2/v2.0/token` });
-      if (payload.iss !== app.clientId || payload.sub !== app.clientId) return { code: 700023, text: 'The client assertion must be issued by and about the client.' };
+      const { payload } = await jwtVerify(assertion, certificate.publicKey, {
+        algorithms: ['RS256', 'PS256'],
+        audience: `${tenantPath()}/oauth2/v2.0/token`,
+      });
+      if (payload.iss !== app.clientId || payload.sub !== app.clientId)
+        return { code: 700023, text: 'The client assertion must be issued by and about the client.' };
     } catch (error) {
       return { code: 700027, text: `Client assertion failed signature validation: ${(error as Error).message}` };
     }
@@ -262,7 +302,14 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
   async function authorizationCode(form: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { clientId, secret } = clientCredentials(form, req);
     const app = applications.get(clientId.toLowerCase());
-    if (!app) return oauthError(res, 400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`);
+    if (!app)
+      return oauthError(
+        res,
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory.`,
+      );
     const assertion = form.get('client_assertion');
     if (assertion !== null) {
       const refusal = await checkAssertion(app, assertion, form.get('client_assertion_type'));
@@ -272,9 +319,22 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
     }
     const code = codes.get(form.get('code') ?? '');
     if (!code || code.expires < Date.now() || code.clientId !== app.clientId) {
-      return oauthError(res, 400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity.');
+      return oauthError(
+        res,
+        400,
+        'invalid_grant',
+        70008,
+        'The provided authorization code or refresh token has expired due to inactivity.',
+      );
     }
-    if (code.used) return oauthError(res, 400, 'invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code.');
+    if (code.used)
+      return oauthError(
+        res,
+        400,
+        'invalid_grant',
+        54005,
+        'OAuth2 Authorization code was already redeemed, please retry with a new valid code.',
+      );
     code.used = true;
     if (form.get('redirect_uri') !== code.redirectUri) {
       return oauthError(res, 400, 'invalid_grant', 50148, 'The redirect_uri does not match the one used in the authorization request.');
@@ -282,7 +342,13 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
     if (code.codeChallenge !== null) {
       const verifier = form.get('code_verifier') ?? '';
       if (createHash('sha256').update(verifier).digest('base64url') !== code.codeChallenge) {
-        return oauthError(res, 400, 'invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.');
+        return oauthError(
+          res,
+          400,
+          'invalid_grant',
+          501481,
+          'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+        );
       }
     }
     const user = userById(code.userId)!;
@@ -303,21 +369,52 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
       const groups = transitiveGroupsOf(code.userId);
       if (groups.length > app.groupsClaim.max) {
         claims['_claim_names'] = { groups: 'src1' };
-        claims['_claim_sources'] = { src1: { endpoint: `https://graph.windows.net/${deps.tenantId}/users/${code.userId}/getMemberObjects` } };
+        claims['_claim_sources'] = {
+          src1: { endpoint: `https://graph.windows.net/${deps.tenantId}/users/${code.userId}/getMemberObjects` },
+        };
       } else {
         claims['groups'] = groups;
       }
     }
     const idToken = await sign(claims);
     // The access token is for Graph (User.Read) here; the console does not call Graph with it.
-    const accessToken = await sign({ ver: '2.0', iss: issuer(), aud: '00000003-0000-0000-c000-000000000000', oid: code.userId, tid: deps.tenantId, scp: 'User.Read', azp: app.clientId });
-    sendJson(res, 200, { token_type: 'Bearer', scope: code.scope, expires_in: TOKEN_LIFETIME_S, ext_expires_in: TOKEN_LIFETIME_S, access_token: accessToken, id_token: idToken });
+    const accessToken = await sign({
+      ver: '2.0',
+      iss: issuer(),
+      aud: '00000003-0000-0000-c000-000000000000',
+      oid: code.userId,
+      tid: deps.tenantId,
+      scp: 'User.Read',
+      azp: app.clientId,
+    });
+    sendJson(res, 200, {
+      token_type: 'Bearer',
+      scope: code.scope,
+      expires_in: TOKEN_LIFETIME_S,
+      ext_expires_in: TOKEN_LIFETIME_S,
+      access_token: accessToken,
+      id_token: idToken,
+    });
   }
 
-  async function apiClientCredentials(form: URLSearchParams, req: IncomingMessage, res: ServerResponse, api: OidcApplication): Promise<void> {
+  async function apiClientCredentials(
+    form: URLSearchParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+    api: OidcApplication,
+  ): Promise<void> {
     const { clientId, secret } = clientCredentials(form, req);
-    const client = deps.dataset().clients.find((c) => c.clientId.toLowerCase() === clientId.toLowerCase()) ?? [...applications.values()].find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
-    if (!client) return oauthError(res, 400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`);
+    const client =
+      deps.dataset().clients.find((c) => c.clientId.toLowerCase() === clientId.toLowerCase()) ??
+      [...applications.values()].find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
+    if (!client)
+      return oauthError(
+        res,
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory.`,
+      );
     if (secret !== client.secret) return oauthError(res, 401, 'invalid_client', 7000215, 'Invalid client secret provided.');
     const roles = api.clientRoles?.[client.clientId] ?? [];
     const token = await sign({
@@ -339,7 +436,8 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
     if (!bearer || !deps.graphClientOf(bearer)) {
       return sendJson(res, 401, { error: { code: 'InvalidAuthenticationToken', message: 'Access token is empty or invalid.' } });
     }
-    if (!userById(userId)) return sendJson(res, 404, { error: { code: 'Request_ResourceNotFound', message: `Resource '${userId}' does not exist.` } });
+    if (!userById(userId))
+      return sendJson(res, 404, { error: { code: 'Request_ResourceNotFound', message: `Resource '${userId}' does not exist.` } });
     const body = JSON.parse((await readBody(req)) || '{}') as { groupIds?: unknown; securityEnabledOnly?: unknown };
     const groups = transitiveGroupsOf(userId);
     if (operation === 'checkMemberGroups') {
@@ -347,7 +445,10 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
         return sendJson(res, 400, { error: { code: 'Request_BadRequest', message: 'groupIds must be a list of at most 20 group ids.' } });
       }
       const wanted = body.groupIds.map(String);
-      return sendJson(res, 200, { '@odata.context': `${deps.base()}/v1.0/$metadata#Collection(Edm.String)`, value: groups.filter((g) => wanted.includes(g)) });
+      return sendJson(res, 200, {
+        '@odata.context': `${deps.base()}/v1.0/$metadata#Collection(Edm.String)`,
+        value: groups.filter((g) => wanted.includes(g)),
+      });
     }
     return sendJson(res, 200, { '@odata.context': `${deps.base()}/v1.0/$metadata#Collection(Edm.String)`, value: groups });
   }
@@ -364,7 +465,7 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
     async handle(req, res, url) {
       const tenant = `/${deps.tenantId}`;
       const path = url.pathname;
-      if (req.method === 'GET' && (path === `${tenant}/v2.0/.well-known/openid-configuration`)) {
+      if (req.method === 'GET' && path === `${tenant}/v2.0/.well-known/openid-configuration`) {
         discovery(res);
         return true;
       }
@@ -390,7 +491,10 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
         return true;
       }
       if (grant === 'client_credentials') {
-        const resource = (form.get('scope') ?? '').split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length);
+        const resource = (form.get('scope') ?? '')
+          .split(' ')
+          .find((s) => s.endsWith('/.default'))
+          ?.slice(0, -'/.default'.length);
         const api = [...applications.values()].find((a) => a.identifierUri !== undefined && a.identifierUri === resource);
         if (api) {
           await apiClientCredentials(form, req, res, api);

@@ -70,13 +70,34 @@ export function sampleDataset(options: SampleDatasetOptions): EntraDataset {
   const appObjectId = sampleGuid('app', 1);
   const collectorSpId = sampleGuid('sp', 2);
   const collectorAppObjectId = sampleGuid('app', 2);
-  const analysts: EntraGroup = { id: sampleGuid('group', 1), displayName: 'Metabase Analysts', members: users.slice(0, 5).map((u) => u.id!) };
+  const analysts: EntraGroup = {
+    id: sampleGuid('group', 1),
+    displayName: 'Metabase Analysts',
+    members: users.slice(0, 5).map((u) => u.id!),
+  };
   const nested: EntraGroup = { id: sampleGuid('group', 3), displayName: 'Platform Team', members: users.slice(8, 10).map((u) => u.id!) };
   const admins: EntraGroup = { id: sampleGuid('group', 2), displayName: 'Metabase Admins', members: [users[5]!.id!, nested.id] };
   const credential = (kind: 'password' | 'key', n: number): GraphObject =>
     kind === 'password'
-      ? { keyId: sampleGuid('secret', n), displayName: `secret ${n}`, hint: 'abc', startDateTime: new Date(end - 200 * 86_400_000).toISOString(), endDateTime: new Date(end + 165 * 86_400_000).toISOString(), customKeyIdentifier: null, secretText: null }
-      : { keyId: sampleGuid('cert', n), displayName: `CN=cert ${n}`, type: 'AsymmetricX509Cert', usage: 'Verify', startDateTime: new Date(end - 100 * 86_400_000).toISOString(), endDateTime: new Date(end + 265 * 86_400_000).toISOString(), customKeyIdentifier: 'QUJD', key: null };
+      ? {
+          keyId: sampleGuid('secret', n),
+          displayName: `secret ${n}`,
+          hint: 'abc',
+          startDateTime: new Date(end - 200 * 86_400_000).toISOString(),
+          endDateTime: new Date(end + 165 * 86_400_000).toISOString(),
+          customKeyIdentifier: null,
+          secretText: null,
+        }
+      : {
+          keyId: sampleGuid('cert', n),
+          displayName: `CN=cert ${n}`,
+          type: 'AsymmetricX509Cert',
+          usage: 'Verify',
+          startDateTime: new Date(end - 100 * 86_400_000).toISOString(),
+          endDateTime: new Date(end + 265 * 86_400_000).toISOString(),
+          customKeyIdentifier: 'QUJD',
+          key: null,
+        };
 
   const signIns: GraphObject[] = [];
   const total = options.signIns ?? 40;
@@ -100,7 +121,9 @@ export function sampleDataset(options: SampleDatasetOptions): EntraDataset {
       isInteractive: interactive,
       signInEventTypes: [interactive ? 'interactiveUser' : 'nonInteractiveUser'],
       authenticationRequirement: i % 4 === 0 ? 'singleFactorAuthentication' : 'multiFactorAuthentication',
-      authenticationDetails: [{ authenticationMethod: 'Password', succeeded: true, authenticationStepRequirement: 'Primary authentication' }],
+      authenticationDetails: [
+        { authenticationMethod: 'Password', succeeded: true, authenticationStepRequirement: 'Primary authentication' },
+      ],
       riskDetail: 'none',
       riskLevelAggregated: 'none',
       riskLevelDuringSignIn: 'none',
@@ -137,7 +160,12 @@ export function sampleDataset(options: SampleDatasetOptions): EntraDataset {
     additionalDetails: [],
     initiatedBy: { user: { id: users[1]!.id, userPrincipalName: users[1]!['userPrincipalName'] }, app: null },
     targetResources: [
-      { id: users[(i + 2) % users.length]!.id, type: 'User', userPrincipalName: users[(i + 2) % users.length]!['userPrincipalName'], modifiedProperties: [] },
+      {
+        id: users[(i + 2) % users.length]!.id,
+        type: 'User',
+        userPrincipalName: users[(i + 2) % users.length]!['userPrincipalName'],
+        modifiedProperties: [],
+      },
       ...(i % 5 === 0 ? [{ id: analysts.id, type: 'Group', displayName: analysts.displayName, modifiedProperties: [] }] : []),
     ],
   }));
@@ -149,16 +177,67 @@ export function sampleDataset(options: SampleDatasetOptions): EntraDataset {
     deletedUsers,
     groups: [analysts, admins, nested, { id: sampleGuid('group', 4), displayName: 'Unrelated', members: [users[11 % users.length]!.id!] }],
     applications: [
-      { id: appObjectId, appId: metabaseAppId, displayName: 'Metabase', web: { redirectUris: ['https://metabase.contoso.example/auth/sso'] }, spa: { redirectUris: [] }, publicClient: { redirectUris: [] }, passwordCredentials: [credential('password', 1)], keyCredentials: [credential('key', 1)] },
-      { id: collectorAppObjectId, appId: collectorClientId, displayName: 'accesstrail collector', web: { redirectUris: [] }, passwordCredentials: [credential('password', 2)], keyCredentials: [] },
+      {
+        id: appObjectId,
+        appId: metabaseAppId,
+        displayName: 'Metabase',
+        web: { redirectUris: ['https://metabase.contoso.example/auth/sso'] },
+        spa: { redirectUris: [] },
+        publicClient: { redirectUris: [] },
+        passwordCredentials: [credential('password', 1)],
+        keyCredentials: [credential('key', 1)],
+      },
+      {
+        id: collectorAppObjectId,
+        appId: collectorClientId,
+        displayName: 'accesstrail collector',
+        web: { redirectUris: [] },
+        passwordCredentials: [credential('password', 2)],
+        keyCredentials: [],
+      },
     ],
     servicePrincipals: [
-      { id: spId, appId: metabaseAppId, displayName: 'Metabase', servicePrincipalType: 'Application', appRoleAssignmentRequired: true, replyUrls: ['https://metabase.contoso.example/auth/sso'], passwordCredentials: [], keyCredentials: [] },
-      { id: collectorSpId, appId: collectorClientId, displayName: 'accesstrail collector', servicePrincipalType: 'Application', replyUrls: [], passwordCredentials: [], keyCredentials: [] },
+      {
+        id: spId,
+        appId: metabaseAppId,
+        displayName: 'Metabase',
+        servicePrincipalType: 'Application',
+        appRoleAssignmentRequired: true,
+        replyUrls: ['https://metabase.contoso.example/auth/sso'],
+        passwordCredentials: [],
+        keyCredentials: [],
+      },
+      {
+        id: collectorSpId,
+        appId: collectorClientId,
+        displayName: 'accesstrail collector',
+        servicePrincipalType: 'Application',
+        replyUrls: [],
+        passwordCredentials: [],
+        keyCredentials: [],
+      },
     ],
     appRoleAssignments: [
-      { id: 'assign-group-analysts', appRoleId: '00000000-0000-0000-0000-000000000000', principalId: analysts.id, principalType: 'Group', principalDisplayName: analysts.displayName, resourceId: spId, resourceDisplayName: 'Metabase', createdDateTime: new Date(end - 90 * 86_400_000).toISOString() },
-      { id: 'assign-user-7', appRoleId: '00000000-0000-0000-0000-000000000000', principalId: users[7 % users.length]!.id, principalType: 'User', principalDisplayName: users[7 % users.length]!['displayName'], resourceId: spId, resourceDisplayName: 'Metabase', createdDateTime: new Date(end - 30 * 86_400_000).toISOString() },
+      {
+        id: 'assign-group-analysts',
+        appRoleId: '00000000-0000-0000-0000-000000000000',
+        principalId: analysts.id,
+        principalType: 'Group',
+        principalDisplayName: analysts.displayName,
+        resourceId: spId,
+        resourceDisplayName: 'Metabase',
+        createdDateTime: new Date(end - 90 * 86_400_000).toISOString(),
+      },
+      {
+        id: 'assign-user-7',
+        appRoleId: '00000000-0000-0000-0000-000000000000',
+        principalId: users[7 % users.length]!.id,
+        principalType: 'User',
+        principalDisplayName: users[7 % users.length]!['displayName'],
+        resourceId: spId,
+        resourceDisplayName: 'Metabase',
+        createdDateTime: new Date(end - 30 * 86_400_000).toISOString(),
+      },
     ],
     clients: [{ clientId: collectorClientId, secret: options.collectorSecret ?? SAMPLE_COLLECTOR_SECRET }],
   };

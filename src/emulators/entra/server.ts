@@ -5,17 +5,20 @@
 // the reporting throttle (429 + Retry-After) and injectable faults. Product code: tests,
 // the demo and the benchmark run against it.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+
 import { generate } from 'selfsigned';
+
+import { seededRandom } from '../seeded-random.js';
+import { expiredSecretRefusal } from './credential-expiry.js';
 import { betaOnlySignInFields, emptyDataset, type EntraDataset, type EntraGroup, type GraphObject } from './dataset.js';
 import { compileFilter, FilterError, project } from './odata.js';
-import { expiredSecretRefusal } from './credential-expiry.js';
 import { createOidcProvider, type OidcProvider } from './oidc.js';
-import { seededRandom } from '../seeded-random.js';
 
-export type FaultKind = '429' | '500' | '502' | '503' | '504' | 'reset' | 'empty-page' | 'bad-skip-token' | 'hang' | 'truncated-body' | 'cut-body';
+export type FaultKind =
+  '429' | '500' | '502' | '503' | '504' | 'reset' | 'empty-page' | 'bad-skip-token' | 'hang' | 'truncated-body' | 'cut-body';
 
 /** A fault served to chosen requests instead of random ones: the `after`+1-th to the
  *  `after`+`times`-th Graph request that matches (path prefix, first pages or
@@ -107,11 +110,18 @@ export interface EntraEmulator {
   close(): Promise<void>;
 }
 
-
 function freshStats(): EntraEmulatorStats {
-  return { requests: 0, tokenRequests: 0, graphRequests: 0, reportingRequests: 0, reportingTimes: [], throttled: 0, faults: {}, byPath: {} };
+  return {
+    requests: 0,
+    tokenRequests: 0,
+    graphRequests: 0,
+    reportingRequests: 0,
+    reportingTimes: [],
+    throttled: 0,
+    faults: {},
+    byPath: {},
+  };
 }
-
 
 async function makeCertificate(): Promise<{ key: string; cert: string }> {
   // CA:TRUE so the certificate can be handed to Node as a trusted CA (NODE_EXTRA_CA_CERTS
@@ -124,7 +134,13 @@ async function makeCertificate(): Promise<{ key: string; cert: string }> {
       { name: 'basicConstraints', cA: true, critical: true },
       { name: 'keyUsage', keyCertSign: true, digitalSignature: true, keyEncipherment: true },
       { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
     ],
   });
   return { key: pems.private, cert: pems.cert };
@@ -146,7 +162,18 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 function graphError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  sendJson(res, status, { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } }, headers);
+  sendJson(
+    res,
+    status,
+    {
+      error: {
+        code,
+        message,
+        innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() },
+      },
+    },
+    headers,
+  );
 }
 
 function entraError(res: ServerResponse, status: number, error: string, code: number, description: string): void {
@@ -258,7 +285,13 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     stats.tokenRequests++;
     const form = new URLSearchParams(await readBody(req));
     if (tenant.toLowerCase() !== tenantId.toLowerCase()) {
-      entraError(res, 400, 'invalid_request', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      entraError(
+        res,
+        400,
+        'invalid_request',
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
       return;
     }
     if (await oidc.tokenGrant(form, req, res)) return;
@@ -269,7 +302,13 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     const clientId = form.get('client_id') ?? '';
     const client = emulator.dataset.clients.find((c) => c.clientId.toLowerCase() === clientId.toLowerCase());
     if (!client) {
-      entraError(res, 400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`);
+      entraError(
+        res,
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`,
+      );
       return;
     }
     if (form.get('client_secret') !== client.secret) {
@@ -338,7 +377,14 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       return {
         reporting: true,
         sortBy: 'createdDateTime',
-        filterable: new Set(['createdDateTime', 'appId', 'userId', 'userPrincipalName', 'status/errorCode', ...(beta ? ['signInEventTypes/any'] : [])]),
+        filterable: new Set([
+          'createdDateTime',
+          'appId',
+          'userId',
+          'userPrincipalName',
+          'status/errorCode',
+          ...(beta ? ['signInEventTypes/any'] : []),
+        ]),
         items: () =>
           beta
             ? ds.signIns
@@ -354,11 +400,18 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       };
     }
     if (path === 'auditLogs/directoryAudits') {
-      return { reporting: true, sortBy: 'activityDateTime', filterable: new Set(['activityDateTime', 'activityDisplayName', 'category']), items: () => ds.directoryAudits };
+      return {
+        reporting: true,
+        sortBy: 'activityDateTime',
+        filterable: new Set(['activityDateTime', 'activityDisplayName', 'category']),
+        items: () => ds.directoryAudits,
+      };
     }
     if (path === 'users') return { reporting: false, filterable: new Set(['id', 'userPrincipalName']), items: () => ds.users };
-    if (path === 'directory/deletedItems/microsoft.graph.user') return { reporting: false, filterable: new Set(), items: () => ds.deletedUsers };
-    if (path === 'groups') return { reporting: false, filterable: new Set(['id', 'displayName']), items: () => ds.groups.map(withoutMembers) };
+    if (path === 'directory/deletedItems/microsoft.graph.user')
+      return { reporting: false, filterable: new Set(), items: () => ds.deletedUsers };
+    if (path === 'groups')
+      return { reporting: false, filterable: new Set(['id', 'displayName']), items: () => ds.groups.map(withoutMembers) };
     if (path === 'servicePrincipals') return { reporting: false, filterable: new Set(['appId', 'id']), items: () => ds.servicePrincipals };
     if (path === 'applications') return { reporting: false, filterable: new Set(['appId', 'id']), items: () => ds.applications };
     const members = /^groups\/([^/]+)\/(members|transitiveMembers)$/.exec(path);
@@ -391,7 +444,9 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   function pickFault(hasSkipToken: boolean): FaultKind | null {
     const rate = faults.rate ?? 0;
     if (rate <= 0 || random() >= rate) return null;
-    const kinds = (faults.kinds ?? ['429', '500', '502', '503', '504', 'reset', 'empty-page', 'bad-skip-token']).filter((k) => k !== 'bad-skip-token' || hasSkipToken);
+    const kinds = (faults.kinds ?? ['429', '500', '502', '503', '504', 'reset', 'empty-page', 'bad-skip-token']).filter(
+      (k) => k !== 'bad-skip-token' || hasSkipToken,
+    );
     if (kinds.length === 0) return null;
     return kinds[Math.floor(random() * kinds.length)]!;
   }
@@ -434,7 +489,10 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     if (fault !== 'truncated-body' && fault !== 'cut-body') return sendJson(res, 200, body);
     const text = Buffer.from(JSON.stringify(body));
     const half = text.subarray(0, Math.floor(text.length / 2));
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': fault === 'cut-body' ? text.length : half.length });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': fault === 'cut-body' ? text.length : half.length,
+    });
     if (fault === 'truncated-body') return void res.end(half);
     res.write(half, () => res.socket?.destroy());
   }
@@ -450,7 +508,12 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const session = bearer ? tokens.get(bearer) : undefined;
     if (!session || session.expires < Date.now()) {
-      graphError(res, 401, 'InvalidAuthenticationToken', bearer ? 'Access token validation failure. Invalid audience.' : 'Access token is empty.');
+      graphError(
+        res,
+        401,
+        'InvalidAuthenticationToken',
+        bearer ? 'Access token validation failure. Invalid audience.' : 'Access token is empty.',
+      );
       return;
     }
     if (version !== 'v1.0' && version !== 'beta') {
@@ -467,12 +530,22 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       return;
     }
     if (path === 'auditLogs/signIns' && faults.licence) {
-      graphError(res, 403, 'Authentication_RequestFromNonPremiumTenantOrB2CTenant', "Neither tenant is B2C or tenant doesn't have premium license");
+      graphError(
+        res,
+        403,
+        'Authentication_RequestFromNonPremiumTenantOrB2CTenant',
+        "Neither tenant is B2C or tenant doesn't have premium license",
+      );
       return;
     }
     const spec = listSpec(path, version);
     if (!spec) {
-      graphError(res, 404, 'Request_ResourceNotFound', `Resource '${path}' does not exist or one of its queried reference-property objects are not present.`);
+      graphError(
+        res,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${path}' does not exist or one of its queried reference-property objects are not present.`,
+      );
       return;
     }
     if (spec.reporting) {
@@ -498,7 +571,12 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       case '502':
       case '503':
       case '504':
-        graphError(res, Number(fault), fault === '504' ? 'GatewayTimeout' : fault === '503' ? 'ServiceUnavailable' : 'UnknownError', 'The service had a problem.');
+        graphError(
+          res,
+          Number(fault),
+          fault === '504' ? 'GatewayTimeout' : fault === '503' ? 'ServiceUnavailable' : 'UnknownError',
+          'The service had a problem.',
+        );
         return;
       case 'reset':
         req.socket.destroy();
@@ -513,7 +591,12 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
         break;
     }
 
-    const select = url.searchParams.get('$select')?.split(',').map((s) => s.trim()).filter(Boolean) ?? null;
+    const select =
+      url.searchParams
+        .get('$select')
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) ?? null;
     if (select?.includes('employeeLeaveDateTime') && faults.refuseLeaveDates) {
       graphError(res, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
       return;

@@ -4,7 +4,8 @@
 // (a wrong or missing key answers 401 with Metabase's plain "Unauthenticated").
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { INTERNAL_USER_ID, type CoreUserRow, type Instant, type MetabaseDataset } from './dataset.js';
+
+import { type CoreUserRow, type Instant, INTERNAL_USER_ID, type MetabaseDataset } from './dataset.js';
 
 export type MetabaseEdition = 'oss' | 'pro' | 'enterprise';
 
@@ -24,7 +25,8 @@ export interface MetabaseApiEmulator {
   close(): Promise<void>;
 }
 
-const iso = (value: Instant | null | undefined): string | null => (value === null || value === undefined ? null : new Date(value).toISOString());
+const iso = (value: Instant | null | undefined): string | null =>
+  value === null || value === undefined ? null : new Date(value).toISOString();
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -92,7 +94,8 @@ export async function startMetabaseApiEmulator(options: MetabaseApiEmulatorOptio
       if (status === 'active') users = users.filter((u) => u.is_active ?? true);
       if (status === 'deactivated') users = users.filter((u) => !(u.is_active ?? true));
       users = [...users].sort(
-        (a, b) => (a.first_name ?? '').localeCompare(b.first_name ?? '') || (a.last_name ?? '').localeCompare(b.last_name ?? '') || a.id - b.id,
+        (a, b) =>
+          (a.first_name ?? '').localeCompare(b.first_name ?? '') || (a.last_name ?? '').localeCompare(b.last_name ?? '') || a.id - b.id,
       );
       const limit = url.searchParams.has('limit') ? Number(url.searchParams.get('limit')) : undefined;
       const offset = url.searchParams.has('offset') ? Number(url.searchParams.get('offset')) : undefined;
@@ -115,7 +118,12 @@ export async function startMetabaseApiEmulator(options: MetabaseApiEmulatorOptio
     if (url.pathname === '/api/permissions/membership') {
       const byUser: Record<string, unknown[]> = {};
       for (const m of dataset.permissions_group_membership) {
-        (byUser[String(m.user_id)] ??= []).push({ membership_id: m.id, group_id: m.group_id, user_id: m.user_id, is_group_manager: m.is_group_manager ?? false });
+        (byUser[String(m.user_id)] ??= []).push({
+          membership_id: m.id,
+          group_id: m.group_id,
+          user_id: m.user_id,
+          is_group_manager: m.is_group_manager ?? false,
+        });
       }
       return send(response, 200, byUser);
     }
@@ -130,9 +138,11 @@ export async function startMetabaseApiEmulator(options: MetabaseApiEmulatorOptio
         dataset.api_key
           .filter((k) => (k.scope ?? null) === null)
           .map((k) => {
-            const group = dataset.permissions_group_membership
-              .filter((m) => m.user_id === k.user_id && m.group_id !== 1)
-              .map((m) => dataset.permissions_group.find((g) => g.id === m.group_id))[0] ?? dataset.permissions_group.find((g) => g.id === 1);
+            const group =
+              dataset.permissions_group_membership
+                .filter((m) => m.user_id === k.user_id && m.group_id !== 1)
+                .map((m) => dataset.permissions_group.find((g) => g.id === m.group_id))[0] ??
+              dataset.permissions_group.find((g) => g.id === 1);
             return {
               id: k.id,
               name: k.name,

@@ -3,8 +3,17 @@
 // tests, the demo and the benchmark.
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+
 import { datasetTables, type MetabaseDataset, type MetabaseTableName } from './dataset.js';
-import { changelogTable, columnsOf, lastChangeset, partitionStatement, schemaStatements, type AppDbDialect, type MetabaseVersion } from './schema.js';
+import {
+  type AppDbDialect,
+  changelogTable,
+  columnsOf,
+  lastChangeset,
+  type MetabaseVersion,
+  partitionStatement,
+  schemaStatements,
+} from './schema.js';
 
 export interface CreateAppDatabaseOptions {
   /** An empty database: postgres://… or mysql://… (the MySQL database is created if missing). */
@@ -15,7 +24,18 @@ export interface CreateAppDatabaseOptions {
   installedAt?: Date;
 }
 
-const timeColumns = new Set(['date_joined', 'last_login', 'updated_at', 'deactivated_at', 'timestamp', 'created_at', 'expires_at', 'last_used_at', 'started_at', 'end_timestamp']);
+const timeColumns = new Set([
+  'date_joined',
+  'last_login',
+  'updated_at',
+  'deactivated_at',
+  'timestamp',
+  'created_at',
+  'expires_at',
+  'last_used_at',
+  'started_at',
+  'end_timestamp',
+]);
 const byteColumns = new Set(['hash', 'cache_hash']);
 
 export function dialectOf(url: string): AppDbDialect {
@@ -47,7 +67,13 @@ export async function connectFixture(url: string): Promise<FixtureConnection> {
   }
   const parsed = new URL(url);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  const base = { host: parsed.hostname, port: Number(parsed.port || 3306), user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password), timezone: 'Z' as const };
+  const base = {
+    host: parsed.hostname,
+    port: Number(parsed.port || 3306),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    timezone: 'Z' as const,
+  };
   if (database) {
     const admin = await mysql.createConnection(base);
     await admin.query(`CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, '')}\``);
@@ -168,7 +194,11 @@ export async function fillQueryExecutions(url: string, version: MetabaseVersion,
     if (connection.dialect !== 'postgres') throw new Error('fillQueryExecutions supports Postgres only');
     if (version >= 60) {
       const months: Array<[number, number]> = [];
-      for (let d = new Date(Date.UTC(options.from.getUTCFullYear(), options.from.getUTCMonth(), 1)); d <= options.to; d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1))) {
+      for (
+        let d = new Date(Date.UTC(options.from.getUTCFullYear(), options.from.getUTCMonth(), 1));
+        d <= options.to;
+        d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1))
+      ) {
         months.push([d.getUTCFullYear(), d.getUTCMonth() + 1]);
       }
       for (const [year, month] of months) await connection.query(partitionStatement(year, month));

@@ -4,6 +4,7 @@
 // coherent one (users, an API key with its service user, the internal user, logins with
 // their sessions, queries, views, audit events) from a seed.
 import { createHash } from 'node:crypto';
+
 import { seededRandom } from '../seeded-random.js';
 
 /** A time as a Date or an ISO string. */
@@ -233,7 +234,6 @@ export interface GenerateOptions {
   version?: number;
 }
 
-
 const contexts = ['ad-hoc', 'question', 'dashboard', 'csv-download', 'collection'];
 const devices = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36',
@@ -244,7 +244,12 @@ const devices = [
 export function generateMetabaseDataset(options: GenerateOptions): MetabaseDataset {
   const random = seededRandom(options.seed ?? 42);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const hex = (bytes: number) => Array.from({ length: bytes }, () => Math.floor(random() * 256).toString(16).padStart(2, '0')).join('');
+  const hex = (bytes: number) =>
+    Array.from({ length: bytes }, () =>
+      Math.floor(random() * 256)
+        .toString(16)
+        .padStart(2, '0'),
+    ).join('');
   const data = emptyDataset();
   const start = options.start.getTime();
   const day = 86_400_000;
@@ -302,8 +307,10 @@ export function generateMetabaseDataset(options: GenerateOptions): MetabaseDatas
       deactivated_at: person.isActive === false ? at(start + options.days * day - day) : null,
     });
     data.permissions_group_membership.push({ id: ++membershipId, user_id: userId, group_id: 1, is_group_manager: false });
-    if (person.isSuperuser) data.permissions_group_membership.push({ id: ++membershipId, user_id: userId, group_id: 2, is_group_manager: false });
-    if (index % 3 === 1) data.permissions_group_membership.push({ id: ++membershipId, user_id: userId, group_id: 3, is_group_manager: index === 1 });
+    if (person.isSuperuser)
+      data.permissions_group_membership.push({ id: ++membershipId, user_id: userId, group_id: 2, is_group_manager: false });
+    if (index % 3 === 1)
+      data.permissions_group_membership.push({ id: ++membershipId, user_id: userId, group_id: 3, is_group_manager: index === 1 });
     data.auth_identity.push({
       id: ++authIdentityId,
       user_id: userId,
@@ -369,7 +376,13 @@ export function generateMetabaseDataset(options: GenerateOptions): MetabaseDatas
           id: sessionId,
           user_id: userId,
           created_at: at(loginAt),
-          ...(modernSessions ? { key_hashed: createHash('sha512').update(`${hex(16)}`).digest('hex') } : {}),
+          ...(modernSessions
+            ? {
+                key_hashed: createHash('sha512')
+                  .update(`${hex(16)}`)
+                  .digest('hex'),
+              }
+            : {}),
           anti_csrf_token: null,
           auth_identity_id: identity?.id ?? null,
           expires_at: at(loginAt + 14 * day),

@@ -4,6 +4,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { citext } from '@electric-sql/pglite/contrib/citext';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+
 import { createMetabaseAppDatabase } from './app-database.js';
 import type { MetabaseDataset } from './dataset.js';
 import type { MetabaseVersion } from './schema.js';
@@ -14,7 +15,11 @@ export interface EmbeddedMetabaseDatabase {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedMetabaseDatabase(options: { version: MetabaseVersion; dataset: MetabaseDataset; port?: number }): Promise<EmbeddedMetabaseDatabase> {
+export async function startEmbeddedMetabaseDatabase(options: {
+  version: MetabaseVersion;
+  dataset: MetabaseDataset;
+  port?: number;
+}): Promise<EmbeddedMetabaseDatabase> {
   const db = await PGlite.create({ extensions: { citext } });
   // One PGlite session serves every connection; the socket server keeps a transaction's
   // statements together, so a few concurrent clients are safe.

@@ -4,4 +4,4 @@ export * from './api-emulator.js';
 export * from './app-database.js';
 export * from './dataset.js';
 export * from './embedded.js';
-export { metabaseVersions, type AppDbDialect, type MetabaseVersion } from './schema.js';
+export { type AppDbDialect, type MetabaseVersion, metabaseVersions } from './schema.js';

@@ -6,6 +6,7 @@
 // (RFC 4122 version 5) under a namespace derived from the content hash, so the same
 // model always yields the same OSCAL bytes, and a different model different UUIDs.
 import { createHash } from 'node:crypto';
+
 import { canonicalReportJson } from '../canonical-json.js';
 import type { ControlSection, Finding, ReportModel } from '../model.js';
 import { reportBaseName } from './naming.js';
@@ -70,8 +71,15 @@ export function renderOscal(model: ReportModel): string {
     observations.push({
       uuid: observationId,
       title: text(`${control.id} ${control.title}`),
-      description: text(`${control.tested} Result: ${statusWords[control.status]}${control.reasons.length > 0 ? ` ${control.reasons.join('; ')}.` : ''}`),
-      props: [prop('control-id', control.id), prop('control-status', control.status), ...control.rules.map((rule) => prop('rule', rule)), ...control.formerIds.map((former) => prop('former-control-id', former))],
+      description: text(
+        `${control.tested} Result: ${statusWords[control.status]}${control.reasons.length > 0 ? ` ${control.reasons.join('; ')}.` : ''}`,
+      ),
+      props: [
+        prop('control-id', control.id),
+        prop('control-status', control.status),
+        ...control.rules.map((rule) => prop('rule', rule)),
+        ...control.formerIds.map((former) => prop('former-control-id', former)),
+      ],
       methods: ['TEST'],
       types: ['control-objective'],
       'relevant-evidence': [{ href: `#${reportResource}`, description: text(`Population: ${control.population}`) }],
@@ -85,7 +93,10 @@ export function renderOscal(model: ReportModel): string {
       target: {
         type: 'objective-id',
         'target-id': control.id,
-        status: { state: control.status === 'effective' ? 'satisfied' : 'not-satisfied', reason: control.status === 'effective' ? 'pass' : control.status === 'exceptions' ? 'fail' : 'other' },
+        status: {
+          state: control.status === 'effective' ? 'satisfied' : 'not-satisfied',
+          reason: control.status === 'effective' ? 'pass' : control.status === 'exceptions' ? 'fail' : 'other',
+        },
       },
       'related-observations': [{ 'observation-uuid': observationId }],
     });
@@ -111,8 +122,15 @@ export function renderOscal(model: ReportModel): string {
     findings.push({
       uuid: id(`finding:${finding.id}`),
       title: text(`${finding.rule}: ${subjectLabel(finding)}`),
-      description: text(`${finding.summary}${finding.firstSeen ? ` First seen ${finding.firstSeen}.` : ''}${finding.lastSeen ? ` Last seen ${finding.lastSeen}.` : ''}`),
-      props: [prop('finding-id', finding.id), prop('rule', finding.rule), prop('severity', finding.severity), ...controls.map((control) => prop('control-id', control))],
+      description: text(
+        `${finding.summary}${finding.firstSeen ? ` First seen ${finding.firstSeen}.` : ''}${finding.lastSeen ? ` Last seen ${finding.lastSeen}.` : ''}`,
+      ),
+      props: [
+        prop('finding-id', finding.id),
+        prop('rule', finding.rule),
+        prop('severity', finding.severity),
+        ...controls.map((control) => prop('control-id', control)),
+      ],
       target: {
         type: 'objective-id',
         // A finding can evidence several controls; OSCAL gives it one target, the first
@@ -120,7 +138,10 @@ export function renderOscal(model: ReportModel): string {
         'target-id': controls[0] ?? finding.rule,
         status: { state: 'not-satisfied', reason: 'fail' },
       },
-      'related-observations': [{ 'observation-uuid': observationId }, ...controls.map((control) => ({ 'observation-uuid': id(`observation:control:${control}`) }))],
+      'related-observations': [
+        { 'observation-uuid': observationId },
+        ...controls.map((control) => ({ 'observation-uuid': id(`observation:control:${control}`) })),
+      ],
     });
   }
 
@@ -140,16 +161,23 @@ export function renderOscal(model: ReportModel): string {
           prop('as-of', model.asOf),
         ],
       },
-      'import-ap': { href: `#${methodResource}`, remarks: 'accesstrail has no separate assessment plan; the methodology resource in back-matter states how the assessment was made.' },
+      'import-ap': {
+        href: `#${methodResource}`,
+        remarks: 'accesstrail has no separate assessment plan; the methodology resource in back-matter states how the assessment was made.',
+      },
       results: [
         {
           uuid: id('result'),
           title: text(model.title),
-          description: text(`Automated access review for ${model.framework} over ${model.period.from} to ${model.period.to}, evaluated as of ${model.asOf}.`),
+          description: text(
+            `Automated access review for ${model.framework} over ${model.period.from} to ${model.period.to}, evaluated as of ${model.asOf}.`,
+          ),
           start: model.period.from,
           end: model.period.to,
           props: [prop('as-of', model.asOf), prop('generated-at', model.generatedAt)],
-          'reviewed-controls': { 'control-selections': [{ 'include-controls': model.controls.map((control) => ({ 'control-id': control.id })) }] },
+          'reviewed-controls': {
+            'control-selections': [{ 'include-controls': model.controls.map((control) => ({ 'control-id': control.id })) }],
+          },
           ...(observations.length > 0 ? { observations } : {}),
           ...(findings.length > 0 ? { findings } : {}),
         },

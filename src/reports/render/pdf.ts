@@ -13,11 +13,13 @@
 // pass. Neither pass buffers pages (bufferPages off): pdfkit writes each finished page
 // to the stream, so memory stays flat however many accounts the appendices list.
 import { Writable } from 'node:stream';
+
 import PDFDocument from 'pdfkit';
+
 import { canonicalReportJson } from '../canonical-json.js';
 import type { ControlSection, Finding, ReportModel, Severity } from '../model.js';
-import { subjectLabel } from './oscal.js';
 import { periodLabel, reportBaseName } from './naming.js';
+import { subjectLabel } from './oscal.js';
 
 type Doc = PDFKit.PDFDocument;
 type FontName = 'Helvetica' | 'Helvetica-Bold' | 'Helvetica-Oblique' | 'Courier';
@@ -56,8 +58,10 @@ const STATUS_TEXT: Record<ControlSection['status'], string> = {
 const STATUS_MEANING: Record<ControlSection['status'], string> = {
   effective: 'Every rule behind the control was evaluated over full coverage of its sources and found no exception.',
   exceptions: 'At least one exception was found; each is listed below with the evidence records that support it.',
-  incomplete: 'The rules were evaluated, but part of the period lacks coverage for a source the control relies on, so the absence of exceptions is not proven for that part. The gaps are listed below.',
-  'not-evaluable': 'A rule behind the control lacked the data it needs (licence, edition or configuration). Missing data is never reported as effective; the reason is stated below.',
+  incomplete:
+    'The rules were evaluated, but part of the period lacks coverage for a source the control relies on, so the absence of exceptions is not proven for that part. The gaps are listed below.',
+  'not-evaluable':
+    'A rule behind the control lacked the data it needs (licence, edition or configuration). Missing data is never reported as effective; the reason is stated below.',
 };
 
 // Standard PDF fonts encode WinAnsi only; anything else would print as garbage.
@@ -105,7 +109,9 @@ interface Column {
   colourOf?: (text: string) => string | undefined;
 }
 
-const STATUS_BY_TEXT = new Map<string, string>(Object.entries(STATUS_TEXT).map(([status, text]) => [text, COLOURS[status as ControlSection['status']]]));
+const STATUS_BY_TEXT = new Map<string, string>(
+  Object.entries(STATUS_TEXT).map(([status, text]) => [text, COLOURS[status as ControlSection['status']]]),
+);
 const statusColour = (text: string) => STATUS_BY_TEXT.get(text) ?? (text === 'not-evaluable' ? COLOURS['not-evaluable'] : undefined);
 
 type Cell = string | string[];
@@ -150,7 +156,9 @@ export async function renderPdf(signed: ReportModel, out: Writable): Promise<{ p
   // The contents and "page N of M" are only right if both passes broke pages alike.
   const drift = [...plan.pages].find(([key, page]) => written.pages.get(key) !== page);
   if (written.totalPages !== plan.totalPages || drift) {
-    throw new Error(`PDF layout differs between passes (${drift ? `section ${drift[0]}` : `${written.totalPages} vs ${plan.totalPages} pages`})`);
+    throw new Error(
+      `PDF layout differs between passes (${drift ? `section ${drift[0]}` : `${written.totalPages} vs ${plan.totalPages} pages`})`,
+    );
   }
   return { pages: plan.totalPages };
 }
@@ -201,10 +209,20 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
       doc.font('Helvetica').fontSize(7).fillColor(COLOURS.muted);
       if (pageNumber > 1) {
         doc.text(headerLabel, MARGIN.left, 30, { lineBreak: false });
-        doc.moveTo(MARGIN.left, 42).lineTo(PAGE.width - MARGIN.right, 42).lineWidth(0.5).strokeColor(COLOURS.rule).stroke();
+        doc
+          .moveTo(MARGIN.left, 42)
+          .lineTo(PAGE.width - MARGIN.right, 42)
+          .lineWidth(0.5)
+          .strokeColor(COLOURS.rule)
+          .stroke();
       }
       const footerY = PAGE.height - 36;
-      doc.moveTo(MARGIN.left, footerY - 6).lineTo(PAGE.width - MARGIN.right, footerY - 6).lineWidth(0.5).strokeColor(COLOURS.rule).stroke();
+      doc
+        .moveTo(MARGIN.left, footerY - 6)
+        .lineTo(PAGE.width - MARGIN.right, footerY - 6)
+        .lineWidth(0.5)
+        .strokeColor(COLOURS.rule)
+        .stroke();
       doc.font('Courier').fontSize(6.5).text(`SHA-256 ${integrity.contentSha256}`, MARGIN.left, footerY, { lineBreak: false });
       const pageText = `Page ${pageNumber} of ${plan.totalPages}`;
       doc.font('Helvetica').fontSize(7.5);
@@ -338,7 +356,11 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
    * cut to fit, so the measuring pass can count rows without laying them out; without
    * it, rows grow to their wrapped content (up to `maxLines`).
    */
-  const table = (columns: Column[], rows: Iterable<Cell[]>, options: { size?: number; lines?: number; maxLines?: number; empty?: string } = {}) => {
+  const table = (
+    columns: Column[],
+    rows: Iterable<Cell[]>,
+    options: { size?: number; lines?: number; maxLines?: number; empty?: string } = {},
+  ) => {
     const size = options.size ?? 7.5;
     const lineHeight = size * 1.28;
     const padding = 3;
@@ -382,7 +404,7 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
         newPage();
         drawHeader();
       }
-        const y = doc.y;
+      const y = doc.y;
       if (!measuring && cellLines) {
         if (index % 2 === 1) doc.rect(MARGIN.left, y, CONTENT_WIDTH, rowHeight).fill(COLOURS.zebra);
         let x = MARGIN.left;
@@ -399,7 +421,12 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
           });
           x += spec.width;
         });
-        doc.moveTo(MARGIN.left, y + rowHeight).lineTo(MARGIN.left + CONTENT_WIDTH, y + rowHeight).lineWidth(0.25).strokeColor(COLOURS.rule).stroke();
+        doc
+          .moveTo(MARGIN.left, y + rowHeight)
+          .lineTo(MARGIN.left + CONTENT_WIDTH, y + rowHeight)
+          .lineWidth(0.25)
+          .strokeColor(COLOURS.rule)
+          .stroke();
       }
       doc.y = y + rowHeight;
       index += 1;
@@ -424,7 +451,9 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   doc.y += 18;
   if (model.provisional) {
     setFont('Helvetica-Bold', 11, COLOURS.exceptions);
-    doc.text('PROVISIONAL: the period had not ended when this report was generated; figures may change.', MARGIN.left, doc.y, { width: CONTENT_WIDTH });
+    doc.text('PROVISIONAL: the period had not ended when this report was generated; figures may change.', MARGIN.left, doc.y, {
+      width: CONTENT_WIDTH,
+    });
     doc.y += 10;
   }
   labelValue([
@@ -448,7 +477,10 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
     ['Report file', `${reportBaseName(model)}.json`],
   ]);
   doc.y += 8;
-  paragraph('Every page carries the content hash in its footer. The hash covers the report JSON; Appendix E explains how to check the signature and that this document belongs to it.', { size: 8.5, colour: COLOURS.muted });
+  paragraph(
+    'Every page carries the content hash in its footer. The hash covers the report JSON; Appendix E explains how to check the signature and that this document belongs to it.',
+    { size: 8.5, colour: COLOURS.muted },
+  );
 
   // ---------------------------------------------------------------- contents
   newPage();
@@ -503,7 +535,13 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
       { header: 'Findings', width: 50, align: 'right' },
       { header: 'Page', width: CONTENT_WIDTH - 445, align: 'right' },
     ],
-    model.controls.map((control) => [control.id, control.title, STATUS_TEXT[control.status], count(control.findingIds.length), plan ? String(plan.pages.get(`control:${control.id}`) ?? '') : '']),
+    model.controls.map((control) => [
+      control.id,
+      control.title,
+      STATUS_TEXT[control.status],
+      count(control.findingIds.length),
+      plan ? String(plan.pages.get(`control:${control.id}`) ?? '') : '',
+    ]),
     { lines: 1, size: 8.5 },
   );
   heading('Findings by severity', 2);
@@ -528,7 +566,10 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
     model.rules.map((rule) => [rule.id, rule.title, rule.severity, rule.status, count(rule.findingCount), count(rule.notEvaluableCount)]),
     { lines: 1, size: 8 },
   );
-  paragraph('"Not judged" counts the instants (logins, sign-ins) a rule could not evaluate because a source had no coverage at that time; they are never counted as passing.', { size: 7.5, colour: COLOURS.muted });
+  paragraph(
+    '"Not judged" counts the instants (logins, sign-ins) a rule could not evaluate because a source had no coverage at that time; they are never counted as passing.',
+    { size: 7.5, colour: COLOURS.muted },
+  );
 
   // Charts: vector primitives only.
   const weeks = model.statistics.signInsPerWeek;
@@ -547,7 +588,12 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
       for (let step = 0; step <= 4; step += 1) {
         const value = (niceMax * step) / 4;
         const y = top + chartHeight - (chartHeight * step) / 4;
-        doc.moveTo(left, y).lineTo(left + width, y).lineWidth(0.3).strokeColor(COLOURS.rule).stroke();
+        doc
+          .moveTo(left, y)
+          .lineTo(left + width, y)
+          .lineWidth(0.3)
+          .strokeColor(COLOURS.rule)
+          .stroke();
         const label = count(Math.round(value));
         doc.text(label, left - 4 - doc.widthOfString(label), y - 3, { lineBreak: false });
       }
@@ -568,11 +614,16 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
       });
       const legendY = top + chartHeight + 14;
       doc.rect(left, legendY, 8, 6).fill(COLOURS.success);
-      doc.fillColor(COLOURS.text).fontSize(7).text('successful', left + 11, legendY - 0.5, { lineBreak: false });
+      doc
+        .fillColor(COLOURS.text)
+        .fontSize(7)
+        .text('successful', left + 11, legendY - 0.5, { lineBreak: false });
       doc.rect(left + 70, legendY, 8, 6).fill(COLOURS.failure);
       doc.fillColor(COLOURS.text).text('failed', left + 81, legendY - 0.5, { lineBreak: false });
       const total = weeks.reduce((sum, week) => sum + week.successful + week.failed, 0);
-      doc.fillColor(COLOURS.muted).text(`week starting (MM-DD); ${count(total)} sign-ins in total`, left + 130, legendY - 0.5, { lineBreak: false });
+      doc
+        .fillColor(COLOURS.muted)
+        .text(`week starting (MM-DD); ${count(total)} sign-ins in total`, left + 130, legendY - 0.5, { lineBreak: false });
     }
     doc.y = top + chartHeight + 30;
   }
@@ -607,7 +658,9 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   const mfa = model.statistics.mfaShare;
   if (mfa === null) {
     heading('Multi-factor authentication', 2);
-    paragraph('Not available: the collected sign-ins do not state which authentication was required (Microsoft Graph v1.0 data), so the share of multi-factor sign-ins is unknown.');
+    paragraph(
+      'Not available: the collected sign-ins do not state which authentication was required (Microsoft Graph v1.0 data), so the share of multi-factor sign-ins is unknown.',
+    );
   } else {
     const successful = weeks.reduce((sum, week) => sum + week.successful, 0);
     const withMfa = Math.round(successful * mfa);
@@ -637,13 +690,19 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   newPage();
   startSection('controls');
   heading('Controls', 0);
-  paragraph('Each control below states what was tested, over which population, the result, and the exceptions with the evidence records that support them. Evidence ids are the upstream ids of the stored records (Entra ID sign-in or audit ids, Metabase row ids); the full list per finding is in the report JSON and in findings.csv.');
-  paragraph('Status meanings: EFFECTIVE, every rule behind the control was evaluated over full coverage and found nothing; EXCEPTIONS, at least one finding; INCOMPLETE, evaluated but part of the period lacks coverage for a source the control relies on; NOT EVALUABLE, a rule lacked the data it needs. Missing data is never reported as effective.', { size: 8.5, colour: COLOURS.muted });
+  paragraph(
+    'Each control below states what was tested, over which population, the result, and the exceptions with the evidence records that support them. Evidence ids are the upstream ids of the stored records (Entra ID sign-in or audit ids, Metabase row ids); the full list per finding is in the report JSON and in findings.csv.',
+  );
+  paragraph(
+    'Status meanings: EFFECTIVE, every rule behind the control was evaluated over full coverage and found nothing; EXCEPTIONS, at least one finding; INCOMPLETE, evaluated but part of the period lacks coverage for a source the control relies on; NOT EVALUABLE, a rule lacked the data it needs. Missing data is never reported as effective.',
+    { size: 8.5, colour: COLOURS.muted },
+  );
   for (const control of model.controls) {
     newPage();
     startSection(`control:${control.id}`);
     heading(`${control.id} ${control.title}`, 0);
-    if (control.formerIds.length > 0) paragraph(`Replaces ISO/IEC 27001:2013 ${control.formerIds.join(', ')}.`, { size: 8.5, colour: COLOURS.muted });
+    if (control.formerIds.length > 0)
+      paragraph(`Replaces ISO/IEC 27001:2013 ${control.formerIds.join(', ')}.`, { size: 8.5, colour: COLOURS.muted });
     ensureSpace(20);
     {
       const y = doc.y;
@@ -680,7 +739,14 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
         const parameters = Object.entries(rule.parameters)
           .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
           .join(', ');
-        return [rule.id, rule.severity, rule.status, count(rule.findingCount), count(rule.notEvaluableCount), rule.reason ?? (parameters || 'no parameters')];
+        return [
+          rule.id,
+          rule.severity,
+          rule.status,
+          count(rule.findingCount),
+          count(rule.notEvaluableCount),
+          rule.reason ?? (parameters || 'no parameters'),
+        ];
       }),
       { maxLines: 4 },
     );
@@ -700,7 +766,8 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
             continue;
           }
           const subject = [subjectLabel(finding)];
-          if (finding.subject.metabaseAccountId && subject[0] !== finding.subject.metabaseAccountId) subject.push(`account ${finding.subject.metabaseAccountId}`);
+          if (finding.subject.metabaseAccountId && subject[0] !== finding.subject.metabaseAccountId)
+            subject.push(`account ${finding.subject.metabaseAccountId}`);
           // Grouped by source so each id gets a line of its own and stays whole.
           const shown: string[] = [];
           const bySource = new Map<string, string[]>();
@@ -731,10 +798,15 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   newPage();
   startSection('appendix-a');
   heading('Appendix A. Populations', 0);
-  paragraph('Complete, system-generated populations from which an auditor can sample. Each population is also delivered as a CSV file beside this report; Appendix A.7 reconciles the counts with what each source returned.');
+  paragraph(
+    'Complete, system-generated populations from which an auditor can sample. Each population is also delivered as a CSV file beside this report; Appendix A.7 reconciles the counts with what each source returned.',
+  );
   startSection('pop:human');
   heading(`A.1 Human Metabase accounts (${count(p.humanAccounts.length)})`, 1);
-  paragraph('Every human Metabase account active at any time in the period, with its link to an Entra ID person, the link method, administrator rights, and activity. Dates are UTC.', { size: 8 });
+  paragraph(
+    'Every human Metabase account active at any time in the period, with its link to an Entra ID person, the link method, administrator rights, and activity. Dates are UTC.',
+    { size: 8 },
+  );
   table(
     [
       { header: 'Account', width: 62 },
@@ -749,7 +821,17 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
     ],
     (function* () {
       for (const r of p.humanAccounts) {
-        yield [`${r.accountId}`, r.email ?? '-', r.active ? 'yes' : 'no', r.linkMethod ? `${r.linkStatus} (${r.linkMethod})` : r.linkStatus, r.privileged ? 'yes' : 'no', day(r.dateJoined), day(r.firstActivity), day(r.lastActivity), day(r.lastSignIn)];
+        yield [
+          `${r.accountId}`,
+          r.email ?? '-',
+          r.active ? 'yes' : 'no',
+          r.linkMethod ? `${r.linkStatus} (${r.linkMethod})` : r.linkStatus,
+          r.privileged ? 'yes' : 'no',
+          day(r.dateJoined),
+          day(r.firstActivity),
+          day(r.lastActivity),
+          day(r.lastSignIn),
+        ];
       }
     })(),
     { lines: 1, size: 7 },
@@ -768,12 +850,23 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
     ],
     (function* () {
       for (const r of p.terminatedPeople) {
-        yield [r.upn ?? r.personId, `${r.terminatedAt.slice(0, 16).replace('T', ' ')}${r.approximate ? ' ~' : ''}`, r.reason, r.accountState, r.metabaseAccountId ?? '-', day(r.lastActivity), r.removalLagHours === null ? '-' : String(r.removalLagHours)];
+        yield [
+          r.upn ?? r.personId,
+          `${r.terminatedAt.slice(0, 16).replace('T', ' ')}${r.approximate ? ' ~' : ''}`,
+          r.reason,
+          r.accountState,
+          r.metabaseAccountId ?? '-',
+          day(r.lastActivity),
+          r.removalLagHours === null ? '-' : String(r.removalLagHours),
+        ];
       }
     })(),
     { lines: 1, size: 7, empty: 'Nobody was terminated in the period.' },
   );
-  paragraph('~ marks a termination instant approximated from the first directory snapshot that saw the account disabled.', { size: 7, colour: COLOURS.muted });
+  paragraph('~ marks a termination instant approximated from the first directory snapshot that saw the account disabled.', {
+    size: 7,
+    colour: COLOURS.muted,
+  });
   startSection('pop:privileged');
   heading(`A.3 Privileged accounts at as-of (${count(p.privileged.length)})`, 1);
   table(
@@ -786,7 +879,15 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
       { header: 'Justified', width: CONTENT_WIDTH - 450 },
     ],
     (function* () {
-      for (const r of p.privileged) yield [r.accountId, r.email ?? '-', r.personId ?? 'unlinked', r.viaSuperuser ? 'yes' : 'no', r.viaAdminGroup ? 'yes' : 'no', r.justified === null ? 'not evaluable' : r.justified ? 'yes' : 'NO'];
+      for (const r of p.privileged)
+        yield [
+          r.accountId,
+          r.email ?? '-',
+          r.personId ?? 'unlinked',
+          r.viaSuperuser ? 'yes' : 'no',
+          r.viaAdminGroup ? 'yes' : 'no',
+          r.justified === null ? 'not evaluable' : r.justified ? 'yes' : 'NO',
+        ];
     })(),
     { lines: 1, size: 7, empty: 'No privileged accounts.' },
   );
@@ -833,7 +934,8 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
       { header: 'End', width: CONTENT_WIDTH - 468 },
     ],
     (function* () {
-      for (const r of p.credentials) yield [r.credentialId, r.appId ?? '-', r.ownerKind ?? '-', r.type ?? '-', r.displayName ?? '-', day(r.start), day(r.end)];
+      for (const r of p.credentials)
+        yield [r.credentialId, r.appId ?? '-', r.ownerKind ?? '-', r.type ?? '-', r.displayName ?? '-', day(r.start), day(r.end)];
     })(),
     { lines: 1, size: 7, empty: 'No credentials.' },
   );
@@ -854,7 +956,9 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   newPage();
   startSection('appendix-b');
   heading('Appendix B. Coverage and gaps per source', 0);
-  paragraph('Coverage is the set of time ranges for which a source was collected completely. Rules treat instants outside coverage as not evaluable, never as "nothing happened".');
+  paragraph(
+    'Coverage is the set of time ranges for which a source was collected completely. Rules treat instants outside coverage as not evaluable, never as "nothing happened".',
+  );
   for (const source of model.sources) {
     heading(`${source.kind} (${source.sourceId})`, 1);
     labelValue([
@@ -881,7 +985,12 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
           { header: 'Hours', width: 60, align: 'right' },
           { header: '', width: CONTENT_WIDTH - 360 },
         ],
-        source.gaps.map((range) => [when(range.from), when(range.to), ((Date.parse(range.to) - Date.parse(range.from)) / 3_600_000).toFixed(1), 'not collected']),
+        source.gaps.map((range) => [
+          when(range.from),
+          when(range.to),
+          ((Date.parse(range.to) - Date.parse(range.from)) / 3_600_000).toFixed(1),
+          'not collected',
+        ]),
         { lines: 1, size: 7.5 },
       );
     }
@@ -891,7 +1000,9 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   newPage();
   startSection('appendix-c');
   heading('Appendix C. Rules and parameters', 0);
-  paragraph('The parameters each rule was evaluated with. Defaults come from the rule catalogue (reports/catalogues/rules.json) and can be changed there or with ACCESSTRAIL_RULE_<RULE>_<PARAM>; a change of parameters changes the report content hash.');
+  paragraph(
+    'The parameters each rule was evaluated with. Defaults come from the rule catalogue (reports/catalogues/rules.json) and can be changed there or with ACCESSTRAIL_RULE_<RULE>_<PARAM>; a change of parameters changes the report content hash.',
+  );
   table(
     [
       { header: 'Rule', width: 125 },
@@ -904,7 +1015,9 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
       [rule.id, rule.title],
       rule.severity,
       rule.status,
-      Object.keys(rule.parameters).length === 0 ? ['none'] : Object.entries(rule.parameters).map(([name, value]) => `${name} = ${JSON.stringify(value)}`),
+      Object.keys(rule.parameters).length === 0
+        ? ['none']
+        : Object.entries(rule.parameters).map(([name, value]) => `${name} = ${JSON.stringify(value)}`),
       rule.reason ?? '-',
     ]),
     { maxLines: 6 },
@@ -916,15 +1029,20 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   heading('Appendix D. Methodology', 0);
   for (const line of model.methodology) bullet(line);
   heading('Period, as-of and generation', 2);
-  paragraph(`The period runs from ${when(model.period.from)} (included) to ${when(model.period.to)} (excluded). Rules about events look only at events inside the period; rules about state (accounts, memberships, credentials) look at the state as of ${when(model.asOf)}${model.stateObservedAt ? `, observed at ${when(model.stateObservedAt)} (a Metabase account deactivated after as-of counts as active at as-of)` : ''}. The report was generated at ${when(model.generatedAt)}${model.provisional ? '; the period had not ended, so the report is provisional' : ''}.`);
+  paragraph(
+    `The period runs from ${when(model.period.from)} (included) to ${when(model.period.to)} (excluded). Rules about events look only at events inside the period; rules about state (accounts, memberships, credentials) look at the state as of ${when(model.asOf)}${model.stateObservedAt ? `, observed at ${when(model.stateObservedAt)} (a Metabase account deactivated after as-of counts as active at as-of)` : ''}. The report was generated at ${when(model.generatedAt)}${model.provisional ? '; the period had not ended, so the report is provisional' : ''}.`,
+  );
   heading('Control status', 2);
-  for (const status of ['effective', 'exceptions', 'incomplete', 'not-evaluable'] as const) bullet(`${STATUS_TEXT[status]}: ${STATUS_MEANING[status]}`);
+  for (const status of ['effective', 'exceptions', 'incomplete', 'not-evaluable'] as const)
+    bullet(`${STATUS_TEXT[status]}: ${STATUS_MEANING[status]}`);
 
   // ---------------------------------------------------------------- appendix E
   newPage();
   startSection('appendix-e');
   heading('Appendix E. How to verify this report', 0);
-  paragraph('The report JSON is the authoritative document; this PDF, the CSV files and the OSCAL file are renderings of it. The JSON is canonical (keys sorted, no insignificant whitespace); its content hash is the SHA-256 of the canonical JSON without the "integrity" and "generatedAt" members (so the same evidence and parameters give the same hash whenever the report is regenerated), and the Ed25519 signature covers the text "<content hash in lower-case hexadecimal>|<generatedAt>".');
+  paragraph(
+    'The report JSON is the authoritative document; this PDF, the CSV files and the OSCAL file are renderings of it. The JSON is canonical (keys sorted, no insignificant whitespace); its content hash is the SHA-256 of the canonical JSON without the "integrity" and "generatedAt" members (so the same evidence and parameters give the same hash whenever the report is regenerated), and the Ed25519 signature covers the text "<content hash in lower-case hexadecimal>|<generatedAt>".',
+  );
   labelValue([
     ['Report JSON', `${reportBaseName(model)}.json`],
     ['Manifest', `${reportBaseName(model)}.manifest.json (SHA-256 of every file, signed, bound to the content hash)`],
@@ -932,15 +1050,25 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
     ['Signing key id', `${integrity.signature.keyId} (first 16 hex digits of the SHA-256 of the public key, DER)`],
   ]);
   heading('With accesstrail', 2);
-  paragraph('Put the publisher\'s public key (report-signing.pub.pem) in <data folder>/keys/trusted/, then run:', { size: 9 });
+  paragraph("Put the publisher's public key (report-signing.pub.pem) in <data folder>/keys/trusted/, then run:", { size: 9 });
   paragraph(`accesstrail verify ${reportBaseName(model)}.json ${reportBaseName(model)}.pdf`, { font: 'Courier', size: 8 });
-  paragraph('Each file is reported "intact", or with the reason it is not: content hash mismatch (the content was changed), bad signature, unknown key (signed by a key you do not trust), or a file hash that does not match the manifest. The exit status is 0 only when every file is intact.');
+  paragraph(
+    'Each file is reported "intact", or with the reason it is not: content hash mismatch (the content was changed), bad signature, unknown key (signed by a key you do not trust), or a file hash that does not match the manifest. The exit status is 0 only when every file is intact.',
+  );
   heading('With standard tools', 2);
-  paragraph('Remove the "integrity" member from the JSON, serialise it canonically (RFC 8785 gives the same bytes for this document) and hash it with SHA-256; the hash must equal the one above. Then check the signature over the hash text:', { size: 9 });
+  paragraph(
+    'Remove the "integrity" member from the JSON, serialise it canonically (RFC 8785 gives the same bytes for this document) and hash it with SHA-256; the hash must equal the one above. Then check the signature over the hash text:',
+    { size: 9 },
+  );
   paragraph(`printf %s ${integrity.contentSha256} > hash.txt`, { font: 'Courier', size: 7.5 });
   paragraph('echo "<signature value from the JSON>" | base64 -d > signature.bin', { font: 'Courier', size: 7.5 });
-  paragraph('openssl pkeyutl -verify -pubin -inkey report-signing.pub.pem -rawin -in hash.txt -sigfile signature.bin', { font: 'Courier', size: 7.5 });
-  paragraph('The footer of every page of this PDF carries the same content hash; the manifest binds this file\'s own SHA-256 to it.', { size: 9 });
+  paragraph('openssl pkeyutl -verify -pubin -inkey report-signing.pub.pem -rawin -in hash.txt -sigfile signature.bin', {
+    font: 'Courier',
+    size: 7.5,
+  });
+  paragraph("The footer of every page of this PDF carries the same content hash; the manifest binds this file's own SHA-256 to it.", {
+    size: 9,
+  });
 
   doc.end();
   return done.then(() => ({ pages, totalPages: pageNumber }));

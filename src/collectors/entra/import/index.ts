@@ -12,19 +12,32 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
+
 import { parse } from 'csv-parse';
 import { sql } from 'kysely';
+
 import { AppError } from '../../../errors.js';
 import type { TimeRange } from '../../../store/collection.repository.js';
-import type { EventRecord, EventTableName } from '../../../store/tables.js';
 import { streams } from '../../../store/streams.js';
+import type { EventRecord, EventTableName } from '../../../store/tables.js';
 import type { CollectContext, StreamSummary } from '../../types.js';
 import { mapAudit, mapSignIn } from '../records.js';
-import { JsonStructureError, jsonRecordTexts } from './json-records.js';
-import { detect, entraImportKinds, familyOf, kindFromFileName, kindOfRecord, rowMapper, type Detection, type EntraImportKind, type Family, type RowMapper } from './shapes.js';
+import { jsonRecordTexts, JsonStructureError } from './json-records.js';
+import {
+  detect,
+  type Detection,
+  type EntraImportKind,
+  entraImportKinds,
+  type Family,
+  familyOf,
+  kindFromFileName,
+  kindOfRecord,
+  type RowMapper,
+  rowMapper,
+} from './shapes.js';
 import { cellInteger, cellText } from './values.js';
 
-export { entraImportKinds, type EntraImportKind } from './shapes.js';
+export { type EntraImportKind, entraImportKinds } from './shapes.js';
 
 type Json = Record<string, unknown>;
 
@@ -79,7 +92,12 @@ async function* csvRows(file: string, header: { value?: string[] }): AsyncGenera
     parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, skip_records_with_error: true }),
   );
   parser.on('skip', (error: Error & { lines?: number; record?: unknown; raw?: string }) => {
-    skipped.push({ bad: `unreadable CSV row: ${error.message}`, payload: error.raw ?? error.record ?? null, line: error.lines ?? 0, row: 0 });
+    skipped.push({
+      bad: `unreadable CSV row: ${error.message}`,
+      payload: error.raw ?? error.record ?? null,
+      line: error.lines ?? 0,
+      row: 0,
+    });
   });
   let columns: string[] | undefined;
   let row = 0;
@@ -107,7 +125,10 @@ async function* csvRows(file: string, header: { value?: string[] }): AsyncGenera
     }
   } catch (error) {
     const failure = error as Error & { lines?: number };
-    throw new AppError('INPUT_INVALID', `${path.basename(file)} is not a readable CSV${failure.lines ? ` (line ${failure.lines})` : ''}: ${failure.message}`);
+    throw new AppError(
+      'INPUT_INVALID',
+      `${path.basename(file)} is not a readable CSV${failure.lines ? ` (line ${failure.lines})` : ''}: ${failure.message}`,
+    );
   }
   while (skipped.length) yield { ...skipped.shift()!, row: ++row };
 }
@@ -129,14 +150,27 @@ async function* jsonRows(file: string): AsyncGenerator<Row> {
       yield { cells: value as Json, line: item.line, row: item.index };
     }
   } catch (error) {
-    if (error instanceof JsonStructureError) throw new AppError('INPUT_INVALID', `${path.basename(file)} is not a readable JSON export (line ${error.line}): ${error.message}`);
+    if (error instanceof JsonStructureError)
+      throw new AppError('INPUT_INVALID', `${path.basename(file)} is not a readable JSON export (line ${error.line}): ${error.message}`);
     throw error;
   }
 }
 
-const familyWords: Record<Family, string> = { 'user-sign-ins': 'user sign-ins', 'workload-sign-ins': 'service principal / managed identity sign-ins', audits: 'audit logs' };
-const streamOfFamily: Record<Family, string> = { 'user-sign-ins': streams.entraSignIns, 'workload-sign-ins': importStreams.workloadSignIns, audits: streams.entraDirectoryAudits };
-const tableOfFamily: Record<Family, EventTableName> = { 'user-sign-ins': 'entra_sign_in', 'workload-sign-ins': 'entra_workload_sign_in', audits: 'entra_directory_audit' };
+const familyWords: Record<Family, string> = {
+  'user-sign-ins': 'user sign-ins',
+  'workload-sign-ins': 'service principal / managed identity sign-ins',
+  audits: 'audit logs',
+};
+const streamOfFamily: Record<Family, string> = {
+  'user-sign-ins': streams.entraSignIns,
+  'workload-sign-ins': importStreams.workloadSignIns,
+  audits: streams.entraDirectoryAudits,
+};
+const tableOfFamily: Record<Family, EventTableName> = {
+  'user-sign-ins': 'entra_sign_in',
+  'workload-sign-ins': 'entra_workload_sign_in',
+  audits: 'entra_directory_audit',
+};
 const eventTypeOfKind: Partial<Record<EntraImportKind, string>> = {
   'entra-interactive-sign-ins': 'interactiveUser',
   'entra-non-interactive-sign-ins': 'nonInteractiveUser',
@@ -145,7 +179,11 @@ const eventTypeOfKind: Partial<Record<EntraImportKind, string>> = {
 };
 
 /** The rows of a service principal or managed identity sign-in (migration 0009). */
-function workloadRow(record: Json, kind: EntraImportKind, now: Date): { ok: true; row: EventRecord } | { ok: false; reason: string; upstreamId: string | null } {
+function workloadRow(
+  record: Json,
+  kind: EntraImportKind,
+  now: Date,
+): { ok: true; row: EventRecord } | { ok: false; reason: string; upstreamId: string | null } {
   const checked = mapSignIn(record, 'v1.0', now); // same id and time checks as user sign-ins
   if (!checked.ok) return checked;
   const status = (record['status'] ?? {}) as Json;
@@ -172,18 +210,30 @@ function workloadRow(record: Json, kind: EntraImportKind, now: Date): { ok: true
 }
 
 /** Resolves what the file holds from --kind, its columns, its first record and its name. */
-function resolveKind(name: string, detection: Detection, first: { record: Json; cells: Json }, requested: EntraImportKind | undefined): { kind: EntraImportKind; notes: string[] } {
+function resolveKind(
+  name: string,
+  detection: Detection,
+  first: { record: Json; cells: Json },
+  requested: EntraImportKind | undefined,
+): { kind: EntraImportKind; notes: string[] } {
   const notes: string[] = [];
   const recordKind = kindOfRecord(first.record, first.cells);
   const nameKind = kindFromFileName(name);
   if (requested && familyOf(requested) !== detection.family) {
-    throw new AppError('INPUT_INVALID', `${name}: --kind ${requested} contradicts the file's columns: it holds ${familyWords[detection.family]} (${detection.because})`);
+    throw new AppError(
+      'INPUT_INVALID',
+      `${name}: --kind ${requested} contradicts the file's columns: it holds ${familyWords[detection.family]} (${detection.because})`,
+    );
   }
   if (requested && requested !== 'entra-sign-ins' && recordKind && recordKind !== requested) {
-    throw new AppError('INPUT_INVALID', `${name}: --kind ${requested} contradicts the file: its records are ${recordKind.replace(/^entra-/, '')}`);
+    throw new AppError(
+      'INPUT_INVALID',
+      `${name}: --kind ${requested} contradicts the file: its records are ${recordKind.replace(/^entra-/, '')}`,
+    );
   }
   if (requested) {
-    if (nameKind && familyOf(nameKind) === detection.family && nameKind !== requested && requested !== 'entra-sign-ins') notes.push(`the file name suggests ${nameKind}; imported as ${requested} as asked`);
+    if (nameKind && familyOf(nameKind) === detection.family && nameKind !== requested && requested !== 'entra-sign-ins')
+      notes.push(`the file name suggests ${nameKind}; imported as ${requested} as asked`);
     return { kind: requested, notes };
   }
   if (recordKind && familyOf(recordKind) === detection.family) return { kind: recordKind, notes };
@@ -196,11 +246,19 @@ function resolveKind(name: string, detection: Detection, first: { record: Json; 
     notes.push('the file does not say whether its sign-ins are interactive or non-interactive: stored as unknown, and no coverage claimed');
     return { kind: 'entra-sign-ins', notes };
   }
-  throw new AppError('INPUT_INVALID', `${name}: service principal or managed identity sign-ins? The columns do not tell; pass --kind entra-service-principal-sign-ins or --kind entra-managed-identity-sign-ins`);
+  throw new AppError(
+    'INPUT_INVALID',
+    `${name}: service principal or managed identity sign-ins? The columns do not tell; pass --kind entra-service-principal-sign-ins or --kind entra-managed-identity-sign-ins`,
+  );
 }
 
 /** Imports one file; returns its summary (the stream it fed, counts, coverage, notes). */
-export async function importEntraFile(context: CollectContext, sourceId: string, file: string, options: EntraImportOptions = {}): Promise<StreamSummary> {
+export async function importEntraFile(
+  context: CollectContext,
+  sourceId: string,
+  file: string,
+  options: EntraImportOptions = {},
+): Promise<StreamSummary> {
   const name = path.basename(file);
   const sha256 = await sha256OfFile(file);
   const header: { value?: string[] } = {};
@@ -248,7 +306,12 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
   };
   const reject = (row: Row, reason: string, upstreamId: string | null, payload: unknown) => {
     if (summary) summary.quarantined++;
-    pending.push({ stream: summary?.stream ?? 'entra-import', upstreamId, reason: `${reason} (${name} line ${row.line}, sha256 ${sha256.slice(0, 12)})`, payload });
+    pending.push({
+      stream: summary?.stream ?? 'entra-import',
+      upstreamId,
+      reason: `${reason} (${name} line ${row.line}, sha256 ${sha256.slice(0, 12)})`,
+      payload,
+    });
   };
 
   try {
@@ -257,7 +320,12 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
       if (!row.cells) {
         if (!summary) {
           // Nothing tells the stream yet; keep the count for the summary once known.
-          pending.push({ stream: 'entra-import', upstreamId: null, reason: `${row.bad} (${name} line ${row.line}, sha256 ${sha256.slice(0, 12)})`, payload: row.payload });
+          pending.push({
+            stream: 'entra-import',
+            upstreamId: null,
+            reason: `${row.bad} (${name} line ${row.line}, sha256 ${sha256.slice(0, 12)})`,
+            payload: row.payload,
+          });
           continue;
         }
         reject(row, row.bad ?? 'unreadable row', null, row.payload);
@@ -272,13 +340,22 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
         // Graph JSON keeps user fields (empty) on service principal sign-ins: there the
         // record's signInEventTypes decide the family.
         const told = found.format === 'admin-center-json' && found.family !== 'audits' ? kindOfRecord(row.cells, {}) : undefined;
-        if (told && familyOf(told) !== found.family) Object.assign(found, { family: familyOf(told), because: `its records' signInEventTypes say ${told.replace(/^entra-/, '')}` });
+        if (told && familyOf(told) !== found.family)
+          Object.assign(found, { family: familyOf(told), because: `its records' signInEventTypes say ${told.replace(/^entra-/, '')}` });
         detection = found;
         mapper = rowMapper(found.format, found.family);
         const first = mapper(row.cells);
         const resolved = resolveKind(name, found, { record: first.record, cells: row.cells }, options.kind);
         kind = resolved.kind;
-        summary = { stream: streamOfFamily[found.family], records: 0, inserted: 0, revised: 0, quarantined: pending.length, coverage: [], notes: [`${name} (sha256 ${sha256}): ${found.format}, ${kind}`, ...resolved.notes] };
+        summary = {
+          stream: streamOfFamily[found.family],
+          records: 0,
+          inserted: 0,
+          revised: 0,
+          quarantined: pending.length,
+          coverage: [],
+          notes: [`${name} (sha256 ${sha256}): ${found.format}, ${kind}`, ...resolved.notes],
+        };
         for (const item of pending) item.stream = summary.stream;
       }
       const mapped = mapper!(row.cells);
@@ -288,20 +365,38 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
       }
       const rowKind = kindOfRecord(mapped.record, row.cells);
       if (rowKind && familyOf(rowKind) !== detection.family) {
-        reject(row, `a ${rowKind.replace(/^entra-/, '')} record in a file of ${familyWords[detection.family]}`, cellText(mapped.record['id']) ?? null, row.cells);
+        reject(
+          row,
+          `a ${rowKind.replace(/^entra-/, '')} record in a file of ${familyWords[detection.family]}`,
+          cellText(mapped.record['id']) ?? null,
+          row.cells,
+        );
         continue;
       }
       // A row that says which log it is from is trusted over a kind inferred from the
       // first row or the file name (a Log Analytics query may union two tables); only an
       // explicit --kind makes a contradicting row a rejection.
       if (rowKind && options.kind && kind !== 'entra-sign-ins' && rowKind !== kind) {
-        reject(row, `a ${rowKind.replace(/^entra-/, '')} record in a file imported as ${kind}`, cellText(mapped.record['id']) ?? null, row.cells);
+        reject(
+          row,
+          `a ${rowKind.replace(/^entra-/, '')} record in a file imported as ${kind}`,
+          cellText(mapped.record['id']) ?? null,
+          row.cells,
+        );
         continue;
       }
       const effective = rowKind ?? kind!;
       const record: Json = {
         ...mapped.record,
-        '@import': { file: name, sha256, format: detection.format, kind: effective, line: row.line, row: row.row, ...(Object.keys(mapped.extra).length ? { columns: mapped.extra } : {}) },
+        '@import': {
+          file: name,
+          sha256,
+          format: detection.format,
+          kind: effective,
+          line: row.line,
+          row: row.row,
+          ...(Object.keys(mapped.extra).length ? { columns: mapped.extra } : {}),
+        },
       };
       let out;
       if (detection.family === 'audits') out = mapAudit(record, now);
@@ -310,7 +405,8 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
         const signIn = mapSignIn(record, 'v1.0', now);
         if (signIn.ok) {
           const eventType = eventTypeOfKind[effective];
-          const interactive = effective === 'entra-interactive-sign-ins' ? true : effective === 'entra-non-interactive-sign-ins' ? false : null;
+          const interactive =
+            effective === 'entra-interactive-sign-ins' ? true : effective === 'entra-non-interactive-sign-ins' ? false : null;
           signIn.row = {
             ...signIn.row,
             is_interactive: interactive ?? signIn.row['is_interactive'] ?? null,
@@ -344,27 +440,69 @@ export async function importEntraFile(context: CollectContext, sourceId: string,
     // no span to claim.
     const found = detect(header.value, false);
     if ('error' in found) throw new AppError('INPUT_INVALID', `${name}: not an Entra export accesstrail reads: ${found.error}`);
-    return { stream: streamOfFamily[found.family], records: 0, inserted: 0, revised: 0, quarantined: 0, coverage: [], notes: [`${name} (sha256 ${sha256}): ${found.format}, no records; no coverage claimed`] };
+    return {
+      stream: streamOfFamily[found.family],
+      records: 0,
+      inserted: 0,
+      revised: 0,
+      quarantined: 0,
+      coverage: [],
+      notes: [`${name} (sha256 ${sha256}): ${found.format}, no records; no coverage claimed`],
+    };
   }
   if (!summary || !detection) {
     const stream = 'entra-import';
     for (const item of pending) item.stream = stream;
     await flush(true).catch(() => undefined);
-    throw new AppError('INPUT_INVALID', `${name} holds no readable records${totalRows ? ` (${totalRows} unreadable row(s), quarantined)` : ''}`);
+    throw new AppError(
+      'INPUT_INVALID',
+      `${name} holds no readable records${totalRows ? ` (${totalRows} unreadable row(s), quarantined)` : ''}`,
+    );
   }
   await flush(true);
-  await claimCoverage(context, sourceId, summary, { name, sha256, detection, kind: kind!, earliest, latest, totalRows, interactivity, claim: options.claimCoverage !== false });
+  await claimCoverage(context, sourceId, summary, {
+    name,
+    sha256,
+    detection,
+    kind: kind!,
+    earliest,
+    latest,
+    totalRows,
+    interactivity,
+    claim: options.claimCoverage !== false,
+  });
   return summary;
 }
 
 /** The same rejection of the same file line is kept once: a re-import adds nothing. */
-async function quarantineOnce(context: CollectContext, sourceId: string, item: { stream: string; upstreamId: string | null; reason: string; payload: unknown }): Promise<void> {
-  const existing = await sql<{ n: number }>`select count(*)::int as n from quarantined_record where source_id = ${sourceId} and stream = ${item.stream} and reason = ${item.reason}`.execute(context.store.db);
+async function quarantineOnce(
+  context: CollectContext,
+  sourceId: string,
+  item: { stream: string; upstreamId: string | null; reason: string; payload: unknown },
+): Promise<void> {
+  const existing = await sql<{
+    n: number;
+  }>`select count(*)::int as n from quarantined_record where source_id = ${sourceId} and stream = ${item.stream} and reason = ${item.reason}`.execute(
+    context.store.db,
+  );
   if ((existing.rows[0]?.n ?? 0) > 0) return;
-  await context.collection.quarantine({ sourceId, stream: item.stream, upstreamId: item.upstreamId, reason: item.reason, payload: item.payload, runId: context.runId });
+  await context.collection.quarantine({
+    sourceId,
+    stream: item.stream,
+    upstreamId: item.upstreamId,
+    reason: item.reason,
+    payload: item.payload,
+    runId: context.runId,
+  });
 }
 
-async function addCoverageOnce(context: CollectContext, sourceId: string, stream: string, range: TimeRange, detail: Record<string, unknown>): Promise<boolean> {
+async function addCoverageOnce(
+  context: CollectContext,
+  sourceId: string,
+  stream: string,
+  range: TimeRange,
+  detail: Record<string, unknown>,
+): Promise<boolean> {
   const covered = await context.collection.coverageOf(sourceId, stream, range);
   if (covered.some((c) => c.from.getTime() <= range.from.getTime() && c.to.getTime() >= range.to.getTime())) return false;
   await context.collection.addCoverage(sourceId, stream, range, context.runId, detail);
@@ -382,7 +520,17 @@ async function claimCoverage(
   context: CollectContext,
   sourceId: string,
   summary: StreamSummary,
-  file: { name: string; sha256: string; detection: Detection; kind: EntraImportKind; earliest: Date | null; latest: Date | null; totalRows: number; interactivity: { interactive: number; nonInteractive: number; unknown: number }; claim: boolean },
+  file: {
+    name: string;
+    sha256: string;
+    detection: Detection;
+    kind: EntraImportKind;
+    earliest: Date | null;
+    latest: Date | null;
+    totalRows: number;
+    interactivity: { interactive: number; nonInteractive: number; unknown: number };
+    claim: boolean;
+  },
 ): Promise<void> {
   if (!file.claim) {
     summary.notes.push('no coverage claimed (--no-coverage)');
@@ -402,23 +550,41 @@ async function claimCoverage(
       summary.notes.push('no coverage claimed: it is unknown whether the file holds interactive or non-interactive sign-ins (pass --kind)');
       return;
     }
-    if (interactive === 0 || nonInteractive === 0) stream = interactive > 0 ? importStreams.interactiveSignIns : importStreams.nonInteractiveSignIns;
+    if (interactive === 0 || nonInteractive === 0)
+      stream = interactive > 0 ? importStreams.interactiveSignIns : importStreams.nonInteractiveSignIns;
   }
   await addCoverageOnce(context, sourceId, stream, range, detail);
   summary.coverage.push(range);
   summary.notes.push(`coverage claimed on ${stream}: ${range.from.toISOString()} – ${range.to.toISOString()}`);
   if (stream === importStreams.interactiveSignIns || stream === importStreams.nonInteractiveSignIns) {
-    const [a, b] = await Promise.all([context.collection.coverageOf(sourceId, importStreams.interactiveSignIns), context.collection.coverageOf(sourceId, importStreams.nonInteractiveSignIns)]);
+    const [a, b] = await Promise.all([
+      context.collection.coverageOf(sourceId, importStreams.interactiveSignIns),
+      context.collection.coverageOf(sourceId, importStreams.nonInteractiveSignIns),
+    ]);
     for (const x of a) {
       for (const y of b) {
         const from = new Date(Math.max(x.from.getTime(), y.from.getTime()));
         const to = new Date(Math.min(x.to.getTime(), y.to.getTime()));
-        if (from < to && (await addCoverageOnce(context, sourceId, streams.entraSignIns, { from, to }, { ...detail, origin: 'import: interactive and non-interactive files overlap' }))) {
-          summary.notes.push(`interactive and non-interactive imports both cover ${from.toISOString()} – ${to.toISOString()}: coverage claimed on ${streams.entraSignIns}`);
+        if (
+          from < to &&
+          (await addCoverageOnce(
+            context,
+            sourceId,
+            streams.entraSignIns,
+            { from, to },
+            { ...detail, origin: 'import: interactive and non-interactive files overlap' },
+          ))
+        ) {
+          summary.notes.push(
+            `interactive and non-interactive imports both cover ${from.toISOString()} – ${to.toISOString()}: coverage claimed on ${streams.entraSignIns}`,
+          );
         }
       }
     }
-    if (!summary.notes.some((note) => note.includes(`claimed on ${streams.entraSignIns}`))) summary.notes.push(`${streams.entraSignIns} is covered only where interactive and non-interactive imports overlap; import the other log for the same span`);
+    if (!summary.notes.some((note) => note.includes(`claimed on ${streams.entraSignIns}`)))
+      summary.notes.push(
+        `${streams.entraSignIns} is covered only where interactive and non-interactive imports overlap; import the other log for the same span`,
+      );
   }
 }
 
@@ -426,4 +592,3 @@ async function claimCoverage(
 export function parseEntraKind(value: string): EntraImportKind | undefined {
   return (entraImportKinds as readonly string[]).includes(value) ? (value as EntraImportKind) : undefined;
 }
-

@@ -143,7 +143,8 @@ export class JsonRecordScanner {
 
   /** Call at the end of the file: throws if it ended inside the structure. */
   end(): void {
-    if (this.state === 'capture') throw new JsonStructureError(`the file ends inside a record that starts on line ${this.recordLine}`, this.line);
+    if (this.state === 'capture')
+      throw new JsonStructureError(`the file ends inside a record that starts on line ${this.recordLine}`, this.line);
     if (this.state !== 'top') throw new JsonStructureError('the file ends before its record array is closed', this.line);
   }
 

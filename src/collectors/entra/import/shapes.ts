@@ -3,7 +3,17 @@
 // correlator and the rules read imports exactly like live collection). Where each
 // column comes from: docs/imports.md.
 import { createHash } from 'node:crypto';
-import { authenticationRequirement, cellBoolean, cellInteger, cellText, dynamicValue, enumValue, parseExportInstant, setPath } from './values.js';
+
+import {
+  authenticationRequirement,
+  cellBoolean,
+  cellInteger,
+  cellText,
+  dynamicValue,
+  enumValue,
+  parseExportInstant,
+  setPath,
+} from './values.js';
 
 type Json = Record<string, unknown>;
 
@@ -22,7 +32,11 @@ export type Family = 'user-sign-ins' | 'workload-sign-ins' | 'audits';
 export type ExportFormat = 'admin-center-csv' | 'admin-center-json' | 'log-analytics-csv' | 'log-analytics-json';
 
 export const familyOf = (kind: EntraImportKind): Family =>
-  kind === 'entra-audits' ? 'audits' : kind === 'entra-service-principal-sign-ins' || kind === 'entra-managed-identity-sign-ins' ? 'workload-sign-ins' : 'user-sign-ins';
+  kind === 'entra-audits'
+    ? 'audits'
+    : kind === 'entra-service-principal-sign-ins' || kind === 'entra-managed-identity-sign-ins'
+      ? 'workload-sign-ins'
+      : 'user-sign-ins';
 
 /** A header as compared: trimmed, lower-case, single spaces, Log Analytics' " [UTC]" unit dropped. */
 export function columnKey(header: string): string {
@@ -72,25 +86,63 @@ export function detect(columns: readonly string[], json: boolean): Detection | {
   const has = (...names: string[]) => names.some((name) => keys.has(name));
   if (has('timegenerated')) {
     const format: ExportFormat = json ? 'log-analytics-json' : 'log-analytics-csv';
-    if (has('activitydisplayname', 'targetresources', 'loggedbyservice')) return { format, family: 'audits', because: 'it has ActivityDisplayName/TargetResources columns (AuditLogs)' };
-    if (has('userprincipalname', 'userid')) return { format, family: 'user-sign-ins', because: 'it has UserPrincipalName/UserId columns (SigninLogs, AADNonInteractiveUserSignInLogs)' };
-    if (has('serviceprincipalid', 'serviceprincipalname')) return { format, family: 'workload-sign-ins', because: 'it has ServicePrincipalId/ServicePrincipalName and no user columns (AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs)' };
-    return { error: 'a Log Analytics export (TimeGenerated) of none of SigninLogs, AADNonInteractiveUserSignInLogs, AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs, AuditLogs' };
+    if (has('activitydisplayname', 'targetresources', 'loggedbyservice'))
+      return { format, family: 'audits', because: 'it has ActivityDisplayName/TargetResources columns (AuditLogs)' };
+    if (has('userprincipalname', 'userid'))
+      return {
+        format,
+        family: 'user-sign-ins',
+        because: 'it has UserPrincipalName/UserId columns (SigninLogs, AADNonInteractiveUserSignInLogs)',
+      };
+    if (has('serviceprincipalid', 'serviceprincipalname'))
+      return {
+        format,
+        family: 'workload-sign-ins',
+        because:
+          'it has ServicePrincipalId/ServicePrincipalName and no user columns (AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs)',
+      };
+    return {
+      error:
+        'a Log Analytics export (TimeGenerated) of none of SigninLogs, AADNonInteractiveUserSignInLogs, AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs, AuditLogs',
+    };
   }
   if (json) {
-    if (has('activitydatetime', 'activitydisplayname')) return { format: 'admin-center-json', family: 'audits', because: 'its records have activityDateTime/activityDisplayName (directoryAudit)' };
+    if (has('activitydatetime', 'activitydisplayname'))
+      return {
+        format: 'admin-center-json',
+        family: 'audits',
+        because: 'its records have activityDateTime/activityDisplayName (directoryAudit)',
+      };
     if (has('createddatetime')) {
-      if (has('userprincipalname', 'userid')) return { format: 'admin-center-json', family: 'user-sign-ins', because: 'its records have userPrincipalName/userId (signIn)' };
-      if (has('serviceprincipalid', 'serviceprincipalname')) return { format: 'admin-center-json', family: 'workload-sign-ins', because: 'its records have servicePrincipalId and no user (service principal signIn)' };
+      if (has('userprincipalname', 'userid'))
+        return { format: 'admin-center-json', family: 'user-sign-ins', because: 'its records have userPrincipalName/userId (signIn)' };
+      if (has('serviceprincipalid', 'serviceprincipalname'))
+        return {
+          format: 'admin-center-json',
+          family: 'workload-sign-ins',
+          because: 'its records have servicePrincipalId and no user (service principal signIn)',
+        };
     }
-    return { error: 'neither Graph sign-ins (createdDateTime) nor directory audits (activityDateTime) nor a Log Analytics export (TimeGenerated)' };
+    return {
+      error: 'neither Graph sign-ins (createdDateTime) nor directory audits (activityDateTime) nor a Log Analytics export (TimeGenerated)',
+    };
   }
   if (has('date (utc)', 'date')) {
-    if (has('activity') && has('correlationid', 'category', 'service')) return { format: 'admin-center-csv', family: 'audits', because: 'it has Activity/Category/Service columns (audit log download)' };
-    if (has('username', 'user id')) return { format: 'admin-center-csv', family: 'user-sign-ins', because: 'it has Username/User ID columns (user sign-in download)' };
-    if (has('service principal id', 'service principal name')) return { format: 'admin-center-csv', family: 'workload-sign-ins', because: 'it has Service principal ID/name and no user columns (service principal or managed identity sign-in download)' };
+    if (has('activity') && has('correlationid', 'category', 'service'))
+      return { format: 'admin-center-csv', family: 'audits', because: 'it has Activity/Category/Service columns (audit log download)' };
+    if (has('username', 'user id'))
+      return { format: 'admin-center-csv', family: 'user-sign-ins', because: 'it has Username/User ID columns (user sign-in download)' };
+    if (has('service principal id', 'service principal name'))
+      return {
+        format: 'admin-center-csv',
+        family: 'workload-sign-ins',
+        because: 'it has Service principal ID/name and no user columns (service principal or managed identity sign-in download)',
+      };
   }
-  return { error: 'not an Entra admin center download (no "Date (UTC)" with sign-in or audit columns) nor a Log Analytics export (no "TimeGenerated [UTC]")' };
+  return {
+    error:
+      'not an Entra admin center download (no "Date (UTC)" with sign-in or audit columns) nor a Log Analytics export (no "TimeGenerated [UTC]")',
+  };
 }
 
 /** The kind a file's name suggests (admin center downloads are named InteractiveSignIns_…, NonInteractiveSignIns_…, ApplicationSignIns_…, MSISignIns_…, AuditLogs_…). Renamable, so only a hint. */
@@ -117,7 +169,8 @@ export function kindOfRecord(record: Json, cells: Json): EntraImportKind | undef
       if (kind) return kind;
     }
   }
-  if (typeof record['isInteractive'] === 'boolean') return record['isInteractive'] ? 'entra-interactive-sign-ins' : 'entra-non-interactive-sign-ins';
+  if (typeof record['isInteractive'] === 'boolean')
+    return record['isInteractive'] ? 'entra-interactive-sign-ins' : 'entra-non-interactive-sign-ins';
   return undefined;
 }
 
@@ -128,7 +181,8 @@ const asText: Convert = (value) => cellText(value);
 const asEnum: Convert = (value) => enumValue(value);
 const asInteger: Convert = (value) => cellInteger(value);
 const asBoolean: Convert = (value) => cellBoolean(value);
-const asInstant: Convert = (value) => parseExportInstant(value) ?? (cellText(value) === undefined ? undefined : { invalid: cellText(value) });
+const asInstant: Convert = (value) =>
+  parseExportInstant(value) ?? (cellText(value) === undefined ? undefined : { invalid: cellText(value) });
 const asDynamic: Convert = (value) => dynamicValue(value);
 const asRequirement: Convert = (value) => authenticationRequirement(value);
 const asLower: Convert = (value) => cellText(value)?.toLowerCase();
@@ -312,7 +366,11 @@ export function rowMapper(format: ExportFormat, family: Family): RowMapper {
     if (entry === undefined) {
       const key = columnKey(header);
       const hit = vocabulary[key];
-      entry = hit ? { path: hit[0], convert: hit[1] } : format === 'admin-center-csv' && family === 'audits' && auditColumn(key.replace(/\s+/g, '')) ? { audit: true } : null;
+      entry = hit
+        ? { path: hit[0], convert: hit[1] }
+        : format === 'admin-center-csv' && family === 'audits' && auditColumn(key.replace(/\s+/g, ''))
+          ? { audit: true }
+          : null;
       resolved.set(header, entry);
     }
     return entry;
@@ -390,7 +448,8 @@ function lookup(cells: Json, key: string): unknown {
 const targetField = /^target(\d+)(type|displayname|objectid|userprincipalname)$/;
 const modifiedField = /^target(\d+)modifiedproperty(\d+)(name|oldvalue|newvalue)$/;
 const detailField = /^additionaldetail(\d+)(key|value)$/;
-const actorField = /^actor(type|displayname|objectid|userprincipalname|hometenantid|hometenantname|serviceprincipalid|serviceprincipalname)$|^ipaddress$/;
+const actorField =
+  /^actor(type|displayname|objectid|userprincipalname|hometenantid|hometenantname|serviceprincipalid|serviceprincipalname)$|^ipaddress$/;
 
 function auditColumn(key: string): boolean {
   return targetField.test(key) || modifiedField.test(key) || detailField.test(key) || actorField.test(key);
@@ -438,10 +497,14 @@ function finishAudit(record: Json, cells: Json, format: ExportFormat, auditCells
     actor[key] = text;
   }
   const compact = (items: Json[]) => items.filter((item) => item && Object.keys(item).length > 0);
-  for (const target of targets) if (target && Array.isArray(target['modifiedProperties'])) target['modifiedProperties'] = compact(target['modifiedProperties'] as Json[]);
+  for (const target of targets)
+    if (target && Array.isArray(target['modifiedProperties']))
+      target['modifiedProperties'] = compact(target['modifiedProperties'] as Json[]);
   if (targets.length) record['targetResources'] = compact(targets);
   if (details.length) record['additionalDetails'] = compact(details);
-  const isUser = (actor['actortype'] ?? '').toLowerCase() === 'user' || (actor['actoruserprincipalname'] !== undefined && actor['actortype'] === undefined);
+  const isUser =
+    (actor['actortype'] ?? '').toLowerCase() === 'user' ||
+    (actor['actoruserprincipalname'] !== undefined && actor['actortype'] === undefined);
   if (isUser) {
     const user: Json = {};
     setPath(user, 'id', actor['actorobjectid']);

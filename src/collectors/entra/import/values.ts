@@ -95,7 +95,9 @@ export function enumValue(value: unknown): string | undefined {
   const text = cellText(value);
   if (!text) return undefined;
   const words = text.split(/[\s_-]+/).filter(Boolean);
-  return words.map((word, i) => (i === 0 ? word.charAt(0).toLowerCase() + word.slice(1) : word.charAt(0).toUpperCase() + word.slice(1))).join('');
+  return words
+    .map((word, i) => (i === 0 ? word.charAt(0).toLowerCase() + word.slice(1) : word.charAt(0).toUpperCase() + word.slice(1)))
+    .join('');
 }
 
 /** Sets a dotted path ("status.errorCode") when the value is present. */
