@@ -11,12 +11,10 @@
 // (observation − audit-max-retention-days), from tables this edition truncates, after the
 // instance's first activity; the rest of that part held no rows to collect (a sparse
 // table, or before the instance existed) and is no finding.
-import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 
 import { gapsIn, type TimeRange } from '../../store/collection.repository.js';
 import type { MetabaseRetentionFacts } from '../../store/metabase-retention.js';
-import type { Database } from '../../store/schema.js';
 import { capabilities, streams } from '../../store/streams.js';
 import { numberParameter } from '../parameters.js';
 import type { EvidenceRef, RuleContext } from '../types.js';
@@ -72,10 +70,28 @@ export function judgeTruncation(
 // The coverage, capabilities and oldest kept rows come from the inventory (inventory.ts,
 // read once per correlation); the one query of the rule itself reads the retention facts
 // the Metabase collector records on its source (store/metabase-retention.ts).
+interface CoverageWindowRow {
+  id: number;
+  source_id: string;
+  stream: string;
+  covered_from: Date;
+  covered_to: Date;
+  run_id: number | null;
+  run_started_at: Date | null;
+}
+
 function statements(context: RuleContext) {
   return {
     retention: sql<{ id: string; settings: unknown }>`
       select id, settings from source where id = any(${context.inventory.metabaseSourceIds}::text[])`,
+    // The completely collected windows (and the runs that recorded them) a gap's evidence
+    // is picked from: the last one before the gap and the first one after it.
+    coverageWindows: sql<CoverageWindowRow>`
+      select cw.id, cw.source_id, cw.stream, cw.covered_from, cw.covered_to, cw.run_id, r.started_at as run_started_at
+      from coverage_window cw
+      left join collection_run r on r.id = cw.run_id
+      where cw.source_id = any(${[...context.inventory.entraSourceIds, ...context.inventory.metabaseSourceIds]}::text[])
+      order by cw.source_id, cw.stream, cw.covered_from, cw.id`,
   };
 }
 
@@ -130,6 +146,7 @@ export const logGap = defineRule({
     const explainedByStream: Record<string, { from: string; to: string; why: string }[]> = {};
     const retention = await retentionFactsBySource(context, query);
     const tableOf = new Map(metabaseStreams.map((m) => [m.stream, m.table]));
+    const { rows: windows } = await query.coverageWindows.execute(context.db);
     for (const { sourceId, stream } of watched) {
       const gaps = gapsIn(period, inventory.coverage(sourceId, stream)).filter(
         (gap) => gap.to.getTime() - gap.from.getTime() > toleranceMs,
@@ -167,7 +184,7 @@ export const logGap = defineRule({
             : `${stream} of ${sourceId} was not collected from ${gap.from.toISOString()} to ${gap.to.toISOString()} (${hours} h)`,
           firstSeen: gap.from,
           lastSeen: gap.to,
-          evidence: await gapEvidence(context.db, sourceId, stream, gap),
+          evidence: gapEvidence(windows, sourceId, stream, gap),
           detail: {
             stream,
             sourceId,
@@ -189,35 +206,30 @@ export const logGap = defineRule({
  *  after its end (the last and first completely collected windows around it), and the
  *  collection runs that recorded them. A gap at the start of the archive has only the
  *  window after it; one at the end only the window before. */
-export async function gapEvidence(db: Kysely<Database>, sourceId: string, stream: string, gap: TimeRange): Promise<EvidenceRef[]> {
-  const columns = ['id', 'covered_from', 'covered_to', 'run_id'] as const;
-  const before = await db
-    .selectFrom('coverage_window')
-    .select(columns)
-    .where('source_id', '=', sourceId)
-    .where('stream', '=', stream)
-    .where('covered_to', '<=', gap.from)
-    .orderBy('covered_to', 'desc')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const after = await db
-    .selectFrom('coverage_window')
-    .select(columns)
-    .where('source_id', '=', sourceId)
-    .where('stream', '=', stream)
-    .where('covered_from', '>=', gap.to)
-    .orderBy('covered_from', 'asc')
-    .orderBy('id', 'asc')
-    .limit(1)
-    .executeTakeFirst();
+export function gapEvidence(windows: readonly CoverageWindowRow[], sourceId: string, stream: string, gap: TimeRange): EvidenceRef[] {
+  let before: CoverageWindowRow | undefined;
+  let after: CoverageWindowRow | undefined;
+  for (const window of windows) {
+    if (window.source_id !== sourceId || window.stream !== stream) continue;
+    const from = new Date(window.covered_from).getTime();
+    const to = new Date(window.covered_to).getTime();
+    if (to <= gap.from.getTime()) {
+      const best = before ? new Date(before.covered_to).getTime() : -Infinity;
+      if (to > best || (to === best && window.id > before!.id)) before = window;
+    }
+    if (from >= gap.to.getTime()) {
+      const best = after ? new Date(after.covered_from).getTime() : Infinity;
+      if (from < best || (from === best && window.id < after!.id)) after = window;
+    }
+  }
   const evidence: EvidenceRef[] = [];
   if (before) evidence.push({ source: 'coverage-window', id: String(before.id), at: new Date(before.covered_to) });
   if (after) evidence.push({ source: 'coverage-window', id: String(after.id), at: new Date(after.covered_from) });
-  const runIds = [...new Set([before?.run_id, after?.run_id].filter((id): id is number => id !== null && id !== undefined))];
-  if (runIds.length > 0) {
-    const runs = await db.selectFrom('collection_run').select(['id', 'started_at']).where('id', 'in', runIds).orderBy('id').execute();
-    for (const run of runs) evidence.push({ source: 'collection-run', id: String(run.id), at: new Date(run.started_at) });
+  const runs = new Map<number, Date>();
+  for (const window of [before, after]) {
+    if (window?.run_id !== null && window?.run_id !== undefined && window.run_started_at)
+      runs.set(window.run_id, new Date(window.run_started_at));
   }
+  for (const [runId, at] of [...runs].sort((a, b) => a[0] - b[0])) evidence.push({ source: 'collection-run', id: String(runId), at });
   return evidence;
 }

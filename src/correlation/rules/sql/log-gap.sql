@@ -8,3 +8,11 @@
 -- Statement: retention
 -- $1 = ["metabase:m"]
 select id, settings from source where id = any($1::text[]);
+
+-- Statement: coverageWindows
+-- $1 = ["entra:t","metabase:m"]
+select cw.id, cw.source_id, cw.stream, cw.covered_from, cw.covered_to, cw.run_id, r.started_at as run_started_at
+from coverage_window cw
+left join collection_run r on r.id = cw.run_id
+where cw.source_id = any($1::text[])
+order by cw.source_id, cw.stream, cw.covered_from, cw.id;
