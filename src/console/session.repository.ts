@@ -1,4 +1,4 @@
-// Console sessions and sign-ins in progress, in the store (migration 0007). The cookie
+// Console sessions and sign-ins in progress, in the store (migration 0007; tables in src/store/schema.ts). The cookie
 // holds a random 256-bit id; the table holds only its SHA-256, so reading the table
 // (a backup, a replica) gives no way to sign in. A session ends at sign-out or expiry.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -8,35 +8,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 
 export type ConsoleRole = 'viewer' | 'reviewer' | 'admin';
-
-type ConsoleSessionTable = {
-  id_sha256: string;
-  subject: string;
-  tenant_id: string | null;
-  display_name: string | null;
-  username: string | null;
-  role: ConsoleRole;
-  csrf_token: string;
-  created_at: Date;
-  last_seen_at: Date;
-  expires_at: Date;
-  ended_at: Date | null;
-};
-
-type ConsoleSignInTable = {
-  id_sha256: string;
-  state: string;
-  nonce: string;
-  code_verifier: string;
-  return_to: string;
-  created_at: Date;
-  expires_at: Date;
-};
-
-type ConsoleTables = {
-  console_session: ConsoleSessionTable;
-  console_sign_in: ConsoleSignInTable;
-};
 
 export interface ConsoleSession {
   subject: string;
@@ -73,8 +44,7 @@ export function sameToken(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-export function createSessionRepository(store: Kysely<Database>, now: () => Date) {
-  const db = store.withTables<ConsoleTables>();
+export function createSessionRepository(db: Kysely<Database>, now: () => Date) {
   return {
     async create(input: {
       subject: string;

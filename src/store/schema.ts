@@ -430,6 +430,32 @@ export interface ApiKeyTable {
   last_used_at: Timestamp | null;
 }
 
+/** The web console's sessions (migration 0007): only the SHA-256 of the cookie's id. */
+export interface ConsoleSessionTable {
+  id_sha256: string;
+  subject: string;
+  tenant_id: string | null;
+  display_name: string | null;
+  username: string | null;
+  role: 'viewer' | 'reviewer' | 'admin';
+  csrf_token: string;
+  created_at: Generated<Date>;
+  last_seen_at: Generated<Date>;
+  expires_at: Timestamp;
+  ended_at: Timestamp | null;
+}
+
+/** Console sign-ins in progress (state, nonce, PKCE verifier), redeemed once. */
+export interface ConsoleSignInTable {
+  id_sha256: string;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   source: SourceTable;
   collection_run: CollectionRunTable;
@@ -471,4 +497,6 @@ export interface Database {
   report: ReportTable;
   report_rendering: ReportRenderingTable;
   api_key: ApiKeyTable;
+  console_session: ConsoleSessionTable;
+  console_sign_in: ConsoleSignInTable;
 }
