@@ -51,6 +51,13 @@ describe.runIf(await postgresAvailable())('tamper evidence', () => {
     const collected = await runCli(collectArgs(upstreams), upstreams.env(database.url, { ACCESSTRAIL_DATA_DIR: dataDir }));
     expect(collected.stderr).toBe('');
     expect(collected.code).toBe(0);
+    // Workload (service principal) sign-ins come only from imports: one real-shaped export.
+    const imported = await runCli(
+      ['import', path.resolve('test/fixtures/imports/AADServicePrincipalSignInLogs_2026-07-04.csv')],
+      upstreams.env(database.url, { ACCESSTRAIL_DATA_DIR: dataDir }),
+    );
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
     outDir = path.join(dataDir, 'out');
     const from = upstreams.since.toISOString();
     const to = new Date(upstreams.until.getTime() + 86_400_000).toISOString();
