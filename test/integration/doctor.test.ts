@@ -110,7 +110,8 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     await createMetabaseAppDatabase({ url: metabasePg.url, version: 60, dataset: emptyMetabaseDataset() });
     const mb = new pg.Client({ connectionString: metabasePg.url });
     await mb.connect();
-    await mb.query('create table setting (key varchar(254) primary key, value text not null)');
+    // The emulator's schema has Metabase's setting table (key, value) since the retention work.
+    await mb.query('create table if not exists setting (key varchar(254) primary key, value text not null)');
     await mb.query('insert into setting (key, value) values ($1, $2), ($3, $4)', [
       'site-url',
       METABASE_URL,
