@@ -24,7 +24,7 @@ import { correlateFromConfig, DEFAULT_LOOKBACK_DAYS } from '../correlation/servi
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createCollectionRepository } from '../store/collection.repository.js';
-import type { Store } from '../store/database.js';
+import { isStoreConnectionLoss, type Store } from '../store/database.js';
 import { createEvidenceRepository } from '../store/evidence.repository.js';
 import type { Database } from '../store/schema.js';
 import { entraSourceId, metabaseSourceId } from '../store/streams.js';
@@ -215,6 +215,9 @@ export async function prepareCollection(deps: CollectionRunDependencies, request
           outcome.sourceId = outcome.summary.sourceId;
           outcome.status = 'succeeded';
         } catch (error) {
+          // Without the store nothing more can be collected or recorded: stop the run here
+          // (the command says so in one line; the next run finishes this row as interrupted).
+          if (isStoreConnectionLoss(error)) throw error;
           const message = error instanceof Error ? error.message : String(error);
           // The Entra collector stores and covers every stream it completed and says so.
           const partial = isAppError(error) ? (error.details?.['summaries'] as SourceSummary['streams'] | undefined) : undefined;
@@ -234,7 +237,11 @@ export async function prepareCollection(deps: CollectionRunDependencies, request
       }
       result = { runId, ...judge(sources), sources, correlation: null };
     } catch (error) {
-      // Not a collector's failure (the store went away, say): still finish the row.
+      if (isStoreConnectionLoss(error)) {
+        await locks.release().catch(() => undefined);
+        throw error;
+      }
+      // Not a collector's failure: still finish the row.
       result = { runId, status: 'failed', error: error instanceof Error ? error.message : String(error), sources, correlation: null };
     }
     try {

@@ -79,9 +79,10 @@ describe.runIf(await postgresAvailable())('crash consistency of collect (SIGKILL
     const random = seededRandom(SEED);
     const results: Array<{ point: number; deliver: boolean; killed: boolean }> = [];
     for (let i = 0; i < KILL_POINTS; i++) {
-      // The last chunks (closing the pool) vary a little from run to run: stay clear of them
-      // so every point really lands inside a run.
-      const point = 1 + Math.floor(random() * Math.max(1, cleanChunks - 10));
+      // The last chunks (the correlation after the collection, closing the pool) vary from
+      // run to run (seen: one point in 20 past the end under load): stay clear of the last
+      // 15 % so every point really lands inside a run.
+      const point = 1 + Math.floor(random() * Math.max(1, Math.floor(cleanChunks * 0.85)));
       const deliver = random() < 0.5;
       const database = await createTestDatabase();
       let chunks = 0;
