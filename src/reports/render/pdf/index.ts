@@ -59,10 +59,7 @@ const PARTS = [
  */
 export async function renderPdf(signed: ReportModel, out: Writable): Promise<{ pages: number }> {
   if (!signed.integrity) throw new TypeError('PDF rendering needs a signed model (integrity missing)');
-  // Render from the canonical form, so the bytes depend on the model's content only: the
-  // model read back from the store (jsonb reorders keys) gives the same PDF, and so the
-  // same manifest hash, as the one built in memory.
-  const model = JSON.parse(canonicalReportJson(signed)) as ReportModel;
+  const model = canonicalForRendering(signed);
   const sink = new Writable({
     write(_chunk, _encoding, callback) {
       callback();
@@ -78,6 +75,21 @@ export async function renderPdf(signed: ReportModel, out: Writable): Promise<{ p
     );
   }
   return { pages: plan.totalPages };
+}
+
+/**
+ * The model in canonical form, so the bytes depend on the model's content only: the
+ * model read back from the store (jsonb reorders keys) gives the same PDF, and so the
+ * same manifest hash, as the one built in memory. Only the small parts are copied: the
+ * populations and the findings, which grow with the organisation, are read by named
+ * fields and arrays only (never by iterating an object's keys), so key order cannot
+ * reach the page, and a canonical copy of them would cost several times their size
+ * (at 100,000 accounts, hundreds of MB of intermediate strings).
+ */
+function canonicalForRendering(signed: ReportModel): ReportModel {
+  const { populations, findings, ...rest } = signed;
+  const small = JSON.parse(canonicalReportJson(rest)) as Omit<ReportModel, 'populations' | 'findings'>;
+  return { ...small, populations, findings };
 }
 
 function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promise<Plan> {
