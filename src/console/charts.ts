@@ -1,4 +1,4 @@
-// Charts as server-rendered SVG, in the PDF report's style (src/reports/render/pdf.ts):
+// Charts as server-rendered SVG, in the PDF report's style (src/reports/render/pdf/style.ts):
 // its palette, thin grey rules, muted 11px labels, no gradients. Each chart is an
 // image with a title and description for screen readers; the pages give the same
 // numbers in a table beside it.

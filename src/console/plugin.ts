@@ -22,7 +22,7 @@ import { renderCsvFiles } from '../reports/render/csv.js';
 import { renderJson } from '../reports/render/json.js';
 import { reportBaseName } from '../reports/render/naming.js';
 import { renderOscal } from '../reports/render/oscal.js';
-import { renderPdf } from '../reports/render/pdf.js';
+import { renderPdf } from '../reports/render/pdf/index.js';
 import { createReport } from '../reports/service.js';
 import { loadTrustedPublicKeys, verifySignedModel } from '../reports/signing.js';
 import { MANIFEST_SUFFIX } from '../reports/write.js';

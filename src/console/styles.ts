@@ -1,5 +1,5 @@
 // The console's one stylesheet (served as /console.css, so the CSP allows no inline
-// style). Colours are the PDF report's (src/reports/render/pdf.ts); text colours meet
+// style). Colours are the PDF report's (src/reports/render/pdf/style.ts); text colours meet
 // WCAG AA contrast on their backgrounds. A print section drops navigation and forms.
 export const CONSOLE_CSS = `
 :root { --text:#1a1a1a; --muted:#5f6368; --rule:#c8ccd0; --head:#eef1f4; --zebra:#f7f8f9; --accent:#1f4e79; }

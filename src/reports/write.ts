@@ -16,7 +16,7 @@ import { renderCsvFiles } from './render/csv.js';
 import { renderJson } from './render/json.js';
 import { reportBaseName } from './render/naming.js';
 import { renderOscal } from './render/oscal.js';
-import { renderPdf } from './render/pdf.js';
+import { renderPdf } from './render/pdf/index.js';
 import { loadSigningKey, sha256Hex, signHash, type SigningKey, signModel } from './signing.js';
 
 export type ReportFormat = 'json' | 'pdf' | 'csv' | 'oscal';

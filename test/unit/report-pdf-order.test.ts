@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 
 import type { ReportModel } from '../../src/reports/model.js';
-import { renderPdf } from '../../src/reports/render/pdf.js';
+import { renderPdf } from '../../src/reports/render/pdf/index.js';
 import { signingKeyFromPem, signModel } from '../../src/reports/signing.js';
 import { sampleReportModel } from '../support/sample-model.js';
 

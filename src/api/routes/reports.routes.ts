@@ -14,7 +14,7 @@ import type { ReportModel } from '../../reports/model.js';
 import { renderCsvFiles } from '../../reports/render/csv.js';
 import { reportBaseName } from '../../reports/render/naming.js';
 import { renderOscal } from '../../reports/render/oscal.js';
-import { renderPdf } from '../../reports/render/pdf.js';
+import { renderPdf } from '../../reports/render/pdf/index.js';
 import { createReport } from '../../reports/service.js';
 import { loadTrustedPublicKeys, verifySignedModel } from '../../reports/signing.js';
 import { bearerSecurity } from '../auth.js';

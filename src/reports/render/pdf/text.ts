@@ -1,0 +1,26 @@
+// Text as the PDF prints it: characters the standard fonts can encode, and the
+// formats of instants, days and counts used throughout the report.
+// Standard PDF fonts encode WinAnsi only; anything else would print as garbage.
+const REPLACEMENTS: Record<string, string> = { '→': '->', '←': '<-', '≥': '>=', '≤': '<=', '✓': 'yes', '✗': 'no' };
+const WIN_ANSI_EXTRA = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
+export function pdfText(value: string): string {
+  let out = '';
+  for (const char of value) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code === 9 || code === 10) out += ' ';
+    else if ((code >= 0x20 && code <= 0x7e) || (code >= 0xa0 && code <= 0xff) || WIN_ANSI_EXTRA.has(char)) out += char;
+    else out += REPLACEMENTS[char] ?? '?';
+  }
+  return out;
+}
+
+export function when(value: string | null | undefined): string {
+  if (!value) return '-';
+  return value.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') + ' UTC';
+}
+export function day(value: string | null | undefined): string {
+  return value ? value.slice(0, 10) : '-';
+}
+export function count(value: number): string {
+  return value.toLocaleString('en-GB');
+}
