@@ -5,18 +5,20 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 import { defaultCatalogueDir } from '../../correlation/rule-catalogue.js';
 import { AppError } from '../../errors.js';
+import { canonicalReportJson } from '../../reports/canonical-json.js';
 import type { ReportModel } from '../../reports/model.js';
 import { renderCsvFiles } from '../../reports/render/csv.js';
 import { reportBaseName } from '../../reports/render/naming.js';
 import { renderOscal } from '../../reports/render/oscal.js';
 import { renderPdf } from '../../reports/render/pdf.js';
 import { createReport } from '../../reports/service.js';
-import { loadTrustedPublicKeys, verifySignedModel } from '../../reports/signing.js';
+import { loadTrustedPublicKeys, sha256Hex, verifySignedModel } from '../../reports/signing.js';
 import { bearerSecurity } from '../auth.js';
 import { errorResponses } from '../http-errors.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
@@ -92,6 +94,17 @@ function quarter(label: string): { from: Date; to: Date } {
   const year = Number(label.slice(0, 4));
   const q = Number(label.slice(6));
   return { from: new Date(Date.UTC(year, (q - 1) * 3, 1)), to: new Date(Date.UTC(year, q * 3, 1)) };
+}
+
+function etagOf(sha256: string): string {
+  return `"${sha256}"`;
+}
+
+/** If-None-Match: `*` or a list of entity tags; a weak tag (W/"…") matches by its value
+ *  (RFC 9110 13.1.2 compares weakly for If-None-Match). */
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
 }
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
@@ -210,6 +223,32 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     return { model: stored.content as ReportModel, storedSha256: stored.contentSha256 };
   }
 
+  /** The report's JSON as stored: the canonical JSON of the signed model, written to the
+   *  row on its first read (migration 0011) and sent as those bytes from then on, with
+   *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
+   *  the body. Canonical JSON is what the content hash and signature are defined over,
+   *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
+  async function sendReportJson(id: string, ifNoneMatch: string | undefined, reply: FastifyReply): Promise<FastifyReply> {
+    if (ifNoneMatch !== undefined) {
+      const tagged = await reads.reportJson(id, true);
+      if (!tagged) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+      if (tagged.sha256 !== null && etagMatches(ifNoneMatch, etagOf(tagged.sha256))) {
+        return reply.status(304).header('etag', etagOf(tagged.sha256)).send();
+      }
+    }
+    let stored = await reads.reportJson(id);
+    if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    if (stored.json === null || stored.sha256 === null) {
+      const { model } = await loadModel(id);
+      const json = canonicalReportJson(model);
+      await reads.storeReportJson(id, json, sha256Hex(json));
+      // Read back: a concurrent first read may have written (the same bytes) first.
+      stored = await reads.reportJson(id);
+      if (!stored?.json || !stored.sha256) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    }
+    return reply.type('application/json; charset=utf-8').header('etag', etagOf(stored.sha256)).send(stored.json);
+  }
+
   app.get(
     '/reports/:id',
     {
@@ -232,10 +271,12 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
       },
     },
     async (request, reply) => {
-      const { model } = await loadModel(request.params.id);
       const rendering = renderingOf(request.query.format, request.headers.accept);
+      // The representation depends on Accept (JSON, PDF, CSV): caches must key on it.
+      reply.header('vary', 'accept');
+      if (rendering === 'json') return sendReportJson(request.params.id, request.headers['if-none-match'], reply);
+      const { model } = await loadModel(request.params.id);
       const base = reportBaseName(model);
-      if (rendering === 'json') return model as unknown as z.infer<typeof reportDocument>;
       if (rendering === 'oscal') {
         return sendRaw(reply, 'application/json; charset=utf-8', `${base}.oscal.json`, renderOscal(model));
       }
