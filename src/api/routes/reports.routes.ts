@@ -96,6 +96,10 @@ function quarter(label: string): { from: Date; to: Date } {
   return { from: new Date(Date.UTC(year, (q - 1) * 3, 1)), to: new Date(Date.UTC(year, q * 3, 1)) };
 }
 
+/** At most this many bytes of served report bodies are kept in memory (a 20,000-account
+ *  report is ~20 MB; a body over a quarter of it is not kept). */
+const SERVED_CACHE_BYTES = 64 * 1024 * 1024;
+
 function etagOf(sha256: string): string {
   return `"${sha256}"`;
 }
@@ -228,12 +232,41 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
    *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
    *  the body. Canonical JSON is what the content hash and signature are defined over,
    *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
+  // Served bodies kept in memory by report id, each with the hash it was stored with:
+  // a report row never changes, so a body whose row still names the same hash is the
+  // stored bytes; every request still reads the row's hash (a deleted or replaced
+  // report is never served from here). Bounded by bytes, least recently used out first.
+  const served = new Map<string, { sha256: string; body: Buffer }>();
+  let servedBytes = 0;
+  function remember(id: string, sha256: string, body: Buffer): void {
+    if (body.length > SERVED_CACHE_BYTES / 4) return;
+    const previous = served.get(id);
+    if (previous) servedBytes -= previous.body.length;
+    served.delete(id);
+    served.set(id, { sha256, body });
+    servedBytes += body.length;
+    for (const [oldest, entry] of served) {
+      if (servedBytes <= SERVED_CACHE_BYTES) break;
+      served.delete(oldest);
+      servedBytes -= entry.body.length;
+    }
+  }
+
+  /** The report's JSON as stored: the canonical JSON of the signed model, written to the
+   *  row on its first read (migration 0011) and sent as those bytes from then on, with
+   *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
+   *  the body. Canonical JSON is what the content hash and signature are defined over,
+   *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
   async function sendReportJson(id: string, ifNoneMatch: string | undefined, reply: FastifyReply): Promise<FastifyReply> {
-    if (ifNoneMatch !== undefined) {
-      const tagged = await reads.reportJson(id, true);
-      if (!tagged) throw new AppError('NOT_FOUND', `no report with id ${id}`);
-      if (tagged.sha256 !== null && etagMatches(ifNoneMatch, etagOf(tagged.sha256))) {
-        return reply.status(304).header('etag', etagOf(tagged.sha256)).send();
+    const tagged = await reads.reportJson(id, true);
+    if (!tagged) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    if (tagged.sha256 !== null) {
+      const etag = etagOf(tagged.sha256);
+      if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) return reply.status(304).header('etag', etag).send();
+      const cached = served.get(id);
+      if (cached && cached.sha256 === tagged.sha256) {
+        remember(id, cached.sha256, cached.body);
+        return reply.type('application/json; charset=utf-8').header('etag', etag).send(cached.body);
       }
     }
     let stored = await reads.reportJson(id);
@@ -246,7 +279,9 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
       stored = await reads.reportJson(id);
       if (!stored?.json || !stored.sha256) throw new AppError('NOT_FOUND', `no report with id ${id}`);
     }
-    return reply.type('application/json; charset=utf-8').header('etag', etagOf(stored.sha256)).send(stored.json);
+    const body = Buffer.from(stored.json, 'utf8');
+    remember(id, stored.sha256, body);
+    return reply.type('application/json; charset=utf-8').header('etag', etagOf(stored.sha256)).send(body);
   }
 
   app.get(
