@@ -64,6 +64,23 @@ export function createReadRepository(db: Kysely<Database>) {
       return row ? { content: row.content as unknown, contentSha256: row.content_sha256 } : undefined;
     },
 
+    /** A stored report's served JSON (see migration 0011) and its ETag; `undefined` for
+     *  an unknown id, `json: null` when it has not been written yet. With `etagOnly` the
+     *  body is not read (a conditional request that will answer 304 needs only the tag). */
+    async reportJson(id: string, etagOnly = false): Promise<{ json: string | null; sha256: string | null } | undefined> {
+      const row = await sql<{ json: string | null; sha256: string | null }>`
+        select ${etagOnly ? sql`null::text` : sql`content_json`} as json, content_json_sha256 as sha256
+        from report where id = ${id}`.execute(db);
+      return row.rows[0];
+    },
+
+    /** Writes a report's served JSON once: a row that already has it keeps it (two first
+     *  reads at once write the same bytes; the first one wins). */
+    async storeReportJson(id: string, json: string, sha256: string): Promise<void> {
+      await sql`update report set content_json = ${json}, content_json_sha256 = ${sha256}
+        where id = ${id} and content_json is null`.execute(db);
+    },
+
     /** Findings of a run by id (ascending), filtered; `to` is exclusive. */
     async listFindings(runId: number, filter: FindingFilter, limit: number, afterId?: string) {
       let query = db

@@ -409,6 +409,10 @@ export interface ReportTable {
   signature: Json;
   content: Json;
   created_at: Generated<Date>;
+  /** The canonical JSON of `content` as the API serves it, and its SHA-256 (the ETag);
+   *  written on the report's first read (migration 0011). */
+  content_json: string | null;
+  content_json_sha256: string | null;
 }
 
 export interface ReportRenderingTable {

@@ -5,18 +5,20 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 import { defaultCatalogueDir } from '../../correlation/rule-catalogue.js';
 import { AppError } from '../../errors.js';
+import { canonicalReportJson } from '../../reports/canonical-json.js';
 import type { ReportModel } from '../../reports/model.js';
 import { renderCsvFiles } from '../../reports/render/csv.js';
 import { reportBaseName } from '../../reports/render/naming.js';
 import { renderOscal } from '../../reports/render/oscal.js';
 import { renderPdf } from '../../reports/render/pdf/index.js';
 import { createReport } from '../../reports/service.js';
-import { loadTrustedPublicKeys, verifySignedModel } from '../../reports/signing.js';
+import { loadTrustedPublicKeys, sha256Hex, verifySignedModel } from '../../reports/signing.js';
 import { bearerSecurity } from '../auth.js';
 import { errorResponses } from '../http-errors.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
@@ -92,6 +94,21 @@ function quarter(label: string): { from: Date; to: Date } {
   const year = Number(label.slice(0, 4));
   const q = Number(label.slice(6));
   return { from: new Date(Date.UTC(year, (q - 1) * 3, 1)), to: new Date(Date.UTC(year, q * 3, 1)) };
+}
+
+/** At most this many bytes of served report bodies are kept in memory (a 20,000-account
+ *  report is ~20 MB; a body over a quarter of it is not kept). */
+const SERVED_CACHE_BYTES = 64 * 1024 * 1024;
+
+function etagOf(sha256: string): string {
+  return `"${sha256}"`;
+}
+
+/** If-None-Match: `*` or a list of entity tags; a weak tag (W/"…") matches by its value
+ *  (RFC 9110 13.1.2 compares weakly for If-None-Match). */
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
 }
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
@@ -210,6 +227,63 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     return { model: stored.content as ReportModel, storedSha256: stored.contentSha256 };
   }
 
+  /** The report's JSON as stored: the canonical JSON of the signed model, written to the
+   *  row on its first read (migration 0011) and sent as those bytes from then on, with
+   *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
+   *  the body. Canonical JSON is what the content hash and signature are defined over,
+   *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
+  // Served bodies kept in memory by report id, each with the hash it was stored with:
+  // a report row never changes, so a body whose row still names the same hash is the
+  // stored bytes; every request still reads the row's hash (a deleted or replaced
+  // report is never served from here). Bounded by bytes, least recently used out first.
+  const served = new Map<string, { sha256: string; body: Buffer }>();
+  let servedBytes = 0;
+  function remember(id: string, sha256: string, body: Buffer): void {
+    if (body.length > SERVED_CACHE_BYTES / 4) return;
+    const previous = served.get(id);
+    if (previous) servedBytes -= previous.body.length;
+    served.delete(id);
+    served.set(id, { sha256, body });
+    servedBytes += body.length;
+    for (const [oldest, entry] of served) {
+      if (servedBytes <= SERVED_CACHE_BYTES) break;
+      served.delete(oldest);
+      servedBytes -= entry.body.length;
+    }
+  }
+
+  /** The report's JSON as stored: the canonical JSON of the signed model, written to the
+   *  row on its first read (migration 0011) and sent as those bytes from then on, with
+   *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
+   *  the body. Canonical JSON is what the content hash and signature are defined over,
+   *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
+  async function sendReportJson(id: string, ifNoneMatch: string | undefined, reply: FastifyReply): Promise<FastifyReply> {
+    const tagged = await reads.reportJson(id, true);
+    if (!tagged) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    if (tagged.sha256 !== null) {
+      const etag = etagOf(tagged.sha256);
+      if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) return reply.status(304).header('etag', etag).send();
+      const cached = served.get(id);
+      if (cached && cached.sha256 === tagged.sha256) {
+        remember(id, cached.sha256, cached.body);
+        return reply.type('application/json; charset=utf-8').header('etag', etag).send(cached.body);
+      }
+    }
+    let stored = await reads.reportJson(id);
+    if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    if (stored.json === null || stored.sha256 === null) {
+      const { model } = await loadModel(id);
+      const json = canonicalReportJson(model);
+      await reads.storeReportJson(id, json, sha256Hex(json));
+      // Read back: a concurrent first read may have written (the same bytes) first.
+      stored = await reads.reportJson(id);
+      if (!stored?.json || !stored.sha256) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    }
+    const body = Buffer.from(stored.json, 'utf8');
+    remember(id, stored.sha256, body);
+    return reply.type('application/json; charset=utf-8').header('etag', etagOf(stored.sha256)).send(body);
+  }
+
   app.get(
     '/reports/:id',
     {
@@ -232,10 +306,12 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
       },
     },
     async (request, reply) => {
-      const { model } = await loadModel(request.params.id);
       const rendering = renderingOf(request.query.format, request.headers.accept);
+      // The representation depends on Accept (JSON, PDF, CSV): caches must key on it.
+      reply.header('vary', 'accept');
+      if (rendering === 'json') return sendReportJson(request.params.id, request.headers['if-none-match'], reply);
+      const { model } = await loadModel(request.params.id);
       const base = reportBaseName(model);
-      if (rendering === 'json') return model as unknown as z.infer<typeof reportDocument>;
       if (rendering === 'oscal') {
         return sendRaw(reply, 'application/json; charset=utf-8', `${base}.oscal.json`, renderOscal(model));
       }
