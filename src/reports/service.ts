@@ -10,8 +10,10 @@ import { correlateFromConfig } from '../correlation/service.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/schema.js';
 import { buildReportModel } from './build-model.js';
+import { canonicalReportJson } from './canonical-json.js';
 import type { Framework, ReportModel } from './model.js';
 import { reportBaseName } from './render/naming.js';
+import { sha256Hex } from './signing.js';
 import { type ReportFormat, writeReportArtefacts, type WrittenFile } from './write.js';
 
 export interface ReportRequest {
@@ -64,6 +66,7 @@ export async function createReport(deps: ReportDependencies, request: ReportRequ
   const reportId = reportBaseName(model);
   await deps.db.transaction().execute(async (trx) => {
     // Immutable: a report with the same content is already stored as it was.
+    const servedJson = canonicalReportJson(model);
     const inserted = await trx
       .insertInto('report')
       .values({
@@ -77,6 +80,9 @@ export async function createReport(deps: ReportDependencies, request: ReportRequ
         content_sha256: integrity.contentSha256,
         signature: JSON.stringify(integrity.signature),
         content: JSON.stringify(model),
+        // The bytes the API serves (canonical JSON: what the hash and signature cover).
+        content_json: servedJson,
+        content_json_sha256: sha256Hex(servedJson),
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .returning('id')
