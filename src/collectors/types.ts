@@ -48,3 +48,23 @@ export interface ProgressReporter {
 }
 
 export const silentProgress: ProgressReporter = { update() {}, done() {} };
+
+/**
+ * What a record mapper returns for one upstream record, in every collector: the record to
+ * store (if it could be made) and the problems to quarantine the upstream record with. Both
+ * may be present (a Metabase row with an unreadable JSON column is stored and set aside);
+ * neither record nor problems means nothing to do. `upstreamId` names the upstream record in
+ * the quarantine when the mapper knows it (Metabase's callers take it from the row).
+ */
+export interface Mapped<R> {
+  record?: R;
+  /** Reasons to quarantine the upstream record (the record may still be written). */
+  problems: string[];
+  upstreamId?: string | null;
+}
+
+/** A record stored without any problem. */
+export const stored = <R>(record: R): Mapped<R> => ({ record, problems: [] });
+
+/** An upstream record that cannot be stored, with the reason for the quarantine. */
+export const setAside = <R>(reason: string, upstreamId: string | null): Mapped<R> => ({ problems: [reason], upstreamId });

@@ -6,14 +6,9 @@
 import { createHash } from 'node:crypto';
 
 import type { EventRecord, StateRecord } from '../../store/tables.js';
+import type { Mapped } from '../types.js';
 
 export type Row = Record<string, unknown>;
-
-export interface Mapped<R> {
-  record?: R;
-  /** Reasons to quarantine the upstream row (the record may still be written). */
-  problems: string[];
-}
 
 /** Metabase's internal user (CreateInternalUser migration). */
 export const INTERNAL_USER_ID = 13371338;
