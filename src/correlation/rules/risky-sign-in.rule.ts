@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { capabilities } from '../../store/streams.js';
 import { listParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
+import { entraUserSubject, findingId, groupBy, iso, needsEntraSignIns, successfulAppSignInsInPeriod } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'risky-sign-in';
@@ -39,10 +39,7 @@ function statements(context: RuleContext) {
 
 export const riskySignIn = defineRule({
   id,
-  precondition(context) {
-    if (context.inventory.entraSourceIds.length === 0) return notEvaluable('no Entra sign-ins have been collected');
-    return null;
-  },
+  precondition: needsEntraSignIns,
   statements,
   async findings(context, query) {
     const hidden = (await query.hidden.execute(context.db)).rows[0]?.n ?? 0;
@@ -69,7 +66,7 @@ export const riskySignIn = defineRule({
       const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
       return {
         id: findingId(id, personId),
-        subject: { personId, upn, metabaseAccountId: null, email: null, credentialId: null, source: 'entra' },
+        subject: entraUserSubject(personId, upn),
         summary: `${signIns.length} risky successful Metabase sign-in(s) of ${upn ?? personId} (${[...new Set(signIns.map((s) => s.risk_level_during_sign_in ?? s.risk_state))].join(', ')})`,
         firstSeen: iso(signIns[0]!.occurred_at),
         lastSeen: iso(signIns[signIns.length - 1]!.occurred_at),

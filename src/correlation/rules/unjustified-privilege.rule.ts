@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 
 import { listParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { activeHumanAccounts, findingId } from './common.js';
+import { accountSubject, activeHumanAccounts, findingId, needsMetabaseAccounts } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'unjustified-privilege';
@@ -56,7 +56,8 @@ async function statements(context: RuleContext) {
 export const unjustifiedPrivilege = defineRule({
   id,
   precondition(context) {
-    if (context.inventory.metabaseSourceIds.length === 0) return notEvaluable('no Metabase accounts have been collected');
+    const noAccounts = needsMetabaseAccounts(context);
+    if (noAccounts) return noAccounts;
     if (listParameter<string>(context.parameters, 'adminGroupIds').length === 0) {
       return notEvaluable('no Entra admin group is configured (ENTRA_ADMIN_GROUP_IDS); the privileged population is still listed');
     }
@@ -72,14 +73,7 @@ export const unjustifiedPrivilege = defineRule({
         .join(' and ');
       return {
         id: findingId(id, row.source_id, row.account_id),
-        subject: {
-          personId: row.person_id,
-          upn,
-          metabaseAccountId: String(row.account_id),
-          email: row.email,
-          credentialId: null,
-          source: row.source_id,
-        },
+        subject: accountSubject(row, { personId: row.person_id, upn: upn }),
         summary:
           row.link_status === 'linked'
             ? `Metabase account ${row.email ?? row.account_id} is an administrator (${via}) but ${upn ?? row.person_id} is in no Entra admin group`
