@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { CollectionRepository, TimeRange } from '../store/collection.repository.js';
 import type { Store } from '../store/database.js';
-import type { EvidenceRepository } from '../store/evidence.repository.js';
+import { createEvidenceRepository, type EvidenceRepository } from '../store/evidence.repository.js';
 
 export interface CollectContext {
   readonly store: Store;
@@ -48,6 +48,20 @@ export interface ProgressReporter {
 }
 
 export const silentProgress: ProgressReporter = { update() {}, done() {} };
+
+/** The context of one run (collection or import) over a store: the evidence repository is
+ *  made here, progress is silent unless given. */
+export function createCollectContext(
+  parts: Omit<CollectContext, 'evidence' | 'progress' | 'signal'> & { progress?: ProgressReporter; signal?: AbortSignal | undefined },
+): CollectContext {
+  const { progress, signal, ...rest } = parts;
+  return {
+    ...rest,
+    evidence: createEvidenceRepository(rest.store.db),
+    progress: progress ?? silentProgress,
+    ...(signal ? { signal } : {}),
+  };
+}
 
 /**
  * What a record mapper returns for one upstream record, in every collector: the record to
