@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { type RawBuilder, sql } from 'kysely';
 
 import type { FindingSubject, RuleContext } from '../types.js';
-import { notEvaluable, type OutcomeDraft } from './define-rule.js';
+import { type FindingDraft, notEvaluable, type OutcomeDraft } from './define-rule.js';
 
 /** Deterministic: the same rule and subject give the same id in every run and report. */
 export function findingId(rule: string, ...key: (string | number | null | undefined)[]): string {
@@ -112,3 +112,26 @@ export const needsMetabaseAccountsAndEntraDirectory = (context: RuleContext): Ou
   context.inventory.metabaseSourceIds.length === 0 || context.inventory.entraSourceIds.length === 0
     ? notEvaluable('needs both Metabase accounts and Entra directory data')
     : null;
+
+/** The sign-in rules' findings: one per person, from their sign-ins of the period (rows
+ *  ordered by person, then time), with every sign-in as evidence. */
+export function signInFindings<T extends { user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date }>(
+  context: RuleContext,
+  rule: string,
+  rows: readonly T[],
+  summary: (signIns: T[], who: string) => string,
+): FindingDraft[] {
+  return groupBy(rows, (row) => row.user_id).map((signIns) => {
+    const personId = signIns[0]!.user_id;
+    const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
+    return {
+      id: findingId(rule, personId),
+      subject: entraUserSubject(personId, upn),
+      summary: summary(signIns, upn ?? personId),
+      firstSeen: iso(signIns[0]!.occurred_at),
+      lastSeen: iso(signIns[signIns.length - 1]!.occurred_at),
+      evidence: signIns.map((s) => ({ source: 'entra-sign-in', id: s.upstream_id, at: iso(s.occurred_at) })),
+      detail: { count: signIns.length },
+    };
+  });
+}

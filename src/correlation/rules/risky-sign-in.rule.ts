@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { capabilities } from '../../store/streams.js';
 import { listParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { entraUserSubject, findingId, groupBy, iso, needsEntraSignIns, successfulAppSignInsInPeriod } from './common.js';
+import { needsEntraSignIns, signInFindings, successfulAppSignInsInPeriod } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'risky-sign-in';
@@ -61,19 +61,13 @@ export const riskySignIn = defineRule({
       );
     }
     const { rows } = await query.risky.execute(context.db);
-    const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
-      const personId = signIns[0]!.user_id;
-      const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
-      return {
-        id: findingId(id, personId),
-        subject: entraUserSubject(personId, upn),
-        summary: `${signIns.length} risky successful Metabase sign-in(s) of ${upn ?? personId} (${[...new Set(signIns.map((s) => s.risk_level_during_sign_in ?? s.risk_state))].join(', ')})`,
-        firstSeen: iso(signIns[0]!.occurred_at),
-        lastSeen: iso(signIns[signIns.length - 1]!.occurred_at),
-        evidence: signIns.map((s) => ({ source: 'entra-sign-in', id: s.upstream_id, at: iso(s.occurred_at) })),
-        detail: { count: signIns.length },
-      };
-    });
+    const findings = signInFindings(
+      context,
+      id,
+      rows,
+      (signIns, who) =>
+        `${signIns.length} risky successful Metabase sign-in(s) of ${who} (${[...new Set(signIns.map((s) => s.risk_level_during_sign_in ?? s.risk_state))].join(', ')})`,
+    );
     return evaluated(findings, { notEvaluableCount: withoutRisk, detail: counts });
   },
 });

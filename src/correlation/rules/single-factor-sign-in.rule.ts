@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 
 import { capabilities } from '../../store/streams.js';
 import type { RuleContext } from '../types.js';
-import { entraUserSubject, findingId, groupBy, iso, needsEntraSignIns, successfulAppSignInsInPeriod } from './common.js';
+import { needsEntraSignIns, signInFindings, successfulAppSignInsInPeriod } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'single-factor-sign-in';
@@ -44,19 +44,12 @@ export const singleFactorSignIn = defineRule({
       );
     }
     const { rows } = await query.singleFactor.execute(context.db);
-    const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
-      const personId = signIns[0]!.user_id;
-      const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
-      return {
-        id: findingId(id, personId),
-        subject: entraUserSubject(personId, upn),
-        summary: `${signIns.length} successful Metabase sign-in(s) of ${upn ?? personId} with single-factor authentication`,
-        firstSeen: iso(signIns[0]!.occurred_at),
-        lastSeen: iso(signIns[signIns.length - 1]!.occurred_at),
-        evidence: signIns.map((s) => ({ source: 'entra-sign-in', id: s.upstream_id, at: iso(s.occurred_at) })),
-        detail: { count: signIns.length },
-      };
-    });
+    const findings = signInFindings(
+      context,
+      id,
+      rows,
+      (signIns, who) => `${signIns.length} successful Metabase sign-in(s) of ${who} with single-factor authentication`,
+    );
     return evaluated(findings, { notEvaluableCount: counts.total - counts.with_requirement, detail: counts });
   },
 });

@@ -15,6 +15,17 @@ import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'unjustified-privilege';
 
+/** A privileged account and why (the report's privileged population reads the same columns). */
+export interface PrivilegedAccountRow {
+  source_id: string;
+  account_id: number;
+  email: string | null;
+  person_id: string | null;
+  link_status: string | null;
+  via_superuser: boolean;
+  via_admin_group: boolean;
+}
+
 export async function privilegedAccountsSql(context: RuleContext) {
   const memberships = await context.stateAt('metabase_membership_version');
   const groups = await context.stateAt('metabase_group_version');
@@ -33,15 +44,7 @@ async function statements(context: RuleContext) {
   const adminGroups = listParameter<string>(context.parameters, 'adminGroupIds');
   const entraMembers = await context.stateAt('entra_group_member_version');
   return {
-    unjustified: sql<{
-      source_id: string;
-      account_id: number;
-      email: string | null;
-      person_id: string | null;
-      link_status: string | null;
-      via_superuser: boolean;
-      via_admin_group: boolean;
-    }>`
+    unjustified: sql<PrivilegedAccountRow>`
       select p.source_id, p.account_id, p.email, p.person_id, p.link_status, coalesce(p.via_superuser, false) as via_superuser, p.via_admin_group
       from ${await privilegedAccountsSql(context)} p
       where (p.via_superuser or p.via_admin_group)
