@@ -191,26 +191,20 @@ export const logGap = defineRule({
  *  window after it; one at the end only the window before. */
 export async function gapEvidence(db: Kysely<Database>, sourceId: string, stream: string, gap: TimeRange): Promise<EvidenceRef[]> {
   const columns = ['id', 'covered_from', 'covered_to', 'run_id'] as const;
-  const before = await db
-    .selectFrom('coverage_window')
-    .select(columns)
-    .where('source_id', '=', sourceId)
-    .where('stream', '=', stream)
-    .where('covered_to', '<=', gap.from)
-    .orderBy('covered_to', 'desc')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const after = await db
-    .selectFrom('coverage_window')
-    .select(columns)
-    .where('source_id', '=', sourceId)
-    .where('stream', '=', stream)
-    .where('covered_from', '>=', gap.to)
-    .orderBy('covered_from', 'asc')
-    .orderBy('id', 'asc')
-    .limit(1)
-    .executeTakeFirst();
+  // The window nearest the gap on one side: the latest ending before it, the earliest starting after it.
+  const nearest = (edge: 'covered_to' | 'covered_from', op: '<=' | '>=', bound: Date, direction: 'asc' | 'desc') =>
+    db
+      .selectFrom('coverage_window')
+      .select(columns)
+      .where('source_id', '=', sourceId)
+      .where('stream', '=', stream)
+      .where(edge, op, bound)
+      .orderBy(edge, direction)
+      .orderBy('id', direction)
+      .limit(1)
+      .executeTakeFirst();
+  const before = await nearest('covered_to', '<=', gap.from, 'desc');
+  const after = await nearest('covered_from', '>=', gap.to, 'asc');
   const evidence: EvidenceRef[] = [];
   if (before) evidence.push({ source: 'coverage-window', id: String(before.id), at: new Date(before.covered_to) });
   if (after) evidence.push({ source: 'coverage-window', id: String(after.id), at: new Date(after.covered_from) });
