@@ -203,6 +203,12 @@ export function createReadRepository(db: Kysely<Database>) {
         .where('id', '=', id)
         .executeTakeFirst();
     },
+
+    /** The streams each source has ever recorded coverage for (the inventory answers per
+     *  stream), by source and stream: the coverage route and the console's coverage page. */
+    async coveredStreams(): Promise<{ source_id: string; stream: string }[]> {
+      return db.selectFrom('coverage_window').select(['source_id', 'stream']).distinct().orderBy('source_id').orderBy('stream').execute();
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { CollectionRepository, TimeRange } from '../store/collection.repository.js';
 import type { Store } from '../store/database.js';
-import type { EvidenceRepository } from '../store/evidence.repository.js';
+import { createEvidenceRepository, type EvidenceRepository } from '../store/evidence.repository.js';
 
 export interface CollectContext {
   readonly store: Store;
@@ -48,3 +48,37 @@ export interface ProgressReporter {
 }
 
 export const silentProgress: ProgressReporter = { update() {}, done() {} };
+
+/** The context of one run (collection or import) over a store: the evidence repository is
+ *  made here, progress is silent unless given. */
+export function createCollectContext(
+  parts: Omit<CollectContext, 'evidence' | 'progress' | 'signal'> & { progress?: ProgressReporter; signal?: AbortSignal | undefined },
+): CollectContext {
+  const { progress, signal, ...rest } = parts;
+  return {
+    ...rest,
+    evidence: createEvidenceRepository(rest.store.db),
+    progress: progress ?? silentProgress,
+    ...(signal ? { signal } : {}),
+  };
+}
+
+/**
+ * What a record mapper returns for one upstream record, in every collector: the record to
+ * store (if it could be made) and the problems to quarantine the upstream record with. Both
+ * may be present (a Metabase row with an unreadable JSON column is stored and set aside);
+ * neither record nor problems means nothing to do. `upstreamId` names the upstream record in
+ * the quarantine when the mapper knows it (Metabase's callers take it from the row).
+ */
+export interface Mapped<R> {
+  record?: R;
+  /** Reasons to quarantine the upstream record (the record may still be written). */
+  problems: string[];
+  upstreamId?: string | null;
+}
+
+/** A record stored without any problem. */
+export const stored = <R>(record: R): Mapped<R> => ({ record, problems: [] });
+
+/** An upstream record that cannot be stored, with the reason for the quarantine. */
+export const setAside = <R>(reason: string, upstreamId: string | null): Mapped<R> => ({ problems: [reason], upstreamId });

@@ -3,6 +3,7 @@
 // need and the API does not lives here.
 import { type Kysely, sql } from 'kysely';
 
+import { createReadRepository } from '../api/read.repository.js';
 import { loadInventory } from '../correlation/inventory.js';
 import { gapsIn, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
@@ -110,6 +111,20 @@ export function createConsoleRepository(
     async evidenceRecords(kind: string, upstreamId: string, limit = 5): Promise<EvidenceRecord[]> {
       const target = EVIDENCE_TABLES[kind as EvidenceKind];
       if (!target) return [];
+      const record = (
+        row: { source_id: string; upstream_id: string; batch_id: number; raw: unknown },
+        at: Date | string,
+        collectedAt: Date | null,
+      ): EvidenceRecord => ({
+        kind,
+        table: target.table,
+        sourceId: row.source_id,
+        upstreamId: row.upstream_id,
+        at: new Date(at),
+        batchId: row.batch_id,
+        collectedAt,
+        raw: row.raw,
+      });
       // Credentials are referred to by key id; their rows are keyed by object id.
       if (target.table === 'entra_credential_version') {
         const rows = await db
@@ -119,16 +134,7 @@ export function createConsoleRepository(
           .orderBy('observed_at', 'desc')
           .limit(limit)
           .execute();
-        return rows.map((r) => ({
-          kind,
-          table: target.table,
-          sourceId: r.source_id,
-          upstreamId: r.upstream_id,
-          at: new Date(r.observed_at),
-          batchId: r.batch_id,
-          collectedAt: null,
-          raw: r.raw,
-        }));
+        return rows.map((r) => record(r, r.observed_at, null));
       }
       if (target.kind === 'event') {
         const rows = await db
@@ -137,16 +143,7 @@ export function createConsoleRepository(
           .where('upstream_id', '=', upstreamId)
           .limit(limit)
           .execute();
-        return rows.map((r) => ({
-          kind,
-          table: target.table,
-          sourceId: r.source_id,
-          upstreamId: r.upstream_id,
-          at: new Date(r.occurred_at),
-          batchId: r.batch_id,
-          collectedAt: new Date(r.first_collected_at),
-          raw: r.raw,
-        }));
+        return rows.map((r) => record(r, r.occurred_at, new Date(r.first_collected_at)));
       }
       const rows = await db
         .selectFrom(target.table as 'entra_user_version')
@@ -155,16 +152,7 @@ export function createConsoleRepository(
         .orderBy('observed_at', 'desc')
         .limit(limit)
         .execute();
-      return rows.map((r) => ({
-        kind,
-        table: target.table,
-        sourceId: r.source_id,
-        upstreamId: r.upstream_id,
-        at: new Date(r.observed_at),
-        batchId: r.batch_id,
-        collectedAt: null,
-        raw: r.raw,
-      }));
+      return rows.map((r) => record(r, r.observed_at, null));
     },
 
     async terminatedIntervals(runId: number, personId: string) {
@@ -286,13 +274,7 @@ export function createConsoleRepository(
 
     async coverage(window: TimeRange): Promise<StreamCoverage[]> {
       const inventory = await loadInventory(db, { metabaseAppIds: [...options.metabaseAppIds], adminGroupIds: [...options.adminGroupIds] });
-      const streams = await db
-        .selectFrom('coverage_window')
-        .select(['source_id', 'stream'])
-        .distinct()
-        .orderBy('source_id')
-        .orderBy('stream')
-        .execute();
+      const streams = await createReadRepository(db).coveredStreams();
       const kinds = new Map<string, 'entra' | 'metabase'>([
         ...inventory.entraSourceIds.map((id) => [id, 'entra'] as const),
         ...inventory.metabaseSourceIds.map((id) => [id, 'metabase'] as const),

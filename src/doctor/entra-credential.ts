@@ -70,6 +70,41 @@ function credentialKind(config: Config): string {
   return 'ambient credential (DefaultAzureCredential)';
 }
 
+/** What the token endpoint's known AADSTS refusals mean, and how to fix each. */
+function knownRefusal(code: number, names: { tenant: string; client: string }): { problem: string; fix: string } | undefined {
+  const { tenant, client } = names;
+  switch (code) {
+    case 90002:
+      return {
+        problem: `tenant ${tenant} does not exist`,
+        fix: "set AZURE_TENANT_ID to the Directory (tenant) ID shown on the app registration's Overview page (and check AZURE_AUTHORITY_HOST names the right cloud)",
+      };
+    case 700016:
+      return {
+        problem: `app ${client} is not registered in tenant ${tenant} (tenant mismatch)`,
+        fix: 'use the tenant the app is registered in for AZURE_TENANT_ID, or register the collector app in this tenant and set AZURE_CLIENT_ID to its Application (client) ID',
+      };
+    case 7000215:
+      return {
+        problem: 'the client secret was refused',
+        fix: "set AZURE_CLIENT_SECRET to the secret's Value (not its Secret ID); if lost, create a new secret under App registrations → Certificates & secrets",
+      };
+    case 7000222:
+      return {
+        problem: 'the client secret has expired',
+        fix: `create a new client secret for app ${client} (App registrations → Certificates & secrets), set AZURE_CLIENT_SECRET to it, then delete the expired one`,
+      };
+    case 700027:
+    case 700024:
+      return {
+        problem: 'the certificate assertion was refused',
+        fix: `upload the certificate in AZURE_CLIENT_CERTIFICATE_PATH to app ${client} (Certificates & secrets → Certificates), or renew it`,
+      };
+    default:
+      return undefined;
+  }
+}
+
 /** The token check's line, from what the token endpoint said. */
 export function tokenCheck(config: Config, outcome: TokenOutcome): Check {
   const tenant = config.AZURE_TENANT_ID ?? '(unset)';
@@ -88,46 +123,8 @@ export function tokenCheck(config: Config, outcome: TokenOutcome): Check {
     return pass('entra', NAME_TOKEN, `${kind} of app ${client} got a Graph token from tenant ${tenant}${tid}`);
   }
   const said = outcome.message ?? 'refused';
-  switch (outcome.aadsts) {
-    case 90002:
-      return fail(
-        'entra',
-        NAME_TOKEN,
-        `tenant ${tenant} does not exist: ${said}`,
-        "set AZURE_TENANT_ID to the Directory (tenant) ID shown on the app registration's Overview page (and check AZURE_AUTHORITY_HOST names the right cloud)",
-      );
-    case 700016:
-      return fail(
-        'entra',
-        NAME_TOKEN,
-        `app ${client} is not registered in tenant ${tenant} (tenant mismatch): ${said}`,
-        'use the tenant the app is registered in for AZURE_TENANT_ID, or register the collector app in this tenant and set AZURE_CLIENT_ID to its Application (client) ID',
-      );
-    case 7000215:
-      return fail(
-        'entra',
-        NAME_TOKEN,
-        `the client secret was refused: ${said}`,
-        "set AZURE_CLIENT_SECRET to the secret's Value (not its Secret ID); if lost, create a new secret under App registrations → Certificates & secrets",
-      );
-    case 7000222:
-      return fail(
-        'entra',
-        NAME_TOKEN,
-        `the client secret has expired: ${said}`,
-        `create a new client secret for app ${client} (App registrations → Certificates & secrets), set AZURE_CLIENT_SECRET to it, then delete the expired one`,
-      );
-    case 700027:
-    case 700024:
-      return fail(
-        'entra',
-        NAME_TOKEN,
-        `the certificate assertion was refused: ${said}`,
-        `upload the certificate in AZURE_CLIENT_CERTIFICATE_PATH to app ${client} (Certificates & secrets → Certificates), or renew it`,
-      );
-    default:
-      break;
-  }
+  const refusal = outcome.aadsts === undefined ? undefined : knownRefusal(outcome.aadsts, { tenant, client });
+  if (refusal) return fail('entra', NAME_TOKEN, `${refusal.problem}: ${said}`, refusal.fix);
   if (/endpoints_resolution_error|untrusted_authority|issuer_validation_failed|ENOTFOUND|ECONNREFUSED|certificate/i.test(said)) {
     return fail(
       'entra',

@@ -44,6 +44,11 @@ export interface WriteAttempt {
   message?: string;
 }
 
+/** The fix to print for an error, by its code; `otherwise` for any other code. */
+function fixFor(error: { code?: string }, fixes: Readonly<Record<string, string>>, otherwise: string): string {
+  return (error.code !== undefined ? fixes[error.code] : undefined) ?? otherwise;
+}
+
 /** Sends each write probe in its own transaction, rolled back whatever happens. */
 export async function attemptWrites(db: AppDb): Promise<WriteAttempt[]> {
   const attempts: WriteAttempt[] = [];
@@ -262,12 +267,14 @@ export async function checkMetabase(config: {
         );
       } catch (error) {
         const e = error as AppError;
-        const fix =
-          e.code === 'UPSTREAM_AUTH'
-            ? 'set METABASE_API_KEY to a current key (Admin → Settings → Authentication → API keys)'
-            : e.code === 'UPSTREAM_PERMISSION'
-              ? 'put the API key in the Administrators group'
-              : 'check METABASE_URL and the network path to Metabase';
+        const fix = fixFor(
+          e,
+          {
+            UPSTREAM_AUTH: 'set METABASE_API_KEY to a current key (Admin → Settings → Authentication → API keys)',
+            UPSTREAM_PERMISSION: 'put the API key in the Administrators group',
+          },
+          'check METABASE_URL and the network path to Metabase',
+        );
         checks.push(fail('metabase', name, e.message ?? String(error), fix));
       }
     }
@@ -287,12 +294,15 @@ export async function checkMetabase(config: {
       db = await openAppDb(config.METABASE_DB_URL);
     } catch (error) {
       const e = error instanceof AppError ? error : appDbError(error, 'METABASE_DB_URL');
-      const fix =
-        e.code === 'UPSTREAM_AUTH'
-          ? 'check the user and password in METABASE_DB_URL'
-          : e.code === 'UPSTREAM_UNAVAILABLE'
-            ? 'check the host, port and database name in METABASE_DB_URL, and that this machine may connect (firewall, pg_hba.conf, bind-address)'
-            : 'check METABASE_DB_URL';
+      const fix = fixFor(
+        e,
+        {
+          UPSTREAM_AUTH: 'check the user and password in METABASE_DB_URL',
+          UPSTREAM_UNAVAILABLE:
+            'check the host, port and database name in METABASE_DB_URL, and that this machine may connect (firewall, pg_hba.conf, bind-address)',
+        },
+        'check METABASE_DB_URL',
+      );
       checks.push(fail('metabase', 'Metabase database reachable', e.message, fix));
       checks.push(skip('metabase', 'Metabase database is read-only for accesstrail', 'not evaluable: no connection'));
       checks.push(skip('metabase', 'Metabase version and edition', 'not evaluable: no connection'));

@@ -17,7 +17,7 @@ import { type Kysely, sql } from 'kysely';
 
 import { collectEntra, type EntraTuning } from '../collectors/entra/index.js';
 import { collectMetabase, metabaseInstance } from '../collectors/metabase/index.js';
-import { type CollectContext, type ProgressReporter, silentProgress, type SourceSummary } from '../collectors/types.js';
+import { createCollectContext, type ProgressReporter, type SourceSummary } from '../collectors/types.js';
 import type { Config } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { correlateFromConfig, DEFAULT_LOOKBACK_DAYS } from '../correlation/service.js';
@@ -25,7 +25,6 @@ import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createCollectionRepository } from '../store/collection.repository.js';
 import { isStoreConnectionLoss, type Store } from '../store/database.js';
-import { createEvidenceRepository } from '../store/evidence.repository.js';
 import type { Database } from '../store/schema.js';
 import { entraSourceId, metabaseSourceId } from '../store/streams.js';
 
@@ -183,17 +182,7 @@ export async function prepareCollection(deps: CollectionRunDependencies, request
 
   const execute = async (): Promise<CollectionRunResult> => {
     const logger = deps.logger.child({ collectionRunId: runId });
-    const context: CollectContext = {
-      store,
-      config,
-      logger,
-      runId,
-      evidence: createEvidenceRepository(store.db),
-      collection,
-      progress: deps.progress ?? silentProgress,
-      now,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    };
+    const context = createCollectContext({ store, config, logger, runId, collection, now, progress: deps.progress, signal: deps.signal });
     const options = { ...(request.since ? { since: request.since } : {}), ...(request.until ? { until: request.until } : {}) };
     let result: CollectionRunResult;
     try {

@@ -1,12 +1,15 @@
 // The report model: the canonical document every rendering (JSON, PDF, CSV, OSCAL) is
 // a pure function of. Field names are a promise to scripts (docs/report-json.md);
 // add fields only, and bump the minor schemaVersion when you do.
+import type { FindingSubject, Severity } from '../correlation/types.js';
+
+// A finding's subject and severity are the correlation's own, carried as they are.
+export type { FindingSubject, Severity };
 
 export const REPORT_SCHEMA_VERSION = '1.0';
 
 export type Framework = 'soc2' | 'iso27001';
 export type ControlStatus = 'effective' | 'exceptions' | 'incomplete' | 'not-evaluable';
-export type Severity = 'high' | 'medium' | 'low';
 
 export interface Range {
   from: string; // ISO-8601 UTC
@@ -50,15 +53,6 @@ export interface RuleSection {
   findingCount: number;
   /** Instants the rule could not judge because a source lacked coverage. */
   notEvaluableCount: number;
-}
-
-export interface FindingSubject {
-  personId: string | null;
-  upn: string | null;
-  metabaseAccountId: string | null;
-  email: string | null;
-  credentialId: string | null;
-  source: string | null;
 }
 
 export interface EvidenceRef {

@@ -17,7 +17,8 @@ import { type CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction
 
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { deliveryList } from '../correlation/rules/common.js';
-import { privilegedAccountsSql } from '../correlation/rules/unjustified-privilege.rule.js';
+import type { EntraCredentialRow as StaleEntraCredentialRow } from '../correlation/rules/stale-credential.rule.js';
+import { type PrivilegedAccountRow, privilegedAccountsSql } from '../correlation/rules/unjustified-privilege.rule.js';
 import type { RuleContext } from '../correlation/types.js';
 import type { TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
@@ -105,6 +106,11 @@ export async function populationStatements(input: PopulationInput): Promise<Name
   const entraCredentials = sql.table(stateInputTable('entra_credential_version'));
   const privileged = await privilegedAccountsSql(context);
   const adminGroups = input.correlation.inventory.adminGroupIds;
+  // An account's first and last event of one Metabase table in the period (alias `alias`).
+  const activitySpan = (table: string, accountColumn: string, alias: string) => sql`left join lateral (
+      select min(occurred_at) as first_at, max(occurred_at) as last_at from ${sql.raw(table)}
+      where source_id = a.source_id and ${sql.raw(accountColumn)} = a.upstream_id::bigint and occurred_at >= ${period.from} and occurred_at < ${period.to}
+    ) ${sql.raw(alias)} on true`;
   const people = sql`(select distinct on (upstream_id) upstream_id, user_principal_name from entra_user_version where present order by upstream_id, observed_at desc)`;
 
   return [
@@ -132,22 +138,10 @@ export async function populationStatements(input: PopulationInput): Promise<Name
     -- First and last activity in the period, and the last successful sign-in: index
     -- probes per account (min/max read one end of (source, user, time) indexes)
     -- rather than aggregating every event of the period.
-    left join lateral (
-      select min(occurred_at) as first_at, max(occurred_at) as last_at from metabase_login
-      where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at >= ${period.from} and occurred_at < ${period.to}
-    ) l on true
-    left join lateral (
-      select min(occurred_at) as first_at, max(occurred_at) as last_at from metabase_query_execution
-      where source_id = a.source_id and executor_id = a.upstream_id::bigint and occurred_at >= ${period.from} and occurred_at < ${period.to}
-    ) q on true
-    left join lateral (
-      select min(occurred_at) as first_at, max(occurred_at) as last_at from metabase_view
-      where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at >= ${period.from} and occurred_at < ${period.to}
-    ) v on true
-    left join lateral (
-      select min(occurred_at) as first_at, max(occurred_at) as last_at from metabase_audit_event
-      where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at >= ${period.from} and occurred_at < ${period.to}
-    ) e on true
+    ${activitySpan('metabase_login', 'user_id', 'l')}
+    ${activitySpan('metabase_query_execution', 'executor_id', 'q')}
+    ${activitySpan('metabase_view', 'user_id', 'v')}
+    ${activitySpan('metabase_audit_event', 'user_id', 'e')}
     left join lateral (
       select max(s.occurred_at) as at from entra_sign_in s
       where s.user_id = il.person_id and s.app_id = any(${input.correlation.inventory.metabaseAppIds}::text[]) and s.error_code = 0 and s.occurred_at <= ${asOf}
@@ -253,14 +247,7 @@ interface TerminatedRow {
   deactivated_at: Date | null;
   last_activity: Date | null;
 }
-interface PrivilegedQueryRow {
-  source_id: string;
-  account_id: number;
-  email: string | null;
-  person_id: string | null;
-  link_status: string | null;
-  via_superuser: boolean;
-  via_admin_group: boolean;
+interface PrivilegedQueryRow extends PrivilegedAccountRow {
   in_group: boolean;
 }
 interface ChangeRow {
@@ -278,15 +265,7 @@ interface NonHumanQueryRow {
   owner: string | null;
   last_use: Date | null;
 }
-interface EntraCredentialRow {
-  key_id: string;
-  app_id: string | null;
-  owner_kind: string | null;
-  credential_type: string | null;
-  display_name: string | null;
-  start_date_time: Date | null;
-  end_date_time: Date | null;
-}
+type EntraCredentialRow = Omit<StaleEntraCredentialRow, 'source_id'>;
 interface ApiKeyRow {
   upstream_id: string;
   key_prefix: string | null;

@@ -26,16 +26,16 @@ describe('Entra record mapping', () => {
       now,
     );
     expect(ok).toMatchObject({
-      ok: true,
-      row: { user_principal_name: 'a@b.example', error_code: 53003, event_types: ['nonInteractiveUser'], graph_version: 'beta' },
+      problems: [],
+      record: { user_principal_name: 'a@b.example', error_code: 53003, event_types: ['nonInteractiveUser'], graph_version: 'beta' },
     });
     expect(mapSignIn({ id: 's', createdDateTime: '2030-01-01T00:00:00Z' }, 'beta', now)).toMatchObject({
-      ok: false,
-      reason: expect.stringMatching(/impossible/),
+      problems: [expect.stringMatching(/impossible/)],
+      upstreamId: 's',
     });
     expect(mapSignIn({ createdDateTime: '2026-07-01T10:00:00Z' }, 'beta', now)).toMatchObject({
-      ok: false,
-      reason: 'sign-in without an id',
+      problems: ['sign-in without an id'],
+      upstreamId: null,
     });
   });
 
@@ -50,7 +50,10 @@ describe('Entra record mapping', () => {
       },
       now,
     );
-    expect(mapped).toMatchObject({ ok: true, row: { target_ids: ['u1', 'g1'], initiated_by_app_id: 'x', initiated_by_user_id: null } });
+    expect(mapped).toMatchObject({
+      problems: [],
+      record: { target_ids: ['u1', 'g1'], initiated_by_app_id: 'x', initiated_by_user_id: null },
+    });
   });
 
   it('never keeps secret text or key material of credentials', () => {
@@ -64,7 +67,7 @@ describe('Entra record mapping', () => {
       'application',
     );
     expect(JSON.stringify(rows)).not.toMatch(/shh|MIIB/);
-    expect(rows.map((r) => (r.ok ? r.row.upstream_id : null))).toEqual(['o:k1', 'o:k2']);
+    expect(rows.map((r) => r.record?.upstream_id ?? null)).toEqual(['o:k1', 'o:k2']);
   });
 });
 

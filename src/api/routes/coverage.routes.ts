@@ -63,14 +63,7 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
         metabaseAppIds: [...context.config.ENTRA_METABASE_APP_IDS],
         adminGroupIds: [...context.config.ENTRA_ADMIN_GROUP_IDS],
       });
-      // The streams a source has ever recorded coverage for (the inventory answers per stream).
-      const streams = await db
-        .selectFrom('coverage_window')
-        .select(['source_id', 'stream'])
-        .distinct()
-        .orderBy('source_id')
-        .orderBy('stream')
-        .execute();
+      const streams = await context.reads.coveredStreams();
       const freshness = await readFreshness(db, { now: asOf, entraRetentionDays: context.config.ENTRA_LOG_RETENTION_DAYS });
       const window = { from: new Date(asOf.getTime() - GAP_WINDOW_DAYS * 86_400_000), to: asOf };
       const text = (r: { from: Date; to: Date }) => ({ from: r.from.toISOString(), to: r.to.toISOString() });

@@ -8,11 +8,10 @@ import type { Command } from 'commander';
 
 import { entraImportKinds, type EntraImportOptions, importEntraFile } from '../../collectors/entra/import/index.js';
 import { importMetabaseUsageCsv, type MetabaseUsageCsvKind } from '../../collectors/metabase/usage-csv.js';
-import { type CollectContext, silentProgress, type StreamSummary } from '../../collectors/types.js';
+import { type CollectContext, createCollectContext, type StreamSummary } from '../../collectors/types.js';
 import { requireSetting } from '../../config.js';
 import { AppError } from '../../errors.js';
 import { createCollectionRepository } from '../../store/collection.repository.js';
-import { createEvidenceRepository } from '../../store/evidence.repository.js';
 import { entraSourceId } from '../../store/streams.js';
 import { say, withStore } from '../context.js';
 
@@ -87,16 +86,7 @@ export function registerImport(program: Command): void {
       await withStore(async ({ store, config, logger }) => {
         const collection = createCollectionRepository(store.db);
         const runId = await collection.startRun('import', { files, kind: options.kind ?? null });
-        const context: CollectContext = {
-          store,
-          config,
-          logger,
-          runId,
-          evidence: createEvidenceRepository(store.db),
-          collection,
-          progress: silentProgress,
-          now: () => new Date(),
-        };
+        const context = createCollectContext({ store, config, logger, runId, collection, now: () => new Date() });
         const summaries: StreamSummary[] = [];
         try {
           for (const file of files) {

@@ -6,7 +6,8 @@ import { capabilities } from '../../store/streams.js';
 import type { StateTableName } from '../../store/tables.js';
 import type { StateRecord } from '../../store/tables.js';
 import type { CollectContext, StreamSummary } from '../types.js';
-import { mapApplication, mapAssignment, mapCredentials, mapGroup, mapMember, type Mapped, mapUser } from './records.js';
+import type { Mapped } from '../types.js';
+import { mapApplication, mapAssignment, mapCredentials, mapGroup, mapMember, mapUser } from './records.js';
 import { type Requester, RequestFailure } from './requester.js';
 
 export interface DirectoryDeps {
@@ -97,14 +98,14 @@ async function openSnapshot(deps: DirectoryDeps, table: StateTableName): Promise
     async write(mapped, payloads) {
       const rows: StateRecord[] = [];
       for (const [i, item] of mapped.entries()) {
-        if (item.ok) rows.push(item.row);
-        else {
+        if (item.record) rows.push(item.record);
+        if (item.problems.length > 0) {
           summary.quarantined++;
           await context.collection.quarantine({
             sourceId,
             stream: table,
-            upstreamId: item.upstreamId,
-            reason: item.reason,
+            upstreamId: item.upstreamId ?? null,
+            reason: item.problems.join('; '),
             payload: payloads?.[i] ?? null,
             runId: context.runId,
           });

@@ -7,7 +7,8 @@ import type { TimeRange } from '../../store/collection.repository.js';
 import { capabilities, streams } from '../../store/streams.js';
 import type { EventRecord } from '../../store/tables.js';
 import type { CollectContext, StreamSummary } from '../types.js';
-import { mapAudit, type Mapped, mapSignIn, riskHidden } from './records.js';
+import type { Mapped } from '../types.js';
+import { mapAudit, mapSignIn, riskHidden } from './records.js';
 import { type GraphPage, type Requester, RequestFailure } from './requester.js';
 
 export interface WindowPolicy {
@@ -222,14 +223,14 @@ async function store(deps: LogStreamDeps, spec: StreamSpec, records: Record<stri
   const rows: EventRecord[] = [];
   for (const record of records) {
     const mapped = spec.map(record);
-    if (mapped.ok) rows.push(mapped.row);
-    else {
+    if (mapped.record) rows.push(mapped.record);
+    if (mapped.problems.length > 0) {
       summary.quarantined++;
       await deps.context.collection.quarantine({
         sourceId: deps.sourceId,
         stream: spec.stream,
-        upstreamId: mapped.upstreamId,
-        reason: mapped.reason,
+        upstreamId: mapped.upstreamId ?? null,
+        reason: mapped.problems.join('; '),
         payload: record,
         runId: deps.context.runId,
       });
@@ -278,7 +279,7 @@ export async function collectSignIns(deps: LogStreamDeps, appIds: readonly strin
     },
     map(record) {
       const mapped = mapSignIn(record, version, context.now());
-      if (mapped.ok) {
+      if (mapped.record) {
         if (riskHidden(record)) hidden++;
         else if (record['riskLevelDuringSignIn'] !== undefined) withRisk++;
       }

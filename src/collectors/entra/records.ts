@@ -1,12 +1,11 @@
 // Graph JSON → rows of the evidence tables (src/store/tables.ts). The whole record is kept
 // as raw (minus secret material); the normalised columns are what the rules query.
-// A record that cannot be an event (no id, no usable time) is returned as a rejection
-// with the reason, for the quarantine.
+// A record that cannot be an event (no id, no usable time) is set aside with the reason,
+// for the quarantine (the shared Mapped shape of src/collectors/types.ts).
 import type { EventRecord, StateRecord } from '../../store/tables.js';
+import { type Mapped, setAside, stored } from '../types.js';
 
 type Json = Record<string, unknown>;
-
-export type Mapped<T> = { ok: true; row: T } | { ok: false; reason: string; upstreamId: string | null };
 
 /** Reads a key case-insensitively (one docs example capitalises `Type`, spec §2.2). */
 export function field(record: unknown, key: string): unknown {
@@ -56,32 +55,29 @@ function idOf(record: Json): string | null {
 
 export function mapSignIn(record: Json, graphVersion: 'beta' | 'v1.0', now: Date): Mapped<EventRecord> {
   const id = idOf(record);
-  if (!id) return { ok: false, reason: 'sign-in without an id', upstreamId: null };
+  if (!id) return setAside('sign-in without an id', null);
   const time = eventTime(record, 'createdDateTime', now);
-  if ('reason' in time) return { ok: false, reason: time.reason, upstreamId: id };
+  if ('reason' in time) return setAside(time.reason, id);
   const status = record['status'] as Json | undefined;
   const errorCode = status && typeof status['errorCode'] === 'number' ? status['errorCode'] : null;
-  return {
-    ok: true,
-    row: {
-      upstream_id: id,
-      occurred_at: time.at,
-      raw: record,
-      user_id: text(record['userId']),
-      user_principal_name: text(record['userPrincipalName'])?.toLowerCase() ?? null,
-      app_id: text(record['appId']),
-      ip_address: text(record['ipAddress']),
-      error_code: errorCode,
-      is_interactive: bool(record['isInteractive']),
-      event_types: Array.isArray(record['signInEventTypes']) ? strings(record['signInEventTypes']) : null,
-      authentication_requirement: text(record['authenticationRequirement']),
-      risk_level_during_sign_in: text(record['riskLevelDuringSignIn']),
-      risk_state: text(record['riskState']),
-      conditional_access_status: text(record['conditionalAccessStatus']),
-      correlation_id: text(record['correlationId']),
-      graph_version: graphVersion,
-    },
-  };
+  return stored({
+    upstream_id: id,
+    occurred_at: time.at,
+    raw: record,
+    user_id: text(record['userId']),
+    user_principal_name: text(record['userPrincipalName'])?.toLowerCase() ?? null,
+    app_id: text(record['appId']),
+    ip_address: text(record['ipAddress']),
+    error_code: errorCode,
+    is_interactive: bool(record['isInteractive']),
+    event_types: Array.isArray(record['signInEventTypes']) ? strings(record['signInEventTypes']) : null,
+    authentication_requirement: text(record['authenticationRequirement']),
+    risk_level_during_sign_in: text(record['riskLevelDuringSignIn']),
+    risk_state: text(record['riskState']),
+    conditional_access_status: text(record['conditionalAccessStatus']),
+    correlation_id: text(record['correlationId']),
+    graph_version: graphVersion,
+  });
 }
 
 /** Risk fields arrive as `hidden` without P2 (spec §1.2). */
@@ -91,59 +87,54 @@ export function riskHidden(record: Json): boolean {
 
 export function mapAudit(record: Json, now: Date): Mapped<EventRecord> {
   const id = text(field(record, 'id'));
-  if (!id) return { ok: false, reason: 'directory audit without an id', upstreamId: null };
+  if (!id) return setAside('directory audit without an id', null);
   const normalised: Json = { ...record, activityDateTime: field(record, 'activityDateTime') };
   const time = eventTime(normalised, 'activityDateTime', now);
-  if ('reason' in time) return { ok: false, reason: time.reason, upstreamId: id };
+  if ('reason' in time) return setAside(time.reason, id);
   const initiatedBy = field(record, 'initiatedBy');
   const targets = field(record, 'targetResources');
-  return {
-    ok: true,
-    row: {
-      upstream_id: id,
-      occurred_at: time.at,
-      raw: record,
-      activity: text(field(record, 'activityDisplayName')),
-      category: text(field(record, 'category')),
-      operation_type: text(field(record, 'operationType')),
-      result: text(field(record, 'result')),
-      initiated_by_user_id: text(field(field(initiatedBy, 'user'), 'id')),
-      initiated_by_app_id: text(field(field(initiatedBy, 'app'), 'appId')),
-      target_ids: Array.isArray(targets) ? targets.map((t) => text(field(t, 'id'))).filter((v): v is string => v !== null) : [],
-    },
-  };
+  return stored({
+    upstream_id: id,
+    occurred_at: time.at,
+    raw: record,
+    activity: text(field(record, 'activityDisplayName')),
+    category: text(field(record, 'category')),
+    operation_type: text(field(record, 'operationType')),
+    result: text(field(record, 'result')),
+    initiated_by_user_id: text(field(field(initiatedBy, 'user'), 'id')),
+    initiated_by_app_id: text(field(field(initiatedBy, 'app'), 'appId')),
+    target_ids: Array.isArray(targets) ? targets.map((t) => text(field(t, 'id'))).filter((v): v is string => v !== null) : [],
+  });
 }
 
-function stateId(record: Json, what: string): Mapped<string> {
+/** The id of a state record, or the reason it has none. */
+function stateId(record: Json, what: string): { id: string } | { rejected: Mapped<never> } {
   const id = idOf(record);
-  return id ? { ok: true, row: id } : { ok: false, reason: `${what} without an id`, upstreamId: null };
+  return id ? { id } : { rejected: setAside(`${what} without an id`, null) };
 }
 
 export function mapUser(record: Json, deleted: boolean): Mapped<StateRecord> {
   const id = stateId(record, deleted ? 'deleted user' : 'user');
-  if (!id.ok) return id;
-  return {
-    ok: true,
-    row: {
-      upstream_id: id.row,
-      raw: record,
-      user_principal_name: text(record['userPrincipalName']),
-      mail: text(record['mail']),
-      other_mails: strings(record['otherMails']),
-      proxy_addresses: strings(record['proxyAddresses']),
-      account_enabled: bool(record['accountEnabled']),
-      user_type: text(record['userType']),
-      created_date_time: parseGraphInstant(record['createdDateTime']),
-      deleted_date_time: parseGraphInstant(record['deletedDateTime']),
-      employee_leave_date_time: parseGraphInstant(record['employeeLeaveDateTime']),
-    },
-  };
+  if ('rejected' in id) return id.rejected;
+  return stored({
+    upstream_id: id.id,
+    raw: record,
+    user_principal_name: text(record['userPrincipalName']),
+    mail: text(record['mail']),
+    other_mails: strings(record['otherMails']),
+    proxy_addresses: strings(record['proxyAddresses']),
+    account_enabled: bool(record['accountEnabled']),
+    user_type: text(record['userType']),
+    created_date_time: parseGraphInstant(record['createdDateTime']),
+    deleted_date_time: parseGraphInstant(record['deletedDateTime']),
+    employee_leave_date_time: parseGraphInstant(record['employeeLeaveDateTime']),
+  });
 }
 
 export function mapGroup(record: Json): Mapped<StateRecord> {
   const id = stateId(record, 'group');
-  if (!id.ok) return id;
-  return { ok: true, row: { upstream_id: id.row, raw: record, display_name: text(record['displayName']) } };
+  if ('rejected' in id) return id.rejected;
+  return stored({ upstream_id: id.id, raw: record, display_name: text(record['displayName']) });
 }
 
 /** `#microsoft.graph.user` → `user`. */
@@ -154,18 +145,15 @@ export function objectType(record: Json): string | null {
 
 export function mapMember(groupId: string, record: Json, transitive: boolean): Mapped<StateRecord> {
   const id = stateId(record, 'group member');
-  if (!id.ok) return id;
-  return {
-    ok: true,
-    row: {
-      upstream_id: `${groupId}:${id.row}`,
-      raw: record,
-      group_id: groupId,
-      member_id: id.row,
-      member_type: objectType(record),
-      transitive,
-    },
-  };
+  if ('rejected' in id) return id.rejected;
+  return stored({
+    upstream_id: `${groupId}:${id.id}`,
+    raw: record,
+    group_id: groupId,
+    member_id: id.id,
+    member_type: objectType(record),
+    transitive,
+  });
 }
 
 /** Removes what must never be stored: secretText (only sent at creation) and key material. */
@@ -182,7 +170,7 @@ export function withoutSecrets(record: Json): Json {
 
 export function mapApplication(record: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord> {
   const id = stateId(record, kind);
-  if (!id.ok) return id;
+  if ('rejected' in id) return id.rejected;
   const redirectUris =
     kind === 'application'
       ? [
@@ -191,17 +179,14 @@ export function mapApplication(record: Json, kind: 'application' | 'servicePrinc
           ...strings(field(record['publicClient'], 'redirectUris')),
         ]
       : strings(record['replyUrls']);
-  return {
-    ok: true,
-    row: {
-      upstream_id: id.row,
-      raw: withoutSecrets(record),
-      object_kind: kind,
-      app_id: text(record['appId']),
-      display_name: text(record['displayName']),
-      redirect_uris: redirectUris,
-    },
-  };
+  return stored({
+    upstream_id: id.id,
+    raw: withoutSecrets(record),
+    object_kind: kind,
+    app_id: text(record['appId']),
+    display_name: text(record['displayName']),
+    redirect_uris: redirectUris,
+  });
 }
 
 export function mapCredentials(owner: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord>[] {
@@ -212,12 +197,11 @@ export function mapCredentials(owner: Json, kind: 'application' | 'servicePrinci
   const add = (credential: Json, type: string | null) => {
     const keyId = text(credential['keyId']);
     if (!keyId) {
-      rows.push({ ok: false, reason: `credential of ${kind} ${ownerId} without a keyId`, upstreamId: null });
+      rows.push(setAside(`credential of ${kind} ${ownerId} without a keyId`, null));
       return;
     }
-    rows.push({
-      ok: true,
-      row: {
+    rows.push(
+      stored({
         upstream_id: `${ownerId}:${keyId}`,
         raw: credential,
         owner_id: ownerId,
@@ -228,8 +212,8 @@ export function mapCredentials(owner: Json, kind: 'application' | 'servicePrinci
         display_name: text(credential['displayName']),
         start_date_time: parseGraphInstant(credential['startDateTime']),
         end_date_time: parseGraphInstant(credential['endDateTime']),
-      },
-    });
+      }),
+    );
   };
   for (const credential of (clean['passwordCredentials'] as Json[] | undefined) ?? []) add(credential, 'password');
   for (const credential of (clean['keyCredentials'] as Json[] | undefined) ?? []) add(credential, text(credential['type']) ?? 'key');
@@ -238,16 +222,13 @@ export function mapCredentials(owner: Json, kind: 'application' | 'servicePrinci
 
 export function mapAssignment(record: Json): Mapped<StateRecord> {
   const id = stateId(record, 'app role assignment');
-  if (!id.ok) return id;
-  return {
-    ok: true,
-    row: {
-      upstream_id: id.row,
-      raw: record,
-      principal_id: text(record['principalId']),
-      principal_type: text(record['principalType']),
-      resource_id: text(record['resourceId']),
-      app_role_id: text(record['appRoleId']),
-    },
-  };
+  if ('rejected' in id) return id.rejected;
+  return stored({
+    upstream_id: id.id,
+    raw: record,
+    principal_id: text(record['principalId']),
+    principal_type: text(record['principalType']),
+    resource_id: text(record['resourceId']),
+    app_role_id: text(record['appRoleId']),
+  });
 }

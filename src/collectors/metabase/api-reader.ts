@@ -5,8 +5,8 @@
 import { AppError } from '../../errors.js';
 import { capabilities, metabaseApiLimits, streams } from '../../store/streams.js';
 import type { StateRecord, StateTableName } from '../../store/tables.js';
-import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
-import { mapAccount, mapApiKey, mapGroup, mapMembership, type Mapped, mapQueryExecution, plainRow, type Row } from './mapping.js';
+import type { CollectContext, CollectOptions, Mapped, StreamSummary } from '../types.js';
+import { mapAccount, mapApiKey, mapGroup, mapMembership, mapQueryExecution, plainRow, type Row } from './mapping.js';
 import { emptySummary, mapBatch, writeEventBatch, writeStateBatch } from './sink.js';
 
 export const API_PAGE_SIZE = 200;

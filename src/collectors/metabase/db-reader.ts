@@ -11,7 +11,7 @@
 //   the end, so a failed run never tombstones anybody.
 import { capabilities, streams } from '../../store/streams.js';
 import type { EventRecord, EventTableName, StateRecord, StateTableName } from '../../store/tables.js';
-import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
+import type { CollectContext, CollectOptions, Mapped, StreamSummary } from '../types.js';
 import { type AppDb, appDbError, isMissingTable, type Row } from './app-db.js';
 import {
   mapAccount,
@@ -21,7 +21,6 @@ import {
   mapGroup,
   mapLogin,
   mapMembership,
-  type Mapped,
   mapQueryExecution,
   mapSession,
   mapView,

@@ -6,14 +6,9 @@
 import { createHash } from 'node:crypto';
 
 import type { EventRecord, StateRecord } from '../../store/tables.js';
+import type { Mapped } from '../types.js';
 
 export type Row = Record<string, unknown>;
-
-export interface Mapped<R> {
-  record?: R;
-  /** Reasons to quarantine the upstream row (the record may still be written). */
-  problems: string[];
-}
 
 /** Metabase's internal user (CreateInternalUser migration). */
 export const INTERNAL_USER_ID = 13371338;
@@ -115,69 +110,64 @@ function event(occurredColumn: string, row: Row, now: Date, problems: string[]):
   return at!;
 }
 
-export function mapLogin(row: Row, now: Date): Mapped<EventRecord> {
+/** An event row: its time (else only the problem), then its raw record and columns;
+ *  `build` may add problems (an unreadable JSON column) to a record still stored. */
+function eventRecord(
+  row: Row,
+  now: Date,
+  timeColumn: string,
+  build: (problems: string[]) => { raw: unknown; columns: Record<string, unknown>; upstreamId?: string },
+): Mapped<EventRecord> {
   const problems: string[] = [];
-  const at = event('timestamp', row, now, problems);
-  const sessionId = str(row['session_id']);
-  const sessionKey = sessionId ? sha256Hex(sessionId) : null;
+  const at = event(timeColumn, row, now, problems);
   if (!at) return { problems };
-  const raw = { ...plainRow(row, ['session_id']), session_key: sessionKey };
-  return {
-    problems,
-    record: {
-      upstream_id: String(row['id']),
-      occurred_at: at,
-      raw,
-      user_id: num(row['user_id']),
-      session_key: sessionKey,
-      device_id: str(row['device_id']),
-      ip_address: str(row['ip_address']),
-    },
-  };
+  const { raw, columns, upstreamId } = build(problems);
+  return { problems, record: { upstream_id: upstreamId ?? String(row['id']), occurred_at: at, raw, ...columns } };
+}
+
+export function mapLogin(row: Row, now: Date): Mapped<EventRecord> {
+  return eventRecord(row, now, 'timestamp', () => {
+    const sessionId = str(row['session_id']);
+    const sessionKey = sessionId ? sha256Hex(sessionId) : null;
+    return {
+      raw: { ...plainRow(row, ['session_id']), session_key: sessionKey },
+      columns: {
+        user_id: num(row['user_id']),
+        session_key: sessionKey,
+        device_id: str(row['device_id']),
+        ip_address: str(row['ip_address']),
+      },
+    };
+  });
 }
 
 export function mapSession(row: Row, now: Date): Mapped<EventRecord> {
-  const problems: string[] = [];
-  const at = event('created_at', row, now, problems);
-  const key = sha256Hex(String(row['id']));
-  if (!at) return { problems };
-  const raw = { ...plainRow(row, ['id', ...secretColumns['core_session']!]), session_key: key };
-  return {
-    problems,
-    record: { upstream_id: key, occurred_at: at, raw, user_id: num(row['user_id']), auth_identity_id: num(row['auth_identity_id']) },
-  };
+  return eventRecord(row, now, 'created_at', () => {
+    const key = sha256Hex(String(row['id']));
+    return {
+      upstreamId: key,
+      raw: { ...plainRow(row, ['id', ...secretColumns['core_session']!]), session_key: key },
+      columns: { user_id: num(row['user_id']), auth_identity_id: num(row['auth_identity_id']) },
+    };
+  });
 }
 
 export function mapAuthIdentity(row: Row, now: Date): Mapped<EventRecord> {
-  const problems: string[] = [];
-  const at = event('created_at', row, now, problems);
-  if (!at) return { problems };
-  const raw = { ...plainRow(row, secretColumns['auth_identity']), metadata: parseJsonColumn(row, 'metadata', problems, 'auth_identity') };
-  return {
-    problems,
-    record: {
-      upstream_id: String(row['id']),
-      occurred_at: at,
-      raw,
+  return eventRecord(row, now, 'created_at', (problems) => ({
+    raw: { ...plainRow(row, secretColumns['auth_identity']), metadata: parseJsonColumn(row, 'metadata', problems, 'auth_identity') },
+    columns: {
       user_id: num(row['user_id']),
       provider: str(row['provider']),
       provider_id: str(row['provider_id']),
       last_used_at: parseMetabaseInstant(row['last_used_at']),
     },
-  };
+  }));
 }
 
 export function mapQueryExecution(row: Row, now: Date): Mapped<EventRecord> {
-  const problems: string[] = [];
-  const at = event('started_at', row, now, problems);
-  if (!at) return { problems };
-  const raw = plainRow(row);
-  return {
-    problems,
-    record: {
-      upstream_id: String(row['id']),
-      occurred_at: at,
-      raw,
+  return eventRecord(row, now, 'started_at', () => ({
+    raw: plainRow(row),
+    columns: {
       executor_id: num(row['executor_id']),
       context: str(row['context']),
       card_id: num(row['card_id']),
@@ -190,46 +180,32 @@ export function mapQueryExecution(row: Row, now: Date): Mapped<EventRecord> {
       auth_method: str(row['auth_method']),
       ip_address: str(row['ip_address']),
     },
-  };
+  }));
 }
 
 export function mapView(row: Row, now: Date): Mapped<EventRecord> {
-  const problems: string[] = [];
-  const at = event('timestamp', row, now, problems);
-  if (!at) return { problems };
-  const raw = { ...plainRow(row), metadata: parseJsonColumn(row, 'metadata', problems, 'view_log') };
-  return {
-    problems,
-    record: {
-      upstream_id: String(row['id']),
-      occurred_at: at,
-      raw,
+  return eventRecord(row, now, 'timestamp', (problems) => ({
+    raw: { ...plainRow(row), metadata: parseJsonColumn(row, 'metadata', problems, 'view_log') },
+    columns: {
       user_id: num(row['user_id']),
       model: str(row['model']),
       model_id: num(row['model_id']),
       has_access: bool(row['has_access']),
       context: str(row['context']),
     },
-  };
+  }));
 }
 
 export function mapAuditEvent(row: Row, now: Date): Mapped<EventRecord> {
-  const problems: string[] = [];
-  const at = event('timestamp', row, now, problems);
-  if (!at) return { problems };
-  const raw = { ...plainRow(row), details: parseJsonColumn(row, 'details', problems, 'audit_log') };
-  return {
-    problems,
-    record: {
-      upstream_id: String(row['id']),
-      occurred_at: at,
-      raw,
+  return eventRecord(row, now, 'timestamp', (problems) => ({
+    raw: { ...plainRow(row), details: parseJsonColumn(row, 'details', problems, 'audit_log') },
+    columns: {
       topic: str(row['topic']) ?? 'unknown',
       user_id: num(row['user_id']),
       model: str(row['model']),
       model_id: num(row['model_id']),
     },
-  };
+  }));
 }
 
 /** Service accounts: the API-key users, Metabase's internal user. */

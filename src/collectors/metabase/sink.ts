@@ -3,9 +3,8 @@
 // StreamSummary reports. Shared by the database reader, the API reader and the CSV import.
 import type { SnapshotWriter } from '../../store/evidence.repository.js';
 import type { EventRecord, EventTableName, StateRecord } from '../../store/tables.js';
-import type { StreamSummary } from '../types.js';
-import type { CollectContext } from '../types.js';
-import type { Mapped, Row } from './mapping.js';
+import type { CollectContext, Mapped, StreamSummary } from '../types.js';
+import type { Row } from './mapping.js';
 
 export function emptySummary(stream: string): StreamSummary {
   return { stream, records: 0, inserted: 0, revised: 0, quarantined: 0, coverage: [], notes: [] };

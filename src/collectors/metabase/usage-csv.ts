@@ -15,9 +15,9 @@ import { AppError } from '../../errors.js';
 import { metabaseSourceId, streams } from '../../store/streams.js';
 import type { EventTableName } from '../../store/tables.js';
 import type { EventRecord } from '../../store/tables.js';
-import type { CollectContext, SourceSummary } from '../types.js';
+import type { CollectContext, Mapped, SourceSummary } from '../types.js';
 import { metabaseInstance } from './index.js';
-import { mapAuditEvent, type Mapped, mapQueryExecution, mapView, plainRow, type Row } from './mapping.js';
+import { mapAuditEvent, mapQueryExecution, mapView, plainRow, type Row } from './mapping.js';
 import { emptySummary, mapBatch, writeEventBatch } from './sink.js';
 
 export type MetabaseUsageCsvKind = 'query-log' | 'view-log' | 'audit-log';

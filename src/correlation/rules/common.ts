@@ -1,10 +1,12 @@
 // Pieces shared by the rule files: finding ids, the Metabase activity union, the
-// accounts active at as-of, and small helpers for turning rows into findings.
+// accounts active at as-of, the common "needs source X" checks, and small helpers for
+// turning rows into findings.
 import { createHash } from 'node:crypto';
 
 import { type RawBuilder, sql } from 'kysely';
 
-import type { RuleContext } from '../types.js';
+import type { FindingSubject, RuleContext } from '../types.js';
+import { type FindingDraft, notEvaluable, type OutcomeDraft } from './define-rule.js';
 
 /** Deterministic: the same rule and subject give the same id in every run and report. */
 export function findingId(rule: string, ...key: (string | number | null | undefined)[]): string {
@@ -74,3 +76,62 @@ export const iso = (value: Date | string | null | undefined): Date | null =>
   value === null || value === undefined ? null : new Date(value);
 
 export const days = (ms: number) => Math.floor(ms / 86_400_000);
+
+/** A finding's subject; what is not named is null (keys in the order stored). */
+export function subjectOf(named: Partial<FindingSubject>): FindingSubject {
+  return {
+    personId: named.personId ?? null,
+    upn: named.upn ?? null,
+    metabaseAccountId: named.metabaseAccountId ?? null,
+    email: named.email ?? null,
+    credentialId: named.credentialId ?? null,
+    source: named.source ?? null,
+  };
+}
+
+/** The subject of a finding about one Metabase account (and the person linked to it). */
+export function accountSubject(
+  account: { source_id: string; account_id: number | string; email: string | null },
+  person: { personId: string | null; upn: string | null },
+): FindingSubject {
+  return subjectOf({ ...person, metabaseAccountId: String(account.account_id), email: account.email, source: account.source_id });
+}
+
+/** The subject of a finding about an Entra user's sign-ins. */
+export const entraUserSubject = (personId: string | null, upn: string | null): FindingSubject =>
+  subjectOf({ personId, upn, source: 'entra' });
+
+/** Preconditions of rules: the outcome when a source the rule reads was never collected. */
+export const needsEntraSignIns = (context: RuleContext): OutcomeDraft | null =>
+  context.inventory.entraSourceIds.length === 0 ? notEvaluable('no Entra sign-ins have been collected') : null;
+
+export const needsMetabaseAccounts = (context: RuleContext): OutcomeDraft | null =>
+  context.inventory.metabaseSourceIds.length === 0 ? notEvaluable('no Metabase accounts have been collected') : null;
+
+export const needsMetabaseAccountsAndEntraDirectory = (context: RuleContext): OutcomeDraft | null =>
+  context.inventory.metabaseSourceIds.length === 0 || context.inventory.entraSourceIds.length === 0
+    ? notEvaluable('needs both Metabase accounts and Entra directory data')
+    : null;
+
+/** The sign-in rules' findings: one per person, from their sign-ins of the period (rows
+ *  ordered by person, then time), with every sign-in as evidence. */
+export function signInFindings<T extends { user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date }>(
+  context: RuleContext,
+  rule: string,
+  rows: readonly T[],
+  summary: (signIns: T[], who: string) => string,
+): FindingDraft[] {
+  return groupBy(rows, (row) => row.user_id).map((signIns) => {
+    const personId = signIns[0]!.user_id;
+    const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
+    return {
+      id: findingId(rule, personId),
+      subject: entraUserSubject(personId, upn),
+      summary: summary(signIns, upn ?? personId),
+      firstSeen: iso(signIns[0]!.occurred_at),
+      lastSeen: iso(signIns[signIns.length - 1]!.occurred_at),
+      evidence: signIns.map((s) => ({ source: 'entra-sign-in', id: s.upstream_id, at: iso(s.occurred_at) })),
+      detail: { count: signIns.length },
+    };
+  });
+}

@@ -10,8 +10,8 @@ import { sql } from 'kysely';
 
 import { numberParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { activeHumanAccounts, days, deliveryList, findingId, iso } from './common.js';
-import { defineRule, evaluated, notEvaluable } from './define-rule.js';
+import { accountSubject, activeHumanAccounts, days, deliveryList, findingId, iso, needsMetabaseAccounts } from './common.js';
+import { defineRule, evaluated } from './define-rule.js';
 
 const id = 'dormant-account';
 
@@ -55,10 +55,7 @@ async function statements(context: RuleContext) {
 
 export const dormantAccount = defineRule({
   id,
-  precondition(context) {
-    if (context.inventory.metabaseSourceIds.length === 0) return notEvaluable('no Metabase accounts have been collected');
-    return null;
-  },
+  precondition: needsMetabaseAccounts,
   statements,
   async findings(context, query) {
     const thresholdDays = numberParameter(context.parameters, 'thresholdDays');
@@ -68,14 +65,7 @@ export const dormantAccount = defineRule({
       const upn = row.person_id ? context.directory.personUpn(row.person_id) : null;
       return {
         id: findingId(id, row.source_id, row.account_id),
-        subject: {
-          personId: row.person_id,
-          upn,
-          metabaseAccountId: String(row.account_id),
-          email: row.email,
-          credentialId: null,
-          source: row.source_id,
-        },
+        subject: accountSubject(row, { personId: row.person_id, upn: upn }),
         summary: last
           ? `Metabase account ${row.email ?? row.account_id} has not been used for ${days(context.asOf.getTime() - last.getTime())} days (threshold ${thresholdDays})`
           : `Metabase account ${row.email ?? row.account_id} has never been used (created ${iso(row.date_joined)?.toISOString().slice(0, 10) ?? 'unknown'})`,

@@ -10,8 +10,8 @@ import { sql } from 'kysely';
 
 import { listParameter, numberParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { findingId, groupBy, iso } from './common.js';
-import { defineRule, evaluated, notEvaluable } from './define-rule.js';
+import { entraUserSubject, findingId, groupBy, iso, needsEntraSignIns } from './common.js';
+import { defineRule, evaluated } from './define-rule.js';
 
 const id = 'failed-sign-in-burst';
 
@@ -60,10 +60,7 @@ function statements(context: RuleContext) {
 
 export const failedSignInBurst = defineRule({
   id,
-  precondition(context) {
-    if (context.inventory.entraSourceIds.length === 0) return notEvaluable('no Entra sign-ins have been collected');
-    return null;
-  },
+  precondition: needsEntraSignIns,
   statements,
   async findings(context, query) {
     const { rows } = await query.bursts.execute(context.db);
@@ -74,7 +71,7 @@ export const failedSignInBurst = defineRule({
       const codes = [...new Set(failures.map((f) => f.error_code))].sort((a, b) => a - b);
       return {
         id: findingId(id, first.who, new Date(first.burst_start).toISOString()),
-        subject: { personId, upn, metabaseAccountId: null, email: null, credentialId: null, source: 'entra' },
+        subject: entraUserSubject(personId, upn),
         summary: `${failures.length} failed Metabase sign-ins of ${upn ?? first.who} between ${new Date(failures[0]!.occurred_at).toISOString()} and ${new Date(failures[failures.length - 1]!.occurred_at).toISOString()} (error codes ${codes.join(', ')})`,
         firstSeen: iso(failures[0]!.occurred_at),
         lastSeen: iso(failures[failures.length - 1]!.occurred_at),

@@ -5,8 +5,8 @@
 import { sql } from 'kysely';
 
 import type { RuleContext } from '../types.js';
-import { activeHumanAccounts, days, findingId, iso } from './common.js';
-import { defineRule, evaluated, notEvaluable } from './define-rule.js';
+import { accountSubject, activeHumanAccounts, days, findingId, iso, needsMetabaseAccountsAndEntraDirectory } from './common.js';
+import { defineRule, evaluated } from './define-rule.js';
 
 const id = 'orphaned-account';
 
@@ -24,12 +24,7 @@ async function statements(context: RuleContext) {
 
 export const orphanedAccount = defineRule({
   id,
-  precondition(context) {
-    if (context.inventory.metabaseSourceIds.length === 0 || context.inventory.entraSourceIds.length === 0) {
-      return notEvaluable('needs both Metabase accounts and Entra directory data');
-    }
-    return null;
-  },
+  precondition: needsMetabaseAccountsAndEntraDirectory,
   statements,
   async findings(context, query) {
     const { rows } = await query.orphans.execute(context.db);
@@ -38,14 +33,7 @@ export const orphanedAccount = defineRule({
       const upn = context.directory.personUpn(row.person_id);
       return {
         id: findingId(id, row.source_id, row.account_id),
-        subject: {
-          personId: row.person_id,
-          upn,
-          metabaseAccountId: String(row.account_id),
-          email: row.email,
-          credentialId: null,
-          source: row.source_id,
-        },
+        subject: accountSubject(row, { personId: row.person_id, upn: upn }),
         summary: `Metabase account ${row.email ?? row.account_id} is still active although ${upn ?? row.person_id} was terminated (${row.reason}) ${since} day(s) before as-of`,
         firstSeen: iso(row.started_at),
         lastSeen: context.asOf,

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { capabilities } from '../../store/streams.js';
 import { listParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
+import { needsEntraSignIns, signInFindings, successfulAppSignInsInPeriod } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'risky-sign-in';
@@ -39,10 +39,7 @@ function statements(context: RuleContext) {
 
 export const riskySignIn = defineRule({
   id,
-  precondition(context) {
-    if (context.inventory.entraSourceIds.length === 0) return notEvaluable('no Entra sign-ins have been collected');
-    return null;
-  },
+  precondition: needsEntraSignIns,
   statements,
   async findings(context, query) {
     const hidden = (await query.hidden.execute(context.db)).rows[0]?.n ?? 0;
@@ -64,19 +61,13 @@ export const riskySignIn = defineRule({
       );
     }
     const { rows } = await query.risky.execute(context.db);
-    const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
-      const personId = signIns[0]!.user_id;
-      const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
-      return {
-        id: findingId(id, personId),
-        subject: { personId, upn, metabaseAccountId: null, email: null, credentialId: null, source: 'entra' },
-        summary: `${signIns.length} risky successful Metabase sign-in(s) of ${upn ?? personId} (${[...new Set(signIns.map((s) => s.risk_level_during_sign_in ?? s.risk_state))].join(', ')})`,
-        firstSeen: iso(signIns[0]!.occurred_at),
-        lastSeen: iso(signIns[signIns.length - 1]!.occurred_at),
-        evidence: signIns.map((s) => ({ source: 'entra-sign-in', id: s.upstream_id, at: iso(s.occurred_at) })),
-        detail: { count: signIns.length },
-      };
-    });
+    const findings = signInFindings(
+      context,
+      id,
+      rows,
+      (signIns, who) =>
+        `${signIns.length} risky successful Metabase sign-in(s) of ${who} (${[...new Set(signIns.map((s) => s.risk_level_during_sign_in ?? s.risk_state))].join(', ')})`,
+    );
     return evaluated(findings, { notEvaluableCount: withoutRisk, detail: counts });
   },
 });

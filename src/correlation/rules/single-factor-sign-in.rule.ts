@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 
 import { capabilities } from '../../store/streams.js';
 import type { RuleContext } from '../types.js';
-import { findingId, groupBy, iso, successfulAppSignInsInPeriod } from './common.js';
+import { needsEntraSignIns, signInFindings, successfulAppSignInsInPeriod } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'single-factor-sign-in';
@@ -30,10 +30,7 @@ function statements(context: RuleContext) {
 
 export const singleFactorSignIn = defineRule({
   id,
-  precondition(context) {
-    if (context.inventory.entraSourceIds.length === 0) return notEvaluable('no Entra sign-ins have been collected');
-    return null;
-  },
+  precondition: needsEntraSignIns,
   statements,
   async findings(context, query) {
     const counts = (await query.carriesRequirement.execute(context.db)).rows[0] ?? { total: 0, with_requirement: 0 };
@@ -47,19 +44,12 @@ export const singleFactorSignIn = defineRule({
       );
     }
     const { rows } = await query.singleFactor.execute(context.db);
-    const findings = groupBy(rows, (row) => row.user_id).map((signIns) => {
-      const personId = signIns[0]!.user_id;
-      const upn = context.directory.personUpn(personId) ?? signIns[0]!.user_principal_name;
-      return {
-        id: findingId(id, personId),
-        subject: { personId, upn, metabaseAccountId: null, email: null, credentialId: null, source: 'entra' },
-        summary: `${signIns.length} successful Metabase sign-in(s) of ${upn ?? personId} with single-factor authentication`,
-        firstSeen: iso(signIns[0]!.occurred_at),
-        lastSeen: iso(signIns[signIns.length - 1]!.occurred_at),
-        evidence: signIns.map((s) => ({ source: 'entra-sign-in', id: s.upstream_id, at: iso(s.occurred_at) })),
-        detail: { count: signIns.length },
-      };
-    });
+    const findings = signInFindings(
+      context,
+      id,
+      rows,
+      (signIns, who) => `${signIns.length} successful Metabase sign-in(s) of ${who} with single-factor authentication`,
+    );
     return evaluated(findings, { notEvaluableCount: counts.total - counts.with_requirement, detail: counts });
   },
 });

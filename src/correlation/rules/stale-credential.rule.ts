@@ -25,6 +25,18 @@ import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'stale-credential';
 
+/** An Entra credential as the rule reads it (the report's credential population too). */
+export interface EntraCredentialRow {
+  source_id: string;
+  key_id: string;
+  app_id: string | null;
+  owner_kind: string | null;
+  credential_type: string | null;
+  display_name: string | null;
+  start_date_time: Date | null;
+  end_date_time: Date | null;
+}
+
 async function statements(context: RuleContext) {
   const maxAge = numberParameter(context.parameters, 'maxAgeDays');
   const warning = numberParameter(context.parameters, 'warningDays');
@@ -33,16 +45,7 @@ async function statements(context: RuleContext) {
   const entra = await context.stateAt('entra_credential_version');
   const keys = await context.stateAt('metabase_api_key_version');
   return {
-    entra: sql<{
-      source_id: string;
-      key_id: string;
-      app_id: string | null;
-      owner_kind: string | null;
-      credential_type: string | null;
-      display_name: string | null;
-      start_date_time: Date | null;
-      end_date_time: Date | null;
-    }>`
+    entra: sql<EntraCredentialRow>`
       select c.source_id, c.key_id, c.app_id, c.owner_kind, c.credential_type, c.display_name, c.start_date_time, c.end_date_time
       from ${entra} c
       where c.present and (c.start_date_time < ${oldest} or c.end_date_time < ${context.asOf} or c.end_date_time <= ${warnUntil})

@@ -10,10 +10,21 @@ import { sql } from 'kysely';
 
 import { listParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { activeHumanAccounts, findingId } from './common.js';
+import { accountSubject, activeHumanAccounts, findingId, needsMetabaseAccounts } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'unjustified-privilege';
+
+/** A privileged account and why (the report's privileged population reads the same columns). */
+export interface PrivilegedAccountRow {
+  source_id: string;
+  account_id: number;
+  email: string | null;
+  person_id: string | null;
+  link_status: string | null;
+  via_superuser: boolean;
+  via_admin_group: boolean;
+}
 
 export async function privilegedAccountsSql(context: RuleContext) {
   const memberships = await context.stateAt('metabase_membership_version');
@@ -33,15 +44,7 @@ async function statements(context: RuleContext) {
   const adminGroups = listParameter<string>(context.parameters, 'adminGroupIds');
   const entraMembers = await context.stateAt('entra_group_member_version');
   return {
-    unjustified: sql<{
-      source_id: string;
-      account_id: number;
-      email: string | null;
-      person_id: string | null;
-      link_status: string | null;
-      via_superuser: boolean;
-      via_admin_group: boolean;
-    }>`
+    unjustified: sql<PrivilegedAccountRow>`
       select p.source_id, p.account_id, p.email, p.person_id, p.link_status, coalesce(p.via_superuser, false) as via_superuser, p.via_admin_group
       from ${await privilegedAccountsSql(context)} p
       where (p.via_superuser or p.via_admin_group)
@@ -56,7 +59,8 @@ async function statements(context: RuleContext) {
 export const unjustifiedPrivilege = defineRule({
   id,
   precondition(context) {
-    if (context.inventory.metabaseSourceIds.length === 0) return notEvaluable('no Metabase accounts have been collected');
+    const noAccounts = needsMetabaseAccounts(context);
+    if (noAccounts) return noAccounts;
     if (listParameter<string>(context.parameters, 'adminGroupIds').length === 0) {
       return notEvaluable('no Entra admin group is configured (ENTRA_ADMIN_GROUP_IDS); the privileged population is still listed');
     }
@@ -72,14 +76,7 @@ export const unjustifiedPrivilege = defineRule({
         .join(' and ');
       return {
         id: findingId(id, row.source_id, row.account_id),
-        subject: {
-          personId: row.person_id,
-          upn,
-          metabaseAccountId: String(row.account_id),
-          email: row.email,
-          credentialId: null,
-          source: row.source_id,
-        },
+        subject: accountSubject(row, { personId: row.person_id, upn: upn }),
         summary:
           row.link_status === 'linked'
             ? `Metabase account ${row.email ?? row.account_id} is an administrator (${via}) but ${upn ?? row.person_id} is in no Entra admin group`

@@ -4,8 +4,8 @@
 import { sql } from 'kysely';
 
 import type { RuleContext } from '../types.js';
-import { activeHumanAccounts, findingId, iso } from './common.js';
-import { defineRule, evaluated, notEvaluable } from './define-rule.js';
+import { accountSubject, activeHumanAccounts, findingId, iso, needsMetabaseAccountsAndEntraDirectory } from './common.js';
+import { defineRule, evaluated } from './define-rule.js';
 
 const id = 'unlinked-account';
 
@@ -30,12 +30,7 @@ async function statements(context: RuleContext) {
 
 export const unlinkedAccount = defineRule({
   id,
-  precondition(context) {
-    if (context.inventory.metabaseSourceIds.length === 0 || context.inventory.entraSourceIds.length === 0) {
-      return notEvaluable('needs both Metabase accounts and Entra directory data');
-    }
-    return null;
-  },
+  precondition: needsMetabaseAccountsAndEntraDirectory,
   statements,
   async findings(context, query) {
     const { rows } = await query.unlinked.execute(context.db);
@@ -43,14 +38,7 @@ export const unlinkedAccount = defineRule({
       const ambiguous = row.link_status === 'ambiguous';
       return {
         id: findingId(id, row.source_id, row.account_id),
-        subject: {
-          personId: null,
-          upn: null,
-          metabaseAccountId: String(row.account_id),
-          email: row.email,
-          credentialId: null,
-          source: row.source_id,
-        },
+        subject: accountSubject(row, { personId: null, upn: null }),
         summary: ambiguous
           ? `Metabase account ${row.email ?? row.account_id} matches ${row.candidates?.length ?? 2} Entra people and is not linked`
           : `Metabase account ${row.email ?? row.account_id} matches no Entra person`,

@@ -106,7 +106,13 @@ function oauthError(res: ServerResponse, status: number, error: string, code: nu
   });
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** Entra's answer to a client id the directory does not hold (AADSTS700016). */
+function unknownClient(res: ServerResponse, clientId: string): void {
+  oauthError(res, 400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`);
+}
+
+/** The request body as text (the token, authorize and getMemberGroups endpoints; server.ts too). */
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -215,14 +221,7 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
     const app = applications.get((params.get('client_id') ?? '').toLowerCase());
     const redirectUri = params.get('redirect_uri') ?? '';
     // Without a known client and redirect URI, Entra shows an error page, never redirects.
-    if (!app)
-      return oauthError(
-        res,
-        400,
-        'unauthorized_client',
-        700016,
-        `Application with identifier '${params.get('client_id') ?? ''}' was not found in the directory.`,
-      );
+    if (!app) return unknownClient(res, params.get('client_id') ?? '');
     if (!(app.redirectUris ?? []).includes(redirectUri)) {
       return oauthError(
         res,
@@ -302,14 +301,7 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
   async function authorizationCode(form: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { clientId, secret } = clientCredentials(form, req);
     const app = applications.get(clientId.toLowerCase());
-    if (!app)
-      return oauthError(
-        res,
-        400,
-        'unauthorized_client',
-        700016,
-        `Application with identifier '${clientId}' was not found in the directory.`,
-      );
+    if (!app) return unknownClient(res, clientId);
     const assertion = form.get('client_assertion');
     if (assertion !== null) {
       const refusal = await checkAssertion(app, assertion, form.get('client_assertion_type'));

@@ -15,7 +15,7 @@ import { seededRandom } from '../seeded-random.js';
 import { expiredSecretRefusal } from './credential-expiry.js';
 import { betaOnlySignInFields, emptyDataset, type EntraDataset, type EntraGroup, type GraphObject } from './dataset.js';
 import { compileFilter, FilterError, project } from './odata.js';
-import { createOidcProvider, type OidcProvider } from './oidc.js';
+import { createOidcProvider, type OidcProvider, readBody } from './oidc.js';
 
 export type FaultKind =
   '429' | '500' | '502' | '503' | '504' | 'reset' | 'empty-page' | 'bad-skip-token' | 'hang' | 'truncated-body' | 'cut-body';
@@ -144,15 +144,6 @@ async function makeCertificate(): Promise<{ key: string; cert: string }> {
     ],
   });
   return { key: pems.private, cert: pems.cert };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

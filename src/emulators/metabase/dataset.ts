@@ -430,32 +430,25 @@ export function generateMetabaseDataset(options: GenerateOptions): MetabaseDatas
       }
     });
     // Traffic of the API key (no login, no session) and an anonymous public-link run.
-    data.query_execution.push({
-      id: data.query_execution.length + 1,
-      hash: hex(32),
-      started_at: at(start + d * day + 6 * 3_600_000),
-      running_time: 300,
-      result_rows: 10,
-      native: false,
-      context: 'question',
-      executor_id: keyUserId,
-      card_id: 1,
-      database_id: 2,
-      auth_method: 'api-key',
-    });
-    data.query_execution.push({
-      id: data.query_execution.length + 1,
-      hash: hex(32),
-      started_at: at(start + d * day + 7 * 3_600_000),
-      running_time: 150,
-      result_rows: 3,
-      native: false,
-      context: 'public-question',
-      executor_id: null,
-      card_id: 2,
-      database_id: 2,
-      auth_method: 'public',
-    });
+    const cardRun = (
+      hour: number,
+      run: { running_time: number; result_rows: number; context: string; executor_id: number | null; card_id: number; auth_method: string },
+    ) =>
+      data.query_execution.push({
+        id: data.query_execution.length + 1,
+        hash: hex(32),
+        started_at: at(start + d * day + hour * 3_600_000),
+        running_time: run.running_time,
+        result_rows: run.result_rows,
+        native: false,
+        context: run.context,
+        executor_id: run.executor_id,
+        card_id: run.card_id,
+        database_id: 2,
+        auth_method: run.auth_method,
+      });
+    cardRun(6, { running_time: 300, result_rows: 10, context: 'question', executor_id: keyUserId, card_id: 1, auth_method: 'api-key' });
+    cardRun(7, { running_time: 150, result_rows: 3, context: 'public-question', executor_id: null, card_id: 2, auth_method: 'public' });
   }
   data.audit_log.push({
     id: data.audit_log.length + 1,

@@ -84,6 +84,16 @@ const int = (name: string, notNull = false, since?: number): ColumnDef => ({
   ...(since ? { since } : {}),
 });
 
+/** The columns Metabase 60 added to query_execution and view_log about the request (embedding, client, address). */
+const requestColumns = (): ColumnDef[] => [
+  v('embedding_route', 254, false, 60),
+  v('embedding_hostname', 254, false, 60),
+  text('embedding_path', false, 60),
+  text('user_agent', false, 60),
+  v('sanitized_user_agent', 254, false, 60),
+  v('ip_address', 45, false, 60),
+];
+
 export const metabaseTables: readonly TableDef[] = [
   {
     // Metabase's settings, key/value text (004_add_setting_table.yaml, since the first releases).
@@ -238,12 +248,7 @@ export const metabaseTables: readonly TableDef[] = [
       bool('is_impersonated', false, undefined, 60),
       bool('is_db_routed', false, undefined, 60),
       text('parameters', false, 60),
-      v('embedding_route', 254, false, 60),
-      v('embedding_hostname', 254, false, 60),
-      text('embedding_path', false, 60),
-      text('user_agent', false, 60),
-      v('sanitized_user_agent', 254, false, 60),
-      v('ip_address', 45, false, 60),
+      ...requestColumns(),
       v('metabase_version', 64, false, 60),
     ],
   },
@@ -262,12 +267,7 @@ export const metabaseTables: readonly TableDef[] = [
       v('embedding_version', 254),
       v('auth_method', 32, false, 60),
       int('tenant_id', false, 60),
-      v('embedding_route', 254, false, 60),
-      v('embedding_hostname', 254, false, 60),
-      text('embedding_path', false, 60),
-      text('user_agent', false, 60),
-      v('sanitized_user_agent', 254, false, 60),
-      v('ip_address', 45, false, 60),
+      ...requestColumns(),
     ],
     constraints: {
       pg: ['FOREIGN KEY (user_id) REFERENCES core_user (id) ON DELETE CASCADE'],

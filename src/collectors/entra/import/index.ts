@@ -20,7 +20,7 @@ import { AppError } from '../../../errors.js';
 import type { TimeRange } from '../../../store/collection.repository.js';
 import { streams } from '../../../store/streams.js';
 import type { EventRecord, EventTableName } from '../../../store/tables.js';
-import type { CollectContext, StreamSummary } from '../../types.js';
+import { type CollectContext, type Mapped, stored, type StreamSummary } from '../../types.js';
 import { mapAudit, mapSignIn } from '../records.js';
 import { jsonRecordTexts, JsonStructureError } from './json-records.js';
 import {
@@ -179,34 +179,27 @@ const eventTypeOfKind: Partial<Record<EntraImportKind, string>> = {
 };
 
 /** The rows of a service principal or managed identity sign-in (migration 0009). */
-function workloadRow(
-  record: Json,
-  kind: EntraImportKind,
-  now: Date,
-): { ok: true; row: EventRecord } | { ok: false; reason: string; upstreamId: string | null } {
+function workloadRow(record: Json, kind: EntraImportKind, now: Date): Mapped<EventRecord> {
   const checked = mapSignIn(record, 'v1.0', now); // same id and time checks as user sign-ins
-  if (!checked.ok) return checked;
+  if (!checked.record) return checked;
   const status = (record['status'] ?? {}) as Json;
   const text = (value: unknown) => cellText(value) ?? null;
-  return {
-    ok: true,
-    row: {
-      upstream_id: checked.row.upstream_id,
-      occurred_at: checked.row.occurred_at,
-      raw: record,
-      workload_kind: kind === 'entra-managed-identity-sign-ins' ? 'managedIdentity' : 'servicePrincipal',
-      service_principal_id: text(record['servicePrincipalId']),
-      service_principal_name: text(record['servicePrincipalName']),
-      app_id: text(record['appId']),
-      resource_id: text(record['resourceId']),
-      ip_address: text(record['ipAddress']),
-      error_code: typeof status['errorCode'] === 'number' ? status['errorCode'] : (cellInteger(status['errorCode']) ?? null),
-      client_credential_type: text(record['clientCredentialType']),
-      credential_key_id: text(record['servicePrincipalCredentialKeyId']),
-      conditional_access_status: text(record['conditionalAccessStatus']),
-      correlation_id: text(record['correlationId']),
-    },
-  };
+  return stored({
+    upstream_id: checked.record.upstream_id,
+    occurred_at: checked.record.occurred_at,
+    raw: record,
+    workload_kind: kind === 'entra-managed-identity-sign-ins' ? 'managedIdentity' : 'servicePrincipal',
+    service_principal_id: text(record['servicePrincipalId']),
+    service_principal_name: text(record['servicePrincipalName']),
+    app_id: text(record['appId']),
+    resource_id: text(record['resourceId']),
+    ip_address: text(record['ipAddress']),
+    error_code: typeof status['errorCode'] === 'number' ? status['errorCode'] : (cellInteger(status['errorCode']) ?? null),
+    client_credential_type: text(record['clientCredentialType']),
+    credential_key_id: text(record['servicePrincipalCredentialKeyId']),
+    conditional_access_status: text(record['conditionalAccessStatus']),
+    correlation_id: text(record['correlationId']),
+  });
 }
 
 /** Resolves what the file holds from --kind, its columns, its first record and its name. */
@@ -403,14 +396,14 @@ export async function importEntraFile(
       else if (detection.family === 'workload-sign-ins') out = workloadRow(record, effective, now);
       else {
         const signIn = mapSignIn(record, 'v1.0', now);
-        if (signIn.ok) {
+        if (signIn.record) {
           const eventType = eventTypeOfKind[effective];
           const interactive =
             effective === 'entra-interactive-sign-ins' ? true : effective === 'entra-non-interactive-sign-ins' ? false : null;
-          signIn.row = {
-            ...signIn.row,
-            is_interactive: interactive ?? signIn.row['is_interactive'] ?? null,
-            event_types: (signIn.row['event_types'] as string[] | null) ?? (eventType ? [eventType] : null),
+          signIn.record = {
+            ...signIn.record,
+            is_interactive: interactive ?? signIn.record['is_interactive'] ?? null,
+            event_types: (signIn.record['event_types'] as string[] | null) ?? (eventType ? [eventType] : null),
             graph_version: 'import',
           };
           if (interactive === true) interactivity.interactive++;
@@ -419,14 +412,14 @@ export async function importEntraFile(
         }
         out = signIn;
       }
-      if (!out.ok) {
-        reject(row, out.reason, out.upstreamId, record);
+      if (!out.record) {
+        reject(row, out.problems.join('; '), out.upstreamId ?? null, record);
         continue;
       }
-      const at = out.row.occurred_at as Date;
+      const at = out.record.occurred_at as Date;
       if (!earliest || at < earliest) earliest = at;
       if (!latest || at > latest) latest = at;
-      batch.push(out.row);
+      batch.push(out.record);
       summary!.records++;
       if (batch.length >= batchRows) await flush();
     }
