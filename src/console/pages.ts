@@ -1,6 +1,7 @@
 // The console's pages as pure functions of what the routes read: data in, HTML out.
 import type { ControlSection, ReportModel } from '../reports/model.js';
 import type { TimeRange } from '../store/collection.repository.js';
+import { entraRetainedStreams, judgeFreshness } from '../store/freshness.repository.js';
 import { coverageTimeline, eventLanes, severityBars } from './charts.js';
 import type { ConsoleFreshness, EvidenceRecord, StreamCoverage, TimelineEvent } from './console.repository.js';
 import { badge, csrfField, day, Html, html, page, type PageUser, table, when } from './html.js';
@@ -156,12 +157,16 @@ export function overviewPage(user: PageUser, data: OverviewData): string {
   </nav>`;
 
   // Retention: Entra keeps sign-in and audit logs ENTRA_LOG_RETENTION_DAYS days; a log
-  // stream not collected for longer loses records for good. Warn a week before.
+  // stream not collected for longer loses records for good. Judged as the service's
+  // retention guard judges it (src/store/freshness.repository.ts): warn a week before.
   const warnings: Html[] = [];
   for (const f of data.freshness) {
-    const hours = ageHours(data.now, f.coveredTo);
-    if (f.kind === 'entra' && hours !== null && hours / 24 > data.retentionDays - 7) {
-      const lost = hours / 24 > data.retentionDays;
+    const judged =
+      f.kind === 'entra' && f.coveredTo && entraRetainedStreams.has(f.stream)
+        ? judgeFreshness(f.coveredTo, data.retentionDays, data.now)
+        : undefined;
+    if (judged && judged.status !== 'fresh') {
+      const lost = judged.status === 'lost';
       warnings.push(
         html`<li>
           ${f.sourceId} ${f.stream}: last collected up to ${when(f.coveredTo)}; Entra keeps ${data.retentionDays} days of logs

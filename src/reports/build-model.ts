@@ -283,7 +283,7 @@ function methodology(correlation: CorrelationResult): string[] {
     `Period and as-of: rules about events consider events in [period start, as-of); rules about state read the latest snapshot at or before as-of (${correlation.asOf.toISOString()}).`,
     "Metabase scheduled deliveries: queries that dashboard subscriptions and alerts run (query_execution.context dashboard-subscription or pulse) run as the subscription's owner; they are shown as scheduled deliveries of a subscription owned by that person, not as the person running a query, and do not count as the owner's own activity (docs/rules.md).",
     'SSO: a Metabase login is explained by a successful Entra sign-in of the linked person to the Metabase application within the configured window around it; the IP address only breaks ties.',
-    'Rules, parameters and the SQL behind every rule are listed in the rules appendix and kept in the accesstrail repository (test/sql).',
+    'Rules, parameters and the SQL behind every rule are listed in the rules appendix and kept in the accesstrail repository beside each rule (src/correlation/rules/sql).',
     'Integrity: the content hash covers the whole report except its generation instant; the Ed25519 signature covers the content hash and the generation instant.',
   ];
 }

@@ -39,7 +39,8 @@ export const RETENTION_WARN_DAYS = 7;
 const DAY = 86_400_000;
 
 /** Streams whose upstream deletes after a known retention. */
-const entraRetainedStreams = new Set<string>([streams.entraSignIns, streams.entraDirectoryAudits]);
+/** The Entra streams upstream deletes after ENTRA_LOG_RETENTION_DAYS (snapshots are not). */
+export const entraRetainedStreams: ReadonlySet<string> = new Set<string>([streams.entraSignIns, streams.entraDirectoryAudits]);
 
 /** Judges one stream (exported for tests and for callers with their own data). */
 export function judgeFreshness(
