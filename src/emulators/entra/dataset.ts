@@ -32,7 +32,16 @@ export interface EntraDataset {
   /** appRoleAssignment objects; resourceId = the service principal's object id. */
   appRoleAssignments: GraphObject[];
   /** App registrations that may obtain tokens (client-credentials flow). */
-  clients: { clientId: string; secret: string; secretEndDateTime?: string }[];
+  clients: EmulatedClient[];
+}
+
+/** An app registration that may obtain tokens: by its secret, or by an assertion signed
+ *  with the key of its certificate (`certificatePem`, public part only), or both. */
+export interface EmulatedClient {
+  clientId: string;
+  secret?: string;
+  secretEndDateTime?: string;
+  certificatePem?: string;
 }
 
 export function emptyDataset(): EntraDataset {

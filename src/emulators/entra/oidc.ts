@@ -132,6 +132,52 @@ function clientCredentials(form: URLSearchParams, req: IncomingMessage): { clien
   return { clientId: form.get('client_id') ?? '', secret: form.get('client_secret') };
 }
 
+/** private_key_jwt (Entra's certificate credential): the assertion must be signed by the
+ *  client's certificate key, name the certificate by thumbprint (x5t#S256 or x5t), be
+ *  issued by and about the client, for this token endpoint, and be unexpired. Used by the
+ *  console's authorization_code grant and the collector's client_credentials grant.
+ *  Error codes as Entra answers: AADSTS700024 (assertion type), 700027 (signature or
+ *  unknown key), 700023 (issuer/subject). */
+export async function verifyClientAssertion(
+  tokenEndpoint: string,
+  client: { clientId: string; certificatePem?: string },
+  assertion: string,
+  type: string | null,
+): Promise<{ code: number; text: string } | undefined> {
+  if (type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+    return { code: 700024, text: 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.' };
+  if (!client.certificatePem) return { code: 700027, text: 'The client has no certificate credential.' };
+  const certificate = new X509Certificate(client.certificatePem);
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(assertion);
+  } catch {
+    return { code: 700027, text: 'Client assertion is not a JWT.' };
+  }
+  const thumbprints = [
+    createHash('sha256').update(certificate.raw).digest('base64url'),
+    createHash('sha1').update(certificate.raw).digest('base64url'),
+  ];
+  if (!thumbprints.includes(String(header['x5t#S256'] ?? '')) && !thumbprints.includes(String(header.x5t ?? ''))) {
+    return { code: 700027, text: 'Client assertion contains an invalid signature. The key was not found.' };
+  }
+  try {
+    // Entra tolerates clock skew (five minutes), and MSAL's assertion needs it: its
+    // nbf is Math.round(now) (msal-common TimeUtils.nowSeconds), up to half a second
+    // in the future.
+    const { payload } = await jwtVerify(assertion, certificate.publicKey, {
+      algorithms: ['RS256', 'PS256'],
+      audience: tokenEndpoint,
+      clockTolerance: 300,
+    });
+    if (payload.iss !== client.clientId || payload.sub !== client.clientId)
+      return { code: 700023, text: 'The client assertion must be issued by and about the client.' };
+  } catch (error) {
+    return { code: 700027, text: `Client assertion failed signature validation: ${(error as Error).message}` };
+  }
+  return undefined;
+}
+
 export async function createOidcProvider(deps: OidcDependencies): Promise<OidcProvider> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const keyId = randomBytes(8).toString('hex');
@@ -265,46 +311,13 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
     res.end();
   }
 
-  /** private_key_jwt: the assertion must be signed by the app's certificate key, name
-   *  the certificate by thumbprint, be issued by and about the client, for this token
-   *  endpoint, and be unexpired. */
-  async function checkAssertion(
-    app: OidcApplication,
-    assertion: string,
-    type: string | null,
-  ): Promise<{ code: number; text: string } | undefined> {
-    if (type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
-      return { code: 700024, text: 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.' };
-    if (!app.certificatePem) return { code: 700027, text: 'The client has no certificate credential.' };
-    const certificate = new X509Certificate(app.certificatePem);
-    const header = decodeProtectedHeader(assertion);
-    const thumbprints = [
-      createHash('sha256').update(certificate.raw).digest('base64url'),
-      createHash('sha1').update(certificate.raw).digest('base64url'),
-    ];
-    if (!thumbprints.includes(String(header['x5t#S256'] ?? '')) && !thumbprints.includes(String(header.x5t ?? ''))) {
-      return { code: 700027, text: 'Client assertion contains an invalid signature. The key was not found.' };
-    }
-    try {
-      const { payload } = await jwtVerify(assertion, certificate.publicKey, {
-        algorithms: ['RS256', 'PS256'],
-        audience: `${tenantPath()}/oauth2/v2.0/token`,
-      });
-      if (payload.iss !== app.clientId || payload.sub !== app.clientId)
-        return { code: 700023, text: 'The client assertion must be issued by and about the client.' };
-    } catch (error) {
-      return { code: 700027, text: `Client assertion failed signature validation: ${(error as Error).message}` };
-    }
-    return undefined;
-  }
-
   async function authorizationCode(form: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { clientId, secret } = clientCredentials(form, req);
     const app = applications.get(clientId.toLowerCase());
     if (!app) return unknownClient(res, clientId);
     const assertion = form.get('client_assertion');
     if (assertion !== null) {
-      const refusal = await checkAssertion(app, assertion, form.get('client_assertion_type'));
+      const refusal = await verifyClientAssertion(`${tenantPath()}/oauth2/v2.0/token`, app, assertion, form.get('client_assertion_type'));
       if (refusal) return oauthError(res, 401, 'invalid_client', refusal.code, refusal.text);
     } else if (app.secret !== undefined && secret !== app.secret) {
       return oauthError(res, 401, 'invalid_client', 7000215, 'Invalid client secret provided.');
@@ -407,7 +420,18 @@ export async function createOidcProvider(deps: OidcDependencies): Promise<OidcPr
         700016,
         `Application with identifier '${clientId}' was not found in the directory.`,
       );
-    if (secret !== client.secret) return oauthError(res, 401, 'invalid_client', 7000215, 'Invalid client secret provided.');
+    const assertion = form.get('client_assertion');
+    if (assertion !== null) {
+      const refusal = await verifyClientAssertion(
+        `${tenantPath()}/oauth2/v2.0/token`,
+        client,
+        assertion,
+        form.get('client_assertion_type'),
+      );
+      if (refusal) return oauthError(res, 401, 'invalid_client', refusal.code, refusal.text);
+    } else if (client.secret === undefined || secret !== client.secret) {
+      return oauthError(res, 401, 'invalid_client', 7000215, 'Invalid client secret provided.');
+    }
     const roles = api.clientRoles?.[client.clientId] ?? [];
     const token = await sign({
       ver: '2.0',

@@ -15,7 +15,7 @@ import { seededRandom } from '../seeded-random.js';
 import { expiredSecretRefusal } from './credential-expiry.js';
 import { betaOnlySignInFields, emptyDataset, type EntraDataset, type EntraGroup, type GraphObject } from './dataset.js';
 import { compileFilter, FilterError, project } from './odata.js';
-import { createOidcProvider, type OidcProvider, readBody } from './oidc.js';
+import { createOidcProvider, type OidcProvider, readBody, verifyClientAssertion } from './oidc.js';
 
 export type FaultKind =
   '429' | '500' | '502' | '503' | '504' | 'reset' | 'empty-page' | 'bad-skip-token' | 'hang' | 'truncated-body' | 'cut-body';
@@ -302,7 +302,20 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       );
       return;
     }
-    if (form.get('client_secret') !== client.secret) {
+    const assertion = form.get('client_assertion');
+    if (assertion !== null) {
+      // A certificate credential (what ClientCertificateCredential sends).
+      const refusal = await verifyClientAssertion(
+        `${base()}/${tenant}/oauth2/v2.0/token`,
+        client,
+        assertion,
+        form.get('client_assertion_type'),
+      );
+      if (refusal) {
+        entraError(res, 401, 'invalid_client', refusal.code, refusal.text);
+        return;
+      }
+    } else if (client.secret === undefined || form.get('client_secret') !== client.secret) {
       entraError(
         res,
         401,
