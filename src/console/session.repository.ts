@@ -44,6 +44,9 @@ export function sameToken(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/** How long a finished (expired or signed-out) session row is kept. */
+export const SESSION_KEEP_DAYS = 30;
+
 export function createSessionRepository(db: Kysely<Database>, now: () => Date) {
   return {
     async create(input: {
@@ -57,6 +60,13 @@ export function createSessionRepository(db: Kysely<Database>, now: () => Date) {
       const id = newOpaqueId();
       const csrfToken = newOpaqueId();
       const expiresAt = new Date(now().getTime() + input.lifetimeHours * 3_600_000);
+      // Sessions expired or ended more than SESSION_KEEP_DAYS ago are deleted on the way:
+      // until then they answer "who used the console when"; after, they are clutter.
+      const keepAfter = new Date(now().getTime() - SESSION_KEEP_DAYS * 86_400_000);
+      await db
+        .deleteFrom('console_session')
+        .where((eb) => eb.or([eb('expires_at', '<', keepAfter), eb('ended_at', '<', keepAfter)]))
+        .execute();
       await db
         .insertInto('console_session')
         .values({
