@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 
 import { AppError } from '../errors.js';
@@ -167,4 +167,9 @@ async function openPglite(dataDir: string): Promise<Store> {
   await pglite.exec(`SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO'`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return { db, engine: 'pglite', location: `embedded store ${location}`, close: () => db.destroy() };
+}
+
+/** Readiness: the store answers a statement (throws when it does not). */
+export async function pingStore(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
 }

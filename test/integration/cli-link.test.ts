@@ -47,11 +47,17 @@ describe('accesstrail link', () => {
   it('adds, lists and revokes a manual link, recording who and why', async (context) => {
     if (!database) return context.skip();
     expect((await cli(['migrate'])).code).toBe(0);
+    const none = await cli(['link', 'add', '--account', '42', '--person', 'p-ada', '--by', 'alice', '--reason', 'r']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('the store holds no Metabase source yet');
     await query(`insert into source (id, kind, display_name) values ('metabase:bi', 'metabase', 'BI')`);
 
     const added = await cli(['link', 'add', '--account', '42', '--person', 'p-ada', '--by', 'alice', '--reason', 'shared mailbox renamed']);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(/manual link (\d+): metabase:bi account 42 → person p-ada \(by alice\)/);
+    // Neither is collected yet: the link is kept, and the operator is told.
+    expect(added.stderr).toContain('account 42 is not in the store yet');
+    expect(added.stderr).toContain('person p-ada is not in the store yet');
     const id = /manual link (\d+)/.exec(added.stdout)![1]!;
     expect(
       await query('select account_id::int as account_id, person_id, created_by, reason, revoked_at from manual_identity_link'),
@@ -74,6 +80,25 @@ describe('accesstrail link', () => {
     const ambiguous = await cli(['link', 'add', '--account', '7', '--person', 'p', '--by', 'a', '--reason', 'r']);
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toContain('--source is needed: the store holds 2 Metabase sources (metabase:bi, metabase:second)');
+    const unknownSource = await cli([
+      'link',
+      'add',
+      '--account',
+      '7',
+      '--person',
+      'p',
+      '--by',
+      'a',
+      '--reason',
+      'r',
+      '--source',
+      'metabase:nope',
+    ]);
+    expect(unknownSource.code).toBe(2);
+    expect(unknownSource.stderr).toContain('no Metabase source "metabase:nope" in the store (metabase:bi, metabase:second)');
+    const badId = await cli(['link', 'revoke', 'x1', '--by', 'a']);
+    expect(badId.code).toBe(2);
+    expect(badId.stderr).toContain('the link id must be a number (got "x1")');
   });
 
   it('stops a report without a period with exit 2', async () => {

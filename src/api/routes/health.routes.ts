@@ -1,8 +1,8 @@
 // Liveness and readiness, without authentication (load balancers and orchestrators).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { sql } from 'kysely';
 import { z } from 'zod';
 
+import { pingStore } from '../../store/database.js';
 import { describeFreshness, readFreshness } from '../../store/freshness.repository.js';
 import { errorBody } from '../http-errors.js';
 import type { RouteOptions } from './context.js';
@@ -43,7 +43,7 @@ export const healthRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     },
     async (request, reply) => {
       try {
-        await sql`select 1`.execute(context.store.db);
+        await pingStore(context.store.db);
       } catch (error) {
         request.log.warn({ err: error }, 'store not ready');
         return reply

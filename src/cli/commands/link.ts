@@ -1,9 +1,24 @@
 // Manual identity links: an operator's decision, recorded with who and why, and never
-// overridden by automatic linking.
+// overridden by automatic linking (src/correlation/identity/manual-links.repository.ts).
 import type { Command } from 'commander';
 
+import { createManualLinkRepository, type ManualLinkRecord } from '../../correlation/identity/manual-links.repository.js';
 import { AppError } from '../../errors.js';
 import { say, withStore } from '../context.js';
+
+function describeLink(link: ManualLinkRecord): string {
+  const state = link.revokedAt ? `revoked ${link.revokedAt.toISOString()} by ${link.revokedBy ?? 'unknown'}` : 'active';
+  return [
+    link.id,
+    link.metabaseSourceId,
+    link.accountId,
+    link.personId,
+    link.createdBy,
+    link.createdAt.toISOString(),
+    state,
+    link.reason,
+  ].join('\t');
+}
 
 export function registerLink(program: Command): void {
   const link = program.command('link').description('manual links between Metabase accounts and Entra people');
@@ -21,25 +36,31 @@ export function registerLink(program: Command): void {
       if (!Number.isInteger(accountId) || accountId <= 0)
         throw new AppError('USAGE', `--account must be a Metabase account id (got "${options.account}")`);
       await withStore(async ({ store }) => {
-        const sources = await store.db.selectFrom('source').select('id').where('kind', '=', 'metabase').execute();
-        const sourceId = options.source ?? (sources.length === 1 ? sources[0]!.id : undefined);
-        if (!sourceId)
-          throw new AppError(
-            'USAGE',
-            `--source is needed: the store holds ${sources.length} Metabase sources (${sources.map((s) => s.id).join(', ') || 'none'})`,
-          );
-        const row = await store.db
-          .insertInto('manual_identity_link')
-          .values({
-            metabase_source_id: sourceId,
-            account_id: accountId,
-            person_id: options.person,
-            created_by: options.by,
+        const added = await createManualLinkRepository(store.db)
+          .add({
+            ...(options.source ? { metabaseSourceId: options.source } : {}),
+            accountId,
+            personId: options.person,
+            createdBy: options.by,
             reason: options.reason,
           })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        say(`manual link ${row.id}: ${sourceId} account ${accountId} → person ${options.person} (by ${options.by})`);
+          .catch((error: unknown) => {
+            // The repository does not know of flags; the command names its own.
+            const sources =
+              error instanceof AppError && error.details?.['needs'] === 'metabaseSourceId' ? error.details['sources'] : undefined;
+            if (Array.isArray(sources))
+              throw new AppError(
+                'USAGE',
+                `--source is needed: the store holds ${sources.length} Metabase sources (${sources.join(', ') || 'none'})`,
+              );
+            throw error;
+          });
+        const { link: row, unknown } = added;
+        say(`manual link ${row.id}: ${row.metabaseSourceId} account ${row.accountId} → person ${row.personId} (by ${row.createdBy})`);
+        if (unknown.account)
+          process.stderr.write(`note: account ${row.accountId} is not in the store yet; the link applies once it is collected\n`);
+        if (unknown.person)
+          process.stderr.write(`note: person ${row.personId} is not in the store yet; the link applies once Entra users are collected\n`);
       });
     });
 
@@ -48,13 +69,9 @@ export function registerLink(program: Command): void {
     .description('list manual links')
     .action(async () => {
       await withStore(async ({ store }) => {
-        const rows = await store.db.selectFrom('manual_identity_link').selectAll().orderBy('id').execute();
-        for (const row of rows) {
-          say(
-            `${row.id}\t${row.metabase_source_id}\t${row.account_id}\t${row.person_id}\t${row.created_by}\t${new Date(row.created_at).toISOString()}\t${row.revoked_at ? `revoked ${new Date(row.revoked_at).toISOString()}` : 'active'}\t${row.reason}`,
-          );
-        }
-        if (rows.length === 0) say('no manual links');
+        const links = await createManualLinkRepository(store.db).list();
+        for (const row of links) say(describeLink(row));
+        if (links.length === 0) say('no manual links');
       });
     });
 
@@ -64,14 +81,10 @@ export function registerLink(program: Command): void {
     .argument('<id>', 'manual link id')
     .requiredOption('--by <who>', 'who revokes it')
     .action(async (id: string, options: { by: string }) => {
+      const linkId = Number(id);
+      if (!Number.isInteger(linkId) || linkId <= 0) throw new AppError('USAGE', `the link id must be a number (got "${id}")`);
       await withStore(async ({ store }) => {
-        const result = await store.db
-          .updateTable('manual_identity_link')
-          .set({ revoked_at: new Date(), revoked_by: options.by })
-          .where('id', '=', Number(id))
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0) throw new AppError('NOT_FOUND', `no active manual link ${id}`);
+        await createManualLinkRepository(store.db).revoke(linkId, options.by);
         say(`manual link ${id} revoked`);
       });
     });
