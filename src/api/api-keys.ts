@@ -65,7 +65,7 @@ export function parseScopes(text: string): ApiScope[] {
     .split(',')
     .map((scope) => scope.trim())
     .filter((scope) => scope !== '');
-  if (scopes.length === 0) throw new AppError('USAGE', `--scopes must name at least one of ${API_SCOPES.join(', ')}`);
+  if (scopes.length === 0) throw new AppError('USAGE', `an API key needs at least one scope of ${API_SCOPES.join(', ')}`);
   for (const scope of scopes) {
     if (!(API_SCOPES as readonly string[]).includes(scope)) {
       throw new AppError('USAGE', `unknown scope "${scope}": use ${API_SCOPES.join(', ')}`);
@@ -121,8 +121,8 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
   return {
     async create({ name, scopes }) {
       const trimmed = name.trim();
-      if (trimmed === '') throw new AppError('USAGE', '--name must not be empty');
-      if (scopes.length === 0) throw new AppError('USAGE', `--scopes must name at least one of ${API_SCOPES.join(', ')}`);
+      if (trimmed === '') throw new AppError('USAGE', 'an API key needs a name (what it is for)');
+      if (scopes.length === 0) throw new AppError('USAGE', `an API key needs at least one scope of ${API_SCOPES.join(', ')}`);
       const key = generateApiKey();
       return { key, info: await insert(key, trimmed, scopes) };
     },

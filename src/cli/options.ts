@@ -13,3 +13,14 @@ export function parseInstant(option: string, value: string): Date {
   }
   return date;
 }
+
+/** Runs `work`; a usage error it throws (worded by a lower layer, which knows nothing of
+ *  flags) is said again with the option the user gave, as in `--period: …`. */
+export function withOption<T>(option: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'USAGE') throw new AppError('USAGE', `${option}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}

@@ -160,7 +160,7 @@ export async function prepareCollection(deps: CollectionRunDependencies, request
     await locks.release();
     throw new AppError(
       'CONFLICT',
-      `${toCollect.map((s) => s.sourceId ?? s.kind).join(' and ')} ${toCollect.length > 1 ? 'are' : 'is'} being collected by another run; wait for it to finish (or use --wait)`,
+      `${toCollect.map((s) => s.sourceId ?? s.kind).join(' and ')} ${toCollect.length > 1 ? 'are' : 'is'} being collected by another run; wait for it to finish`,
     );
   }
 

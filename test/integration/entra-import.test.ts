@@ -305,7 +305,7 @@ describe('Entra export imports', () => {
     await expect(importEntraFile(context, sourceId, file, { kind: 'entra-interactive-sign-ins' })).rejects.toMatchObject({
       code: 'INPUT_INVALID',
       message: expect.stringContaining(
-        "--kind entra-interactive-sign-ins contradicts the file's columns: it holds service principal / managed identity sign-ins",
+        "the requested kind entra-interactive-sign-ins contradicts the file's columns: it holds service principal / managed identity sign-ins",
       ),
     });
     await expect(importEntraFile(context, sourceId, file, { kind: 'entra-sign-ins' })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
@@ -438,7 +438,7 @@ describe('Entra export imports', () => {
     const unnamed = path.join(dir, 'workload.csv');
     writeFileSync(unnamed, readFileSync(fixture('ApplicationSignIns_2026-07-01_2026-07-02.csv'), 'utf8').replace(/sp-000/g, 'wl-000'));
     await expect(importEntraFile(context, sourceId, unnamed)).rejects.toMatchObject({
-      message: expect.stringContaining('pass --kind entra-service-principal-sign-ins or --kind entra-managed-identity-sign-ins'),
+      message: expect.stringContaining('name the kind: entra-service-principal-sign-ins or entra-managed-identity-sign-ins'),
     });
     expect(await importEntraFile(context, sourceId, unnamed, { kind: 'entra-managed-identity-sign-ins' })).toMatchObject({ records: 2 });
     const kinds = await store.db

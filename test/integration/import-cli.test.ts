@@ -74,11 +74,11 @@ describe('accesstrail import', () => {
       env,
     );
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toContain("--kind entra-interactive-sign-ins contradicts the file's columns");
+    expect(wrong.stderr).toContain("the requested kind entra-interactive-sign-ins contradicts the file's columns");
 
     const filtered = await cli(['import', '--no-coverage', path.join(fixtures, 'SigninLogs_2026-07-04.csv')], env);
     expect(filtered.code, filtered.stderr).toBe(0);
-    expect(filtered.stdout).toContain('no coverage claimed (--no-coverage)');
+    expect(filtered.stdout).toContain('no coverage claimed (as asked)');
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     const { rows } = await client.query('select stream, count(*)::int as n from coverage_window group by stream order by stream');

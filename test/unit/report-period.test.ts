@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { parseFormats } from '../../src/cli/commands/report.js';
-import { parseInstant } from '../../src/cli/options.js';
+import { parseInstant, withOption } from '../../src/cli/options.js';
 import { AppError } from '../../src/errors.js';
 import { explicitPeriod, parseQuarter } from '../../src/reports/period.js';
 
@@ -26,9 +26,13 @@ describe('report periods and formats', () => {
   });
 
   it('refuses a malformed quarter, an empty period and an unknown format, naming the option', () => {
-    expect(usageError(() => parseQuarter('2026-Q5')).message).toBe('--period must look like 2026-Q3 (got "2026-Q5")');
+    // The lower layer names the period, never a flag (issue 14); the CLI adds its option.
+    expect(usageError(() => parseQuarter('2026-Q5')).message).toBe('a quarter looks like 2026-Q3 (got "2026-Q5")');
+    expect(usageError(() => withOption('--period', () => parseQuarter('2026-Q5'))).message).toBe(
+      '--period: a quarter looks like 2026-Q3 (got "2026-Q5")',
+    );
     expect(usageError(() => explicitPeriod(new Date('2026-07-01'), new Date('2026-07-01'))).message).toBe(
-      '--from must be earlier than --to',
+      'a period must start before it ends (got 2026-07-01T00:00:00.000Z to 2026-07-01T00:00:00.000Z)',
     );
     expect(usageError(() => parseFormats('json,docx')).message).toBe('--format takes json, pdf, csv, oscal (got "docx")');
     expect(usageError(() => parseInstant('--from', 'last week')).exitCode).toBe(2);

@@ -13,6 +13,7 @@ import { defaultCatalogueDir } from '../../correlation/rule-catalogue.js';
 import { AppError } from '../../errors.js';
 import { canonicalReportJson } from '../../reports/canonical-json.js';
 import type { ReportModel } from '../../reports/model.js';
+import { parseQuarter, QUARTER_PATTERN } from '../../reports/period.js';
 import { renderCsvFiles } from '../../reports/render/csv.js';
 import { reportBaseName } from '../../reports/render/naming.js';
 import { renderOscal } from '../../reports/render/oscal.js';
@@ -66,10 +67,7 @@ const reportDocument = z
 const createReportBody = z
   .strictObject({
     framework: z.enum(['soc2', 'iso27001']),
-    period: z
-      .string()
-      .regex(/^\d{4}-Q[1-4]$/, 'must look like 2026-Q3')
-      .optional(),
+    period: z.string().regex(QUARTER_PATTERN, 'must look like 2026-Q3').optional(),
     from: instant.optional(),
     to: instant.optional(),
     formats: z
@@ -89,12 +87,6 @@ const createReportBody = z
       }
     }
   });
-
-function quarter(label: string): { from: Date; to: Date } {
-  const year = Number(label.slice(0, 4));
-  const q = Number(label.slice(6));
-  return { from: new Date(Date.UTC(year, (q - 1) * 3, 1)), to: new Date(Date.UTC(year, q * 3, 1)) };
-}
 
 /** At most this many bytes of served report bodies are kept in memory (a 20,000-account
  *  report is ~20 MB; a body over a quarter of it is not kept). */
@@ -200,7 +192,7 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     },
     async (request, reply) => {
       const body = request.body;
-      const period = body.period ? quarter(body.period) : { from: toDate(body.from as string), to: toDate(body.to as string) };
+      const period = body.period ? parseQuarter(body.period) : { from: toDate(body.from as string), to: toDate(body.to as string) };
       const created = await createReport(
         { db: context.store.db, config: context.config, logger: context.logger, now: context.now },
         { framework: body.framework, period, formats: body.formats ?? ['json'] },

@@ -33,7 +33,11 @@ export function registerCollect(program: Command): void {
             correlate: options.correlate,
             waitForLock: options.wait ?? false,
           },
-        );
+        ).catch((error: unknown) => {
+          // The run's words know nothing of flags; the command names the one that helps.
+          if (error instanceof AppError && error.code === 'CONFLICT') throw new AppError('CONFLICT', `${error.message} (or use --wait)`);
+          throw error;
+        });
         for (const source of result.sources) {
           if (source.summary) printSummary(source.summary);
           if (source.status === 'skipped') say(`${source.kind}: skipped, ${source.reason}`);

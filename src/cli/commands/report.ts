@@ -5,7 +5,7 @@ import { explicitPeriod, parseQuarter } from '../../reports/period.js';
 import { createReport } from '../../reports/service.js';
 import { REPORT_FORMATS, type ReportFormat } from '../../reports/write.js';
 import { say, withStore } from '../context.js';
-import { parseInstant } from '../options.js';
+import { parseInstant, withOption } from '../options.js';
 
 export function parseFormats(text: string): ReportFormat[] {
   const formats = text
@@ -35,9 +35,12 @@ export function registerReport(program: Command): void {
         throw new AppError('USAGE', `--framework must be soc2 or iso27001 (got "${options.framework}")`);
       if (options.period && (options.from || options.to)) throw new AppError('USAGE', 'give either --period or --from/--to, not both');
       let period;
-      if (options.period) period = parseQuarter(options.period);
-      else if (options.from && options.to) period = explicitPeriod(parseInstant('--from', options.from), parseInstant('--to', options.to));
-      else throw new AppError('USAGE', 'a period is needed: --period 2026-Q3, or --from and --to');
+      if (options.period) period = withOption('--period', () => parseQuarter(options.period!));
+      else if (options.from && options.to) {
+        const from = parseInstant('--from', options.from);
+        const to = parseInstant('--to', options.to);
+        period = withOption('--from/--to', () => explicitPeriod(from, to));
+      } else throw new AppError('USAGE', 'a period is needed: --period 2026-Q3, or --from and --to');
       const formats = parseFormats(options.format);
       await withStore(async ({ store, config, logger }) => {
         const report = await createReport(

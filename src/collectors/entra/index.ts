@@ -39,7 +39,10 @@ export async function collectEntra(context: CollectContext, options: EntraCollec
   );
   const tenantId = requireSetting(config, 'AZURE_TENANT_ID', 'the Entra tenant to collect from');
   if (options.since && options.until && options.since.getTime() >= options.until.getTime()) {
-    throw new AppError('USAGE', '--since must be earlier than --until');
+    throw new AppError(
+      'USAGE',
+      `the collection's start (since, ${options.since.toISOString()}) must be earlier than its end (until, ${options.until.toISOString()})`,
+    );
   }
   const tuning = options.entra ?? {};
   const sourceId = entraSourceId(tenantId);

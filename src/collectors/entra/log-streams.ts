@@ -125,7 +125,7 @@ async function runWindows(deps: LogStreamDeps, spec: StreamSpec, summary: Stream
     // "nothing happened".
     if (!checkpoint && deps.since)
       summary.notes.push(
-        `--since is older than the ${deps.retentionDays}-day log retention; collected from ${new Date(retentionFloor).toISOString()}`,
+        `the requested start is older than the ${deps.retentionDays}-day log retention; collected from ${new Date(retentionFloor).toISOString()}`,
       );
     start = retentionFloor;
   }

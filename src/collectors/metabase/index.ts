@@ -41,7 +41,11 @@ export async function collectMetabaseWith(context: CollectContext, options: Coll
   if (!dbUrl && !apiUrl)
     throw new AppError('CONFIG_INVALID', 'METABASE_DB_URL or METABASE_URL is not set (needed to collect from Metabase)');
   if (apiUrl && !config.METABASE_API_KEY) throw new AppError('CONFIG_INVALID', 'METABASE_API_KEY is not set (needed with METABASE_URL)');
-  if (options.since && options.until && options.since > options.until) throw new AppError('USAGE', '--since is after --until');
+  if (options.since && options.until && options.since > options.until)
+    throw new AppError(
+      'USAGE',
+      `the collection's start (since, ${options.since.toISOString()}) is after its end (until, ${options.until.toISOString()})`,
+    );
   const instance = metabaseInstance({ dbUrl, apiUrl });
   const sourceId = metabaseSourceId(instance);
 

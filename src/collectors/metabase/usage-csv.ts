@@ -103,7 +103,8 @@ export async function importMetabaseUsageCsv(
   options: { instance?: string } = {},
 ): Promise<SourceSummary> {
   const spec = kinds[kind];
-  if (!spec) throw new AppError('USAGE', `--kind must be one of ${metabaseUsageCsvKinds.join(', ')} for a Metabase usage-analytics export`);
+  if (!spec)
+    throw new AppError('USAGE', `a Metabase usage-analytics export's kind is one of ${metabaseUsageCsvKinds.join(', ')} (got "${kind}")`);
   const configured = context.config.METABASE_URL || context.config.METABASE_DB_URL;
   const instance =
     options.instance ??

@@ -215,13 +215,13 @@ function resolveKind(
   if (requested && familyOf(requested) !== detection.family) {
     throw new AppError(
       'INPUT_INVALID',
-      `${name}: --kind ${requested} contradicts the file's columns: it holds ${familyWords[detection.family]} (${detection.because})`,
+      `${name}: the requested kind ${requested} contradicts the file's columns: it holds ${familyWords[detection.family]} (${detection.because})`,
     );
   }
   if (requested && requested !== 'entra-sign-ins' && recordKind && recordKind !== requested) {
     throw new AppError(
       'INPUT_INVALID',
-      `${name}: --kind ${requested} contradicts the file: its records are ${recordKind.replace(/^entra-/, '')}`,
+      `${name}: the requested kind ${requested} contradicts the file: its records are ${recordKind.replace(/^entra-/, '')}`,
     );
   }
   if (requested) {
@@ -241,7 +241,7 @@ function resolveKind(
   }
   throw new AppError(
     'INPUT_INVALID',
-    `${name}: service principal or managed identity sign-ins? The columns do not tell; pass --kind entra-service-principal-sign-ins or --kind entra-managed-identity-sign-ins`,
+    `${name}: service principal or managed identity sign-ins? The columns do not tell; name the kind: entra-service-principal-sign-ins or entra-managed-identity-sign-ins`,
   );
 }
 
@@ -327,7 +327,7 @@ export async function importEntraFile(
       if (!detection) {
         const found = detect(header.value ?? Object.keys(row.cells), !isCsv);
         if ('error' in found) {
-          const asked = options.kind ? ` (asked for --kind ${options.kind})` : '';
+          const asked = options.kind ? ` (asked for kind ${options.kind})` : '';
           throw new AppError('INPUT_INVALID', `${name}: not an Entra export accesstrail reads${asked}: ${found.error}`);
         }
         // Graph JSON keeps user fields (empty) on service principal sign-ins: there the
@@ -526,7 +526,7 @@ async function claimCoverage(
   },
 ): Promise<void> {
   if (!file.claim) {
-    summary.notes.push('no coverage claimed (--no-coverage)');
+    summary.notes.push('no coverage claimed (as asked)');
     return;
   }
   if (!file.earliest || !file.latest) return;
@@ -540,7 +540,9 @@ async function claimCoverage(
   if (file.detection.family === 'user-sign-ins') {
     const { interactive, nonInteractive, unknown } = file.interactivity;
     if (unknown > 0) {
-      summary.notes.push('no coverage claimed: it is unknown whether the file holds interactive or non-interactive sign-ins (pass --kind)');
+      summary.notes.push(
+        'no coverage claimed: it is unknown whether the file holds interactive or non-interactive sign-ins (name the kind to claim it)',
+      );
       return;
     }
     if (interactive === 0 || nonInteractive === 0)
