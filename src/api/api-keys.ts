@@ -34,13 +34,17 @@ export interface ApiKeyInfo {
   createdAt: Date;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
+  /** Refused from this instant on; null: the key does not expire. */
+  expiresAt: Date | null;
 }
 
 export interface ApiKeyRepository {
-  create(input: { name: string; scopes: readonly ApiScope[] }): Promise<{ key: string; info: ApiKeyInfo }>;
+  create(input: { name: string; scopes: readonly ApiScope[]; expiresAt?: Date }): Promise<{ key: string; info: ApiKeyInfo }>;
   list(): Promise<ApiKeyInfo[]>;
   revoke(id: string): Promise<ApiKeyInfo>;
-  /** The active key matching `key`, with last_used_at brought up to date; undefined when unknown or revoked. */
+  /** The active key matching `key`, with last_used_at brought up to date; undefined when
+   *  unknown, revoked or expired (one answer for all three: the caller learns nothing of
+   *  which keys exist). */
   authenticate(key: string, now?: Date): Promise<ApiKeyInfo | undefined>;
   /** Creates the bootstrap admin key unless a key with its hash exists. Returns whether it made one. */
   ensureBootstrap(key: string): Promise<boolean>;
@@ -86,9 +90,9 @@ export function hasScope(granted: readonly ApiScope[], needed: ApiScope): boolea
   return granted.includes('admin') || granted.includes(needed);
 }
 
-function toInfo(
-  row: Pick<Selectable<ApiKeyTable>, 'id' | 'name' | 'key_prefix' | 'scopes' | 'created_at' | 'revoked_at' | 'last_used_at'>,
-): ApiKeyInfo {
+const columns = ['id', 'name', 'key_prefix', 'scopes', 'created_at', 'revoked_at', 'last_used_at', 'expires_at'] as const;
+
+function toInfo(row: Pick<Selectable<ApiKeyTable>, (typeof columns)[number]>): ApiKeyInfo {
   return {
     id: row.id,
     name: row.name,
@@ -97,13 +101,12 @@ function toInfo(
     createdAt: new Date(row.created_at),
     revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
     lastUsedAt: row.last_used_at ? new Date(row.last_used_at) : null,
+    expiresAt: row.expires_at ? new Date(row.expires_at) : null,
   };
 }
 
-const columns = ['id', 'name', 'key_prefix', 'scopes', 'created_at', 'revoked_at', 'last_used_at'] as const;
-
 export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
-  async function insert(key: string, name: string, scopes: readonly ApiScope[]): Promise<ApiKeyInfo> {
+  async function insert(key: string, name: string, scopes: readonly ApiScope[], expiresAt: Date | null = null): Promise<ApiKeyInfo> {
     const row = await db
       .insertInto('api_key')
       .values({
@@ -112,6 +115,7 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
         key_sha256: hashApiKey(key),
         key_prefix: key.slice(0, PREFIX_LENGTH),
         scopes: [...scopes],
+        expires_at: expiresAt,
       })
       .returning(columns)
       .executeTakeFirstOrThrow();
@@ -119,12 +123,14 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
   }
 
   return {
-    async create({ name, scopes }) {
+    async create({ name, scopes, expiresAt }) {
       const trimmed = name.trim();
       if (trimmed === '') throw new AppError('USAGE', 'an API key needs a name (what it is for)');
       if (scopes.length === 0) throw new AppError('USAGE', `an API key needs at least one scope of ${API_SCOPES.join(', ')}`);
+      if (expiresAt && !(expiresAt.getTime() > Date.now()))
+        throw new AppError('USAGE', `an API key's expiry must be in the future (got ${expiresAt.toISOString()})`);
       const key = generateApiKey();
-      return { key, info: await insert(key, trimmed, scopes) };
+      return { key, info: await insert(key, trimmed, scopes, expiresAt ?? null) };
     },
 
     async list() {
@@ -153,6 +159,7 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       if (!row || !sameHash(row.key_sha256, presented)) return undefined;
+      if (row.expires_at && new Date(row.expires_at).getTime() <= now.getTime()) return undefined;
       const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;
       if (now.getTime() - lastUsed >= LAST_USED_RESOLUTION_SECONDS * 1000) {
         await db.updateTable('api_key').set({ last_used_at: now }).where('id', '=', row.id).execute();

@@ -134,7 +134,7 @@ export function createAuth(keys: ApiKeyRepository, now: () => Date, entra?: Entr
           return;
         }
         const key = await keys.authenticate(presented, now());
-        if (!key) return sendError(request, reply, 401, 'UNAUTHORIZED', 'the API key is unknown or revoked');
+        if (!key) return sendError(request, reply, 401, 'UNAUTHORIZED', 'the API key is unknown, revoked or expired');
         request.apiKey = key;
         if (!hasScope(key.scopes, scope)) {
           return sendError(request, reply, 403, 'FORBIDDEN', `this API key lacks the scope ${scope}`);

@@ -24,3 +24,13 @@ export function withOption<T>(option: string, work: () => T): T {
     throw error;
   }
 }
+
+/** withOption for asynchronous work. */
+export async function withOptionAsync<T>(option: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'USAGE') throw new AppError('USAGE', `${option}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}

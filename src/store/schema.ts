@@ -432,6 +432,8 @@ export interface ApiKeyTable {
   created_at: Generated<Date>;
   revoked_at: Timestamp | null;
   last_used_at: Timestamp | null;
+  /** Refused from this instant on; null: no expiry (migration 0015). */
+  expires_at: Timestamp | null;
 }
 
 /** The web console's sessions (migration 0007): only the SHA-256 of the cookie's id. */

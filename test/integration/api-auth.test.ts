@@ -102,6 +102,24 @@ describe('API authentication and errors', () => {
     expect(refused.json().error.message).toContain('revoked');
   });
 
+  it('refuses a key from its expiry on, and refuses an expiry in the past', async () => {
+    const keys = createApiKeyRepository(f.store.db);
+    const soon = new Date(Date.now() + 1_500);
+    const { key, info } = await keys.create({ name: 'audit-window', scopes: ['findings:read'], expiresAt: soon });
+    expect(info.expiresAt).toEqual(soon);
+    expect((await f.app.inject({ method: 'GET', url: '/v1/findings', headers: bearer(key) })).statusCode).toBe(200);
+    // At the expiry instant the repository refuses it (the same answer as unknown or revoked).
+    expect(await keys.authenticate(key, soon)).toBeUndefined();
+    expect(await keys.authenticate(key, new Date(soon.getTime() - 1))).toMatchObject({ id: info.id });
+    await new Promise((resolve) => setTimeout(resolve, soon.getTime() - Date.now() + 50));
+    const refused = await f.app.inject({ method: 'GET', url: '/v1/findings', headers: bearer(key) });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().error.message).toContain('expired');
+    await expect(keys.create({ name: 'late', scopes: ['findings:read'], expiresAt: new Date(Date.now() - 1) })).rejects.toThrow(
+      /expiry must be in the future/,
+    );
+  });
+
   it('answers validation errors with 400 naming the field', async () => {
     const key = await f.key(['admin']);
     const cases: { method: 'GET' | 'POST'; url: string; payload?: unknown; field: string }[] = [

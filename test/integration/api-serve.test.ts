@@ -89,9 +89,22 @@ describe('accesstrail keys and serve', () => {
     expect(stderr).not.toContain(key);
     const [bad, unknown] = await failures;
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('unknown scope "everything"');
+    expect(bad.stderr).toContain('--scopes: unknown scope "everything"');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no API key with id key_000000');
+  });
+
+  it('creates a key with an expiry and lists it; refuses an expiry that is not a number of days', { timeout: 180_000 }, async () => {
+    const [noDays, made] = await Promise.all([
+      cli(['keys', 'create', '--name', 'y', '--scopes', 'reports:read', '--expires-in-days', '0']),
+      cli(['keys', 'create', '--name', 'quarterly-audit', '--scopes', 'reports:read', '--expires-in-days', '90']),
+    ]);
+    expect(noDays.code).toBe(2);
+    expect(noDays.stderr).toContain('--expires-in-days must be a whole number of days above 0 (got "0")');
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/scopes reports:read, expires \d{4}-\d{2}-\d{2}T/);
+    const listed = await cli(['keys', 'list']);
+    expect(listed.stdout).toMatch(/quarterly-audit {2}\[reports:read\] {2}created \S+ {2}never used {2}expires \S+ {2}active/);
   });
 });
 

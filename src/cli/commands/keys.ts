@@ -1,12 +1,19 @@
 import type { Command } from 'commander';
 
 import { API_SCOPES, type ApiKeyInfo, createApiKeyRepository, parseScopes } from '../../api/api-keys.js';
+import { AppError } from '../../errors.js';
 import { say, withStore } from '../context.js';
+import { withOption, withOptionAsync } from '../options.js';
 
-function describeKey(key: ApiKeyInfo): string {
+function describeKey(key: ApiKeyInfo, now = new Date()): string {
   const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';
   const used = key.lastUsedAt ? `last used ${key.lastUsedAt.toISOString()}` : 'never used';
-  return `${key.id}  ${key.prefix}…  ${key.name}  [${key.scopes.join(',')}]  created ${key.createdAt.toISOString()}  ${used}  ${state}`;
+  const expiry = !key.expiresAt
+    ? 'no expiry'
+    : key.expiresAt.getTime() <= now.getTime()
+      ? `expired ${key.expiresAt.toISOString()}`
+      : `expires ${key.expiresAt.toISOString()}`;
+  return `${key.id}  ${key.prefix}…  ${key.name}  [${key.scopes.join(',')}]  created ${key.createdAt.toISOString()}  ${used}  ${expiry}  ${state}`;
 }
 
 export function registerKeys(program: Command): void {
@@ -17,13 +24,24 @@ export function registerKeys(program: Command): void {
     .description('create an API key and print it once')
     .requiredOption('--name <name>', 'what the key is for (e.g. the GRC tool)')
     .requiredOption('--scopes <scopes>', `comma-separated: ${API_SCOPES.join(', ')} (admin implies all)`)
-    .action(async (options: { name: string; scopes: string }) => {
-      const scopes = parseScopes(options.scopes);
+    .option('--expires-in-days <days>', 'refuse the key after this many days (default: no expiry)')
+    .action(async (options: { name: string; scopes: string; expiresInDays?: string }) => {
+      const scopes = withOption('--scopes', () => parseScopes(options.scopes));
+      let expiresAt: Date | undefined;
+      if (options.expiresInDays !== undefined) {
+        const days = Number(options.expiresInDays);
+        if (!Number.isInteger(days) || days <= 0)
+          throw new AppError('USAGE', `--expires-in-days must be a whole number of days above 0 (got "${options.expiresInDays}")`);
+        expiresAt = new Date(Date.now() + days * 86_400_000);
+      }
       await withStore(async ({ store }) => {
-        const { key, info } = await createApiKeyRepository(store.db).create({ name: options.name, scopes });
+        const { key, info } = await withOptionAsync('--name/--scopes', () =>
+          createApiKeyRepository(store.db).create({ name: options.name, scopes, ...(expiresAt ? { expiresAt } : {}) }),
+        );
         say(key);
+        const expiry = info.expiresAt ? `, expires ${info.expiresAt.toISOString()}` : '';
         process.stderr.write(
-          `created API key ${info.id} (${info.name}, scopes ${info.scopes.join(',')}); it is shown only this once, store it now\n`,
+          `created API key ${info.id} (${info.name}, scopes ${info.scopes.join(',')}${expiry}); it is shown only this once, store it now\n`,
         );
       });
     });
