@@ -62,8 +62,7 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const dormantAccount = defineRule({
-  id,
+export const dormantAccount = defineRule(id, {
   precondition: needsMetabaseAccounts,
   statements,
   findings(context, query) {

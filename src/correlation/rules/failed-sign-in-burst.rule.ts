@@ -58,8 +58,7 @@ function statements(context: RuleContext) {
   };
 }
 
-export const failedSignInBurst = defineRule({
-  id,
+export const failedSignInBurst = defineRule(id, {
   precondition: needsEntraSignIns,
   statements,
   findings: (context, query) =>

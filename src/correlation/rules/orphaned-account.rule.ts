@@ -5,15 +5,7 @@
 import { sql } from 'kysely';
 
 import type { RuleContext } from '../types.js';
-import {
-  accountFinding,
-  activeHumanAccounts,
-  days,
-  findingPerRow,
-  iso,
-  linkedPerson,
-  needsMetabaseAccountsAndEntraDirectory,
-} from './common.js';
+import { accountFinding, activeHumanAccounts, days, findingPerRow, iso, needsMetabaseAccountsAndEntraDirectory } from './common.js';
 import { defineRule } from './define-rule.js';
 
 const id = 'orphaned-account';
@@ -30,20 +22,24 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const orphanedAccount = defineRule({
-  id,
+export const orphanedAccount = defineRule(id, {
   precondition: needsMetabaseAccountsAndEntraDirectory,
   statements,
   findings: (context, query) =>
     findingPerRow(context, query.orphans, (row) => {
       const since = days(context.asOf.getTime() - new Date(row.started_at).getTime());
-      const person = linkedPerson(context, row.person_id);
-      return accountFinding(id, row, person, {
-        summary: `Metabase account ${row.email ?? row.account_id} is still active although ${person.upn ?? row.person_id} was terminated (${row.reason}) ${since} day(s) before as-of`,
-        firstSeen: iso(row.started_at),
-        lastSeen: context.asOf,
-        evidenceAt: context.asOf,
-        detail: { terminatedAt: new Date(row.started_at).toISOString(), daysSince: since, terminationReason: row.reason },
-      });
+      const upn = context.directory.personUpn(row.person_id);
+      return accountFinding(
+        id,
+        row,
+        { personId: row.person_id, upn },
+        {
+          summary: `Metabase account ${row.email ?? row.account_id} is still active although ${upn ?? row.person_id} was terminated (${row.reason}) ${since} day(s) before as-of`,
+          firstSeen: iso(row.started_at),
+          lastSeen: context.asOf,
+          evidenceAt: context.asOf,
+          detail: { terminatedAt: new Date(row.started_at).toISOString(), daysSince: since, terminationReason: row.reason },
+        },
+      );
     }),
 });

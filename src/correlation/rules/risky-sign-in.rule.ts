@@ -37,8 +37,7 @@ function statements(context: RuleContext) {
   };
 }
 
-export const riskySignIn = defineRule({
-  id,
+export const riskySignIn = defineRule(id, {
   precondition: needsEntraSignIns,
   statements,
   async findings(context, query) {

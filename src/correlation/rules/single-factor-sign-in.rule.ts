@@ -28,8 +28,7 @@ function statements(context: RuleContext) {
   };
 }
 
-export const singleFactorSignIn = defineRule({
-  id,
+export const singleFactorSignIn = defineRule(id, {
   precondition: needsEntraSignIns,
   statements,
   async findings(context, query) {

@@ -56,8 +56,7 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const unjustifiedPrivilege = defineRule({
-  id,
+export const unjustifiedPrivilege = defineRule(id, {
   precondition(context) {
     const noAccounts = needsMetabaseAccounts(context);
     if (noAccounts) return noAccounts;

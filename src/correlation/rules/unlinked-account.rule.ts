@@ -28,8 +28,7 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const unlinkedAccount = defineRule({
-  id,
+export const unlinkedAccount = defineRule(id, {
   precondition: needsMetabaseAccountsAndEntraDirectory,
   statements,
   findings: (context, query) =>
