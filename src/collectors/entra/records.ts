@@ -3,7 +3,7 @@
 // A record that cannot be an event (no id, no usable time) is set aside with the reason,
 // for the quarantine (the shared Mapped shape of src/collectors/types.ts).
 import type { EventRecord, StateRecord } from '../../store/tables.js';
-import { type Mapped, setAside, stored } from '../types.js';
+import { type Mapped, readColumns, setAside, stored } from '../types.js';
 
 type Json = Record<string, unknown>;
 
@@ -59,19 +59,13 @@ function idOf(record: Json): string | null {
 const columnOf = (property: string): string => property.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 /** How a Graph property is read into its column, by the kind of value it holds. */
-const readers = { text, bool, strings, instant: parseGraphInstant } as const;
-type GraphProperties = Partial<Record<keyof typeof readers, readonly string[]>>;
+const graphReaders = { text, bool, strings, instant: parseGraphInstant } as const;
 
 /** The columns of `record` that are its Graph properties of the same name, each read by
  *  its kind; columns that are not (a lower-cased UPN, a nested field) are written out by
  *  the mapper beside these. */
-export function graphColumns(record: Json, properties: GraphProperties): Record<string, unknown> {
-  const columns: Record<string, unknown> = {};
-  for (const [kind, names] of Object.entries(properties) as [keyof typeof readers, readonly string[]][]) {
-    for (const name of names) columns[columnOf(name)] = readers[kind](record[name]);
-  }
-  return columns;
-}
+const graphColumns = (record: Json, properties: Partial<Record<keyof typeof graphReaders, readonly string[]>>) =>
+  readColumns(record, graphReaders, properties, columnOf);
 
 export function mapSignIn(record: Json, graphVersion: 'beta' | 'v1.0', now: Date): Mapped<EventRecord> {
   const id = idOf(record);
