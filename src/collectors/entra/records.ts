@@ -118,8 +118,9 @@ export function mapAudit(record: Json, now: Date): Mapped<EventRecord> {
   });
 }
 
-/** A state record of a Graph object: its id, the record as kept (`raw`) and its columns;
- *  an object without an id is set aside, `what` naming it in the quarantine. */
+/** A state record of a Graph object: its id, the record as kept (`raw`) and its columns
+ *  (which may key the record otherwise: a member by its group too); an object without an
+ *  id is set aside, `what` naming it in the quarantine. */
 function stateRecord(
   record: Json,
   what: string,

@@ -1,6 +1,8 @@
 // Pieces shared by the rule files: finding ids, the Metabase activity union, the
-// accounts active at as-of, the common "needs source X" checks, and small helpers for
-// turning rows into findings.
+// accounts active at as-of, the common "needs source X" checks, and what several rules do
+// alike when turning rows into findings (one finding per row or group, the account rules'
+// findings, the sign-in rules' findings and their judgement of a field exports may lack),
+// so that each rule file reads as what is its own.
 import { createHash } from 'node:crypto';
 
 import { type RawBuilder, sql } from 'kysely';
@@ -153,11 +155,11 @@ export async function findingPerGroup<R>(
   return evaluated(groupBy(rows, key).map(finding));
 }
 
-/** The sign-in rules' findings: one per person, from their sign-ins of the period (rows
- *  ordered by person, then time), with every sign-in as evidence. */
 /** The columns of a sign-in every sign-in rule's flagging statement selects. */
 type SignInRow = { user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date };
 
+/** The sign-in rules' findings: one per person, from their sign-ins of the period (rows
+ *  ordered by person, then time), with every sign-in as evidence. */
 export function signInFindings<T extends SignInRow>(
   context: RuleContext,
   rule: string,
