@@ -82,3 +82,25 @@ export const stored = <R>(record: R): Mapped<R> => ({ record, problems: [] });
 
 /** An upstream record that cannot be stored, with the reason for the quarantine. */
 export const setAside = <R>(reason: string, upstreamId: string | null): Mapped<R> => ({ problems: [reason], upstreamId });
+
+/** Readers of upstream values by kind (text, number, instant, …), one set per source. */
+export type ColumnReaders<K extends string> = Readonly<Record<K, (value: unknown) => unknown>>;
+
+/**
+ * The columns a record mapper takes straight from upstream fields, table-driven: `fields`
+ * lists, per kind of value, the fields kept as columns, `columnOf` names each one's column
+ * (each source keeps its upstream names). Columns that are derived or renamed are written
+ * out by the mapper beside these, so every mapper reads as its exceptions only.
+ */
+export function readColumns<K extends string>(
+  record: Readonly<Record<string, unknown>>,
+  readers: ColumnReaders<K>,
+  fields: Partial<Record<K, readonly string[]>>,
+  columnOf: (field: string) => string,
+): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  for (const [kind, names] of Object.entries(fields) as [K, readonly string[]][]) {
+    for (const name of names) columns[columnOf(name)] = readers[kind](record[name]);
+  }
+  return columns;
+}

@@ -15,14 +15,20 @@ export async function stateInstants(db: Kysely<Database>, table: StateTableName,
   return new Map(rows.map((row) => [row.source_id, new Date(row.at)]));
 }
 
+/** The state instants as a relation `p(source_id, at)`, for a version table to join on
+ *  its source (one bound jsonb parameter, whatever the number of sources). */
+export function instantsRelation(instants: Map<string, Date>): RawBuilder<unknown> {
+  const points = JSON.stringify([...instants].map(([source_id, at]) => ({ source_id, at: at.toISOString() })));
+  return sql`jsonb_to_recordset(${points}::jsonb) as p(source_id text, at timestamptz)`;
+}
+
 /** SQL for the latest version of every object of `table` at its source's state instant
  *  (one row per object, all columns, tombstones included: filter on `present`). */
 export function stateAt(table: StateTableName, instants: Map<string, Date>): RawBuilder<unknown> {
-  const points = JSON.stringify([...instants].map(([source_id, at]) => ({ source_id, at: at.toISOString() })));
   return sql`(
     select distinct on (v.source_id, v.upstream_id) v.*
     from ${sql.table(table)} v
-    join jsonb_to_recordset(${points}::jsonb) as p(source_id text, at timestamptz) on p.source_id = v.source_id
+    join ${instantsRelation(instants)} on p.source_id = v.source_id
     where v.observed_at <= p.at
     order by v.source_id, v.upstream_id, v.observed_at desc
   )`;

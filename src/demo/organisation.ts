@@ -214,6 +214,15 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
   }
 
   // ---- Groups, app, credentials ---------------------------------------------------
+  /** A credential of an application as Graph lists it, valid from `sinceDays` before now
+   *  to `untilDays` after (the stale-credential cases are told by these two numbers). */
+  const credential = (label: string, displayName: string, sinceDays: number, untilDays: number, more: GraphObject) => ({
+    keyId: guid(label),
+    displayName,
+    startDateTime: isoZ(now - sinceDays * DAY),
+    endDateTime: isoZ(now + untilDays * DAY),
+    ...more,
+  });
   entra.groups.push(
     { id: DEMO_ADMIN_GROUP_ID, displayName: 'Metabase administrators', members: [NESTED_ADMIN_GROUP_ID] },
     { id: NESTED_ADMIN_GROUP_ID, displayName: 'BI platform team', members: [frank.objectId] },
@@ -226,46 +235,17 @@ export function demoOrganisation(options: { now: Date; normalPeople?: number; se
       displayName: 'Metabase',
       web: { redirectUris: ['https://metabase.contoso.example/auth/sso'] },
       passwordCredentials: [
-        {
-          keyId: guid('secret:old'),
-          displayName: 'SSO client secret (2026)',
-          startDateTime: isoZ(now - 120 * DAY),
-          endDateTime: isoZ(now + 245 * DAY),
-          hint: 'Ab1',
-        },
-        {
-          keyId: guid('secret:fresh'),
-          displayName: 'SSO client secret (rotation)',
-          startDateTime: isoZ(now - 20 * DAY),
-          endDateTime: isoZ(now + 345 * DAY),
-          hint: 'Cd2',
-        },
+        credential('secret:old', 'SSO client secret (2026)', 120, 245, { hint: 'Ab1' }),
+        credential('secret:fresh', 'SSO client secret (rotation)', 20, 345, { hint: 'Cd2' }),
       ],
-      keyCredentials: [
-        {
-          keyId: guid('cert:expiring'),
-          displayName: 'CN=SAML signing',
-          startDateTime: isoZ(now - 60 * DAY),
-          endDateTime: isoZ(now + 10 * DAY),
-          type: 'AsymmetricX509Cert',
-          usage: 'Verify',
-        },
-      ],
+      keyCredentials: [credential('cert:expiring', 'CN=SAML signing', 60, 10, { type: 'AsymmetricX509Cert', usage: 'Verify' })],
     },
     {
       id: COLLECTOR_APP_OBJECT_ID,
       appId: DEMO_COLLECTOR_CLIENT_ID,
       displayName: 'accesstrail collector',
       web: { redirectUris: [] },
-      passwordCredentials: [
-        {
-          keyId: guid('secret:collector'),
-          displayName: 'collector',
-          startDateTime: isoZ(now - 10 * DAY),
-          endDateTime: isoZ(now + 170 * DAY),
-          hint: 'Ef3',
-        },
-      ],
+      passwordCredentials: [credential('secret:collector', 'collector', 10, 170, { hint: 'Ef3' })],
       keyCredentials: [],
     },
   );

@@ -20,33 +20,21 @@ export interface ServiceMetrics extends CollectionObserver {
 
 export function createServiceMetrics(): ServiceMetrics {
   const registry = new Registry();
-  const runs = new Counter({
-    name: 'accesstrail_collection_runs_total',
-    help: 'Collections of a source by outcome (succeeded, partial, failed, skipped), by this process',
-    labelNames: ['source', 'outcome'],
-    registers: [registry],
-  });
-  const records = new Counter({
-    name: 'accesstrail_records_collected_total',
-    help: 'Records stored by collections of this process, per source and stream',
-    labelNames: ['source', 'stream'],
-    registers: [registry],
-  });
-  const graph = new Counter({
-    name: 'accesstrail_graph_requests_total',
-    help: 'Microsoft Graph requests sent by this process',
-    registers: [registry],
-  });
-  const throttled = new Counter({
-    name: 'accesstrail_graph_throttled_total',
-    help: 'Graph answers 429 (throttled)',
-    registers: [registry],
-  });
-  const retries = new Counter({
-    name: 'accesstrail_graph_retries_total',
-    help: 'Graph requests retried (429, 5xx, timeouts, resets)',
-    registers: [registry],
-  });
+  // Every metric registers in this instance's own registry (tests build several at once).
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const runs = counter(
+    'accesstrail_collection_runs_total',
+    'Collections of a source by outcome (succeeded, partial, failed, skipped), by this process',
+    ['source', 'outcome'],
+  );
+  const records = counter('accesstrail_records_collected_total', 'Records stored by collections of this process, per source and stream', [
+    'source',
+    'stream',
+  ]);
+  const graph = counter('accesstrail_graph_requests_total', 'Microsoft Graph requests sent by this process');
+  const throttled = counter('accesstrail_graph_throttled_total', 'Graph answers 429 (throttled)');
+  const retries = counter('accesstrail_graph_retries_total', 'Graph requests retried (429, 5xx, timeouts, resets)');
   const httpDuration = new Histogram({
     name: 'accesstrail_http_request_duration_seconds',
     help: 'API request durations',

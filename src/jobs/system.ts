@@ -44,6 +44,18 @@ export const QUEUES = {
   watch: 'watch',
   webhook: 'webhook',
 } as const;
+/** Each queue's pg-boss options: its policy, retries (with backoff) and how long one job
+ *  may run before pg-boss expires it. Created in this order at start. */
+const QUEUE_OPTIONS: Record<keyof typeof QUEUES, Omit<PgBoss.Queue, 'name'>> = {
+  // Collections can take hours (a first Entra backfill at 5 requests per 10 s).
+  collect: { policy: 'stately', retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 12 * 3600 },
+  collectDue: { policy: 'short', retryLimit: 3, retryDelay: 30 },
+  correlate: { policy: 'short', retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 },
+  reports: { policy: 'short', retryLimit: 5, retryDelay: 300, retryBackoff: true, expireInSeconds: 3600 },
+  watch: { policy: 'short', retryLimit: 1, retryDelay: 60 },
+  // About a day of attempts: 30 s, 1 min, 2 min, … (pg-boss caps each delay at 1 h).
+  webhook: { policy: 'standard', retryLimit: 12, retryDelay: 30, retryBackoff: true, expireInSeconds: 120 },
+};
 const WATCH_CRON = '*/15 * * * *';
 export const DEFAULT_COLLECT_SCHEDULE = '0 * * * *';
 
@@ -294,42 +306,9 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
       // on pg_namespace, deadlocks): one process at a time, until its queues exist.
       await withStoreLock(store, 'pg-boss start', async () => {
         await boss.start();
-        // Collections can take hours (a first Entra backfill at 5 requests per 10 s).
-        await boss.createQueue(QUEUES.collect, {
-          name: QUEUES.collect,
-          policy: 'stately',
-          retryLimit: 5,
-          retryDelay: 60,
-          retryBackoff: true,
-          expireInSeconds: 12 * 3600,
-        });
-        await boss.createQueue(QUEUES.collectDue, { name: QUEUES.collectDue, policy: 'short', retryLimit: 3, retryDelay: 30 });
-        await boss.createQueue(QUEUES.correlate, {
-          name: QUEUES.correlate,
-          policy: 'short',
-          retryLimit: 3,
-          retryDelay: 60,
-          retryBackoff: true,
-          expireInSeconds: 3600,
-        });
-        await boss.createQueue(QUEUES.reports, {
-          name: QUEUES.reports,
-          policy: 'short',
-          retryLimit: 5,
-          retryDelay: 300,
-          retryBackoff: true,
-          expireInSeconds: 3600,
-        });
-        await boss.createQueue(QUEUES.watch, { name: QUEUES.watch, policy: 'short', retryLimit: 1, retryDelay: 60 });
-        // About a day of attempts: 30 s, 1 min, 2 min, … (pg-boss caps each delay at 1 h).
-        await boss.createQueue(QUEUES.webhook, {
-          name: QUEUES.webhook,
-          policy: 'standard',
-          retryLimit: 12,
-          retryDelay: 30,
-          retryBackoff: true,
-          expireInSeconds: 120,
-        });
+        for (const [queue, options] of Object.entries(QUEUE_OPTIONS) as [keyof typeof QUEUES, Omit<PgBoss.Queue, 'name'>][]) {
+          await boss.createQueue(QUEUES[queue], { name: QUEUES[queue], ...options });
+        }
       });
 
       // Before the workers: a run a crashed process left behind is resumed first.

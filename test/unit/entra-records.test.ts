@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 
 import { createPacer } from '../../src/collectors/entra/pacer.js';
-import { mapAudit, mapCredentials, mapSignIn, parseGraphInstant } from '../../src/collectors/entra/records.js';
+import {
+  mapApplication,
+  mapAssignment,
+  mapAudit,
+  mapCredentials,
+  mapGroup,
+  mapMember,
+  mapSignIn,
+  mapUser,
+  parseGraphInstant,
+} from '../../src/collectors/entra/records.js';
 import { compileFilter, FilterError } from '../../src/emulators/entra/odata.js';
+import { eventTables, type EvidenceTableSpec, stateTables } from '../../src/store/tables.js';
 
 const now = new Date('2026-08-01T00:00:00Z');
 
@@ -68,6 +79,31 @@ describe('Entra record mapping', () => {
     );
     expect(JSON.stringify(rows)).not.toMatch(/shh|MIIB/);
     expect(rows.map((r) => r.record?.upstream_id ?? null)).toEqual(['o:k1', 'o:k2']);
+  });
+});
+
+describe('Entra mappers and the evidence tables', () => {
+  // Most columns are named after their Graph property (graphColumns: userPrincipalName →
+  // user_principal_name): a property misspelt in a mapper would make a column the table
+  // does not have, and a column the mapper forgets would be stored as null.
+  const columnsOf = (record: Record<string, unknown> | undefined) =>
+    Object.keys(record ?? {})
+      .filter((key) => !['upstream_id', 'occurred_at', 'raw'].includes(key))
+      .sort();
+  const tableColumns = (spec: EvidenceTableSpec) => spec.columns.map((column) => column.name).sort();
+  const owner = { id: 'o', appId: 'a', displayName: 'App', passwordCredentials: [{ keyId: 'k1' }] };
+  it.each([
+    ['sign-in', mapSignIn({ id: 's', createdDateTime: '2026-07-01T10:00:00Z' }, 'beta', now), eventTables.entra_sign_in],
+    ['audit', mapAudit({ id: 'd', activityDateTime: '2026-07-01T10:00:00Z' }, now), eventTables.entra_directory_audit],
+    ['user', mapUser({ id: 'u' }, false), stateTables.entra_user_version],
+    ['group', mapGroup({ id: 'g' }), stateTables.entra_group_version],
+    ['member', mapMember('g', { id: 'u' }, true), stateTables.entra_group_member_version],
+    ['application', mapApplication(owner, 'application'), stateTables.entra_application_version],
+    ['credential', mapCredentials(owner, 'application')[0]!, stateTables.entra_credential_version],
+    ['app role assignment', mapAssignment({ id: 'a' }), stateTables.entra_app_role_assignment_version],
+  ] as const)('a mapped %s has exactly the columns of its table', (_what, mapped, table) => {
+    expect(mapped.problems).toEqual([]);
+    expect(columnsOf(mapped.record)).toEqual(tableColumns(table));
   });
 });
 

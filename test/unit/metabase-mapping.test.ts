@@ -7,11 +7,16 @@ import {
   mapAccount,
   mapApiKey,
   mapAuditEvent,
+  mapAuthIdentity,
+  mapGroup,
   mapLogin,
+  mapMembership,
   mapQueryExecution,
   mapSession,
+  mapView,
   sha256Hex,
 } from '../../src/collectors/metabase/mapping.js';
+import { eventTables, type EvidenceTableSpec, stateTables } from '../../src/store/tables.js';
 
 const now = new Date('2026-03-10T00:00:00Z');
 
@@ -111,5 +116,31 @@ describe('Metabase mapping', () => {
     );
     expect(query.record).toMatchObject({ running_time_ms: 12, has_error: true, executor_id: null });
     expect((query.record!.raw as { hash: string }).hash).toBe('abcd');
+  });
+});
+
+describe('Metabase mappers and the evidence tables', () => {
+  // Most columns keep their Metabase name (sameNamed): a column named wrong in a mapper
+  // would be one the table does not have, a forgotten one would be stored as null.
+  const columnsOf = (record: Record<string, unknown> | undefined) =>
+    Object.keys(record ?? {})
+      .filter((key) => !['upstream_id', 'occurred_at', 'raw'].includes(key))
+      .sort();
+  const tableColumns = (spec: EvidenceTableSpec) => spec.columns.map((column) => column.name).sort();
+  const at = '2026-03-01T10:00:00Z';
+  it.each([
+    ['login', mapLogin({ id: 1, timestamp: at }, now), eventTables.metabase_login],
+    ['session', mapSession({ id: 's', created_at: at }, now), eventTables.metabase_session],
+    ['auth identity', mapAuthIdentity({ id: 1, created_at: at }, now), eventTables.metabase_auth_identity],
+    ['query execution', mapQueryExecution({ id: 1, started_at: at }, now), eventTables.metabase_query_execution],
+    ['view', mapView({ id: 1, timestamp: at }, now), eventTables.metabase_view],
+    ['audit event', mapAuditEvent({ id: 1, timestamp: at }, now), eventTables.metabase_audit_event],
+    ['account', mapAccount({ id: 1 }), stateTables.metabase_account_version],
+    ['group', mapGroup({ id: 1 }), stateTables.metabase_group_version],
+    ['membership', mapMembership({ id: 1 }), stateTables.metabase_membership_version],
+    ['API key', mapApiKey({ id: 1 }), stateTables.metabase_api_key_version],
+  ] as const)('a mapped %s has exactly the columns of its table', (_what, mapped, table) => {
+    expect(mapped.problems).toEqual([]);
+    expect(columnsOf(mapped.record)).toEqual(tableColumns(table));
   });
 });

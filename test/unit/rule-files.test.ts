@@ -69,8 +69,7 @@ describe('rule files and the rule catalogue', () => {
 
   it('refuses a rule the catalogue does not list, and names a parameter the catalogue lacks', () => {
     expect(() =>
-      defineRule({
-        id: 'no-such-rule',
+      defineRule('no-such-rule', {
         statements: () => ({}),
         findings: async () => ({ status: 'evaluated', reason: null, findings: [], notEvaluableCount: 0, detail: {} }),
       }),

@@ -3,7 +3,7 @@
 // A record that cannot be an event (no id, no usable time) is set aside with the reason,
 // for the quarantine (the shared Mapped shape of src/collectors/types.ts).
 import type { EventRecord, StateRecord } from '../../store/tables.js';
-import { type Mapped, setAside, stored } from '../types.js';
+import { type Mapped, readColumns, setAside, stored } from '../types.js';
 
 type Json = Record<string, unknown>;
 
@@ -53,6 +53,20 @@ function idOf(record: Json): string | null {
   return text(record['id']);
 }
 
+/** A column named after its Graph property: the evidence tables keep Graph's names in
+ *  snake case (userPrincipalName → user_principal_name, src/store/tables.ts), so each
+ *  column traces back to the field it holds. */
+const columnOf = (property: string): string => property.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+/** How a Graph property is read into its column, by the kind of value it holds. */
+const graphReaders = { text, bool, strings, instant: parseGraphInstant } as const;
+
+/** The columns of `record` that are its Graph properties of the same name, each read by
+ *  its kind; columns that are not (a lower-cased UPN, a nested field) are written out by
+ *  the mapper beside these. */
+const graphColumns = (record: Json, properties: Partial<Record<keyof typeof graphReaders, readonly string[]>>) =>
+  readColumns(record, graphReaders, properties, columnOf);
+
 export function mapSignIn(record: Json, graphVersion: 'beta' | 'v1.0', now: Date): Mapped<EventRecord> {
   const id = idOf(record);
   if (!id) return setAside('sign-in without an id', null);
@@ -64,18 +78,15 @@ export function mapSignIn(record: Json, graphVersion: 'beta' | 'v1.0', now: Date
     upstream_id: id,
     occurred_at: time.at,
     raw: record,
-    user_id: text(record['userId']),
+    ...graphColumns(record, {
+      text: ['userId', 'appId', 'ipAddress', 'conditionalAccessStatus', 'correlationId'],
+      bool: ['isInteractive'],
+    }),
+    // What the sign-in rules judge (single-factor-sign-in, risky-sign-in).
+    ...graphColumns(record, { text: ['authenticationRequirement', 'riskLevelDuringSignIn', 'riskState'] }),
     user_principal_name: text(record['userPrincipalName'])?.toLowerCase() ?? null,
-    app_id: text(record['appId']),
-    ip_address: text(record['ipAddress']),
     error_code: errorCode,
-    is_interactive: bool(record['isInteractive']),
     event_types: Array.isArray(record['signInEventTypes']) ? strings(record['signInEventTypes']) : null,
-    authentication_requirement: text(record['authenticationRequirement']),
-    risk_level_during_sign_in: text(record['riskLevelDuringSignIn']),
-    risk_state: text(record['riskState']),
-    conditional_access_status: text(record['conditionalAccessStatus']),
-    correlation_id: text(record['correlationId']),
     graph_version: graphVersion,
   });
 }
@@ -107,34 +118,33 @@ export function mapAudit(record: Json, now: Date): Mapped<EventRecord> {
   });
 }
 
-/** The id of a state record, or the reason it has none. */
-function stateId(record: Json, what: string): { id: string } | { rejected: Mapped<never> } {
+/** A state record of a Graph object: its id, the record as kept (`raw`) and its columns
+ *  (which may key the record otherwise: a member by its group too); an object without an
+ *  id is set aside, `what` naming it in the quarantine. */
+function stateRecord(
+  record: Json,
+  what: string,
+  columns: (id: string) => Record<string, unknown>,
+  raw: Json = record,
+): Mapped<StateRecord> {
   const id = idOf(record);
-  return id ? { id } : { rejected: setAside(`${what} without an id`, null) };
+  if (!id) return setAside(`${what} without an id`, null);
+  return stored({ upstream_id: id, raw, ...columns(id) });
 }
 
 export function mapUser(record: Json, deleted: boolean): Mapped<StateRecord> {
-  const id = stateId(record, deleted ? 'deleted user' : 'user');
-  if ('rejected' in id) return id.rejected;
-  return stored({
-    upstream_id: id.id,
-    raw: record,
-    user_principal_name: text(record['userPrincipalName']),
-    mail: text(record['mail']),
-    other_mails: strings(record['otherMails']),
-    proxy_addresses: strings(record['proxyAddresses']),
-    account_enabled: bool(record['accountEnabled']),
-    user_type: text(record['userType']),
-    created_date_time: parseGraphInstant(record['createdDateTime']),
-    deleted_date_time: parseGraphInstant(record['deletedDateTime']),
-    employee_leave_date_time: parseGraphInstant(record['employeeLeaveDateTime']),
-  });
+  return stateRecord(record, deleted ? 'deleted user' : 'user', () =>
+    graphColumns(record, {
+      text: ['userPrincipalName', 'mail', 'userType'],
+      strings: ['otherMails', 'proxyAddresses'],
+      bool: ['accountEnabled'],
+      instant: ['createdDateTime', 'deletedDateTime', 'employeeLeaveDateTime'],
+    }),
+  );
 }
 
 export function mapGroup(record: Json): Mapped<StateRecord> {
-  const id = stateId(record, 'group');
-  if ('rejected' in id) return id.rejected;
-  return stored({ upstream_id: id.id, raw: record, display_name: text(record['displayName']) });
+  return stateRecord(record, 'group', () => graphColumns(record, { text: ['displayName'] }));
 }
 
 /** `#microsoft.graph.user` → `user`. */
@@ -144,16 +154,14 @@ export function objectType(record: Json): string | null {
 }
 
 export function mapMember(groupId: string, record: Json, transitive: boolean): Mapped<StateRecord> {
-  const id = stateId(record, 'group member');
-  if ('rejected' in id) return id.rejected;
-  return stored({
-    upstream_id: `${groupId}:${id.id}`,
-    raw: record,
+  // One row per (group, member): the member's id alone is not unique in the table.
+  return stateRecord(record, 'group member', (id) => ({
+    upstream_id: `${groupId}:${id}`,
     group_id: groupId,
-    member_id: id.id,
+    member_id: id,
     member_type: objectType(record),
     transitive,
-  });
+  }));
 }
 
 /** Removes what must never be stored: secretText (only sent at creation) and key material. */
@@ -169,8 +177,6 @@ export function withoutSecrets(record: Json): Json {
 }
 
 export function mapApplication(record: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord> {
-  const id = stateId(record, kind);
-  if ('rejected' in id) return id.rejected;
   const redirectUris =
     kind === 'application'
       ? [
@@ -179,14 +185,12 @@ export function mapApplication(record: Json, kind: 'application' | 'servicePrinc
           ...strings(field(record['publicClient'], 'redirectUris')),
         ]
       : strings(record['replyUrls']);
-  return stored({
-    upstream_id: id.id,
-    raw: withoutSecrets(record),
-    object_kind: kind,
-    app_id: text(record['appId']),
-    display_name: text(record['displayName']),
-    redirect_uris: redirectUris,
-  });
+  return stateRecord(
+    record,
+    kind,
+    () => ({ object_kind: kind, ...graphColumns(record, { text: ['appId', 'displayName'] }), redirect_uris: redirectUris }),
+    withoutSecrets(record),
+  );
 }
 
 export function mapCredentials(owner: Json, kind: 'application' | 'servicePrincipal'): Mapped<StateRecord>[] {
@@ -209,9 +213,7 @@ export function mapCredentials(owner: Json, kind: 'application' | 'servicePrinci
         app_id: text(owner['appId']),
         key_id: keyId,
         credential_type: type,
-        display_name: text(credential['displayName']),
-        start_date_time: parseGraphInstant(credential['startDateTime']),
-        end_date_time: parseGraphInstant(credential['endDateTime']),
+        ...graphColumns(credential, { text: ['displayName'], instant: ['startDateTime', 'endDateTime'] }),
       }),
     );
   };
@@ -221,14 +223,7 @@ export function mapCredentials(owner: Json, kind: 'application' | 'servicePrinci
 }
 
 export function mapAssignment(record: Json): Mapped<StateRecord> {
-  const id = stateId(record, 'app role assignment');
-  if ('rejected' in id) return id.rejected;
-  return stored({
-    upstream_id: id.id,
-    raw: record,
-    principal_id: text(record['principalId']),
-    principal_type: text(record['principalType']),
-    resource_id: text(record['resourceId']),
-    app_role_id: text(record['appRoleId']),
-  });
+  return stateRecord(record, 'app role assignment', () =>
+    graphColumns(record, { text: ['principalId', 'principalType', 'resourceId', 'appRoleId'] }),
+  );
 }

@@ -4,10 +4,9 @@
 // login history, sessions, views or audit events: those are recorded as not available.
 import { AppError } from '../../errors.js';
 import { capabilities, metabaseApiLimits, streams } from '../../store/streams.js';
-import type { StateRecord, StateTableName } from '../../store/tables.js';
-import type { CollectContext, CollectOptions, Mapped, StreamSummary } from '../types.js';
-import { mapAccount, mapApiKey, mapGroup, mapMembership, mapQueryExecution, plainRow, type Row } from './mapping.js';
-import { emptySummary, mapBatch, writeEventBatch, writeStateBatch } from './sink.js';
+import type { CollectContext, CollectOptions, StreamSummary } from '../types.js';
+import { mapQueryExecution, plainRow, type Row } from './mapping.js';
+import { emptySummary, eventWrite, mapBatch, type SnapshotStream, snapshotStreams, writeBatch, writeSnapshot } from './sink.js';
 
 export const API_PAGE_SIZE = 200;
 /** Metabase keeps query_execution 720 days by default (MB_AUDIT_MAX_RETENTION_DAYS). */
@@ -107,37 +106,12 @@ export async function recordApiOnlyCapabilities(context: CollectContext, sourceI
   }
 }
 
-async function snapshot(
-  context: CollectContext,
-  sourceId: string,
-  stateTable: StateTableName,
-  summaryName: string,
-  observedAt: Date,
-  pages: AsyncIterable<Row[]>,
-  map: (row: Row) => Mapped<StateRecord>,
-): Promise<StreamSummary> {
-  const summary = emptySummary(summaryName);
-  const writer = await context.evidence.beginSnapshot(stateTable, sourceId, observedAt, { runId: context.runId });
-  try {
-    for await (const rows of pages) {
-      const mapped = mapBatch(
-        rows,
-        map,
-        (row) => plainRow(row),
-        (row) => (row['id'] === undefined ? null : String(row['id'])),
-      );
-      await writeStateBatch(context, sourceId, summaryName, writer, rows.length, mapped, summary);
-      context.progress.update(summaryName, { records: summary.records });
-    }
-  } catch (error) {
-    await writer.finish({ complete: false });
-    throw error;
-  }
-  const finished = await writer.finish({ complete: true });
-  if (finished.removed > 0) summary.notes.push(`${finished.removed} no longer listed by Metabase (recorded as removed)`);
-  context.progress.done(summaryName, summary);
-  return summary;
-}
+/** A row of the API as the quarantine names it (every API row carries its id). */
+const apiRowId = (row: Row) => (row['id'] === undefined ? null : String(row['id']));
+
+/** One snapshot from pages of API rows (the API's rows hold no secret columns). */
+const apiSnapshot = (context: CollectContext, sourceId: string, stream: SnapshotStream, observedAt: Date, pages: AsyncIterable<Row[]>) =>
+  writeSnapshot(context, sourceId, stream, observedAt, pages, (row) => plainRow(row), apiRowId);
 
 async function* once(rows: Row[]): AsyncIterable<Row[]> {
   yield rows;
@@ -176,34 +150,24 @@ export async function collectApi(
 ): Promise<StreamSummary[]> {
   const summaries: StreamSummary[] = [];
   const observedAt = context.now();
-  const users = await snapshot(
-    context,
-    sourceId,
-    'metabase_account_version',
-    'metabase-accounts',
-    observedAt,
-    userPages(client),
-    mapAccount,
-  );
+  const users = await apiSnapshot(context, sourceId, snapshotStreams.accounts, observedAt, userPages(client));
   users.notes.push(
     'from the API: only personal accounts are listed, without type or deactivated_at (API-key service users and the internal user are not listed)',
   );
   summaries.push(users);
 
   const groups = (await client.get<Row[]>('/api/permissions/group')).body ?? [];
-  summaries.push(await snapshot(context, sourceId, 'metabase_group_version', 'metabase-groups', observedAt, once(groups), mapGroup));
+  summaries.push(await apiSnapshot(context, sourceId, snapshotStreams.groups, observedAt, once(groups)));
 
   const membershipMap = (await client.get<Record<string, Row[]>>('/api/permissions/membership')).body ?? {};
   const memberships = Object.values(membershipMap)
     .flat()
     .map((m) => ({ ...m, id: m['membership_id'] }));
-  summaries.push(
-    await snapshot(context, sourceId, 'metabase_membership_version', 'metabase-memberships', observedAt, once(memberships), mapMembership),
-  );
+  summaries.push(await apiSnapshot(context, sourceId, snapshotStreams.memberships, observedAt, once(memberships)));
 
   const keys = await client.get<Row[]>('/api/api-key', { allow: [404] });
   if (keys.status === 404) {
-    const summary = emptySummary('metabase-api-keys');
+    const summary = emptySummary(snapshotStreams.apiKeys.name);
     summary.notes.push('this Metabase has no API keys endpoint (before v49): not available');
     await context.collection.setCapability(
       sourceId,
@@ -215,9 +179,7 @@ export async function collectApi(
     summaries.push(summary);
   } else {
     await context.collection.setCapability(sourceId, capabilities.metabaseTable('api_key'), true, null, context.runId);
-    summaries.push(
-      await snapshot(context, sourceId, 'metabase_api_key_version', 'metabase-api-keys', observedAt, once(keys.body ?? []), mapApiKey),
-    );
+    summaries.push(await apiSnapshot(context, sourceId, snapshotStreams.apiKeys, observedAt, once(keys.body ?? [])));
   }
 
   summaries.push(await collectQueryLogs(context, options, client, sourceId));
@@ -277,9 +239,9 @@ async function collectQueryLogs(
       rows,
       (row) => mapQueryExecution(row, now),
       (row) => plainRow(row),
-      (row) => (row['id'] === undefined ? null : String(row['id'])),
+      apiRowId,
     );
-    await writeEventBatch(context, sourceId, stream, 'metabase_query_execution', rows.length, mapped, summary);
+    await writeBatch(context, sourceId, stream, rows.length, mapped, summary, eventWrite(context, sourceId, 'metabase_query_execution'));
     context.progress.update(stream, {
       records: summary.records,
       window: { from: coverageFrom, to: nextMonth(month) < end ? nextMonth(month) : end },

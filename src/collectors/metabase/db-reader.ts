@@ -10,17 +10,13 @@
 //   read inside one REPEATABLE READ, READ ONLY transaction; complete only when read to
 //   the end, so a failed run never tombstones anybody.
 import { capabilities, streams } from '../../store/streams.js';
-import type { EventRecord, EventTableName, StateRecord, StateTableName } from '../../store/tables.js';
+import type { EventRecord, EventTableName } from '../../store/tables.js';
 import type { CollectContext, CollectOptions, Mapped, StreamSummary } from '../types.js';
 import { type AppDb, appDbError, isMissingTable, type Row } from './app-db.js';
 import {
-  mapAccount,
-  mapApiKey,
   mapAuditEvent,
   mapAuthIdentity,
-  mapGroup,
   mapLogin,
-  mapMembership,
   mapQueryExecution,
   mapSession,
   mapView,
@@ -29,7 +25,7 @@ import {
   secretColumns,
   sha256Hex,
 } from './mapping.js';
-import { emptySummary, mapBatch, writeEventBatch, writeStateBatch } from './sink.js';
+import { emptySummary, eventWrite, mapBatch, type SnapshotStream, snapshotStreams, writeBatch, writeSnapshot } from './sink.js';
 
 export const wantedTables = [
   'core_user',
@@ -284,24 +280,29 @@ const logSpecs: LogSpec[] = [
   },
 ];
 
-interface SnapshotSpec {
-  table: WantedTable;
-  stateTable: StateTableName;
-  summaryName: string;
-  map: (row: Row) => Mapped<StateRecord>;
+/** The application-database table each state stream is read from. */
+const snapshotTables: ReadonlyArray<{ table: WantedTable; stream: SnapshotStream }> = [
+  { table: 'core_user', stream: snapshotStreams.accounts },
+  { table: 'permissions_group', stream: snapshotStreams.groups },
+  { table: 'permissions_group_membership', stream: snapshotStreams.memberships },
+  { table: 'api_key', stream: snapshotStreams.apiKeys },
+];
+
+/** One read of an application database: the connection, the source it is collected as,
+ *  what discovery found there, and the batch size. */
+export interface AppDbRead {
+  db: AppDb;
+  sourceId: string;
+  discovery: Discovery;
+  tuning: DbReadTuning;
 }
 
-const snapshotSpecs: SnapshotSpec[] = [
-  { table: 'core_user', stateTable: 'metabase_account_version', summaryName: 'metabase-accounts', map: mapAccount },
-  { table: 'permissions_group', stateTable: 'metabase_group_version', summaryName: 'metabase-groups', map: mapGroup },
-  {
-    table: 'permissions_group_membership',
-    stateTable: 'metabase_membership_version',
-    summaryName: 'metabase-memberships',
-    map: mapMembership,
-  },
-  { table: 'api_key', stateTable: 'metabase_api_key_version', summaryName: 'metabase-api-keys', map: mapApiKey },
-];
+/** The summary of a stream whose table this Metabase version does not have. */
+function absentTable(table: string, stream: string): StreamSummary {
+  const summary = emptySummary(stream);
+  summary.notes.push(`table ${table} does not exist in this Metabase version: not available`);
+  return summary;
+}
 
 /** Records which tables and notable columns this instance has. */
 export async function recordCapabilities(context: CollectContext, sourceId: string, discovery: Discovery): Promise<void> {
@@ -350,25 +351,12 @@ interface Batch {
   askedAt: Date;
 }
 
-export async function collectDbStreams(
-  context: CollectContext,
-  options: CollectOptions,
-  db: AppDb,
-  sourceId: string,
-  discovery: Discovery,
-  tuning: DbReadTuning,
-): Promise<StreamSummary[]> {
+export async function collectDbStreams(context: CollectContext, options: CollectOptions, read: AppDbRead): Promise<StreamSummary[]> {
   const summaries: StreamSummary[] = [];
   for (const spec of logSpecs) {
-    const columns = discovery.tables.get(spec.table);
-    const summary = emptySummary(spec.summaryName);
-    if (!columns) {
-      summary.notes.push(`table ${spec.table} does not exist in this Metabase version: not available`);
-      summaries.push(summary);
-      context.progress.done(spec.summaryName, summary);
-      continue;
-    }
-    await collectLogTable(context, options, db, sourceId, spec, columns, summary, tuning);
+    const columns = read.discovery.tables.get(spec.table);
+    const summary = columns ? emptySummary(spec.summaryName) : absentTable(spec.table, spec.summaryName);
+    if (columns) await collectLogTable(context, options, read, spec, columns, summary);
     summaries.push(summary);
     context.progress.done(spec.summaryName, summary);
   }
@@ -378,13 +366,12 @@ export async function collectDbStreams(
 async function collectLogTable(
   context: CollectContext,
   options: CollectOptions,
-  db: AppDb,
-  sourceId: string,
+  read: AppDbRead,
   spec: LogSpec,
   columns: readonly string[],
   summary: StreamSummary,
-  tuning: DbReadTuning,
 ): Promise<void> {
+  const { db, sourceId, tuning } = read;
   const { collection } = context;
   const q = db.quote;
   const time = q(spec.timeColumn);
@@ -492,7 +479,7 @@ async function collectLogTable(
       (row) => plainRow(row, spec.hide),
       spec.upstreamIdOf,
     );
-    await writeEventBatch(context, sourceId, spec.stream, spec.eventTable, rows.length, mapped, summary);
+    await writeBatch(context, sourceId, spec.stream, rows.length, mapped, summary, eventWrite(context, sourceId, spec.eventTable));
     const last = rows[rows.length - 1];
     if (last) {
       if (spec.mode === 'incremental') {
@@ -548,52 +535,42 @@ async function collectLogTable(
 }
 
 /** One snapshot per state table, all read in one consistent read-only transaction. */
-export async function collectDbSnapshots(
-  context: CollectContext,
-  db: AppDb,
-  sourceId: string,
-  discovery: Discovery,
-  tuning: DbReadTuning,
-): Promise<StreamSummary[]> {
+export async function collectDbSnapshots(context: CollectContext, read: AppDbRead): Promise<StreamSummary[]> {
   const summaries: StreamSummary[] = [];
-  await db.readOnlyTransaction(async () => {
+  await read.db.readOnlyTransaction(async () => {
     const observedAt = context.now();
-    for (const spec of snapshotSpecs) {
-      const columns = discovery.tables.get(spec.table);
-      const summary = emptySummary(spec.summaryName);
-      summaries.push(summary);
+    for (const { table, stream } of snapshotTables) {
+      const columns = read.discovery.tables.get(table);
       if (!columns) {
-        summary.notes.push(`table ${spec.table} does not exist in this Metabase version: not available`);
+        summaries.push(absentTable(table, stream.name));
         continue;
       }
-      const writer = await context.evidence.beginSnapshot(spec.stateTable, sourceId, observedAt, { runId: context.runId });
-      try {
-        const cols = selectList(db, spec.table, columns);
-        let after = 0;
-        for (;;) {
-          let rows: Row[];
-          try {
-            rows = await db.query(
-              `select ${cols} from ${db.quote(spec.table)} where ${db.quote('id')} > ? order by ${db.quote('id')} limit ${Math.floor(tuning.batchRows)}`,
-              [after],
-            );
-          } catch (error) {
-            throw appDbError(error, db.location, spec.table);
-          }
-          const mapped = mapBatch(rows, spec.map, (row) => plainRow(row, secretColumns[spec.table] ?? []), byId);
-          await writeStateBatch(context, sourceId, spec.summaryName, writer, rows.length, mapped, summary);
-          context.progress.update(spec.summaryName, { records: summary.records });
-          if (rows.length < tuning.batchRows) break;
-          after = Number(rows[rows.length - 1]!['id']);
-        }
-      } catch (error) {
-        await writer.finish({ complete: false });
-        throw error;
-      }
-      const finished = await writer.finish({ complete: true });
-      if (finished.removed > 0) summary.notes.push(`${finished.removed} no longer listed by Metabase (recorded as removed)`);
-      context.progress.done(spec.summaryName, summary);
+      const pages = tablePages(read, table, columns);
+      summaries.push(
+        await writeSnapshot(context, read.sourceId, stream, observedAt, pages, (row) => plainRow(row, secretColumns[table] ?? []), byId),
+      );
     }
   });
   return summaries;
+}
+
+/** A whole table in pages of `batchRows` rows, by id (`id > last order by id`). */
+async function* tablePages(read: AppDbRead, table: WantedTable, columns: readonly string[]): AsyncIterable<Row[]> {
+  const { db, tuning } = read;
+  const cols = selectList(db, table, columns);
+  let after = 0;
+  for (;;) {
+    let rows: Row[];
+    try {
+      rows = await db.query(
+        `select ${cols} from ${db.quote(table)} where ${db.quote('id')} > ? order by ${db.quote('id')} limit ${Math.floor(tuning.batchRows)}`,
+        [after],
+      );
+    } catch (error) {
+      throw appDbError(error, db.location, table);
+    }
+    yield rows;
+    if (rows.length < tuning.batchRows) break;
+    after = Number(rows[rows.length - 1]!['id']);
+  }
 }

@@ -106,8 +106,9 @@ export async function collectMetabaseWith(context: CollectContext, options: Coll
       },
     });
     await recordCapabilities(context, sourceId, discovery);
-    const streams = await collectDbStreams(context, options, db, sourceId, discovery, tuning);
-    const snapshots = await collectDbSnapshots(context, db, sourceId, discovery, tuning);
+    const read = { db, sourceId, discovery, tuning };
+    const streams = await collectDbStreams(context, options, read);
+    const snapshots = await collectDbSnapshots(context, read);
     return { sourceId, kind: 'metabase', streams: [...streams, ...snapshots] };
   } finally {
     await db.close().catch(() => undefined);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 
 import type { EventRecord, StateRecord } from '../../store/tables.js';
-import type { Mapped } from '../types.js';
+import { type Mapped, readColumns } from '../types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -61,6 +61,15 @@ const bool = (value: unknown): boolean | null => {
   const text = String(value).toLowerCase();
   return text === 'true' || text === '1' || text === 't' || text === 'yes';
 };
+
+/** How a Metabase column is read, by the kind of value it holds. */
+const metabaseReaders = { num, str, bool, instant: parseMetabaseInstant } as const;
+
+/** The columns of `row` stored under their Metabase name, each read by its kind; columns
+ *  that are derived or renamed (hashed session keys, running_time → running_time_ms) are
+ *  written out by the mapper beside these. */
+const sameNamed = (row: Row, columns: Partial<Record<keyof typeof metabaseReaders, readonly string[]>>) =>
+  readColumns(row, metabaseReaders, columns, (name) => name);
 
 /** JSON-safe copy of a row: bytes as hex, dates as ISO, bigint as number/string. */
 export function plainRow(row: Row, drop: readonly string[] = []): Row {
@@ -131,12 +140,7 @@ export function mapLogin(row: Row, now: Date): Mapped<EventRecord> {
     const sessionKey = sessionId ? sha256Hex(sessionId) : null;
     return {
       raw: { ...plainRow(row, ['session_id']), session_key: sessionKey },
-      columns: {
-        user_id: num(row['user_id']),
-        session_key: sessionKey,
-        device_id: str(row['device_id']),
-        ip_address: str(row['ip_address']),
-      },
+      columns: { ...sameNamed(row, { num: ['user_id'], str: ['device_id', 'ip_address'] }), session_key: sessionKey },
     };
   });
 }
@@ -147,7 +151,7 @@ export function mapSession(row: Row, now: Date): Mapped<EventRecord> {
     return {
       upstreamId: key,
       raw: { ...plainRow(row, ['id', ...secretColumns['core_session']!]), session_key: key },
-      columns: { user_id: num(row['user_id']), auth_identity_id: num(row['auth_identity_id']) },
+      columns: sameNamed(row, { num: ['user_id', 'auth_identity_id'] }),
     };
   });
 }
@@ -155,12 +159,7 @@ export function mapSession(row: Row, now: Date): Mapped<EventRecord> {
 export function mapAuthIdentity(row: Row, now: Date): Mapped<EventRecord> {
   return eventRecord(row, now, 'created_at', (problems) => ({
     raw: { ...plainRow(row, secretColumns['auth_identity']), metadata: parseJsonColumn(row, 'metadata', problems, 'auth_identity') },
-    columns: {
-      user_id: num(row['user_id']),
-      provider: str(row['provider']),
-      provider_id: str(row['provider_id']),
-      last_used_at: parseMetabaseInstant(row['last_used_at']),
-    },
+    columns: sameNamed(row, { num: ['user_id'], str: ['provider', 'provider_id'], instant: ['last_used_at'] }),
   }));
 }
 
@@ -168,17 +167,13 @@ export function mapQueryExecution(row: Row, now: Date): Mapped<EventRecord> {
   return eventRecord(row, now, 'started_at', () => ({
     raw: plainRow(row),
     columns: {
-      executor_id: num(row['executor_id']),
-      context: str(row['context']),
-      card_id: num(row['card_id']),
-      dashboard_id: num(row['dashboard_id']),
-      database_id: num(row['database_id']),
-      native: bool(row['native']),
-      result_rows: num(row['result_rows']),
+      ...sameNamed(row, {
+        num: ['executor_id', 'card_id', 'dashboard_id', 'database_id', 'result_rows'],
+        str: ['context', 'auth_method', 'ip_address'],
+        bool: ['native'],
+      }),
       running_time_ms: num(row['running_time']),
       has_error: row['error'] !== null && row['error'] !== undefined && row['error'] !== '',
-      auth_method: str(row['auth_method']),
-      ip_address: str(row['ip_address']),
     },
   }));
 }
@@ -186,25 +181,14 @@ export function mapQueryExecution(row: Row, now: Date): Mapped<EventRecord> {
 export function mapView(row: Row, now: Date): Mapped<EventRecord> {
   return eventRecord(row, now, 'timestamp', (problems) => ({
     raw: { ...plainRow(row), metadata: parseJsonColumn(row, 'metadata', problems, 'view_log') },
-    columns: {
-      user_id: num(row['user_id']),
-      model: str(row['model']),
-      model_id: num(row['model_id']),
-      has_access: bool(row['has_access']),
-      context: str(row['context']),
-    },
+    columns: sameNamed(row, { num: ['user_id', 'model_id'], str: ['model', 'context'], bool: ['has_access'] }),
   }));
 }
 
 export function mapAuditEvent(row: Row, now: Date): Mapped<EventRecord> {
   return eventRecord(row, now, 'timestamp', (problems) => ({
     raw: { ...plainRow(row), details: parseJsonColumn(row, 'details', problems, 'audit_log') },
-    columns: {
-      topic: str(row['topic']) ?? 'unknown',
-      user_id: num(row['user_id']),
-      model: str(row['model']),
-      model_id: num(row['model_id']),
-    },
+    columns: { topic: str(row['topic']) ?? 'unknown', ...sameNamed(row, { num: ['user_id', 'model_id'], str: ['model'] }) },
   }));
 }
 
@@ -228,17 +212,14 @@ export function mapAccount(row: Row): Mapped<StateRecord> {
       upstream_id: String(row['id']),
       raw,
       email,
-      first_name: str(row['first_name']),
-      last_name: str(row['last_name']),
       account_type:
         str(row['type']) ?? (email?.endsWith('@api-key.invalid') ? 'api-key' : num(row['id']) === INTERNAL_USER_ID ? 'internal' : null),
       is_human: !isNonHuman(row),
-      is_active: bool(row['is_active']),
-      is_superuser: bool(row['is_superuser']),
-      sso_source: str(row['sso_source']),
-      date_joined: parseMetabaseInstant(row['date_joined']),
-      last_login: parseMetabaseInstant(row['last_login']),
-      deactivated_at: parseMetabaseInstant(row['deactivated_at']),
+      ...sameNamed(row, {
+        str: ['first_name', 'last_name', 'sso_source'],
+        bool: ['is_active', 'is_superuser'],
+        instant: ['date_joined', 'last_login', 'deactivated_at'],
+      }),
     },
   };
 }
@@ -246,7 +227,7 @@ export function mapAccount(row: Row): Mapped<StateRecord> {
 export function mapGroup(row: Row): Mapped<StateRecord> {
   return {
     problems: [],
-    record: { upstream_id: String(row['id']), raw: plainRow(row), name: str(row['name']), magic_group_type: str(row['magic_group_type']) },
+    record: { upstream_id: String(row['id']), raw: plainRow(row), ...sameNamed(row, { str: ['name', 'magic_group_type'] }) },
   };
 }
 
@@ -274,12 +255,10 @@ export function mapApiKey(row: Row): Mapped<StateRecord> {
       upstream_id: String(row['id']),
       raw: { ...raw, key_prefix: prefix },
       key_prefix: prefix,
-      name: str(row['name']),
-      user_id: num(row['user_id']),
+      ...sameNamed(row, { str: ['name', 'scope'], num: ['user_id'] }),
       // created_by before v49.00-0xx renamed it creator_id.
       creator_id: num(row['creator_id'] ?? row['created_by']),
       created_at_source: parseMetabaseInstant(row['created_at']),
-      scope: str(row['scope']),
     },
   };
 }

@@ -18,7 +18,7 @@ import type { EventRecord } from '../../store/tables.js';
 import type { CollectContext, Mapped, SourceSummary } from '../types.js';
 import { metabaseInstance } from './index.js';
 import { mapAuditEvent, mapQueryExecution, mapView, plainRow, type Row } from './mapping.js';
-import { emptySummary, mapBatch, writeEventBatch } from './sink.js';
+import { emptySummary, eventWrite, mapBatch, writeBatch } from './sink.js';
 
 export type MetabaseUsageCsvKind = 'query-log' | 'view-log' | 'audit-log';
 export const metabaseUsageCsvKinds: readonly MetabaseUsageCsvKind[] = ['query-log', 'view-log', 'audit-log'];
@@ -141,7 +141,7 @@ export async function importMetabaseUsageCsv(
       (row) => plainRow(row),
       (row) => (row['id'] === null || row['id'] === undefined ? null : String(row['id'])),
     );
-    await writeEventBatch(context, sourceId, spec.stream, spec.table, pending.length, batch, summary);
+    await writeBatch(context, sourceId, spec.stream, pending.length, batch, summary, eventWrite(context, sourceId, spec.table));
     context.progress.update(spec.stream, { records: summary.records });
     pending = [];
   };

@@ -1,34 +1,28 @@
 // Loads the identities and lifecycle facts that linking and terminated intervals need,
 // and stores what they produce for a correlation run.
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 
-import type { Database } from '../../store/schema.js';
-import { stateInstants } from '../state.js';
+import type { Database, EntraUserVersionTable, MetabaseAccountVersionTable } from '../../store/schema.js';
+import { instantsRelation, stateInstants } from '../state.js';
 import { lifecycleActivities, type LifecycleEvent, lifecycleEventsOf, upnChangesOf } from './directory-audits.js';
 import { type AccountIdentity, linkAccounts, type LinkResult, type ManualLink, type PersonIdentity } from './linking.js';
 import { type TerminatedInterval, terminatedIntervals } from './terminations.js';
 
-interface PersonRow {
-  source_id: string;
-  upstream_id: string;
-  user_principal_name: string | null;
-  mail: string | null;
-  other_mails: string[] | null;
-  proxy_addresses: string[] | null;
-  account_enabled: boolean | null;
-  deleted_date_time: Date | null;
-  employee_leave_date_time: Date | null;
+/** What linking reads of an Entra user version (its addresses)… */
+type AddressColumns = 'user_principal_name' | 'mail' | 'other_mails' | 'proxy_addresses';
+/** … and what terminated intervals read (its lifecycle). */
+type LifecycleColumns = 'account_enabled' | 'deleted_date_time' | 'employee_leave_date_time';
+type PersonRow = Pick<Selectable<EntraUserVersionTable>, 'source_id' | 'upstream_id' | AddressColumns | LifecycleColumns> & {
   vanished_at: Date | null;
-}
+};
 
 /** Every person known at as-of: the last listed version of each Entra user, with the
  *  instant it vanished when a later complete snapshot no longer listed it. */
 export async function loadPeople(db: Kysely<Database>, asOf: Date): Promise<PersonRow[]> {
   const instants = await stateInstants(db, 'entra_user_version', asOf);
   if (instants.size === 0) return [];
-  const points = JSON.stringify([...instants].map(([source_id, at]) => ({ source_id, at: at.toISOString() })));
   const { rows } = await sql<PersonRow>`
-    with p as (select * from jsonb_to_recordset(${points}::jsonb) as p(source_id text, at timestamptz)),
+    with p as (select * from ${instantsRelation(instants)}),
     listed as (
       select distinct on (v.source_id, v.upstream_id) v.*
       from entra_user_version v join p on p.source_id = v.source_id
@@ -81,21 +75,15 @@ async function loadDisabledSince(db: Kysely<Database>, personIds: string[], asOf
   return new Map(rows.map((row) => [row.upstream_id, new Date(row.first_false)]));
 }
 
-interface AccountRow {
-  source_id: string;
-  upstream_id: string;
-  email: string | null;
-  is_human: boolean | null;
-}
+type AccountRow = Pick<Selectable<MetabaseAccountVersionTable>, 'source_id' | 'upstream_id' | 'email' | 'is_human'>;
 
 /** Every Metabase account known at as-of (deleted ones too: their query rows remain). */
 export async function loadAccounts(db: Kysely<Database>, asOf: Date): Promise<AccountRow[]> {
   const instants = await stateInstants(db, 'metabase_account_version', asOf);
   if (instants.size === 0) return [];
-  const points = JSON.stringify([...instants].map(([source_id, at]) => ({ source_id, at: at.toISOString() })));
   const { rows } = await sql<AccountRow>`
     select distinct on (v.source_id, v.upstream_id) v.source_id, v.upstream_id, v.email, v.is_human
-    from metabase_account_version v join jsonb_to_recordset(${points}::jsonb) as p(source_id text, at timestamptz) on p.source_id = v.source_id
+    from metabase_account_version v join ${instantsRelation(instants)} on p.source_id = v.source_id
     where v.present and v.observed_at <= p.at
     order by v.source_id, v.upstream_id, v.observed_at desc`.execute(db);
   return rows;
@@ -115,6 +103,15 @@ export async function loadManualLinks(db: Kysely<Database>, asOf: Date): Promise
     personId: row.person_id,
     entraSourceId: null,
   }));
+}
+
+/** Rows per insert statement: 9 columns × 5 000 rows stays well under Postgres' limit of
+ *  65 535 bound parameters per statement. */
+const INSERT_ROWS = 5000;
+
+/** Writes rows in statements of at most INSERT_ROWS rows each, one after the other. */
+async function insertInParts<T>(rows: readonly T[], insert: (part: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_ROWS) await insert(rows.slice(i, i + INSERT_ROWS));
 }
 
 export interface IdentityState {
@@ -191,45 +188,36 @@ export async function resolveIdentities(db: Kysely<Database>, runId: number, asO
     ),
   );
 
+  const linkRows = links.map((link) => ({
+    run_id: runId,
+    metabase_source_id: link.metabaseSourceId,
+    account_id: link.accountId,
+    status: link.status,
+    person_id: link.personId,
+    entra_source_id: link.entraSourceId,
+    method: link.method,
+    matched_value: link.matchedValue,
+    candidates: link.candidates,
+  }));
+  const intervalRows = intervals.map((interval) => ({
+    run_id: runId,
+    entra_source_id: entraSourceOf.get(interval.personId) ?? '',
+    person_id: interval.personId,
+    started_at: interval.start,
+    ended_at: interval.end,
+    reason: interval.reason,
+    approximate: interval.approximate,
+    evidence: JSON.stringify(interval.evidence),
+  }));
   await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < links.length; i += 5000) {
-      const part = links.slice(i, i + 5000);
-      await trx
-        .insertInto('identity_link')
-        .values(
-          part.map((link) => ({
-            run_id: runId,
-            metabase_source_id: link.metabaseSourceId,
-            account_id: link.accountId,
-            status: link.status,
-            person_id: link.personId,
-            entra_source_id: link.entraSourceId,
-            method: link.method,
-            matched_value: link.matchedValue,
-            candidates: link.candidates,
-          })),
-        )
-        .execute();
-    }
-    for (let i = 0; i < intervals.length; i += 5000) {
-      const part = intervals.slice(i, i + 5000);
-      await trx
+    await insertInParts(linkRows, (part) => trx.insertInto('identity_link').values(part).execute());
+    await insertInParts(intervalRows, (part) =>
+      trx
         .insertInto('person_terminated_interval')
-        .values(
-          part.map((interval) => ({
-            run_id: runId,
-            entra_source_id: entraSourceOf.get(interval.personId) ?? '',
-            person_id: interval.personId,
-            started_at: interval.start,
-            ended_at: interval.end,
-            reason: interval.reason,
-            approximate: interval.approximate,
-            evidence: JSON.stringify(interval.evidence),
-          })),
-        )
+        .values(part)
         .onConflict((oc) => oc.doNothing())
-        .execute();
-    }
+        .execute(),
+    );
   });
   // Freshly written: without statistics the planner takes these tables for a few dozen
   // rows and joins every account with every link (bench/correlate: 40 s → well under 1 s).

@@ -1,5 +1,6 @@
 // Links Metabase accounts to Entra people by verified identity (rules.md, "Link").
 // Pure: the store is read and written by identity.repository.ts.
+import type { IdentityLinkTable } from '../../store/schema.js';
 
 export type LinkMethod = 'upn' | 'mail' | 'otherMails' | 'proxyAddresses' | 'earlierUpn' | 'guestHome' | 'deletedUpn' | 'manual';
 
@@ -44,7 +45,8 @@ export interface ManualLink {
 export interface LinkResult {
   metabaseSourceId: string;
   accountId: number;
-  status: 'linked' | 'ambiguous' | 'unmatched' | 'non-human';
+  /** The statuses are identity_link.status's, listed once in the store's schema. */
+  status: IdentityLinkTable['status'];
   personId: string | null;
   entraSourceId: string | null;
   method: LinkMethod | null;

@@ -39,8 +39,7 @@ function statements(context: RuleContext) {
   };
 }
 
-export const accessAfterTermination = defineRule({
-  id,
+export const accessAfterTermination = defineRule(id, {
   precondition(context) {
     if (context.inventory.metabaseSourceIds.length === 0) {
       return notEvaluable('no Metabase activity has been collected');

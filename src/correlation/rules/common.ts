@@ -1,12 +1,14 @@
 // Pieces shared by the rule files: finding ids, the Metabase activity union, the
-// accounts active at as-of, the common "needs source X" checks, and small helpers for
-// turning rows into findings.
+// accounts active at as-of, the common "needs source X" checks, and what several rules do
+// alike when turning rows into findings (one finding per row or group, the account rules'
+// findings, the sign-in rules' findings and their judgement of a field exports may lack),
+// so that each rule file reads as what is its own.
 import { createHash } from 'node:crypto';
 
 import { type RawBuilder, sql } from 'kysely';
 
 import type { FindingSubject, RuleContext } from '../types.js';
-import { type FindingDraft, notEvaluable, type OutcomeDraft } from './define-rule.js';
+import { evaluated, type FindingDraft, notEvaluable, type OutcomeDraft } from './define-rule.js';
 
 /** Deterministic: the same rule and subject give the same id in every run and report. */
 export function findingId(rule: string, ...key: (string | number | null | undefined)[]): string {
@@ -89,12 +91,30 @@ export function subjectOf(named: Partial<FindingSubject>): FindingSubject {
   };
 }
 
-/** The subject of a finding about one Metabase account (and the person linked to it). */
-export function accountSubject(
+/** The person linked to an account, as a finding names them (null when unlinked). */
+export function linkedPerson(context: RuleContext, personId: string | null): { personId: string | null; upn: string | null } {
+  return { personId, upn: personId ? context.directory.personUpn(personId) : null };
+}
+
+/** A finding of an account rule (orphaned, unlinked, dormant, unjustified privilege): one
+ *  Metabase account at as-of. Its id comes from the rule and the account, its subject is the
+ *  account with the person linked to it, and its evidence is the account record itself, so
+ *  every account rule names an account the same way in reports and across runs. */
+export function accountFinding(
+  rule: string,
   account: { source_id: string; account_id: number | string; email: string | null },
   person: { personId: string | null; upn: string | null },
-): FindingSubject {
-  return subjectOf({ ...person, metabaseAccountId: String(account.account_id), email: account.email, source: account.source_id });
+  finding: { summary: string; firstSeen: Date | null; lastSeen: Date | null; evidenceAt: Date | null; detail: Record<string, unknown> },
+): FindingDraft {
+  return {
+    id: findingId(rule, account.source_id, account.account_id),
+    subject: subjectOf({ ...person, metabaseAccountId: String(account.account_id), email: account.email, source: account.source_id }),
+    summary: finding.summary,
+    firstSeen: finding.firstSeen,
+    lastSeen: finding.lastSeen,
+    evidence: [{ source: 'metabase-account', id: String(account.account_id), at: finding.evidenceAt }],
+    detail: finding.detail,
+  };
 }
 
 /** The subject of a finding about an Entra user's sign-ins. */
@@ -113,9 +133,34 @@ export const needsMetabaseAccountsAndEntraDirectory = (context: RuleContext): Ou
     ? notEvaluable('needs both Metabase accounts and Entra directory data')
     : null;
 
+/** The outcome of a rule judged entirely by the rows of one statement, one finding per
+ *  row: once the precondition held, nothing is left not evaluable. */
+export async function findingPerRow<R>(
+  context: RuleContext,
+  statement: RawBuilder<R>,
+  finding: (row: R) => FindingDraft,
+): Promise<OutcomeDraft> {
+  const { rows } = await statement.execute(context.db);
+  return evaluated(rows.map(finding));
+}
+
+/** The same, one finding per group of rows sharing a key (groups in the order of their first row). */
+export async function findingPerGroup<R>(
+  context: RuleContext,
+  statement: RawBuilder<R>,
+  key: (row: R) => string,
+  finding: (rows: R[]) => FindingDraft,
+): Promise<OutcomeDraft> {
+  const { rows } = await statement.execute(context.db);
+  return evaluated(groupBy(rows, key).map(finding));
+}
+
+/** The columns of a sign-in every sign-in rule's flagging statement selects. */
+type SignInRow = { user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date };
+
 /** The sign-in rules' findings: one per person, from their sign-ins of the period (rows
  *  ordered by person, then time), with every sign-in as evidence. */
-export function signInFindings<T extends { user_id: string; user_principal_name: string | null; upstream_id: string; occurred_at: Date }>(
+export function signInFindings<T extends SignInRow>(
   context: RuleContext,
   rule: string,
   rows: readonly T[],
@@ -134,4 +179,26 @@ export function signInFindings<T extends { user_id: string; user_principal_name:
       detail: { count: signIns.length },
     };
   });
+}
+
+/** The outcome of a sign-in rule that judges one field of the period's sign-ins
+ *  (authenticationRequirement, the risk fields), which exports without that column and
+ *  Graph v1.0 do not carry. When no sign-in carries it the rule is not evaluable, never
+ *  "0 findings"; else the flagged sign-ins make one finding per person and the sign-ins
+ *  without the field count as not evaluable. `counts` is the rule's count statement's row
+ *  (the outcome's detail), `carrying` how many of its `total` carry the field;
+ *  `unavailable`: the field cannot have been collected, even with no sign-in to show it. */
+export async function signInFieldOutcome<C extends { total: number }, T extends SignInRow>(
+  context: RuleContext,
+  rule: string,
+  field: { counts: C; carrying: number; unavailable?: boolean; missing: string },
+  flagged: RawBuilder<T>,
+  summary: (signIns: T[], who: string) => string,
+): Promise<OutcomeDraft> {
+  const { counts, carrying } = field;
+  if ((counts.total > 0 && carrying === 0) || field.unavailable) {
+    return notEvaluable(field.missing, { notEvaluableCount: counts.total, detail: counts });
+  }
+  const { rows } = await flagged.execute(context.db);
+  return evaluated(signInFindings(context, rule, rows, summary), { notEvaluableCount: counts.total - carrying, detail: counts });
 }

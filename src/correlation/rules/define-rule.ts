@@ -1,5 +1,6 @@
-// defineRule: how a rule file becomes a Rule. A rule file declares only what is its own:
-// its id, the SQL statements it runs (named Kysely RawBuilders, a function of the
+// defineRule(id, definition): how a rule file becomes a Rule. The id is the key of the
+// rule's catalogue entry (like a store's name in defineStore); the definition declares
+// only what is the rule's own: the SQL statements it runs (named Kysely RawBuilders, a function of the
 // context), an optional "needs source X" check, and how the statements' rows become
 // findings. What an auditor reads in the catalogue (reports/catalogues/rules.json) —
 // title, severity, controls, default parameters — is taken from there and never
@@ -26,7 +27,6 @@ export type FindingDraft = Omit<RuleFinding, 'rule' | 'severity'>;
 export type OutcomeDraft = Omit<RuleOutcome, 'findings'> & { findings: FindingDraft[] };
 
 export interface RuleDefinition<S extends RuleStatements> {
-  id: string;
   /** "Needs source X": an outcome (from notEvaluable) when the rule cannot be judged from
    *  what was collected, null when it can. Checked before any statement runs. */
   precondition?(context: RuleContext): OutcomeDraft | null;
@@ -64,19 +64,19 @@ export function ruleFilePath(id: string): string {
   return `src/correlation/rules/${id}.rule.ts`;
 }
 
-export function defineRule<S extends RuleStatements>(definition: RuleDefinition<S>): Rule {
-  const entry = catalogueEntry(definition.id);
+export function defineRule<S extends RuleStatements>(id: string, definition: RuleDefinition<S>): Rule {
+  const entry = catalogueEntry(id);
   const severity = entry.severity;
   // The catalogue's defaults sit under whatever the run resolved (ACCESSTRAIL_RULE_*), so
   // a rule reads every parameter of its entry and no default lives in the rule file.
   const withDefaults = (context: RuleContext): RuleContext => ({ ...context, parameters: { ...entry.parameters, ...context.parameters } });
   return {
-    id: definition.id,
+    id,
     title: entry.title,
     severity,
     controls: entry.controls,
     parameters: entry.parameters,
-    file: ruleFilePath(definition.id),
+    file: ruleFilePath(id),
     async statements(context): Promise<CompiledStatement[]> {
       const full = withDefaults(context);
       const statements = await definition.statements(full);
@@ -89,7 +89,10 @@ export function defineRule<S extends RuleStatements>(definition: RuleDefinition<
       const full = withDefaults(context);
       const draft = definition.precondition?.(full) ?? (await definition.findings(full, await definition.statements(full)));
       // Key order as before: id, rule, severity, then the rest of the finding.
-      return { ...draft, findings: draft.findings.map(({ id, ...finding }) => ({ id, rule: definition.id, severity, ...finding })) };
+      return {
+        ...draft,
+        findings: draft.findings.map(({ id: findingId, ...finding }) => ({ id: findingId, rule: id, severity, ...finding })),
+      };
     },
   };
 }

@@ -10,8 +10,17 @@ import { sql } from 'kysely';
 
 import { numberParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { accountSubject, activeHumanAccounts, days, deliveryList, findingId, iso, needsMetabaseAccounts } from './common.js';
-import { defineRule, evaluated } from './define-rule.js';
+import {
+  accountFinding,
+  activeHumanAccounts,
+  days,
+  deliveryList,
+  findingPerRow,
+  iso,
+  linkedPerson,
+  needsMetabaseAccounts,
+} from './common.js';
+import { defineRule } from './define-rule.js';
 
 const id = 'dormant-account';
 
@@ -53,28 +62,22 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const dormantAccount = defineRule({
-  id,
+export const dormantAccount = defineRule(id, {
   precondition: needsMetabaseAccounts,
   statements,
-  async findings(context, query) {
+  findings(context, query) {
     const thresholdDays = numberParameter(context.parameters, 'thresholdDays');
-    const { rows } = await query.dormant.execute(context.db);
-    const findings = rows.map((row) => {
+    return findingPerRow(context, query.dormant, (row) => {
       const last = iso(row.last_activity);
-      const upn = row.person_id ? context.directory.personUpn(row.person_id) : null;
-      return {
-        id: findingId(id, row.source_id, row.account_id),
-        subject: accountSubject(row, { personId: row.person_id, upn: upn }),
+      return accountFinding(id, row, linkedPerson(context, row.person_id), {
         summary: last
           ? `Metabase account ${row.email ?? row.account_id} has not been used for ${days(context.asOf.getTime() - last.getTime())} days (threshold ${thresholdDays})`
           : `Metabase account ${row.email ?? row.account_id} has never been used (created ${iso(row.date_joined)?.toISOString().slice(0, 10) ?? 'unknown'})`,
         firstSeen: iso(row.date_joined),
         lastSeen: last,
-        evidence: [{ source: 'metabase-account', id: String(row.account_id), at: last }],
+        evidenceAt: last,
         detail: { lastActivity: last?.toISOString() ?? null, thresholdDays },
-      };
+      });
     });
-    return evaluated(findings);
   },
 });

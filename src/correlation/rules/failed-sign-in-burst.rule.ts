@@ -10,8 +10,8 @@ import { sql } from 'kysely';
 
 import { listParameter, numberParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { entraUserSubject, findingId, groupBy, iso, needsEntraSignIns } from './common.js';
-import { defineRule, evaluated } from './define-rule.js';
+import { entraUserSubject, findingId, findingPerGroup, iso, needsEntraSignIns } from './common.js';
+import { defineRule } from './define-rule.js';
 
 const id = 'failed-sign-in-burst';
 
@@ -58,27 +58,28 @@ function statements(context: RuleContext) {
   };
 }
 
-export const failedSignInBurst = defineRule({
-  id,
+export const failedSignInBurst = defineRule(id, {
   precondition: needsEntraSignIns,
   statements,
-  async findings(context, query) {
-    const { rows } = await query.bursts.execute(context.db);
-    const findings = groupBy(rows, (row) => `${row.who}|${new Date(row.burst_start).toISOString()}`).map((failures) => {
-      const first = failures[0]!;
-      const personId = first.user_id || null;
-      const upn = (personId ? context.directory.personUpn(personId) : null) ?? first.user_principal_name?.toLowerCase() ?? null;
-      const codes = [...new Set(failures.map((f) => f.error_code))].sort((a, b) => a - b);
-      return {
-        id: findingId(id, first.who, new Date(first.burst_start).toISOString()),
-        subject: entraUserSubject(personId, upn),
-        summary: `${failures.length} failed Metabase sign-ins of ${upn ?? first.who} between ${new Date(failures[0]!.occurred_at).toISOString()} and ${new Date(failures[failures.length - 1]!.occurred_at).toISOString()} (error codes ${codes.join(', ')})`,
-        firstSeen: iso(failures[0]!.occurred_at),
-        lastSeen: iso(failures[failures.length - 1]!.occurred_at),
-        evidence: failures.map((f) => ({ source: 'entra-sign-in', id: f.upstream_id, at: iso(f.occurred_at) })),
-        detail: { failures: failures.length, errorCodes: codes },
-      };
-    });
-    return evaluated(findings);
-  },
+  findings: (context, query) =>
+    findingPerGroup(
+      context,
+      query.bursts,
+      (row) => `${row.who}|${new Date(row.burst_start).toISOString()}`,
+      (failures) => {
+        const first = failures[0]!;
+        const personId = first.user_id || null;
+        const upn = (personId ? context.directory.personUpn(personId) : null) ?? first.user_principal_name?.toLowerCase() ?? null;
+        const codes = [...new Set(failures.map((f) => f.error_code))].sort((a, b) => a - b);
+        return {
+          id: findingId(id, first.who, new Date(first.burst_start).toISOString()),
+          subject: entraUserSubject(personId, upn),
+          summary: `${failures.length} failed Metabase sign-ins of ${upn ?? first.who} between ${new Date(failures[0]!.occurred_at).toISOString()} and ${new Date(failures[failures.length - 1]!.occurred_at).toISOString()} (error codes ${codes.join(', ')})`,
+          firstSeen: iso(failures[0]!.occurred_at),
+          lastSeen: iso(failures[failures.length - 1]!.occurred_at),
+          evidence: failures.map((f) => ({ source: 'entra-sign-in', id: f.upstream_id, at: iso(f.occurred_at) })),
+          detail: { failures: failures.length, errorCodes: codes },
+        };
+      },
+    ),
 });

@@ -121,8 +121,7 @@ const metabaseStreams: { stream: string; table: string }[] = [
   { stream: streams.metabaseAuditEvents, table: 'audit_log' },
 ];
 
-export const logGap = defineRule({
-  id,
+export const logGap = defineRule(id, {
   statements,
   async findings(context, query) {
     const { inventory, period } = context;

@@ -5,8 +5,8 @@
 import { sql } from 'kysely';
 
 import type { RuleContext } from '../types.js';
-import { accountSubject, activeHumanAccounts, days, findingId, iso, needsMetabaseAccountsAndEntraDirectory } from './common.js';
-import { defineRule, evaluated } from './define-rule.js';
+import { accountFinding, activeHumanAccounts, days, findingPerRow, iso, needsMetabaseAccountsAndEntraDirectory } from './common.js';
+import { defineRule } from './define-rule.js';
 
 const id = 'orphaned-account';
 
@@ -22,25 +22,24 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const orphanedAccount = defineRule({
-  id,
+export const orphanedAccount = defineRule(id, {
   precondition: needsMetabaseAccountsAndEntraDirectory,
   statements,
-  async findings(context, query) {
-    const { rows } = await query.orphans.execute(context.db);
-    const findings = rows.map((row) => {
+  findings: (context, query) =>
+    findingPerRow(context, query.orphans, (row) => {
       const since = days(context.asOf.getTime() - new Date(row.started_at).getTime());
       const upn = context.directory.personUpn(row.person_id);
-      return {
-        id: findingId(id, row.source_id, row.account_id),
-        subject: accountSubject(row, { personId: row.person_id, upn: upn }),
-        summary: `Metabase account ${row.email ?? row.account_id} is still active although ${upn ?? row.person_id} was terminated (${row.reason}) ${since} day(s) before as-of`,
-        firstSeen: iso(row.started_at),
-        lastSeen: context.asOf,
-        evidence: [{ source: 'metabase-account', id: String(row.account_id), at: context.asOf }],
-        detail: { terminatedAt: new Date(row.started_at).toISOString(), daysSince: since, terminationReason: row.reason },
-      };
-    });
-    return evaluated(findings);
-  },
+      return accountFinding(
+        id,
+        row,
+        { personId: row.person_id, upn },
+        {
+          summary: `Metabase account ${row.email ?? row.account_id} is still active although ${upn ?? row.person_id} was terminated (${row.reason}) ${since} day(s) before as-of`,
+          firstSeen: iso(row.started_at),
+          lastSeen: context.asOf,
+          evidenceAt: context.asOf,
+          detail: { terminatedAt: new Date(row.started_at).toISOString(), daysSince: since, terminationReason: row.reason },
+        },
+      );
+    }),
 });

@@ -10,8 +10,8 @@ import { sql } from 'kysely';
 import { capabilities } from '../../store/streams.js';
 import { listParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { needsEntraSignIns, signInFindings, successfulAppSignInsInPeriod } from './common.js';
-import { defineRule, evaluated, notEvaluable } from './define-rule.js';
+import { needsEntraSignIns, signInFieldOutcome, successfulAppSignInsInPeriod } from './common.js';
+import { defineRule, notEvaluable } from './define-rule.js';
 
 const id = 'risky-sign-in';
 
@@ -37,8 +37,7 @@ function statements(context: RuleContext) {
   };
 }
 
-export const riskySignIn = defineRule({
-  id,
+export const riskySignIn = defineRule(id, {
   precondition: needsEntraSignIns,
   statements,
   async findings(context, query) {
@@ -53,21 +52,15 @@ export const riskySignIn = defineRule({
       });
     }
     const counts = (await query.carriesRisk.execute(context.db)).rows[0] ?? { total: 0, with_risk: 0 };
-    const withoutRisk = counts.total - counts.with_risk;
-    if (counts.total > 0 && counts.with_risk === 0) {
-      return notEvaluable(
-        'no sign-in of the period carries a risk field (riskLevelDuringSignIn, riskState): they were imported from an export without risk columns',
-        { notEvaluableCount: counts.total, detail: counts },
-      );
-    }
-    const { rows } = await query.risky.execute(context.db);
-    const findings = signInFindings(
+    const missing =
+      'no sign-in of the period carries a risk field (riskLevelDuringSignIn, riskState): they were imported from an export without risk columns';
+    return signInFieldOutcome(
       context,
       id,
-      rows,
+      { counts, carrying: counts.with_risk, missing },
+      query.risky,
       (signIns, who) =>
         `${signIns.length} risky successful Metabase sign-in(s) of ${who} (${[...new Set(signIns.map((s) => s.risk_level_during_sign_in ?? s.risk_state))].join(', ')})`,
     );
-    return evaluated(findings, { notEvaluableCount: withoutRisk, detail: counts });
   },
 });

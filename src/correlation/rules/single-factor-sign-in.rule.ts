@@ -11,8 +11,8 @@ import { sql } from 'kysely';
 
 import { capabilities } from '../../store/streams.js';
 import type { RuleContext } from '../types.js';
-import { needsEntraSignIns, signInFindings, successfulAppSignInsInPeriod } from './common.js';
-import { defineRule, evaluated, notEvaluable } from './define-rule.js';
+import { needsEntraSignIns, signInFieldOutcome, successfulAppSignInsInPeriod } from './common.js';
+import { defineRule } from './define-rule.js';
 
 const id = 'single-factor-sign-in';
 
@@ -28,8 +28,7 @@ function statements(context: RuleContext) {
   };
 }
 
-export const singleFactorSignIn = defineRule({
-  id,
+export const singleFactorSignIn = defineRule(id, {
   precondition: needsEntraSignIns,
   statements,
   async findings(context, query) {
@@ -37,19 +36,14 @@ export const singleFactorSignIn = defineRule({
     const v1Only = context.inventory.entraSourceIds.every(
       (source) => context.inventory.capability(source, capabilities.entraSignInsBeta)?.available === false,
     );
-    if ((counts.total > 0 && counts.with_requirement === 0) || (counts.total === 0 && v1Only)) {
-      return notEvaluable(
-        'no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta, or imported from an export without that column)',
-        { notEvaluableCount: counts.total, detail: counts },
-      );
-    }
-    const { rows } = await query.singleFactor.execute(context.db);
-    const findings = signInFindings(
+    const missing =
+      'no sign-in of the period carries authenticationRequirement (sign-ins were collected from Graph v1.0, not beta, or imported from an export without that column)';
+    return signInFieldOutcome(
       context,
       id,
-      rows,
+      { counts, carrying: counts.with_requirement, unavailable: counts.total === 0 && v1Only, missing },
+      query.singleFactor,
       (signIns, who) => `${signIns.length} successful Metabase sign-in(s) of ${who} with single-factor authentication`,
     );
-    return evaluated(findings, { notEvaluableCount: counts.total - counts.with_requirement, detail: counts });
   },
 });

@@ -33,8 +33,7 @@ function statements(context: RuleContext) {
   };
 }
 
-export const ssoBypass = defineRule({
-  id,
+export const ssoBypass = defineRule(id, {
   precondition(context) {
     const { metabaseSourceIds, entraSourceIds } = context.inventory;
     if (metabaseSourceIds.length === 0) return notEvaluable('no Metabase logins have been collected');

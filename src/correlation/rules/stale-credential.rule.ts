@@ -94,8 +94,7 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const staleCredential = defineRule({
-  id,
+export const staleCredential = defineRule(id, {
   precondition(context) {
     if (context.inventory.entraSourceIds.length === 0 && context.inventory.metabaseSourceIds.length === 0) {
       return notEvaluable('no credentials have been collected');

@@ -10,8 +10,8 @@ import { sql } from 'kysely';
 
 import { listParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { accountSubject, activeHumanAccounts, findingId, needsMetabaseAccounts } from './common.js';
-import { defineRule, evaluated, notEvaluable } from './define-rule.js';
+import { accountFinding, activeHumanAccounts, findingPerRow, linkedPerson, needsMetabaseAccounts } from './common.js';
+import { defineRule, notEvaluable } from './define-rule.js';
 
 const id = 'unjustified-privilege';
 
@@ -56,8 +56,7 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const unjustifiedPrivilege = defineRule({
-  id,
+export const unjustifiedPrivilege = defineRule(id, {
   precondition(context) {
     const noAccounts = needsMetabaseAccounts(context);
     if (noAccounts) return noAccounts;
@@ -67,26 +66,21 @@ export const unjustifiedPrivilege = defineRule({
     return null;
   },
   statements,
-  async findings(context, query) {
-    const { rows } = await query.unjustified.execute(context.db);
-    const findings = rows.map((row) => {
-      const upn = row.person_id ? context.directory.personUpn(row.person_id) : null;
+  findings: (context, query) =>
+    findingPerRow(context, query.unjustified, (row) => {
+      const person = linkedPerson(context, row.person_id);
       const via = [row.via_superuser ? 'superuser' : null, row.via_admin_group ? 'Administrators group' : null]
         .filter(Boolean)
         .join(' and ');
-      return {
-        id: findingId(id, row.source_id, row.account_id),
-        subject: accountSubject(row, { personId: row.person_id, upn: upn }),
+      return accountFinding(id, row, person, {
         summary:
           row.link_status === 'linked'
-            ? `Metabase account ${row.email ?? row.account_id} is an administrator (${via}) but ${upn ?? row.person_id} is in no Entra admin group`
+            ? `Metabase account ${row.email ?? row.account_id} is an administrator (${via}) but ${person.upn ?? row.person_id} is in no Entra admin group`
             : `Metabase account ${row.email ?? row.account_id} is an administrator (${via}) and is linked to no Entra person`,
         firstSeen: null,
         lastSeen: context.asOf,
-        evidence: [{ source: 'metabase-account', id: String(row.account_id), at: context.asOf }],
+        evidenceAt: context.asOf,
         detail: { viaSuperuser: row.via_superuser, viaAdminGroup: row.via_admin_group, linked: row.link_status === 'linked' },
-      };
-    });
-    return evaluated(findings);
-  },
+      });
+    }),
 });

@@ -4,8 +4,8 @@
 import { sql } from 'kysely';
 
 import type { RuleContext } from '../types.js';
-import { accountSubject, activeHumanAccounts, findingId, iso, needsMetabaseAccountsAndEntraDirectory } from './common.js';
-import { defineRule, evaluated } from './define-rule.js';
+import { accountFinding, activeHumanAccounts, findingPerRow, iso, needsMetabaseAccountsAndEntraDirectory } from './common.js';
+import { defineRule } from './define-rule.js';
 
 const id = 'unlinked-account';
 
@@ -28,31 +28,30 @@ async function statements(context: RuleContext) {
   };
 }
 
-export const unlinkedAccount = defineRule({
-  id,
+export const unlinkedAccount = defineRule(id, {
   precondition: needsMetabaseAccountsAndEntraDirectory,
   statements,
-  async findings(context, query) {
-    const { rows } = await query.unlinked.execute(context.db);
-    const findings = rows.map((row) => {
+  findings: (context, query) =>
+    findingPerRow(context, query.unlinked, (row) => {
       const ambiguous = row.link_status === 'ambiguous';
-      return {
-        id: findingId(id, row.source_id, row.account_id),
-        subject: accountSubject(row, { personId: null, upn: null }),
-        summary: ambiguous
-          ? `Metabase account ${row.email ?? row.account_id} matches ${row.candidates?.length ?? 2} Entra people and is not linked`
-          : `Metabase account ${row.email ?? row.account_id} matches no Entra person`,
-        firstSeen: iso(row.date_joined),
-        lastSeen: iso(row.last_login),
-        evidence: [{ source: 'metabase-account', id: String(row.account_id), at: iso(row.date_joined) }],
-        detail: {
-          ssoSource: row.sso_source,
-          dateJoined: iso(row.date_joined)?.toISOString() ?? null,
-          lastLogin: iso(row.last_login)?.toISOString() ?? null,
-          ambiguity: ambiguous ? row.candidates : null,
+      return accountFinding(
+        id,
+        row,
+        { personId: null, upn: null },
+        {
+          summary: ambiguous
+            ? `Metabase account ${row.email ?? row.account_id} matches ${row.candidates?.length ?? 2} Entra people and is not linked`
+            : `Metabase account ${row.email ?? row.account_id} matches no Entra person`,
+          firstSeen: iso(row.date_joined),
+          lastSeen: iso(row.last_login),
+          evidenceAt: iso(row.date_joined),
+          detail: {
+            ssoSource: row.sso_source,
+            dateJoined: iso(row.date_joined)?.toISOString() ?? null,
+            lastLogin: iso(row.last_login)?.toISOString() ?? null,
+            ambiguity: ambiguous ? row.candidates : null,
+          },
         },
-      };
-    });
-    return evaluated(findings);
-  },
+      );
+    }),
 });

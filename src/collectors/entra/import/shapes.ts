@@ -4,6 +4,7 @@
 // column comes from: docs/imports.md.
 import { createHash } from 'node:crypto';
 
+import shapes from './shapes.json' with { type: 'json' };
 import {
   authenticationRequirement,
   cellBoolean,
@@ -28,8 +29,10 @@ export const entraImportKinds = [
 ] as const;
 export type EntraImportKind = (typeof entraImportKinds)[number];
 
-export type Family = 'user-sign-ins' | 'workload-sign-ins' | 'audits';
-export type ExportFormat = 'admin-center-csv' | 'admin-center-json' | 'log-analytics-csv' | 'log-analytics-json';
+const families = ['user-sign-ins', 'workload-sign-ins', 'audits'] as const;
+export type Family = (typeof families)[number];
+const exportFormats = ['admin-center-csv', 'admin-center-json', 'log-analytics-csv', 'log-analytics-json'] as const;
+export type ExportFormat = (typeof exportFormats)[number];
 
 export const familyOf = (kind: EntraImportKind): Family =>
   kind === 'entra-audits'
@@ -80,69 +83,39 @@ export interface Detection {
   because: string;
 }
 
+/** Groups of columns, each satisfied by any one of its columns being present. */
+type Needs = readonly (readonly string[])[];
+interface Recogniser {
+  formats: Partial<Record<'csv' | 'json', ExportFormat>>;
+  needs: Needs;
+  families: ReadonlyArray<{ family: Family; needs: Needs; because: string }>;
+  otherwise?: string;
+}
+
+/** The recognisers of shapes.json (data: which columns tell each format and family),
+ *  checked once at load: a family or format this file does not know stops the module. */
+const recognisers: readonly Recogniser[] = shapes.detection.recognisers.map((recogniser) => {
+  for (const format of Object.values(recogniser.formats)) {
+    if (!exportFormats.includes(format as ExportFormat)) throw new Error(`shapes.json: unknown export format "${format}"`);
+  }
+  for (const { family } of recogniser.families) {
+    if (!families.includes(family as Family)) throw new Error(`shapes.json: unknown family "${family}"`);
+  }
+  return recogniser as Recogniser;
+});
+
 /** The format and family of an export from its columns (CSV header or a JSON record's keys). */
 export function detect(columns: readonly string[], json: boolean): Detection | { error: string } {
   const keys = new Set(columns.map(columnKey));
-  const has = (...names: string[]) => names.some((name) => keys.has(name));
-  if (has('timegenerated')) {
-    const format: ExportFormat = json ? 'log-analytics-json' : 'log-analytics-csv';
-    if (has('activitydisplayname', 'targetresources', 'loggedbyservice'))
-      return { format, family: 'audits', because: 'it has ActivityDisplayName/TargetResources columns (AuditLogs)' };
-    if (has('userprincipalname', 'userid'))
-      return {
-        format,
-        family: 'user-sign-ins',
-        because: 'it has UserPrincipalName/UserId columns (SigninLogs, AADNonInteractiveUserSignInLogs)',
-      };
-    if (has('serviceprincipalid', 'serviceprincipalname'))
-      return {
-        format,
-        family: 'workload-sign-ins',
-        because:
-          'it has ServicePrincipalId/ServicePrincipalName and no user columns (AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs)',
-      };
-    return {
-      error:
-        'a Log Analytics export (TimeGenerated) of none of SigninLogs, AADNonInteractiveUserSignInLogs, AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs, AuditLogs',
-    };
+  const holds = (needs: Needs) => needs.every((group) => group.some((name) => keys.has(name)));
+  for (const recogniser of recognisers) {
+    const format = recogniser.formats[json ? 'json' : 'csv'];
+    if (!format || !holds(recogniser.needs)) continue;
+    const match = recogniser.families.find((candidate) => holds(candidate.needs));
+    if (match) return { format, family: match.family, because: match.because };
+    if (recogniser.otherwise) return { error: recogniser.otherwise };
   }
-  if (json) {
-    if (has('activitydatetime', 'activitydisplayname'))
-      return {
-        format: 'admin-center-json',
-        family: 'audits',
-        because: 'its records have activityDateTime/activityDisplayName (directoryAudit)',
-      };
-    if (has('createddatetime')) {
-      if (has('userprincipalname', 'userid'))
-        return { format: 'admin-center-json', family: 'user-sign-ins', because: 'its records have userPrincipalName/userId (signIn)' };
-      if (has('serviceprincipalid', 'serviceprincipalname'))
-        return {
-          format: 'admin-center-json',
-          family: 'workload-sign-ins',
-          because: 'its records have servicePrincipalId and no user (service principal signIn)',
-        };
-    }
-    return {
-      error: 'neither Graph sign-ins (createdDateTime) nor directory audits (activityDateTime) nor a Log Analytics export (TimeGenerated)',
-    };
-  }
-  if (has('date (utc)', 'date')) {
-    if (has('activity') && has('correlationid', 'category', 'service'))
-      return { format: 'admin-center-csv', family: 'audits', because: 'it has Activity/Category/Service columns (audit log download)' };
-    if (has('username', 'user id'))
-      return { format: 'admin-center-csv', family: 'user-sign-ins', because: 'it has Username/User ID columns (user sign-in download)' };
-    if (has('service principal id', 'service principal name'))
-      return {
-        format: 'admin-center-csv',
-        family: 'workload-sign-ins',
-        because: 'it has Service principal ID/name and no user columns (service principal or managed identity sign-in download)',
-      };
-  }
-  return {
-    error:
-      'not an Entra admin center download (no "Date (UTC)" with sign-in or audit columns) nor a Log Analytics export (no "TimeGenerated [UTC]")',
-  };
+  return { error: shapes.detection.notAnExport };
 }
 
 /** The kind a file's name suggests (admin center downloads are named InteractiveSignIns_…, NonInteractiveSignIns_…, ApplicationSignIns_…, MSISignIns_…, AuditLogs_…). Renamable, so only a hint. */
@@ -189,153 +162,37 @@ const asLower: Convert = (value) => cellText(value)?.toLowerCase();
 
 type Vocabulary = Record<string, [path: string, convert: Convert]>;
 
-/** Admin center sign-in download (CSV) labels. Source: the header of a real download as
- *  checked by bitpusher2k/M365IRScripts ProcessEntraSignInLog.ps1 (v2.9, 2024-10-14);
- *  Graph names from the signIn resource (Graph beta). */
-const adminCenterSignIn: Vocabulary = {
-  'date (utc)': ['createdDateTime', asInstant],
-  date: ['createdDateTime', asInstant],
-  'request id': ['id', asText],
-  'user agent': ['userAgent', asText],
-  'correlation id': ['correlationId', asText],
-  'user id': ['userId', asText],
-  user: ['userDisplayName', asText],
-  username: ['userPrincipalName', asText],
-  'user type': ['userType', asEnum],
-  'cross tenant access type': ['crossTenantAccessType', asEnum],
-  'incoming token type': ['incomingTokenType', asEnum],
-  'authentication protocol': ['authenticationProtocol', asEnum],
-  'unique token identifier': ['uniqueTokenIdentifier', asText],
-  'original transfer method': ['originalTransferMethod', asEnum],
-  'client credential type': ['clientCredentialType', asEnum],
-  application: ['appDisplayName', asText],
-  'application id': ['appId', asText],
-  resource: ['resourceDisplayName', asText],
-  'resource id': ['resourceId', asText],
-  'resource tenant id': ['resourceTenantId', asText],
-  'home tenant id': ['homeTenantId', asText],
-  'ip address': ['ipAddress', asText],
-  'sign-in error code': ['status.errorCode', asInteger],
-  'failure reason': ['status.failureReason', asText],
-  'client app': ['clientAppUsed', asText],
-  'device id': ['deviceDetail.deviceId', asText],
-  browser: ['deviceDetail.browser', asText],
-  'operating system': ['deviceDetail.operatingSystem', asText],
-  compliant: ['deviceDetail.isCompliant', asBoolean],
-  managed: ['deviceDetail.isManaged', asBoolean],
-  'join type': ['deviceDetail.trustType', asText],
-  'authentication requirement': ['authenticationRequirement', asRequirement],
-  'sign-in identifier': ['signInIdentifier', asText],
-  'session id': ['sessionId', asText],
-  'ip address (seen by resource)': ['ipAddressFromResourceProvider', asText],
-  'flagged for review': ['flaggedForReview', asBoolean],
-  'token issuer type': ['tokenIssuerType', asText],
-  'token issuer name': ['tokenIssuerName', asText],
-  latency: ['processingTimeInMilliseconds', asInteger],
-  'conditional access': ['conditionalAccessStatus', asEnum],
-  'managed identity type': ['managedServiceIdentity.msiType', asEnum],
-  'associated resource id': ['managedServiceIdentity.associatedResourceId', asText],
-  'federated token id': ['managedServiceIdentity.federatedTokenId', asText],
-  'federated token issuer': ['managedServiceIdentity.federatedTokenIssuer', asText],
-  'service principal id': ['servicePrincipalId', asText],
-  'service principal name': ['servicePrincipalName', asText],
-  'credential key id': ['servicePrincipalCredentialKeyId', asText],
-  'credential thumbprint': ['servicePrincipalCredentialThumbprint', asText],
-  // Not in the download checked above; mapped if a portal version carries them.
-  'risk state': ['riskState', asEnum],
-  'risk level (aggregated)': ['riskLevelAggregated', asLower],
-  'risk level (during sign-in)': ['riskLevelDuringSignIn', asLower],
-  'risk level during sign-in': ['riskLevelDuringSignIn', asLower],
-  'risk detail': ['riskDetail', asEnum],
+/** How a column's value is read, by the name shapes.json gives it. */
+const converters: Readonly<Record<string, Convert>> = {
+  text: asText,
+  enum: asEnum,
+  integer: asInteger,
+  boolean: asBoolean,
+  instant: asInstant,
+  dynamic: asDynamic,
+  requirement: asRequirement,
+  lower: asLower,
 };
 
-/** Log Analytics SigninLogs / AADNonInteractiveUserSignInLogs / AADServicePrincipalSignInLogs /
- *  AADManagedIdentitySignInLogs columns (learn.microsoft.com/azure/azure-monitor/reference/tables/<table>). */
-const logAnalyticsSignIn: Vocabulary = {
-  id: ['id', asText],
-  createddatetime: ['createdDateTime', asInstant],
-  userprincipalname: ['userPrincipalName', asText],
-  userid: ['userId', asText],
-  userdisplayname: ['userDisplayName', asText],
-  usertype: ['userType', asEnum],
-  appid: ['appId', asText],
-  appdisplayname: ['appDisplayName', asText],
-  ipaddress: ['ipAddress', asText],
-  status: ['status', asDynamic],
-  isinteractive: ['isInteractive', asBoolean],
-  authenticationrequirement: ['authenticationRequirement', asRequirement],
-  risklevelduringsignin: ['riskLevelDuringSignIn', asLower],
-  risklevelaggregated: ['riskLevelAggregated', asLower],
-  riskstate: ['riskState', asText],
-  riskdetail: ['riskDetail', asText],
-  riskeventtypes_v2: ['riskEventTypes_v2', asDynamic],
-  conditionalaccessstatus: ['conditionalAccessStatus', asText],
-  conditionalaccesspolicies: ['appliedConditionalAccessPolicies', asDynamic],
-  correlationid: ['correlationId', asText],
-  clientappused: ['clientAppUsed', asText],
-  useragent: ['userAgent', asText],
-  resourcedisplayname: ['resourceDisplayName', asText],
-  resourceidentity: ['resourceId', asText],
-  resourcetenantid: ['resourceTenantId', asText],
-  hometenantid: ['homeTenantId', asText],
-  serviceprincipalid: ['servicePrincipalId', asText],
-  serviceprincipalname: ['servicePrincipalName', asText],
-  serviceprincipalcredentialkeyid: ['servicePrincipalCredentialKeyId', asText],
-  serviceprincipalcredentialthumbprint: ['servicePrincipalCredentialThumbprint', asText],
-  clientcredentialtype: ['clientCredentialType', asText],
-  federatedcredentialid: ['federatedCredentialId', asText],
-  devicedetail: ['deviceDetail', asDynamic],
-  locationdetails: ['location', asDynamic],
-  authenticationdetails: ['authenticationDetails', asDynamic],
-  mfadetail: ['mfaDetail', asDynamic],
-  tokenissuertype: ['tokenIssuerType', asText],
-  tokenissuername: ['tokenIssuerName', asText],
-  crosstenantaccesstype: ['crossTenantAccessType', asText],
-  incomingtokentype: ['incomingTokenType', asText],
-  authenticationprotocol: ['authenticationProtocol', asText],
-  uniquetokenidentifier: ['uniqueTokenIdentifier', asText],
-  sessionid: ['sessionId', asText],
-  originalrequestid: ['originalRequestId', asText],
-  signinidentifier: ['signInIdentifier', asText],
-  flaggedforreview: ['flaggedForReview', asBoolean],
-  processingtimeinmilliseconds: ['processingTimeInMilliseconds', asInteger],
-  managedserviceidentity: ['managedServiceIdentity', asDynamic],
-};
+/** A vocabulary of shapes.json (data: the columns of one export format and the Graph field
+ *  each becomes, with its source), its converters resolved once at load; a converter the
+ *  table names but this file lacks stops the import module from loading. */
+function vocabulary(name: 'adminCenterSignIn' | 'logAnalyticsSignIn' | 'logAnalyticsAudit' | 'adminCenterAudit'): Vocabulary {
+  const columns: Record<string, readonly string[]> = shapes.vocabularies[name].columns;
+  return Object.fromEntries(
+    Object.entries(columns).map(([column, [path, kind]]) => {
+      const convert = converters[kind!];
+      if (!path || !convert)
+        throw new Error(`shapes.json ${name}: column "${column}" has no Graph field or an unknown converter "${kind}"`);
+      return [column, [path, convert]];
+    }),
+  );
+}
 
-/** Log Analytics AuditLogs columns (learn.microsoft.com/azure/azure-monitor/reference/tables/auditlogs). */
-const logAnalyticsAudit: Vocabulary = {
-  id: ['id', asText],
-  activitydatetime: ['activityDateTime', asInstant],
-  activitydisplayname: ['activityDisplayName', asText],
-  category: ['category', asText],
-  aadoperationtype: ['operationType', asText],
-  result: ['result', asLower],
-  resultreason: ['resultReason', asText],
-  loggedbyservice: ['loggedByService', asText],
-  correlationid: ['correlationId', asText],
-  initiatedby: ['initiatedBy', asDynamic],
-  targetresources: ['targetResources', asDynamic],
-  additionaldetails: ['additionalDetails', asDynamic],
-};
-
-/** Admin center audit download (CSV). Source: its header as quoted by a public Timesketch
- *  conversion script of "AuditLogs_2024-11-09.csv" and the input headers of bitpusher2k's
- *  ProcessEntraAuditLog.ps1; Graph names from the directoryAudit resource. */
-const adminCenterAudit: Vocabulary = {
-  'date (utc)': ['activityDateTime', asInstant],
-  date: ['activityDateTime', asInstant],
-  id: ['id', asText],
-  'activity id': ['id', asText],
-  correlationid: ['correlationId', asText],
-  'correlation id': ['correlationId', asText],
-  service: ['loggedByService', asText],
-  category: ['category', asText],
-  activity: ['activityDisplayName', asText],
-  result: ['result', asLower],
-  resultreason: ['resultReason', asText],
-  'result reason': ['resultReason', asText],
-  'user agent': ['userAgent', asText],
-};
+const adminCenterSignIn = vocabulary('adminCenterSignIn');
+const logAnalyticsSignIn = vocabulary('logAnalyticsSignIn');
+const logAnalyticsAudit = vocabulary('logAnalyticsAudit');
+const adminCenterAudit = vocabulary('adminCenterAudit');
 
 // --- row → Graph record ----------------------------------------------------------
 
