@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 
 import { API_SCOPES, type ApiKeyInfo, createApiKeyRepository, parseScopes } from '../../api/api-keys.js';
 import { AppError } from '../../errors.js';
-import { say, withStore } from '../context.js';
+import { registerList, say, withStore } from '../context.js';
 import { withOption, withOptionAsync } from '../options.js';
 
 function describeKey(key: ApiKeyInfo, now = new Date()): string {
@@ -46,16 +46,12 @@ export function registerKeys(program: Command): void {
       });
     });
 
-  keys
-    .command('list')
-    .description('list API keys (id, prefix, name, scopes, use, state)')
-    .action(async () => {
-      await withStore(async ({ store }) => {
-        const all = await createApiKeyRepository(store.db).list();
-        if (all.length === 0) say('no API keys');
-        for (const key of all) say(describeKey(key));
-      });
-    });
+  registerList(keys, {
+    description: 'list API keys (id, prefix, name, scopes, use, expiry, state)',
+    load: (store) => createApiKeyRepository(store.db).list(),
+    describe: (key) => describeKey(key),
+    none: 'no API keys',
+  });
 
   keys
     .command('revoke')

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 
 import { createManualLinkRepository, type ManualLinkRecord } from '../../correlation/identity/manual-links.repository.js';
 import { AppError } from '../../errors.js';
-import { say, withStore } from '../context.js';
+import { registerList, say, withStore } from '../context.js';
 
 function describeLink(link: ManualLinkRecord): string {
   const state = link.revokedAt ? `revoked ${link.revokedAt.toISOString()} by ${link.revokedBy ?? 'unknown'}` : 'active';
@@ -64,16 +64,12 @@ export function registerLink(program: Command): void {
       });
     });
 
-  link
-    .command('list')
-    .description('list manual links')
-    .action(async () => {
-      await withStore(async ({ store }) => {
-        const links = await createManualLinkRepository(store.db).list();
-        for (const row of links) say(describeLink(row));
-        if (links.length === 0) say('no manual links');
-      });
-    });
+  registerList(link, {
+    description: 'list manual links',
+    load: (store) => createManualLinkRepository(store.db).list(),
+    describe: describeLink,
+    none: 'no manual links',
+  });
 
   link
     .command('revoke')
