@@ -1,0 +1,69 @@
+// COPY … FROM STDIN inside a Kysely transaction, on both engines. Kysely has no COPY,
+// so the store's drivers agree on one convention: a statement `copy <table> (<columns>)
+// from stdin` sent with exactly ONE parameter, the rows in COPY's text format, is run as
+// a COPY with that data (database.ts: pg-copy-streams on the connection; pglite-dialect.ts:
+// PGlite's COPY from '/dev/blob'). Anything else runs as a normal statement.
+// The evidence writer (evidence.repository.ts) loads its batches this way.
+import { CompiledQuery, type Transaction } from 'kysely';
+
+import type { Database } from './schema.js';
+import type { ColumnType } from './tables.js';
+
+const COPY_FROM_STDIN = /^\s*copy\s+[a-z_][a-z0-9_]*\s*\([a-z0-9_,\s]+\)\s+from\s+stdin\s*$/i;
+
+/** True when a statement and its parameters follow the COPY convention above. */
+export function isCopyFromStdin(text: string, parameters: readonly unknown[]): boolean {
+  return parameters.length === 1 && (typeof parameters[0] === 'string' || Buffer.isBuffer(parameters[0])) && COPY_FROM_STDIN.test(text);
+}
+
+/** The statement, for PGlite, that reads the data from the query's blob instead. */
+export function copyFromBlobStatement(text: string): string {
+  return text.replace(/\s+from\s+stdin\s*$/i, ` from '/dev/blob'`);
+}
+
+/** Loads `rows` (COPY text lines, each ending with a newline) into `table`. */
+export async function copyInto(trx: Transaction<Database>, table: string, columns: readonly string[], rows: string): Promise<void> {
+  await trx.executeQuery(CompiledQuery.raw(`copy ${table} (${columns.join(', ')}) from stdin`, [rows]));
+}
+
+// --- COPY text format (https://www.postgresql.org/docs/15/sql-copy.html, "Text Format") ---
+
+const NULL_FIELD = '\\N';
+
+/** Backslash, tab, newline and carriage return are escaped; nothing else needs to be. */
+function escapeText(text: string): string {
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : text;
+}
+
+/** An array literal of text elements ({"a","b"}), every element quoted. */
+function arrayLiteral(items: readonly unknown[]): string {
+  return `{${items.map((item) => (item === null ? 'NULL' : `"${String(item).replace(/["\\]/g, '\\$&')}"`)).join(',')}}`;
+}
+
+/** One field of a normalised column value (normaliseColumnValue) in COPY text form. */
+export function copyField(type: ColumnType, value: unknown): string {
+  if (value === null || value === undefined) return NULL_FIELD;
+  switch (type) {
+    case 'boolean':
+      return value ? 't' : 'f';
+    case 'text[]':
+      return escapeText(arrayLiteral(value as unknown[]));
+    case 'integer':
+    case 'bigint':
+      return String(value);
+    default:
+      return escapeText(String(value));
+  }
+}
+
+/** A jsonb field from its JSON text. */
+export function copyJsonField(json: string | null): string {
+  return json === null ? NULL_FIELD : escapeText(json);
+}
+
+/** A bytea field (hex form, its backslash escaped for COPY). */
+export function copyByteaField(bytes: Buffer | null): string {
+  return bytes === null ? NULL_FIELD : `\\\\x${bytes.toString('hex')}`;
+}
