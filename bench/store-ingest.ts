@@ -1,7 +1,9 @@
 // Store ingest: N synthetic sign-in rows through the evidence repository (idempotent
-// upsert + hash chain), beside a plain COPY of the same rows into a scratch table in
-// the same run (aim, issue 13: at least 0.8× COPY's throughput), and the bytes the
-// store holds per sign-in, all indexes included (aim: at most 1 KB).
+// upsert + hash chain), beside a plain COPY of the same rows, as the repository stores
+// them, into a scratch table of the same columns and primary key in the same run (aim,
+// issue 13: at least 0.8× COPY's throughput), and the bytes the store holds per sign-in,
+// all indexes included (aim: at most 1 KB). A COPY of the same records in the shape
+// before migration 0012 (record as jsonb) is printed beside, for comparison.
 //
 //   npx tsx bench/store-ingest.ts [--rows 1000000] [--batch 5000]
 // Uses DATABASE_URL, else a fresh database on the local Postgres (127.0.0.1:5432).
@@ -13,7 +15,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
 import { openStore } from '../src/store/database.js';
-import { createEvidenceRepository } from '../src/store/evidence.repository.js';
+import { createEvidenceRepository, storedEventRows } from '../src/store/evidence.repository.js';
 import type { EventRecord } from '../src/store/tables.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { type Benchmark, isMain } from './lib/harness.js';
@@ -28,7 +30,7 @@ const batchRows = arg('batch', 5_000);
 const callRows = arg('call', 20_000);
 const start = Date.parse('2026-07-01T00:00:00Z');
 
-function signIn(i: number): EventRecord {
+export function signIn(i: number): EventRecord {
   const at = new Date(start + i * 7_000).toISOString();
   const raw = {
     id: `7f3c${i.toString(16).padStart(8, '0')}-1b2c-4d5e-8f90-${(i * 7919).toString(16).padStart(12, '0').slice(-12)}`,
@@ -114,7 +116,8 @@ function copyText(value: unknown): string {
   return text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-const copyColumns = [
+// The shape of entra_sign_in before migration 0012: every column, the record as jsonb.
+const jsonbColumns = [
   'source_id',
   'upstream_id',
   'occurred_at',
@@ -137,13 +140,17 @@ const copyColumns = [
 export interface IngestMeasurement {
   rows: number;
   repoSeconds: number;
+  /** COPY of the same rows as stored (the reference). */
   copySeconds: number;
+  /** COPY of the same records in the shape before migration 0012 (jsonb), for comparison. */
+  jsonbCopySeconds: number;
   againRows: number;
   againSeconds: number;
   unchanged: number;
   /** entra_sign_in (every partition, every index, TOAST) per row. */
   storedBytesPerRow: number;
   copyBytesPerRow: number;
+  jsonbCopyBytesPerRow: number;
 }
 
 export async function measureIngest(total: number, log: (line: string) => void = console.log): Promise<IngestMeasurement> {
@@ -170,27 +177,49 @@ export async function measureIngest(total: number, log: (line: string) => void =
     }
     const repoSeconds = (performance.now() - t0) / 1000;
 
-    // 2. Plain COPY of the same rows into a scratch table of the same shape.
+    // 2. Plain COPY of the same rows into a scratch table of the same shape: the columns of
+    //    entra_sign_in (LIKE), its primary key, no partitions and no other index; each row
+    //    exactly as the repository stores it (the same normalised columns, packed record and
+    //    hash: storedEventRows), built while COPY streams.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query('drop table if exists bench_copy_sign_in');
-    await client.query(`create table bench_copy_sign_in (
-      source_id text, upstream_id text primary key, occurred_at timestamptz, user_id text, user_principal_name text, app_id text, ip_address text,
-      error_code integer, is_interactive boolean, event_types text[], authentication_requirement text, risk_level_during_sign_in text, risk_state text,
-      conditional_access_status text, correlation_id text, graph_version text, raw jsonb)`);
+    await client.query(
+      'create table bench_copy_sign_in (like entra_sign_in including defaults, primary key (source_id, occurred_at, upstream_id))',
+    );
+    const copyColumns = storedEventRows('entra_sign_in', 'entra:bench', 0, [signIn(0)]).columns;
     t0 = performance.now();
-    async function* lines() {
+    async function* storedLines() {
+      for (let offset = 0; offset < total; offset += batchRows) {
+        const rows = Array.from({ length: Math.min(batchRows, total - offset) }, (_, k) => signIn(offset + k));
+        yield storedEventRows('entra_sign_in', 'entra:bench', 0, rows).text;
+      }
+    }
+    await pipeline(Readable.from(storedLines()), client.query(copyFrom(`copy bench_copy_sign_in (${copyColumns.join(', ')}) from stdin`)));
+    const copySeconds = (performance.now() - t0) / 1000;
+
+    // 2b. For comparison, the shape before migration 0012: every column, the record as jsonb.
+    await client.query('drop table if exists bench_copy_sign_in_jsonb');
+    await client.query(`create table bench_copy_sign_in_jsonb (
+      source_id text, upstream_id text, occurred_at timestamptz, user_id text, user_principal_name text, app_id text, ip_address text,
+      error_code integer, is_interactive boolean, event_types text[], authentication_requirement text, risk_level_during_sign_in text, risk_state text,
+      conditional_access_status text, correlation_id text, graph_version text, raw jsonb, primary key (source_id, occurred_at, upstream_id))`);
+    t0 = performance.now();
+    async function* jsonbLines() {
       for (let offset = 0; offset < total; offset += batchRows) {
         let chunk = '';
         for (let i = offset; i < Math.min(offset + batchRows, total); i++) {
           const row = { ...signIn(i), source_id: 'entra:bench' } as Record<string, unknown>;
-          chunk += copyColumns.map((column) => copyText(row[column])).join('\t') + '\n';
+          chunk += jsonbColumns.map((column) => copyText(row[column])).join('\t') + '\n';
         }
         yield chunk;
       }
     }
-    await pipeline(Readable.from(lines()), client.query(copyFrom(`copy bench_copy_sign_in (${copyColumns.join(', ')}) from stdin`)));
-    const copySeconds = (performance.now() - t0) / 1000;
+    await pipeline(
+      Readable.from(jsonbLines()),
+      client.query(copyFrom(`copy bench_copy_sign_in_jsonb (${jsonbColumns.join(', ')}) from stdin`)),
+    );
+    const jsonbCopySeconds = (performance.now() - t0) / 1000;
 
     // 3. Idempotence at scale: the same rows again change nothing.
     t0 = performance.now();
@@ -203,24 +232,41 @@ export async function measureIngest(total: number, log: (line: string) => void =
     const againSeconds = (performance.now() - t0) / 1000;
     await client.end();
 
-    const { rows: sizes } = await sql<{ stored: string; copied: string }>`
+    const { rows: sizes } = await sql<{ stored: string; copied: string; jsonb: string }>`
       select (select sum(pg_total_relation_size(p.relid)) from pg_partition_tree('entra_sign_in'::regclass) p where p.isleaf) as stored,
-             pg_total_relation_size('bench_copy_sign_in') as copied`.execute(store.db);
+             pg_total_relation_size('bench_copy_sign_in') as copied, pg_total_relation_size('bench_copy_sign_in_jsonb') as jsonb`.execute(
+      store.db,
+    );
     const storedBytesPerRow = Number(sizes[0]!.stored) / total;
     const copyBytesPerRow = Number(sizes[0]!.copied) / total;
+    const jsonbCopyBytesPerRow = Number(sizes[0]!.jsonb) / total;
     const repoRate = total / repoSeconds;
     const copyRate = total / copySeconds;
     log(`repository upsert : ${repoSeconds.toFixed(1)} s  ${Math.round(repoRate).toLocaleString('en')} rows/s`);
-    log(`plain COPY        : ${copySeconds.toFixed(1)} s  ${Math.round(copyRate).toLocaleString('en')} rows/s`);
+    log(`plain COPY        : ${copySeconds.toFixed(1)} s  ${Math.round(copyRate).toLocaleString('en')} rows/s (the same rows as stored)`);
     log(`ratio             : ${(repoRate / copyRate).toFixed(2)}× COPY's throughput (aim ≥ 0.8)`);
     log(
-      `stored per row    : ${Math.round(storedBytesPerRow)} bytes, all indexes included (aim ≤ 1024); the COPY table: ${Math.round(copyBytesPerRow)} bytes`,
+      `COPY, jsonb shape : ${jsonbCopySeconds.toFixed(1)} s  ${Math.round(total / jsonbCopySeconds).toLocaleString('en')} rows/s (the shape before 0012, for comparison)`,
+    );
+    log(
+      `stored per row    : ${Math.round(storedBytesPerRow)} bytes, all indexes included (aim ≤ 1024); the COPY table: ${Math.round(copyBytesPerRow)} bytes; jsonb shape: ${Math.round(jsonbCopyBytesPerRow)} bytes`,
     );
     log(
       `re-write ${again.toLocaleString('en')} unchanged rows: ${againSeconds.toFixed(1)} s, ${unchanged.toLocaleString('en')} left unchanged`,
     );
     log(`peak RSS          : ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
-    return { rows: total, repoSeconds, copySeconds, againRows: again, againSeconds, unchanged, storedBytesPerRow, copyBytesPerRow };
+    return {
+      rows: total,
+      repoSeconds,
+      copySeconds,
+      jsonbCopySeconds,
+      againRows: again,
+      againSeconds,
+      unchanged,
+      storedBytesPerRow,
+      copyBytesPerRow,
+      jsonbCopyBytesPerRow,
+    };
   } finally {
     await store.close();
     await scratch?.drop();
@@ -242,7 +288,7 @@ export const benchmark: Benchmark = {
         throughput: { value: m.rows / m.repoSeconds, unit: 'sign-ins/s' },
         seconds: m.repoSeconds,
         reference: { name: 'plain COPY', seconds: m.copySeconds },
-        note: `${(m.copySeconds / m.repoSeconds).toFixed(2)}× COPY's throughput; ${Math.round(m.storedBytesPerRow)} B stored per sign-in (COPY table ${Math.round(m.copyBytesPerRow)} B); ${m.againRows.toLocaleString('en')} unchanged re-written in ${m.againSeconds.toFixed(1)} s`,
+        note: `${(m.copySeconds / m.repoSeconds).toFixed(2)}× COPY's throughput; ${Math.round(m.storedBytesPerRow)} B stored per sign-in (COPY table ${Math.round(m.copyBytesPerRow)} B; jsonb shape ${Math.round(m.jsonbCopyBytesPerRow)} B, COPY ${m.jsonbCopySeconds.toFixed(1)} s); ${m.againRows.toLocaleString('en')} unchanged re-written in ${m.againSeconds.toFixed(1)} s`,
       },
     ];
   },

@@ -1,7 +1,7 @@
 // COPY … FROM STDIN inside a Kysely transaction, on both engines. Kysely has no COPY,
 // so the store's drivers agree on one convention: a statement `copy <table> (<columns>)
-// from stdin` sent with exactly ONE parameter, the rows in COPY's text format, is run as
-// a COPY with that data (database.ts: pg-copy-streams on the connection; pglite-dialect.ts:
+// from stdin` sent with exactly ONE parameter, a CopyData (the rows in COPY's text
+// format), is run as a COPY with that data (database.ts: pg-copy-streams on the connection; pglite-dialect.ts:
 // PGlite's COPY from '/dev/blob'). Anything else runs as a normal statement.
 // The evidence writer (evidence.repository.ts) loads its batches this way.
 import { CompiledQuery, type Transaction } from 'kysely';
@@ -11,9 +11,21 @@ import type { ColumnType } from './tables.js';
 
 const COPY_FROM_STDIN = /^\s*copy\s+[a-z_][a-z0-9_]*\s*\([a-z0-9_,\s]+\)\s+from\s+stdin\s*$/i;
 
+/** The data of a COPY: pieces of COPY text, produced as the server consumes them (on
+ *  Postgres the rows are built while the server loads the ones before; PGlite, which
+ *  runs in this process, takes them all at once). */
+export class CopyData {
+  constructor(readonly pieces: Iterable<string>) {}
+  text(): string {
+    let out = '';
+    for (const piece of this.pieces) out += piece;
+    return out;
+  }
+}
+
 /** True when a statement and its parameters follow the COPY convention above. */
-export function isCopyFromStdin(text: string, parameters: readonly unknown[]): boolean {
-  return parameters.length === 1 && (typeof parameters[0] === 'string' || Buffer.isBuffer(parameters[0])) && COPY_FROM_STDIN.test(text);
+export function isCopyFromStdin(text: string, parameters: readonly unknown[]): parameters is readonly [CopyData] {
+  return parameters.length === 1 && parameters[0] instanceof CopyData && COPY_FROM_STDIN.test(text);
 }
 
 /** The statement, for PGlite, that reads the data from the query's blob instead. */
@@ -21,9 +33,9 @@ export function copyFromBlobStatement(text: string): string {
   return text.replace(/\s+from\s+stdin\s*$/i, ` from '/dev/blob'`);
 }
 
-/** Loads `rows` (COPY text lines, each ending with a newline) into `table`. */
-export async function copyInto(trx: Transaction<Database>, table: string, columns: readonly string[], rows: string): Promise<void> {
-  await trx.executeQuery(CompiledQuery.raw(`copy ${table} (${columns.join(', ')}) from stdin`, [rows]));
+/** Loads `data` (COPY text lines, each ending with a newline) into `table`. */
+export async function copyInto(trx: Transaction<Database>, table: string, columns: readonly string[], data: CopyData): Promise<void> {
+  await trx.executeQuery(CompiledQuery.raw(`copy ${table} (${columns.join(', ')}) from stdin`, [data]));
 }
 
 // --- COPY text format (https://www.postgresql.org/docs/15/sql-copy.html, "Text Format") ---

@@ -13,7 +13,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 import { AppError } from '../errors.js';
 import { describeConnectionString } from '../logger.js';
-import { isCopyFromStdin } from './copy.js';
+import { type CopyData, isCopyFromStdin } from './copy.js';
 import { migrateToLatest, type MigrationOutcome } from './migrate.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
@@ -116,16 +116,15 @@ function withCopyFromStdin(client: pg.PoolClient): pg.PoolClient {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as { query: unknown }).query = (...args: unknown[]) => {
     const [text, values] = args;
-    if (typeof text === 'string' && Array.isArray(values) && isCopyFromStdin(text, values))
-      return copyFromStdin(client, text, values[0] as string | Buffer);
+    if (typeof text === 'string' && Array.isArray(values) && isCopyFromStdin(text, values)) return copyFromStdin(client, text, values[0]);
     return query(...args);
   };
   return client;
 }
 
-async function copyFromStdin(client: pg.PoolClient, text: string, data: string | Buffer) {
+async function copyFromStdin(client: pg.PoolClient, text: string, data: CopyData) {
   const stream = client.query(copyFrom(text));
-  await pipeline(Readable.from([data]), stream);
+  await pipeline(Readable.from(data.pieces, { objectMode: false }), stream);
   return { command: 'COPY', rowCount: stream.rowCount, rows: [] };
 }
 

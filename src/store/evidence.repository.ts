@@ -9,7 +9,7 @@ import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 
 import { appendBatch, lockChainAndReserveBatchId } from './chain.js';
 import { createCollectionRepository } from './collection.repository.js';
-import { copyByteaField, copyField, copyInto, copyJsonField } from './copy.js';
+import { copyByteaField, CopyData, copyField, copyInto, copyJsonField } from './copy.js';
 import { ensureMonthlyPartitions, monthsAhead } from './partitions.js';
 import { packRecord } from './record-codec.js';
 import { contentHash, normaliseColumnValue, recordHash, stateKey, tombstoneHash } from './record-hash.js';
@@ -88,8 +88,44 @@ function textProblem(value: unknown, where: string, depth = 0): string | undefin
   return undefined;
 }
 
+// JSON.stringify writes U+0000 as the escape \u0000 and a lone surrogate as its \udxxx
+// escape (well-formed JSON.stringify, ES2019), and a surrogate pair as itself: in its
+// output, an escape of either that is not itself an escaped backslash means a problem.
+const PROBLEM_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+const MAYBE_PROBLEM = /[\u0000\ud800-\udfff]/;
+
+// The record's JSON text, made once per record: for the check below, and for the packed
+// form or the jsonb field of its row (record-codec.ts, copyRows).
+const rawJsonOf = new WeakMap<object, string>();
+
+function rawJson(row: EventRecord | StateRecord): string {
+  let json = rawJsonOf.get(row);
+  if (json === undefined) {
+    json = JSON.stringify(row.raw ?? null);
+    rawJsonOf.set(row, json);
+  }
+  return json;
+}
+
+/** Quick test that the record can be stored (one scan of its JSON text); only a
+ *  record that fails it is walked for the reason. */
+function maybeUnstorable(row: EventRecord | StateRecord): boolean {
+  if (PROBLEM_ESCAPE.test(rawJson(row))) return true;
+  for (const [key, value] of Object.entries(row)) {
+    if (key === 'raw') continue;
+    if (
+      typeof value === 'string'
+        ? MAYBE_PROBLEM.test(value)
+        : Array.isArray(value) && value.some((v) => typeof v === 'string' && MAYBE_PROBLEM.test(v))
+    )
+      return true;
+  }
+  return false;
+}
+
 /** Why Postgres cannot store this record as it is, or undefined when it can. */
 export function unstorableReason(row: EventRecord | StateRecord): string | undefined {
+  if (!maybeUnstorable(row)) return undefined;
   return (
     textProblem(row.upstream_id, 'upstream_id') ??
     textProblem(row.raw, 'raw') ??
@@ -147,12 +183,11 @@ type ColumnValue = ReturnType<typeof normaliseColumnValue>;
 // Events travel by COPY (copy.ts), state versions as one jsonb parameter (below).
 
 interface PreparedEvent {
+  record: EventRecord;
   upstreamId: string;
   occurredAt: string;
+  values: ColumnValue[];
   hash: string;
-  /** The COPY line without its first two fields (source_id and batch_id, known only
-   *  once the batch is reserved) and without the newline. */
-  fields: string;
 }
 
 /** Columns of an event table the COPY lines fill, after source_id and batch_id. */
@@ -166,29 +201,66 @@ function eventCopyColumns(spec: EventTableSpec): string[] {
   ];
 }
 
+/** Normalises and hashes a chunk (what the probe needs); packing waits for the COPY,
+ *  and is never done for the rows found unchanged. */
 function prepareEvents(spec: EventTableSpec, rows: readonly EventRecord[]): PreparedEvent[] {
-  const stored = storedColumns(spec);
-  const storedIndex = stored.map((column) => spec.columns.indexOf(column));
-  const packedIndex = (spec.packed?.columns ?? []).map((name) => spec.columns.findIndex((column) => column.name === name));
-  return rows.map((row) => {
-    const { lead, values, hash } = normalised(spec, row);
-    const parts = [copyField('text', row.upstream_id), lead as string];
-    storedIndex.forEach((i, k) => parts.push(copyField(stored[k]!.type, values[i])));
-    if (spec.packed) {
-      const packed: Record<string, unknown> = {};
-      for (const i of packedIndex) packed[spec.columns[i]!.name] = values[i];
-      parts.push(copyByteaField(packRecord(spec.packed.format, row.raw, packed)));
-    } else parts.push(copyJsonField(JSON.stringify(row.raw ?? null)));
-    parts.push(hash);
-    return { upstreamId: row.upstream_id, occurredAt: lead as string, hash, fields: parts.join('\t') };
+  return rows.map((record) => {
+    const { lead, values, hash } = normalised(spec, record);
+    return { record, upstreamId: record.upstream_id, occurredAt: lead as string, values, hash };
   });
 }
 
-function copyLines(sourceId: string, batchId: number, rows: readonly PreparedEvent[]): string {
+/** Rows per piece of COPY data: the server loads one piece while Node packs the next. */
+const COPY_PIECE_ROWS = 250;
+
+/** The COPY data of prepared rows, built piece by piece as it is sent. */
+function copyRows(
+  spec: EventTableSpec,
+  sourceId: string,
+  batchId: number,
+  rows: readonly PreparedEvent[],
+  afterLast?: () => void,
+): CopyData {
+  const stored = storedColumns(spec);
+  const storedIndex = stored.map((column) => spec.columns.indexOf(column));
+  const packedIndex = (spec.packed?.columns ?? []).map((name) => spec.columns.findIndex((column) => column.name === name));
   const prefix = `${copyField('text', sourceId)}\t${batchId}\t`;
-  let out = '';
-  for (const row of rows) out += `${prefix}${row.fields}\n`;
-  return out;
+  const line = (row: PreparedEvent): string => {
+    let out = `${prefix}${copyField('text', row.upstreamId)}\t${row.occurredAt}`;
+    for (let k = 0; k < stored.length; k++) out += `\t${copyField(stored[k]!.type, row.values[storedIndex[k]!])}`;
+    if (spec.packed) {
+      const packed: Record<string, unknown> = {};
+      for (const i of packedIndex) packed[spec.columns[i]!.name] = row.values[i];
+      out += `\t${copyByteaField(packRecord(spec.packed.format, row.record.raw, packed, rawJson(row.record)))}`;
+    } else out += `\t${copyJsonField(rawJson(row.record))}`;
+    return `${out}\t${row.hash}\n`;
+  };
+  return new CopyData(
+    (function* () {
+      for (let i = 0; i < rows.length; i += COPY_PIECE_ROWS) {
+        let piece = '';
+        for (let k = i; k < Math.min(rows.length, i + COPY_PIECE_ROWS); k++) piece += line(rows[k]!);
+        yield piece;
+      }
+      // The data is all on its way: what comes next runs while the server loads the last rows.
+      afterLast?.();
+    })(),
+  );
+}
+
+/** Event records as the writer stores them: the COPY columns and lines of a batch
+ *  (bench/store-ingest loads the same rows with a plain COPY as its reference). */
+export function storedEventRows(
+  table: EventTableName,
+  sourceId: string,
+  batchId: number,
+  records: readonly EventRecord[],
+): { columns: string[]; text: string } {
+  const spec: EventTableSpec = eventTables[table];
+  return {
+    columns: ['source_id', 'batch_id', ...eventCopyColumns(spec)],
+    text: copyRows(spec, sourceId, batchId, prepareEvents(spec, records)).text(),
+  };
 }
 
 // A snapshot's batch travels as ONE jsonb parameter (an array of row objects) unpacked
@@ -453,23 +525,18 @@ async function writeEventChunk(
     });
     const columns = ['source_id', 'batch_id', ...eventCopyColumns(spec)];
     let waited = false;
-    const overlapped = async <T>(work: Promise<T>): Promise<T> => {
-      if (waited) return work;
+    const once = () => {
+      if (!waited) whileWaiting();
       waited = true;
-      work.catch(() => undefined); // awaited below; avoids an "unhandled rejection" while preparing
-      // One macrotask turn lets the driver put the data on the socket before the CPU work.
-      await new Promise((resolve) => setImmediate(resolve));
-      whileWaiting();
-      return work;
     };
-    if (fresh.length > 0) await overlapped(copyInto(trx, spec.name, columns, copyLines(sourceId, batchId, fresh)));
+    if (fresh.length > 0) await copyInto(trx, spec.name, columns, copyRows(spec, sourceId, batchId, fresh, once));
     let revised: string[] = [];
     if (changed.length > 0) {
       await runRaw(trx, eventStageSql(spec), []);
-      await copyInto(trx, stageName(spec), columns, copyLines(sourceId, batchId, changed));
+      await copyInto(trx, stageName(spec), columns, copyRows(spec, sourceId, batchId, changed, once));
       revised = (await runRaw<{ upstream_id: string }>(trx, eventMergeSql(spec), [])).map((row) => row.upstream_id);
     }
-    if (!waited) whileWaiting();
+    once();
     const hashes = new Map(changed.map((row) => [row.upstreamId, row.hash]));
     const entries = [
       ...fresh.map((row) => ({ key: row.upstreamId, hash: row.hash })),

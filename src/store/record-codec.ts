@@ -23,6 +23,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 import { DICTIONARIES } from './record-dictionaries.js';
+import { type EventTableName, eventTables } from './tables.js';
 
 export interface UnpackedRecord {
   raw: unknown;
@@ -44,15 +45,16 @@ function dictionary(format: number): Buffer {
 }
 
 /** The JSON text of a record and its packed columns, as packRecord stores it. */
-export function packedJson(raw: unknown, columns: Record<string, unknown>): string {
+export function packedJson(raw: unknown, columns: Record<string, unknown>, rawJson: string = JSON.stringify(raw ?? null)): string {
   const present: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(columns)) if (value !== null && value !== undefined) present[name] = value;
-  return JSON.stringify([raw ?? null, present]);
+  return `[${rawJson},${JSON.stringify(present)}]`;
 }
 
-/** Packs a record (and its packed columns) with dictionary `format`. */
-export function packRecord(format: number, raw: unknown, columns: Record<string, unknown>): Buffer {
-  const text = Buffer.from(packedJson(raw, columns), 'utf8');
+/** Packs a record (and its packed columns) with dictionary `format`. `rawJson`, when
+ *  given, is JSON.stringify(raw) made already. */
+export function packRecord(format: number, raw: unknown, columns: Record<string, unknown>, rawJson?: string): Buffer {
+  const text = Buffer.from(packedJson(raw, columns, rawJson), 'utf8');
   const body = deflateRawSync(text, { level: 6, dictionary: dictionary(format) });
   const out = Buffer.allocUnsafe(body.length + 1);
   out[0] = format;
@@ -102,4 +104,10 @@ export function decodeStoredRow<R extends Record<string, unknown>>(row: R, packe
 export function storedRaw(row: { raw?: unknown; raw_packed?: unknown }): unknown {
   if (row.raw_packed !== null && row.raw_packed !== undefined) return unpackRecord(row.raw_packed).raw;
   return row.raw ?? null;
+}
+
+/** decodeStoredRow with the packed columns of event table `table` (tables.ts). */
+export function decodeEventRow<R extends Record<string, unknown>>(table: EventTableName | string, row: R): R {
+  const spec = (eventTables as Record<string, { packed?: { columns: readonly string[] } }>)[table];
+  return decodeStoredRow(row, spec?.packed?.columns ?? []);
 }

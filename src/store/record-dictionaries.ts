@@ -191,7 +191,7 @@ const queryExecution = {
   embedding_client: null,
   embedding_version: null,
   parameterized: false,
-  auth_method: 'sso',
+  auth_method: 'saml',
   tenant_id: null,
   is_impersonated: false,
   is_db_routed: false,
@@ -221,7 +221,6 @@ const queryExecutionValues = [
   'map-tiles',
   'action',
   'password',
-  'saml',
   'jwt',
   'api-key',
   'public',
@@ -234,7 +233,7 @@ const queryExecutionPacked = {
   native: false,
   result_rows: 0,
   running_time_ms: 0,
-  auth_method: 'sso',
+  auth_method: 'saml',
   ip_address: '',
 };
 
@@ -266,7 +265,7 @@ const view = {
   context: 'question',
   embedding_client: null,
   embedding_version: null,
-  auth_method: 'sso',
+  auth_method: 'saml',
   tenant_id: null,
   embedding_route: null,
   embedding_hostname: null,
@@ -275,7 +274,7 @@ const view = {
   sanitized_user_agent: null,
   ip_address: null,
 };
-const viewValues = ['dashboard', 'table', 'collection', 'password', 'saml', 'jwt', 'api-key'];
+const viewValues = ['dashboard', 'table', 'collection', 'password', 'jwt', 'api-key'];
 const viewPacked = { model: 'card', model_id: 0, has_access: true, context: 'question' };
 
 const workloadSignIn = {
@@ -284,7 +283,7 @@ const workloadSignIn = {
   signInEventTypes: ['servicePrincipal'],
   clientCredentialType: 'clientSecret',
 };
-const workloadValues = ['managedIdentity', 'certificate', 'clientAssertion', 'federatedIdentityCredential', 'managedIdentity'];
+const workloadValues = ['managedIdentity', 'certificate', 'clientAssertion', 'federatedIdentityCredential'];
 const workloadPacked = {
   service_principal_name: '',
   resource_id: '00000003-0000-0000-c000-000000000000',

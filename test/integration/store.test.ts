@@ -219,6 +219,36 @@ describe.each(engines)('store on %s', (engine) => {
     expect((await verifyChain(store.db)).intact).toBe(true);
   });
 
+  it('loads text COPY escapes as it is (tabs, newlines, backslashes, quotes, NULL-like text) in columns, arrays and the record', async () => {
+    const repo = createEvidenceRepository(store.db);
+    const tricky = ['tab\there', 'line\nbreak\r', 'back\\slash \\N', '"quoted", {braced}', 'NULL', '\\.', 'é 東京 🙂'];
+    const audit = {
+      upstream_id: 'audit\t1',
+      occurred_at: new Date('2026-08-03T10:00:00Z'),
+      raw: { id: 'audit\t1', activityDisplayName: tricky[0], nested: { list: tricky } },
+      activity: tricky.join('|'),
+      category: '\\N',
+      target_ids: tricky,
+    };
+    expect(await repo.writeEvents('entra_directory_audit', source, [audit])).toMatchObject({ inserted: 1 });
+    const row = await store.db
+      .selectFrom('entra_directory_audit')
+      .selectAll()
+      .where('upstream_id', '=', 'audit\t1')
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ activity: audit.activity, category: '\\N', target_ids: tricky, raw: audit.raw });
+    const signIn = {
+      ...signInRecord({ id: 'p-2\\x', at: '2026-08-03T10:00:00Z', extra: { userDisplayName: tricky.join('\t') } }),
+      user_principal_name: tricky[2],
+    };
+    expect(await repo.writeEvents('entra_sign_in', source, [signIn])).toMatchObject({ inserted: 1 });
+    const stored = await store.db.selectFrom('entra_sign_in').selectAll().where('upstream_id', '=', 'p-2\\x').executeTakeFirstOrThrow();
+    expect(stored.user_principal_name).toBe(tricky[2]);
+    expect(storedRaw(stored)).toEqual(signIn.raw);
+    expect(await repo.writeEvents('entra_directory_audit', source, [audit])).toMatchObject({ unchanged: 1 });
+    expect((await verifyChain(store.db)).intact).toBe(true);
+  });
+
   it('names the first batch whose rows were changed behind its back', async () => {
     const firstBatch = await store.db
       .selectFrom('entra_sign_in')
