@@ -170,6 +170,16 @@ const signInPacked = {
   correlation_id: '00000000-0000-0000-0000-000000000000',
 };
 
+// The request columns the v60/v61 sets add to both query_execution and view_log.
+const usageRequestColumns = {
+  embedding_route: null,
+  embedding_hostname: null,
+  embedding_path: null,
+  user_agent: null,
+  sanitized_user_agent: null,
+  ip_address: null,
+};
+
 const queryExecution = {
   id: 0,
   hash: '',
@@ -196,12 +206,7 @@ const queryExecution = {
   is_impersonated: false,
   is_db_routed: false,
   parameters: null,
-  embedding_route: null,
-  embedding_hostname: null,
-  embedding_path: null,
-  user_agent: null,
-  sanitized_user_agent: null,
-  ip_address: null,
+  ...usageRequestColumns,
   metabase_version: null,
 };
 const queryExecutionValues = [
@@ -267,12 +272,7 @@ const view = {
   embedding_version: null,
   auth_method: 'saml',
   tenant_id: null,
-  embedding_route: null,
-  embedding_hostname: null,
-  embedding_path: null,
-  user_agent: null,
-  sanitized_user_agent: null,
-  ip_address: null,
+  ...usageRequestColumns,
 };
 const viewValues = ['dashboard', 'table', 'collection', 'password', 'jwt', 'api-key'];
 const viewPacked = { model: 'card', model_id: 0, has_access: true, context: 'question' };
