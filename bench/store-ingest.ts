@@ -237,6 +237,18 @@ export async function measureIngest(total: number, log: (line: string) => void =
              pg_total_relation_size('bench_copy_sign_in') as copied, pg_total_relation_size('bench_copy_sign_in_jsonb') as jsonb`.execute(
       store.db,
     );
+    // Where the bytes are: the heap (with TOAST) and each index, over every partition.
+    const { rows: parts } = await sql<{ name: string; bytes: string }>`
+      select 'heap + TOAST' as name, sum(pg_table_size(p.relid)) as bytes
+      from pg_partition_tree('entra_sign_in'::regclass) p where p.isleaf
+      union all
+      select coalesce(pi.inhparent::regclass::text, x.indexrelid::regclass::text), sum(pg_relation_size(x.indexrelid))
+      from pg_partition_tree('entra_sign_in'::regclass) p
+      join pg_index x on x.indrelid = p.relid
+      left join pg_inherits pi on pi.inhrelid = x.indexrelid
+      where p.isleaf
+      group by 1`.execute(store.db);
+    const breakdown = parts.map((p) => `${p.name} ${Math.round(Number(p.bytes) / total)}`).join(', ');
     const storedBytesPerRow = Number(sizes[0]!.stored) / total;
     const copyBytesPerRow = Number(sizes[0]!.copied) / total;
     const jsonbCopyBytesPerRow = Number(sizes[0]!.jsonb) / total;
@@ -251,6 +263,7 @@ export async function measureIngest(total: number, log: (line: string) => void =
     log(
       `stored per row    : ${Math.round(storedBytesPerRow)} bytes, all indexes included (aim ≤ 1024); the COPY table: ${Math.round(copyBytesPerRow)} bytes; jsonb shape: ${Math.round(jsonbCopyBytesPerRow)} bytes`,
     );
+    log(`bytes per row by relation (every partition): ${breakdown}`);
     log(
       `re-write ${again.toLocaleString('en')} unchanged rows: ${againSeconds.toFixed(1)} s, ${unchanged.toLocaleString('en')} left unchanged`,
     );
