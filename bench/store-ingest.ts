@@ -6,7 +6,9 @@
 // before migration 0012 (record as jsonb) is printed beside, for comparison.
 //
 //   npx tsx bench/store-ingest.ts [--rows 1000000] [--batch 5000]
+//   npx tsx bench/store-ingest.ts --queries 100000   (bytes per Metabase query execution)
 // Uses DATABASE_URL, else a fresh database on the local Postgres (127.0.0.1:5432).
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -16,7 +18,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 import { openStore } from '../src/store/database.js';
 import { createEvidenceRepository, storedEventRows } from '../src/store/evidence.repository.js';
-import type { EventRecord } from '../src/store/tables.js';
+import { type EventRecord, eventTables } from '../src/store/tables.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { type Benchmark, isMain } from './lib/harness.js';
 
@@ -286,6 +288,117 @@ export async function measureIngest(total: number, log: (line: string) => void =
   }
 }
 
+/** A Metabase query_execution row as the collector maps it (mapQueryExecution: the
+ *  application database's columns through plainRow), like the correlation benchmark's. */
+export function queryExecution(i: number): EventRecord {
+  const at = new Date(start + i * 1_400).toISOString();
+  const card = 1 + (i % 4000);
+  const native = i % 10 === 0;
+  const context = i % 33 === 0 ? 'pulse' : i % 2 === 0 ? 'question' : i % 7 < 5 ? 'dashboard' : 'ad-hoc';
+  const raw = {
+    id: i,
+    hash: createHash('sha256').update(`h${card}`).digest('hex'),
+    started_at: at,
+    running_time: (i * 37) % 9000,
+    result_rows: (i * 13) % 5000,
+    native,
+    context,
+    error: i % 200 === 0 ? 'Query timed out' : null,
+    executor_id: 1 + (i % 20000),
+    card_id: card,
+    dashboard_id: i % 3 === 0 ? 1 + (i % 600) : null,
+    pulse_id: null,
+    database_id: 2,
+    cache_hit: false,
+    action_id: null,
+    is_sandboxed: false,
+    cache_hash: null,
+    embedding_client: null,
+    embedding_version: null,
+    parameterized: false,
+    auth_method: 'saml',
+  };
+  return {
+    upstream_id: String(i),
+    occurred_at: new Date(at),
+    raw,
+    executor_id: raw.executor_id,
+    context,
+    card_id: card,
+    dashboard_id: raw.dashboard_id,
+    database_id: 2,
+    native,
+    result_rows: raw.result_rows,
+    running_time_ms: raw.running_time,
+    has_error: raw.error !== null,
+    auth_method: 'saml',
+    ip_address: null,
+  };
+}
+
+/** Bytes per stored query execution (every partition and index) through the repository,
+ *  beside the same records in the shape before migration 0012 (a table LIKE it, with its
+ *  indexes, every column filled and the record as jsonb). */
+export async function measureQueryBytes(
+  total: number,
+  log: (line: string) => void = console.log,
+): Promise<{ stored: number; jsonb: number }> {
+  const scratch = process.env['DATABASE_URL'] ? undefined : await createTestDatabase('accesstrail_bench');
+  const url = process.env['DATABASE_URL'] ?? scratch!.url;
+  const store = await openStore({ databaseUrl: url, poolSize: 2 });
+  try {
+    await store.db
+      .insertInto('source')
+      .values({ id: 'metabase:bench', kind: 'metabase', display_name: 'bench', settings: '{}' })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    const repo = createEvidenceRepository(store.db);
+    for (let offset = 0; offset < total; offset += callRows) {
+      const rows = Array.from({ length: Math.min(callRows, total - offset) }, (_, k) => queryExecution(offset + k));
+      await repo.writeEvents('metabase_query_execution', 'metabase:bench', rows, { batchRows });
+    }
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('create table bench_query_jsonb (like metabase_query_execution including all)');
+    const columns = [
+      'source_id',
+      'upstream_id',
+      'occurred_at',
+      ...eventTables.metabase_query_execution.columns.map((c) => c.name),
+      'batch_id',
+      'record_sha256',
+      'raw',
+    ];
+    async function* lines() {
+      for (let offset = 0; offset < total; offset += batchRows) {
+        let chunk = '';
+        for (let i = offset; i < Math.min(offset + batchRows, total); i++) {
+          const row = { ...queryExecution(i), source_id: 'metabase:bench', batch_id: 0, record_sha256: '0'.repeat(64) } as Record<
+            string,
+            unknown
+          >;
+          chunk += columns.map((column) => copyText(row[column])).join('\t') + '\n';
+        }
+        yield chunk;
+      }
+    }
+    await pipeline(Readable.from(lines()), client.query(copyFrom(`copy bench_query_jsonb (${columns.join(', ')}) from stdin`)));
+    await client.end();
+    const { rows: sizes } = await sql<{ stored: string; jsonb: string }>`
+      select (select sum(pg_total_relation_size(p.relid)) from pg_partition_tree('metabase_query_execution'::regclass) p where p.isleaf) as stored,
+             pg_total_relation_size('bench_query_jsonb') as jsonb`.execute(store.db);
+    const stored = Number(sizes[0]!.stored) / total;
+    const jsonb = Number(sizes[0]!.jsonb) / total;
+    log(
+      `query executions  : ${total.toLocaleString('en')} rows (record ≈ ${JSON.stringify(queryExecution(1).raw).length} bytes): ${Math.round(stored)} bytes per row stored, all indexes included; ${Math.round(jsonb)} bytes in the shape before 0012`,
+    );
+    return { stored, jsonb };
+  } finally {
+    await store.close();
+    await scratch?.drop();
+  }
+}
+
 const ROWS = { quick: 10_000, '10k': 10_000, '100k': 100_000, '1m': 1_000_000 } as const;
 
 export const benchmark: Benchmark = {
@@ -307,4 +420,7 @@ export const benchmark: Benchmark = {
   },
 };
 
-if (isMain(import.meta.url)) await measureIngest(arg('rows', 1_000_000));
+if (isMain(import.meta.url)) {
+  if (process.argv.includes('--queries')) await measureQueryBytes(arg('queries', 100_000));
+  else await measureIngest(arg('rows', 1_000_000));
+}
