@@ -3,17 +3,13 @@
 // migrations; every session runs in UTC so times and hashes agree across engines.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 
 import { AppError } from '../errors.js';
 import { describeConnectionString } from '../logger.js';
-import { type CopyData, isCopyFromStdin } from './copy.js';
 import { migrateToLatest, type MigrationOutcome } from './migrate.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
@@ -94,7 +90,7 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
   // Errors of this store's connections are remembered (by identity), so a lost store
   // connection is told apart from a lost upstream one (the Metabase database is Postgres too).
   const storePool = {
-    connect: () => pool.connect().then(withCopyFromStdin, (error: unknown) => Promise.reject(markStoreError(error))),
+    connect: () => pool.connect().catch((error: unknown) => Promise.reject(markStoreError(error))),
     end: () => pool.end(),
   };
   const db = new Kysely<Database>({
@@ -104,28 +100,6 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
     },
   });
   return { db, engine: 'postgres', location, close: () => db.destroy() };
-}
-
-const copyReady = new WeakSet<pg.PoolClient>();
-
-/** Lets Kysely's statements on this connection run COPY … FROM STDIN (copy.ts): the one
- *  parameter of such a statement is streamed to the server as the COPY data. */
-function withCopyFromStdin(client: pg.PoolClient): pg.PoolClient {
-  if (copyReady.has(client)) return client;
-  copyReady.add(client);
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as { query: unknown }).query = (...args: unknown[]) => {
-    const [text, values] = args;
-    if (typeof text === 'string' && Array.isArray(values) && isCopyFromStdin(text, values)) return copyFromStdin(client, text, values[0]);
-    return query(...args);
-  };
-  return client;
-}
-
-async function copyFromStdin(client: pg.PoolClient, text: string, data: CopyData) {
-  const stream = client.query(copyFrom(text));
-  await pipeline(Readable.from(data.pieces, { objectMode: false }), stream);
-  return { command: 'COPY', rowCount: stream.rowCount, rows: [] };
 }
 
 // Node socket codes, and Postgres SQLSTATEs of class 08 (connection exception) and 57P0x

@@ -219,7 +219,7 @@ function copyRows(
   sourceId: string,
   batchId: number,
   rows: readonly PreparedEvent[],
-  afterLast?: () => void,
+  afterSent?: () => void,
 ): CopyData {
   const stored = storedColumns(spec);
   const storedIndex = stored.map((column) => spec.columns.indexOf(column));
@@ -242,9 +242,8 @@ function copyRows(
         for (let k = i; k < Math.min(rows.length, i + COPY_PIECE_ROWS); k++) piece += line(rows[k]!);
         yield piece;
       }
-      // The data is all on its way: what comes next runs while the server loads the last rows.
-      afterLast?.();
     })(),
+    afterSent,
   );
 }
 

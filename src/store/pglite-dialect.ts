@@ -40,7 +40,9 @@ class PGliteConnection implements DatabaseConnection {
     }
     if (isCopyFromStdin(query.sql, query.parameters)) {
       // COPY … FROM STDIN (copy.ts): PGlite reads COPY data from the query's blob.
-      const result = await this.pglite.query<R>(copyFromBlobStatement(query.sql), [], { blob: new Blob([query.parameters[0].text()]) });
+      const data = query.parameters[0];
+      const result = await this.pglite.query<R>(copyFromBlobStatement(query.sql), [], { blob: new Blob([data.text()]) });
+      data.sent();
       return { rows: [], numAffectedRows: BigInt(result.affectedRows ?? 0) };
     }
     const result = await this.pglite.query<R>(query.sql, query.parameters as unknown[]);

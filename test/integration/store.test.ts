@@ -249,6 +249,21 @@ describe.each(engines)('store on %s', (engine) => {
     expect((await verifyChain(store.db)).intact).toBe(true);
   });
 
+  it('a record that cannot be prepared fails the call while the chunk before it is loading, and nothing of it stays', async () => {
+    const repo = createEvidenceRepository(store.db);
+    const audit = (id: string, at: Date) => ({ upstream_id: id, occurred_at: at, raw: { id }, activity: 'Update user', target_ids: [] });
+    const records = [
+      audit('prep-1', new Date('2026-08-04T10:00:00Z')),
+      audit('prep-2', new Date('2026-08-04T10:01:00Z')),
+      audit('prep-3', new Date('x')),
+    ];
+    // Chunks of 2: the third record is prepared (and fails) while the first chunk is being loaded.
+    await expect(repo.writeEvents('entra_directory_audit', source, records, { batchRows: 2 })).rejects.toThrow(/occurred_at: not a time/);
+    const left = await store.db.selectFrom('entra_directory_audit').select('upstream_id').where('upstream_id', 'like', 'prep-%').execute();
+    expect(left).toEqual([]);
+    expect((await verifyChain(store.db)).intact).toBe(true);
+  });
+
   it('names the first batch whose rows were changed behind its back', async () => {
     const firstBatch = await store.db
       .selectFrom('entra_sign_in')
