@@ -6,7 +6,9 @@ import { type Kysely, sql } from 'kysely';
 import { createReadRepository } from '../api/read.repository.js';
 import { loadInventory } from '../correlation/inventory.js';
 import { gapsIn, type TimeRange } from '../store/collection.repository.js';
+import { storedRaw } from '../store/record-codec.js';
 import type { Database } from '../store/schema.js';
+import { eventTables } from '../store/tables.js';
 
 /** Evidence kinds (the `source` of a finding's evidence reference) and the table that holds them. */
 const EVIDENCE_TABLES = {
@@ -20,6 +22,15 @@ const EVIDENCE_TABLES = {
 } as const;
 
 export type EvidenceKind = keyof typeof EVIDENCE_TABLES;
+
+/** Event tables whose records are packed (migration 0012): read through storedRaw. */
+const packedTables = new Set<string>(Object.values(eventTables).flatMap((spec) => ('packed' in spec ? [spec.name] : [])));
+
+/** A sign-in record's appDisplayName (Graph signIn), when it has one. */
+function appDisplayName(raw: unknown): string | null {
+  const name = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)['appDisplayName'] : undefined;
+  return typeof name === 'string' && name !== '' ? name : null;
+}
 
 export interface EvidenceRecord {
   kind: string;
@@ -112,7 +123,7 @@ export function createConsoleRepository(
       const target = EVIDENCE_TABLES[kind as EvidenceKind];
       if (!target) return [];
       const record = (
-        row: { source_id: string; upstream_id: string; batch_id: number; raw: unknown },
+        row: { source_id: string; upstream_id: string; batch_id: number; raw: unknown; raw_packed?: unknown },
         at: Date | string,
         collectedAt: Date | null,
       ): EvidenceRecord => ({
@@ -123,7 +134,7 @@ export function createConsoleRepository(
         at: new Date(at),
         batchId: row.batch_id,
         collectedAt,
-        raw: row.raw,
+        raw: storedRaw(row),
       });
       // Credentials are referred to by key id; their rows are keyed by object id.
       if (target.table === 'entra_credential_version') {
@@ -140,6 +151,7 @@ export function createConsoleRepository(
         const rows = await db
           .selectFrom(target.table as 'entra_sign_in')
           .select(['source_id', 'upstream_id', 'occurred_at', 'batch_id', 'first_collected_at', 'raw'])
+          .select(packedTables.has(target.table) ? sql<Buffer | null>`raw_packed`.as('raw_packed') : sql<null>`null`.as('raw_packed'))
           .where('upstream_id', '=', upstreamId)
           .limit(limit)
           .execute();
@@ -186,7 +198,7 @@ export function createConsoleRepository(
     ): Promise<TimelineEvent[]> {
       const signIns = await db
         .selectFrom('entra_sign_in')
-        .select(['upstream_id', 'occurred_at', 'app_id', 'error_code', sql<string | null>`raw->>'appDisplayName'`.as('app_name')])
+        .select(['upstream_id', 'occurred_at', 'app_id', 'error_code', 'raw', 'raw_packed'])
         .where('user_id', '=', personId)
         .where('occurred_at', '>=', range.from)
         .where('occurred_at', '<', range.to)
@@ -196,7 +208,7 @@ export function createConsoleRepository(
       const events: TimelineEvent[] = signIns.map((s) => ({
         lane: 'entra',
         at: new Date(s.occurred_at),
-        what: `sign-in to ${s.app_name ?? s.app_id ?? 'an application'}${s.error_code ? ` failed (error ${s.error_code})` : ''}`,
+        what: `sign-in to ${appDisplayName(storedRaw(s)) ?? s.app_id ?? 'an application'}${s.error_code ? ` failed (error ${s.error_code})` : ''}`,
         ok: !s.error_code,
         id: s.upstream_id,
       }));

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 
 import { type Kysely, sql, type Transaction } from 'kysely';
 
+import { decodeStoredRow } from './record-codec.js';
 import { contentHash, normaliseColumnValue, recordHash, stateKey } from './record-hash.js';
 import type { Database } from './schema.js';
 import { allEvidenceTables, type EvidenceTableSpec } from './tables.js';
@@ -73,8 +74,10 @@ export interface ChainVerification {
 
 type Row = Record<string, unknown>;
 
-/** Recomputes a stored row's hash exactly as the writer computed it. */
-function storedRowHash(spec: EvidenceTableSpec, row: Row): { key: string; hash: string } {
+/** Recomputes a stored row's hash exactly as the writer computed it, from the record
+ *  and columns as stored (packed or not: record-codec.ts). */
+function storedRowHash(spec: EvidenceTableSpec, stored: Row): { key: string; hash: string } {
+  const row = spec.kind === 'event' ? decodeStoredRow(stored, spec.packed?.columns) : stored;
   const values = spec.columns.map((column) => normaliseColumnValue(column, row[column.name]));
   if (spec.kind === 'event') {
     const occurredAt = normaliseColumnValue({ name: 'occurred_at', type: 'timestamptz' }, row['occurred_at']);
@@ -141,7 +144,18 @@ export async function verifyChain(db: Kysely<Database>): Promise<ChainVerificati
               .execute()
           ).map((r) => r.row_data as Row)
         : [];
-    const entries = [...live, ...archived].map((row) => storedRowHash(spec, row));
+    let entries: { key: string; hash: string }[];
+    try {
+      entries = [...live, ...archived].map((row) => storedRowHash(spec, row));
+    } catch (error) {
+      // A packed record that no longer inflates or parses (its bytes were changed).
+      problems.push({
+        batchId: id,
+        table: spec.name,
+        reason: `${where}: a row's record cannot be read back (${(error as Error).message})`,
+      });
+      break;
+    }
     rows += entries.length;
     if (entries.length < batch.row_count) {
       problems.push({

@@ -14,6 +14,8 @@ import {
   type QueryResult,
 } from 'kysely';
 
+import { copyFromBlobStatement, isCopyFromStdin } from './copy.js';
+
 class Mutex {
   #tail: Promise<void> = Promise.resolve();
   async lock(): Promise<() => void> {
@@ -35,6 +37,13 @@ class PGliteConnection implements DatabaseConnection {
       const results = await this.pglite.exec(query.sql);
       const last = results[results.length - 1];
       return { rows: (last?.rows ?? []) as R[], numAffectedRows: BigInt(last?.affectedRows ?? 0) };
+    }
+    if (isCopyFromStdin(query.sql, query.parameters)) {
+      // COPY … FROM STDIN (copy.ts): PGlite reads COPY data from the query's blob.
+      const data = query.parameters[0];
+      const result = await this.pglite.query<R>(copyFromBlobStatement(query.sql), [], { blob: new Blob([data.text()]) });
+      data.sent();
+      return { rows: [], numAffectedRows: BigInt(result.affectedRows ?? 0) };
     }
     const result = await this.pglite.query<R>(query.sql, query.parameters as unknown[]);
     return {

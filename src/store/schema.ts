@@ -20,6 +20,14 @@ interface EventBase extends EvidenceManaged {
   raw: Json;
 }
 
+/** An event table whose record the writer packs (migration 0012, record-codec.ts): raw is
+ *  NULL in rows written since, raw_packed in rows written before. Read both through
+ *  decodeStoredRow / storedRaw, never raw alone. */
+interface PackedEventBase extends Omit<EventBase, 'raw'> {
+  raw: Json | null;
+  raw_packed: Buffer | null;
+}
+
 interface StateBase extends EvidenceManaged {
   source_id: string;
   upstream_id: string;
@@ -134,7 +142,7 @@ export interface SnapshotSeenTable {
   upstream_id: string;
 }
 
-export interface EntraSignInTable extends EventBase {
+export interface EntraSignInTable extends PackedEventBase {
   user_id: string | null;
   user_principal_name: string | null;
   app_id: string | null;
@@ -161,7 +169,7 @@ export interface EntraDirectoryAuditTable extends EventBase {
 }
 
 /** Service principal / managed identity sign-ins (migration 0009). */
-export interface EntraWorkloadSignInTable extends EventBase {
+export interface EntraWorkloadSignInTable extends PackedEventBase {
   workload_kind: string;
   service_principal_id: string | null;
   service_principal_name: string | null;
@@ -223,7 +231,7 @@ export interface EntraCredentialVersionTable extends StateBase {
   end_date_time: Timestamp | null;
 }
 
-export interface MetabaseLoginTable extends EventBase {
+export interface MetabaseLoginTable extends PackedEventBase {
   user_id: number;
   session_key: string | null;
   device_id: string | null;
@@ -242,7 +250,7 @@ export interface MetabaseAuthIdentityTable extends EventBase {
   last_used_at: Timestamp | null;
 }
 
-export interface MetabaseQueryExecutionTable extends EventBase {
+export interface MetabaseQueryExecutionTable extends PackedEventBase {
   executor_id: number | null;
   context: string | null;
   card_id: number | null;
@@ -256,7 +264,7 @@ export interface MetabaseQueryExecutionTable extends EventBase {
   ip_address: string | null;
 }
 
-export interface MetabaseViewTable extends EventBase {
+export interface MetabaseViewTable extends PackedEventBase {
   user_id: number | null;
   model: string | null;
   model_id: number | null;

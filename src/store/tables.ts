@@ -16,7 +16,13 @@ export interface EventTableSpec {
   readonly name: string;
   /** Partitioned by month on occurred_at (the key then includes occurred_at). */
   readonly partitioned: boolean;
+  /** Every normalised column, in the order the record hash covers them (record-hash.ts). */
   readonly columns: readonly ColumnSpec[];
+  /** Migration 0012: the record is stored compressed in `raw_packed` (record-codec.ts,
+   *  dictionary `format`) together with these columns, which only repeat the record and
+   *  which no query reads; their own columns stay NULL (rows written before 0012 keep
+   *  them filled, with `raw`). The record hash is the same either way. */
+  readonly packed?: { readonly format: number; readonly columns: readonly string[] };
 }
 
 /** Directory state: one row per observed version (source_id, upstream_id, observed_at). */
@@ -50,6 +56,7 @@ export const eventTables = {
       c('correlation_id', 'text'),
       c('graph_version', 'text'),
     ],
+    packed: { format: 1, columns: ['is_interactive', 'event_types', 'conditional_access_status', 'correlation_id'] },
   },
   entra_directory_audit: {
     kind: 'event',
@@ -83,12 +90,17 @@ export const eventTables = {
       c('conditional_access_status', 'text'),
       c('correlation_id', 'text'),
     ],
+    packed: {
+      format: 5,
+      columns: ['service_principal_name', 'resource_id', 'client_credential_type', 'conditional_access_status', 'correlation_id'],
+    },
   },
   metabase_login: {
     kind: 'event',
     name: 'metabase_login',
     partitioned: false,
     columns: [c('user_id', 'bigint'), c('session_key', 'text'), c('device_id', 'text'), c('ip_address', 'text')],
+    packed: { format: 3, columns: ['device_id'] },
   },
   metabase_session: {
     kind: 'event',
@@ -119,12 +131,17 @@ export const eventTables = {
       c('auth_method', 'text'),
       c('ip_address', 'text'),
     ],
+    packed: {
+      format: 2,
+      columns: ['card_id', 'dashboard_id', 'database_id', 'native', 'result_rows', 'running_time_ms', 'auth_method', 'ip_address'],
+    },
   },
   metabase_view: {
     kind: 'event',
     name: 'metabase_view',
     partitioned: false,
     columns: [c('user_id', 'bigint'), c('model', 'text'), c('model_id', 'bigint'), c('has_access', 'boolean'), c('context', 'text')],
+    packed: { format: 4, columns: ['model', 'model_id', 'has_access', 'context'] },
   },
   metabase_audit_event: {
     kind: 'event',
@@ -226,6 +243,12 @@ export const stateTables = {
 } as const satisfies Record<string, StateTableSpec>;
 
 export type EventTableName = keyof typeof eventTables;
+
+/** The columns a table stores in columns of their own (all but the packed ones). */
+export function storedColumns(spec: EvidenceTableSpec): readonly ColumnSpec[] {
+  const packed = spec.kind === 'event' ? spec.packed?.columns : undefined;
+  return packed ? spec.columns.filter((column) => !packed.includes(column.name)) : spec.columns;
+}
 export type StateTableName = keyof typeof stateTables;
 
 export const allEvidenceTables: readonly EvidenceTableSpec[] = [...Object.values(eventTables), ...Object.values(stateTables)];

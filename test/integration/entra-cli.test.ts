@@ -19,6 +19,7 @@ import {
 } from '../../src/emulators/entra/sample.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { openStore, type Store } from '../../src/store/database.js';
+import { storedRaw } from '../../src/store/record-codec.js';
 import { entraSourceId, streams } from '../../src/store/streams.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 
@@ -51,11 +52,11 @@ function run(args: string[], env: Record<string, string>, onStart?: (child: Chil
 async function evidence(store: Store, sourceId: string) {
   const out: Record<string, unknown> = {};
   for (const table of ['entra_sign_in', 'entra_directory_audit']) {
-    const { rows } =
-      await sql`select upstream_id, raw, revision from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(
-        store.db,
-      );
-    out[table] = rows;
+    const { rows } = await sql<
+      Record<string, unknown>
+    >`select * from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(store.db);
+    // The record through the store's decoder (packed or not, migration 0012).
+    out[table] = rows.map((r) => ({ upstream_id: r['upstream_id'], raw: storedRaw(r), revision: r['revision'] }));
   }
   for (const table of [
     'entra_user_version',

@@ -19,6 +19,7 @@ import { createLogger } from '../../src/logger.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import type { Store } from '../../src/store/database.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
+import { decodeEventRow, storedRaw } from '../../src/store/record-codec.js';
 import { capabilities, entraSourceId, streams } from '../../src/store/streams.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 
@@ -85,10 +86,14 @@ async function storeContents(store: Store, sourceId: string) {
   const out: Record<string, unknown> = {};
   for (const table of eventTables) {
     const { rows } = await sql<{ upstream_id: string; occurred_at: Date; raw: unknown; revision: number }>`
-      select upstream_id, occurred_at, raw, revision from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(
-      store.db,
-    );
-    out[table] = rows.map((r) => ({ ...r, occurred_at: new Date(r.occurred_at).toISOString() }));
+      select * from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(store.db);
+    // The record through the store's decoder (packed or not, migration 0012).
+    out[table] = rows.map((r) => ({
+      upstream_id: r.upstream_id,
+      occurred_at: new Date(r.occurred_at).toISOString(),
+      raw: storedRaw(r),
+      revision: r.revision,
+    }));
   }
   for (const table of stateTables) {
     const { rows } = await sql<{ upstream_id: string; present: boolean; raw: unknown }>`
@@ -170,11 +175,10 @@ describe('Entra collection against the emulator', () => {
     expect(memberRows.map((r) => r.member_type)).toContain('group');
 
     const signIn = await sql<{ user_principal_name: string; event_types: string[]; graph_version: string; error_code: number }>`
-      select user_principal_name, event_types, graph_version, error_code from entra_sign_in where upstream_id = ${metabaseSignIns[8]!}`.execute(
-      clean.db,
-    );
-    expect(signIn.rows[0]).toMatchObject({ user_principal_name: 'user8@contoso.example', graph_version: 'beta', error_code: 50126 });
-    expect(signIn.rows[0]!.event_types).toEqual(['nonInteractiveUser']);
+      select * from entra_sign_in where upstream_id = ${metabaseSignIns[8]!}`.execute(clean.db);
+    const row = decodeEventRow('entra_sign_in', signIn.rows[0]!);
+    expect(row).toMatchObject({ user_principal_name: 'user8@contoso.example', graph_version: 'beta', error_code: 50126 });
+    expect(row.event_types).toEqual(['nonInteractiveUser']);
   });
 
   it('covers the requested range in whole windows and records the checkpoints and capabilities', async () => {

@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logger.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
+import { decodeEventRow } from '../../src/store/record-codec.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 
 const fixtures = path.resolve('test/fixtures/imports');
@@ -45,13 +46,17 @@ describe('Entra export imports', () => {
     await store?.dispose();
   });
 
-  const signIn = (id: string) =>
-    store.db
-      .selectFrom('entra_sign_in')
-      .selectAll()
-      .where('source_id', '=', sourceId)
-      .where('upstream_id', '=', id)
-      .executeTakeFirstOrThrow();
+  // A stored sign-in with its record and columns through the store's decoder (migration 0012).
+  const signIn = async (id: string) =>
+    decodeEventRow(
+      'entra_sign_in',
+      await store.db
+        .selectFrom('entra_sign_in')
+        .selectAll()
+        .where('source_id', '=', sourceId)
+        .where('upstream_id', '=', id)
+        .executeTakeFirstOrThrow(),
+    );
   const quarantined = () =>
     store.db.selectFrom('quarantined_record').select(['stream', 'reason']).where('source_id', '=', sourceId).orderBy('id').execute();
   const counts = async () => ({
@@ -315,7 +320,9 @@ describe('Entra export imports', () => {
     expect(summary).toMatchObject({ stream: 'entra-workload-sign-ins', records: 2, inserted: 2 });
     const la = await importEntraFile(context, sourceId, fixture('AADServicePrincipalSignInLogs_2026-07-04.csv'));
     expect(la).toMatchObject({ records: 1, inserted: 1 });
-    const rows = await store.db.selectFrom('entra_workload_sign_in').selectAll().orderBy('occurred_at').execute();
+    const rows = (await store.db.selectFrom('entra_workload_sign_in').selectAll().orderBy('occurred_at').execute()).map((r) =>
+      decodeEventRow('entra_workload_sign_in', r),
+    );
     expect(rows.map((r) => [r.workload_kind, r.service_principal_id, r.error_code, r.client_credential_type, r.credential_key_id])).toEqual(
       [
         ['servicePrincipal', '7c6b5a49-0000-4000-8000-0000000005b1', 0, 'clientSecret', '0b0b0b0b-0000-4000-8000-00000000c0de'],

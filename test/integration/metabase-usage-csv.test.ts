@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { importMetabaseUsageCsv } from '../../src/collectors/metabase/usage-csv.js';
 import { AppError } from '../../src/errors.js';
+import { decodeEventRow } from '../../src/store/record-codec.js';
 import { openTestStore, type TestStore } from '../support/database.js';
 import { makeContext } from './metabase-helpers.js';
 
@@ -42,11 +43,11 @@ describe('Metabase usage-analytics CSV import', () => {
       quarantined: 1,
       coverage: [],
     });
-    const rows = await store.db
-      .selectFrom('metabase_query_execution')
-      .select(['upstream_id', 'executor_id', 'running_time_ms', 'native', 'has_error', 'context'])
-      .orderBy('upstream_id')
-      .execute();
+    // Columns and record through the store's decoder (running_time_ms and native are packed, migration 0012).
+    const rows = (await store.db.selectFrom('metabase_query_execution').selectAll().orderBy('upstream_id').execute()).map((r) => {
+      const { upstream_id, executor_id, running_time_ms, native, has_error, context } = decodeEventRow('metabase_query_execution', r);
+      return { upstream_id, executor_id, running_time_ms, native, has_error, context };
+    });
     expect(rows).toEqual([
       { upstream_id: '101', executor_id: 2, running_time_ms: 1500, native: false, has_error: false, context: 'question' },
       { upstream_id: '102', executor_id: null, running_time_ms: 200, native: true, has_error: true, context: 'ad-hoc' },

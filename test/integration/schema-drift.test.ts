@@ -126,7 +126,10 @@ describe('schema drift: migrations vs schema.ts and tables.ts', () => {
 
   it('schema.ts was read (the comparison is not vacuous)', () => {
     expect(declared.size).toBeGreaterThan(30);
-    expect(declared.get('entra_sign_in')?.get('raw')).toMatchObject({ kind: 'json', nullable: false });
+    // Migration 0012: raw (rows written before it) or raw_packed (rows written since).
+    expect(declared.get('entra_sign_in')?.get('raw')).toMatchObject({ kind: 'json', nullable: true });
+    expect(declared.get('entra_sign_in')?.get('raw_packed')).toMatchObject({ kind: 'bytes', nullable: true });
+    expect(declared.get('entra_directory_audit')?.get('raw')).toMatchObject({ kind: 'json', nullable: false });
     expect(declared.get('collection_run')?.get('finished_at')).toMatchObject({ kind: 'timestamp', nullable: true });
   });
 
@@ -171,7 +174,16 @@ describe('schema drift: migrations vs schema.ts and tables.ts', () => {
       }
       const managed =
         spec.kind === 'event'
-          ? ['source_id', 'upstream_id', 'occurred_at', 'raw', 'record_sha256', 'batch_id', 'revision']
+          ? [
+              'source_id',
+              'upstream_id',
+              'occurred_at',
+              'raw',
+              ...(spec.packed ? ['raw_packed'] : []),
+              'record_sha256',
+              'batch_id',
+              'revision',
+            ]
           : ['source_id', 'upstream_id', 'observed_at', 'present', 'raw', 'record_sha256', 'batch_id'];
       for (const name of managed) if (!dbColumns.has(name)) problems.push(`${spec.name}.${name}: managed column missing`);
       for (const column of spec.columns) {

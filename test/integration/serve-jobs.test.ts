@@ -19,6 +19,7 @@ import {
 } from '../../src/emulators/metabase/index.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { openStore, type Store } from '../../src/store/database.js';
+import { storedRaw } from '../../src/store/record-codec.js';
 import { entraSourceId, streams } from '../../src/store/streams.js';
 import { entraEnv, waitFor } from '../jobs/support.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
@@ -62,10 +63,11 @@ async function stop(process: Serve) {
 async function digests(store: Store, sourceId: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const table of ['entra_sign_in', 'entra_directory_audit']) {
-    const { rows } =
-      await sql`select upstream_id, raw, revision from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(
-        store.db,
-      );
+    const { rows: stored } = await sql<
+      Record<string, unknown>
+    >`select * from ${sql.table(table)} where source_id = ${sourceId} order by upstream_id`.execute(store.db);
+    // The record through the store's decoder (packed or not, migration 0012).
+    const rows = stored.map((r) => ({ upstream_id: r['upstream_id'], raw: storedRaw(r), revision: r['revision'] }));
     out[table] = `${rows.length}:${createHash('sha256').update(JSON.stringify(rows)).digest('hex')}`;
   }
   for (const table of [

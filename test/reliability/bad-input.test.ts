@@ -13,6 +13,7 @@ import { SAMPLE_METABASE_APP_ID } from '../../src/emulators/entra/sample.js';
 import { createMetabaseAppDatabase, generateMetabaseDataset } from '../../src/emulators/metabase/index.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { openStore, type Store } from '../../src/store/database.js';
+import { storedRaw } from '../../src/store/record-codec.js';
 import { type AppDatabase, createAppDatabase } from '../integration/metabase-helpers.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 import { collectArgs, type Outcome, runCli, startUpstreams, type Upstreams } from './harness.js';
@@ -154,9 +155,10 @@ describe.runIf(await postgresAvailable())('bad upstream input is stored or quara
     }
     // The wrongly typed values and unknown enums that are stored are stored verbatim.
     const { rows } = await sql<{
-      raw: Record<string, unknown>;
-    }>`select raw from entra_sign_in where upstream_id = 'bad-unknown-enum'`.execute(store.db);
-    if (rows[0]) expect(rows[0].raw['riskLevelDuringSignIn']).toBe('apocalyptic');
+      raw: unknown;
+      raw_packed: unknown;
+    }>`select raw, raw_packed from entra_sign_in where upstream_id = 'bad-unknown-enum'`.execute(store.db);
+    if (rows[0]) expect((storedRaw(rows[0]) as Record<string, unknown>)['riskLevelDuringSignIn']).toBe('apocalyptic');
   });
 
   it('every hostile Metabase row is stored or quarantined with a reason', async () => {

@@ -22,6 +22,8 @@ import {
 import { createMetabaseAppDatabase, generateMetabaseDataset } from '../../src/emulators/metabase/index.js';
 import { seededRandom } from '../../src/emulators/seeded-random.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
+import { storedRaw } from '../../src/store/record-codec.js';
+import { canonicalRecordJson } from '../../src/store/record-hash.js';
 import type { Database } from '../../src/store/schema.js';
 import { allEvidenceTables } from '../../src/store/tables.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -163,12 +165,17 @@ export async function evidenceDigest(db: Kysely<Database>): Promise<Digest> {
   for (const spec of allEvidenceTables) {
     const query =
       spec.kind === 'event'
-        ? sql`select source_id, upstream_id, occurred_at, record_sha256, revision, raw::text as raw from ${sql.table(spec.name)} order by source_id, upstream_id, occurred_at`
+        ? sql`select source_id, upstream_id, occurred_at, record_sha256, revision, raw, ${sql.raw(spec.packed ? 'raw_packed' : 'null::bytea as raw_packed')} from ${sql.table(spec.name)} order by source_id, upstream_id, occurred_at`
         : sql`select source_id, upstream_id, present, record_sha256 from ${sql.table(spec.name)} order by source_id, upstream_id, record_sha256, present`;
     const { rows } = await query.execute(db);
     put(
       spec.name,
-      rows.map((row) => Object.values(row as Record<string, unknown>).map((v) => (v instanceof Date ? v.toISOString() : v))),
+      rows.map((stored) => {
+        // An event's record through the store's decoder (packed or not, migration 0012), as canonical JSON.
+        const { raw_packed: _packed, ...row } = stored as Record<string, unknown>;
+        if (spec.kind === 'event') row['raw'] = canonicalRecordJson(storedRaw(stored as Record<string, unknown>));
+        return Object.values(row).map((v) => (v instanceof Date ? v.toISOString() : v));
+      }),
     );
   }
   const revisions = await sql`select target_table, record_sha256 from evidence_revision order by target_table, record_sha256`.execute(db);
