@@ -32,7 +32,10 @@ export async function loadInventory(
   // covered: the store cannot show what happened then, so nothing may read its absence
   // of rows as "nothing happened".
   const archives = await readActiveArchives(db);
-  for (const [key, ranges] of coverage) coverage.set(key, withoutArchived(key.split('|')[1]!, mergeRanges(ranges), archives));
+  for (const [key, ranges] of coverage) {
+    const [sourceId, stream] = key.split('|') as [string, string];
+    coverage.set(key, withoutArchived(sourceId, stream, mergeRanges(ranges), archives));
+  }
 
   const capabilityMap = new Map(
     capabilities.map((row) => [`${row.source_id}|${row.capability}`, { available: row.available, reason: row.reason }]),

@@ -87,7 +87,7 @@ export async function buildDueReports(deps: DueReportsDeps): Promise<CreatedRepo
   for (const { quarter, frameworks } of await pendingQuarters(deps.db, deps.now(), deps.config.ACCESSTRAIL_REPORT_SETTLE_HOURS)) {
     // Archived evidence is never reported on (reports/service.ts refuses): say so once
     // per watch instead of failing the job, which would retry in vain.
-    const archived = await readActiveArchives(deps.db, quarter);
+    const archived = (await readActiveArchives(deps.db, quarter)).filter((a) => a.rows > 0);
     if (archived.length > 0) {
       deps.logger.warn(
         { quarter: quarter.label, archives: archived.map((a) => a.fileName) },

@@ -98,7 +98,7 @@ export async function writePartialArchive(file: string, pages: LinePages): Promi
 
 /** Reads an archive file back from disk: its SHA-256, size, row count and content hash. */
 export async function readBackArchive(file: string): Promise<WrittenArchive> {
-  const cursor = await ArchiveCursor.open(file);
+  const cursor = await ArchiveCursor.open(file, { parse: false });
   if (!cursor) throw new Error(`${file} cannot be read back`);
   return cursor.finish();
 }
@@ -150,8 +150,10 @@ export class ArchiveCursor {
   #done = false;
   readonly #input: ReturnType<typeof createReadStream>;
   readonly #lines: AsyncGenerator<string>;
+  readonly #parse: boolean;
 
-  private constructor(file: string) {
+  private constructor(file: string, parse: boolean) {
+    this.#parse = parse;
     this.#input = createReadStream(file);
     const tap = new Transform({
       transform: (chunk: Buffer, _encoding, callback) => {
@@ -166,14 +168,14 @@ export class ArchiveCursor {
     this.#lines = this.#split(gunzip);
   }
 
-  /** Undefined when the file does not exist. */
-  static async open(file: string): Promise<ArchiveCursor | undefined> {
+  /** Undefined when the file does not exist. `parse: false` only counts and hashes. */
+  static async open(file: string, options: { parse?: boolean } = {}): Promise<ArchiveCursor | undefined> {
     try {
       await access(file, constants.R_OK);
     } catch {
       return undefined;
     }
-    return new ArchiveCursor(file);
+    return new ArchiveCursor(file, options.parse ?? true);
   }
 
   async *#split(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
@@ -197,6 +199,7 @@ export class ArchiveCursor {
       return;
     }
     this.#rows++;
+    if (!this.#parse) return;
     const row = JSON.parse(next.value) as Record<string, unknown>;
     this.#head = { batchId: Number(row['batch_id']), line: next.value, row };
   }
@@ -232,9 +235,9 @@ export class ArchiveCursor {
   /** Reads to the end; the whole file's hashes and counts. */
   async finish(): Promise<WrittenArchive> {
     try {
-      for (;;) {
+      this.#head = undefined;
+      while (!this.#done) {
         await this.#advance();
-        if (!this.#head) break;
         this.#head = undefined;
       }
     } finally {

@@ -24,6 +24,7 @@ import {
   ArchiveCursor,
   type ArchiveManifest,
   manifestNameOf,
+  partialName,
   publishArchive,
   readBackArchive,
   removePartial,
@@ -76,7 +77,7 @@ export interface ArchiveRunOptions {
   logger?: Logger;
   /** Called between the steps (tests). */
   onStep?: (step: ArchiveStep, partition: MonthlyPartition) => Promise<void> | void;
-  /** Rows per read (default 2,000). */
+  /** Rows per read (default 5,000, the writer's batch). */
   pageRows?: number;
   /** How long the detach waits for the table's readers and writers (default 60 s). */
   lockTimeoutMs?: number;
@@ -163,15 +164,23 @@ async function fingerprint(db: Kysely<Database>, partition: string): Promise<Fin
 
 const sameFingerprint = (a: Fingerprint, b: Fingerprint) => a.rows === b.rows && a.maxBatch === b.maxBatch && a.sumBatch === b.sumBatch;
 
-/** The partition's rows as NDJSON lines, batch by batch (ascending), each batch in key
- *  order, in pages. The partitioned tables are keyed (source_id, occurred_at, upstream_id). */
+/** The partition's rows as NDJSON lines, batch by batch (ascending), in pages. A batch
+ *  of at most a page (the writer's batches are 5,000 rows) is one read by the BRIN batch
+ *  index, in heap order; a larger one is paged by its key, (source_id, occurred_at,
+ *  upstream_id) on every partitioned table (assertKeyed). */
 async function* partitionLines(
   db: Kysely<Database>,
   partition: string,
   batches: readonly { batchId: number; rows: number }[],
   pageRows: number,
 ): AsyncGenerator<string[]> {
-  for (const { batchId } of batches) {
+  for (const { batchId, rows: count } of batches) {
+    if (count <= pageRows) {
+      const { rows } = await sql<{ line: string }>`
+        select to_jsonb(t)::text as line from ${sql.table(partition)} t where t.batch_id = ${batchId}`.execute(db);
+      yield rows.map((row) => row.line);
+      continue;
+    }
     let after: { source: string; at: string; id: string } | undefined;
     for (;;) {
       const { rows } = await sql<{ line: string; source_id: string; at: string; upstream_id: string }>`
@@ -188,6 +197,35 @@ async function* partitionLines(
       if (rows.length < pageRows) break;
     }
   }
+}
+
+/** One scan of the partition: rows per batch and per source, and its fingerprint. */
+async function census(
+  db: Kysely<Database>,
+  partition: string,
+): Promise<{ fingerprint: Fingerprint; batches: { batchId: number; rows: number }[]; sources: Record<string, number> }> {
+  const { rows } = await sql<{ batch_id: number; source_id: string; rows: number }>`
+    select batch_id, source_id, count(*)::int as rows from ${sql.table(partition)}
+    group by batch_id, source_id order by batch_id, source_id`.execute(db);
+  const batches: { batchId: number; rows: number }[] = [];
+  const sources: Record<string, number> = {};
+  let total = 0;
+  let sum = 0n;
+  for (const row of rows) {
+    const batchId = Number(row.batch_id);
+    const count = Number(row.rows);
+    const last = batches[batches.length - 1];
+    if (last?.batchId === batchId) last.rows += count;
+    else batches.push({ batchId, rows: count });
+    sources[row.source_id] = (sources[row.source_id] ?? 0) + count;
+    total += count;
+    sum += BigInt(batchId) * BigInt(count);
+  }
+  return {
+    fingerprint: { rows: total, maxBatch: batches[batches.length - 1]?.batchId ?? 0, sumBatch: sum.toString() },
+    batches,
+    sources,
+  };
 }
 
 class PartitionChanged extends Error {}
@@ -251,20 +289,10 @@ async function nextFileBase(db: Kysely<Database>, partition: string): Promise<st
 async function archiveOne(options: ArchiveRunOptions, partition: MonthlyPartition): Promise<ArchivedPartition> {
   const { db } = options;
   const step = async (name: ArchiveStep) => options.onStep?.(name, partition);
-  const pageRows = options.pageRows ?? 2_000;
+  const pageRows = options.pageRows ?? 5_000;
   await assertKeyed(db, partition.table);
 
-  const before = await fingerprint(db, partition.name);
-  const batches = (
-    await sql<{ batch_id: number; rows: number }>`
-      select batch_id, count(*)::int as rows from ${sql.table(partition.name)} group by batch_id order by batch_id`.execute(db)
-  ).rows.map((row) => ({ batchId: Number(row.batch_id), rows: Number(row.rows) }));
-  const sources = Object.fromEntries(
-    (
-      await sql<{ source_id: string; rows: number }>`
-        select source_id, count(*)::int as rows from ${sql.table(partition.name)} group by source_id order by source_id`.execute(db)
-    ).rows.map((row) => [row.source_id, Number(row.rows)]),
-  );
+  const { fingerprint: before, batches, sources } = await census(db, partition.name);
 
   const base = await nextFileBase(db, partition.name);
   const fileName = `${base}.ndjson.gz`;
@@ -278,7 +306,7 @@ async function archiveOne(options: ArchiveRunOptions, partition: MonthlyPartitio
   await step('file-written');
 
   // 2. Read back from disk: the same bytes, the same rows.
-  const check = await readBackArchive(`${file}.partial`);
+  const check = await readBackArchive(partialName(file));
   if (
     check.sha256 !== written.sha256 ||
     check.rows !== written.rows ||
@@ -390,13 +418,26 @@ export interface ActiveArchive {
   fileName: string;
   sha256: string;
   manifestSha256: string;
+  /** Rows per source id. */
+  sources: Record<string, number>;
 }
 
 /** Archives whose rows are out of the store (not restored), oldest first. */
 export async function readActiveArchives(db: Kysely<Database>, within?: TimeRange): Promise<ActiveArchive[]> {
   let query = db
     .selectFrom('evidence_archive')
-    .select(['id', 'table_name', 'partition_name', 'month_from', 'month_to', 'row_count', 'file_name', 'file_sha256', 'manifest_sha256'])
+    .select([
+      'id',
+      'table_name',
+      'partition_name',
+      'month_from',
+      'month_to',
+      'row_count',
+      'file_name',
+      'file_sha256',
+      'manifest_sha256',
+      'sources',
+    ])
     .where('restored_at', 'is', null);
   if (within) query = query.where('month_from', '<', within.to).where('month_to', '>', within.from);
   const rows = await query.orderBy('month_from').orderBy('table_name').orderBy('id').execute();
@@ -410,16 +451,22 @@ export async function readActiveArchives(db: Kysely<Database>, within?: TimeRang
     fileName: row.file_name,
     sha256: row.file_sha256,
     manifestSha256: row.manifest_sha256,
+    sources: (typeof row.sources === 'string' ? JSON.parse(row.sources) : row.sources) as Record<string, number>,
   }));
 }
 
-/** Coverage without the archived months of the stream's table: what the store holds
- *  rows for. (Coverage says a stream was collected completely; once a month's rows are
- *  archived the store can no longer show what happened then.) */
-export function withoutArchived(stream: string, ranges: readonly TimeRange[], archives: readonly ActiveArchive[]): TimeRange[] {
+/** A source's coverage of a stream without the months whose rows of that source were
+ *  archived: what the store still holds rows for. (Coverage says a stream was collected
+ *  completely; once a month's rows are archived the store can no longer show what
+ *  happened then. A month in which the source had no rows lost nothing.) */
+export function withoutArchived(
+  sourceId: string,
+  stream: string,
+  ranges: readonly TimeRange[],
+  archives: readonly ActiveArchive[],
+): TimeRange[] {
   const table = tableOfStream(stream);
-  const holes = archives.filter((a) => a.table === table);
-  if (holes.length === 0) return [...ranges];
+  const holes = archives.filter((a) => a.table === table && (a.sources[sourceId] ?? 0) > 0);
   let result = [...ranges];
   for (const hole of holes) {
     const next: TimeRange[] = [];
@@ -490,7 +537,7 @@ export async function restoreArchive(db: Kysely<Database>, file: string, options
         const { rows } = await sql<{ n: number }>`
           with inserted as (
             insert into ${sql.table(table)}
-            select (jsonb_populate_record(null::${sql.table(table)}, x::jsonb)).* from unnest(${page}::text[]) x
+            select r.* from jsonb_populate_recordset(null::${sql.table(table)}, ${`[${page.join(',')}]`}::jsonb) r
             on conflict do nothing
             returning 1
           ) select count(*)::int as n from inserted`.execute(trx);

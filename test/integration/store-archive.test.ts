@@ -14,12 +14,14 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { createApiKeyRepository } from '../../src/api/api-keys.js';
+import { buildApp } from '../../src/api/app.js';
 import { type Config, parseConfig } from '../../src/config.js';
 import { loadInventory } from '../../src/correlation/inventory.js';
 import { runEvidenceArchive } from '../../src/jobs/evidence-retention.js';
 import { createLogger } from '../../src/logger.js';
 import { createReport } from '../../src/reports/service.js';
-import { restoreArchive } from '../../src/store/archive.js';
+import { archivePartitions, restoreArchive } from '../../src/store/archive.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
@@ -28,6 +30,8 @@ import { signInRecord } from '../support/factories.js';
 
 const NOW = new Date('2027-03-10T12:00:00Z');
 const SOURCE = 'entra:retention';
+/** A second tenant, collected over the same months, that had no sign-in in them. */
+const QUIET = 'entra:quiet';
 const logger = createLogger({ level: 'silent' });
 
 async function partitionsOf(store: TestStore, table: string): Promise<string[]> {
@@ -55,7 +59,13 @@ describe.each(engines)('evidence retention on %s', (engine) => {
     store = await openTestStore(engine);
     dataDir = mkdtempSync(path.join(tmpdir(), 'accesstrail-archive-'));
     config = parseConfig({ ACCESSTRAIL_DATA_DIR: dataDir, ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS: '12' }, dataDir);
-    await store.db.insertInto('source').values({ id: SOURCE, kind: 'entra', display_name: 'R', settings: '{}' }).execute();
+    await store.db
+      .insertInto('source')
+      .values([
+        { id: SOURCE, kind: 'entra', display_name: 'R', settings: '{}' },
+        { id: QUIET, kind: 'entra', display_name: 'Q', settings: '{}' },
+      ])
+      .execute();
     const evidence = createEvidenceRepository(store.db);
     // January and February 2025: past the horizon (2026-03-01), no report.
     await evidence.writeEvents('entra_sign_in', SOURCE, [
@@ -85,6 +95,12 @@ describe.each(engines)('evidence retention on %s', (engine) => {
       SOURCE,
       'entra-sign-ins',
       { from: new Date('2025-01-01T00:00:00Z'), to: new Date('2026-11-01T00:00:00Z') },
+      null,
+    );
+    await collection.addCoverage(
+      QUIET,
+      'entra-sign-ins',
+      { from: new Date('2025-01-01T00:00:00Z'), to: new Date('2025-04-01T00:00:00Z') },
       null,
     );
     await store.db
@@ -243,6 +259,57 @@ describe.each(engines)('evidence retention on %s', (engine) => {
       ['2025-03-01T00:00:00.000Z', '2025-09-01T00:00:00.000Z'],
       ['2025-10-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z'],
     ]);
+    // The quiet tenant had no rows in those months: nothing of it left the store.
+    expect(inventory.coverage(QUIET, 'entra-sign-ins')).toEqual([
+      { from: new Date('2025-01-01T00:00:00Z'), to: new Date('2025-04-01T00:00:00Z') },
+    ]);
+    // /v1/coverage says which months are archived, and where.
+    const app = await buildApp({ store, config, logger, now: () => NOW });
+    try {
+      const key = (await createApiKeyRepository(store.db).create({ name: 'auditor', scopes: ['reports:read'] })).key;
+      const response = await app.inject({ method: 'GET', url: '/v1/coverage', headers: { authorization: `Bearer ${key}` } });
+      expect(response.statusCode, response.body).toBe(200);
+      const streams = response
+        .json()
+        .sources.map((s: { sourceId: string; streams: { stream: string; archived: unknown[] }[] }) => [
+          s.sourceId,
+          s.streams.map((stream) => stream.archived),
+        ]);
+      const archives = await store.db.selectFrom('evidence_archive').select(['file_name', 'file_sha256']).orderBy('month_from').execute();
+      expect(streams).toEqual([
+        [QUIET, [[]]],
+        [
+          SOURCE,
+          [
+            [
+              {
+                from: '2025-01-01T00:00:00.000Z',
+                to: '2025-02-01T00:00:00.000Z',
+                rows: 2,
+                file: archives[0]!.file_name,
+                sha256: archives[0]!.file_sha256,
+              },
+              {
+                from: '2025-02-01T00:00:00.000Z',
+                to: '2025-03-01T00:00:00.000Z',
+                rows: 1,
+                file: archives[1]!.file_name,
+                sha256: archives[1]!.file_sha256,
+              },
+              {
+                from: '2025-09-01T00:00:00.000Z',
+                to: '2025-10-01T00:00:00.000Z',
+                rows: 1,
+                file: archives[2]!.file_name,
+                sha256: archives[2]!.file_sha256,
+              },
+            ],
+          ],
+        ],
+      ]);
+    } finally {
+      await app.close();
+    }
     const refused = createReport(
       { db: store.db, config, logger, now: () => NOW },
       { framework: 'soc2', period: { from: new Date('2025-01-01T00:00:00Z'), to: new Date('2025-04-01T00:00:00Z') }, formats: ['json'] },
@@ -277,5 +344,39 @@ describe.each(engines)('evidence retention on %s', (engine) => {
     expect(keepForever.ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS).toBeUndefined();
     expect(keepForever.archiveDir).toBe(path.join(dataDir, 'archive'));
     expect(await runEvidenceArchive({ store, config: keepForever, logger, now: () => NOW })).toBeUndefined();
+  });
+});
+
+describe('a batch larger than a page', () => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore('postgres');
+  });
+  afterAll(async () => {
+    await store?.dispose();
+  });
+
+  it('is read in key order page by page, archived whole, verified and restored', async () => {
+    await store.db.insertInto('source').values({ id: SOURCE, kind: 'entra', display_name: 'R', settings: '{}' }).execute();
+    await createEvidenceRepository(store.db).writeEvents(
+      'entra_sign_in',
+      SOURCE,
+      Array.from({ length: 7 }, (_, i) => signInRecord({ id: `p-${i}`, at: `2024-01-0${i + 1}T10:00:00.${i}00123Z` })),
+    );
+    const lines = await rowsOf(store, 'entra_sign_in_2024_01');
+    const archiveDir = mkdtempSync(path.join(tmpdir(), 'accesstrail-archive-pages-'));
+    const outcome = await archivePartitions({
+      db: store.db,
+      archiveDir,
+      horizon: new Date('2025-01-01T00:00:00Z'),
+      protectedPeriods: [],
+      pageRows: 3,
+    });
+    expect(outcome.archived.map((a) => a.rows)).toEqual([7]);
+    const written = gunzipSync(readFileSync(outcome.archived[0]!.file)).toString('utf8').trimEnd().split('\n');
+    expect(written).toEqual(lines);
+    expect(await verifyChain(store.db, { archiveDir })).toMatchObject({ intact: true, archived: { rows: 7, filesChecked: 1 } });
+    await restoreArchive(store.db, outcome.archived[0]!.file, { pageRows: 3 });
+    expect(await rowsOf(store, 'entra_sign_in_2024_01')).toEqual(lines);
   });
 });
