@@ -397,7 +397,13 @@ export async function archivePartitions(options: ArchiveRunOptions): Promise<Arc
         `archived ${archived.table} ${monthLabel(archived.from)}: ${archived.rows} rows to ${archived.file}`,
       );
       outcome.archived.push(archived);
-    } catch (error) {
+    } catch (caught) {
+      let error = caught;
+      // The table stayed busy past lock_timeout (55P03) or the lock wait met another in a
+      // deadlock (40P01): rolled back, nothing changed; the next run tries again.
+      const code = (error as { code?: unknown }).code;
+      if (code === '55P03' || code === '40P01')
+        error = new PartitionChanged(`the table was busy (${String(code)}): ${(error as Error).message}`);
       if (!(error instanceof PartitionChanged)) throw error;
       options.logger?.warn({ partition: decision.name }, `${decision.name} not archived: ${error.message}; the next run tries again`);
       outcome.deferred.push({ partition: decision.name, reason: error.message });

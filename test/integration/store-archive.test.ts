@@ -12,6 +12,7 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createApiKeyRepository } from '../../src/api/api-keys.js';
@@ -21,11 +22,11 @@ import { loadInventory } from '../../src/correlation/inventory.js';
 import { runEvidenceArchive } from '../../src/jobs/evidence-retention.js';
 import { createLogger } from '../../src/logger.js';
 import { createReport } from '../../src/reports/service.js';
-import { archivePartitions, restoreArchive } from '../../src/store/archive.js';
+import { archivePartitions, duringReportBuild, restoreArchive } from '../../src/store/archive.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
-import { engines, openTestStore, type TestStore } from '../support/database.js';
+import { engines, openTestStore, postgresAvailable, type TestStore } from '../support/database.js';
 import { signInRecord } from '../support/factories.js';
 
 const NOW = new Date('2027-03-10T12:00:00Z');
@@ -378,5 +379,49 @@ describe('a batch larger than a page', () => {
     expect(await verifyChain(store.db, { archiveDir })).toMatchObject({ intact: true, archived: { rows: 7, filesChecked: 1 } });
     await restoreArchive(store.db, outcome.archived[0]!.file, { pageRows: 3 });
     expect(await rowsOf(store, 'entra_sign_in_2024_01')).toEqual(lines);
+  });
+});
+
+describe.runIf(await postgresAvailable())('an archive run meeting a report build or a busy table', () => {
+  let store: TestStore;
+  let archiveDir: string;
+  beforeAll(async () => {
+    store = await openTestStore('postgres');
+    archiveDir = mkdtempSync(path.join(tmpdir(), 'accesstrail-archive-busy-'));
+    await store.db.insertInto('source').values({ id: SOURCE, kind: 'entra', display_name: 'R', settings: '{}' }).execute();
+    await createEvidenceRepository(store.db).writeEvents('entra_sign_in', SOURCE, [
+      signInRecord({ id: 'b-1', at: '2024-02-03T10:00:00Z' }),
+    ]);
+  });
+  afterAll(async () => {
+    await store?.dispose();
+  });
+  const archive = (lockTimeoutMs = 60_000) =>
+    archivePartitions({ db: store.db, archiveDir, horizon: new Date('2025-01-01T00:00:00Z'), protectedPeriods: [], lockTimeoutMs });
+
+  it('leaves the partition while a report is being built, and archives it afterwards', async () => {
+    const during = await duringReportBuild(store.db, () => archive());
+    expect(during.archived).toEqual([]);
+    expect(during.deferred).toEqual([{ partition: 'entra_sign_in_2024_02', reason: 'a report is being built; the next run tries again' }]);
+    expect(await partitionsOf(store, 'entra_sign_in')).toContain('entra_sign_in_2024_02');
+  });
+
+  it('gives up on a table held by a long reader after lock_timeout, changing nothing', async () => {
+    const reader = new pg.Client({ connectionString: store.url });
+    await reader.connect();
+    try {
+      await reader.query('begin');
+      await reader.query('select count(*) from entra_sign_in');
+      const busy = await archive(300);
+      expect(busy.archived).toEqual([]);
+      expect(busy.deferred[0]!.reason).toMatch(/^the table was busy \(55P03\)/);
+      expect(await store.db.selectFrom('evidence_archive').select('id').execute()).toEqual([]);
+    } finally {
+      await reader.query('rollback');
+      await reader.end();
+    }
+    const free = await archive();
+    expect(free.archived.map((a) => a.name)).toEqual(['entra_sign_in_2024_02']);
+    expect((await verifyChain(store.db, { archiveDir })).intact).toBe(true);
   });
 });
