@@ -16,6 +16,8 @@
 //      batches), DETACH, DROP, commit                             crash: rolled back, nothing changed
 // Every step before the commit leaves the partition in the store, and the commit
 // happens only after the file was checked on disk: nothing is lost at any point.
+import path from 'node:path';
+
 import { type Kysely, sql } from 'kysely';
 
 import { AppError } from '../errors.js';
@@ -296,7 +298,7 @@ async function archiveOne(options: ArchiveRunOptions, partition: MonthlyPartitio
 
   const base = await nextFileBase(db, partition.name);
   const fileName = `${base}.ndjson.gz`;
-  const file = `${options.archiveDir}/${fileName}`;
+  const file = path.join(options.archiveDir, fileName);
   const manifestFile = manifestNameOf(file);
   await removePartial(file);
 
@@ -342,6 +344,14 @@ async function archiveOne(options: ArchiveRunOptions, partition: MonthlyPartitio
   await db.transaction().execute(async (trx) => {
     await sql.raw(`set local lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`).execute(trx);
     if (!(await noReportBeingBuilt(db, trx))) throw new PartitionChanged('a report is being built; the next run tries again');
+    // A report stored since the run decided (its build has ended: the lock above) protects the month too.
+    const report = await trx
+      .selectFrom('report')
+      .select('id')
+      .where('period_from', '<', partition.to)
+      .where('period_to', '>', partition.from)
+      .executeTakeFirst();
+    if (report) throw new PartitionChanged(`report ${report.id}, stored during this run, covers it`);
     // The same lock as partition creation: no writer makes this month's partition meanwhile.
     await sql`select pg_advisory_xact_lock(${PARTITION_LOCK_KEY})`.execute(trx);
     await sql`lock table ${sql.table(partition.table)} in access exclusive mode`.execute(trx);
@@ -506,7 +516,7 @@ export interface RestoreOutcome {
  *  checking it against its manifest in the store: the file's SHA-256 and its row count.
  *  One transaction: the rows and the manifest's restored_at, or nothing. */
 export async function restoreArchive(db: Kysely<Database>, file: string, options: { pageRows?: number } = {}): Promise<RestoreOutcome> {
-  const fileName = file.split('/').pop()!;
+  const fileName = path.basename(file);
   const archive = await db.selectFrom('evidence_archive').selectAll().where('file_name', '=', fileName).executeTakeFirst();
   if (!archive) throw new AppError('NOT_FOUND', `${fileName} is not an archive of this store (no evidence_archive row names it)`);
   if (archive.restored_at) throw new AppError('CONFLICT', `${fileName} was restored already (${iso(new Date(archive.restored_at))})`);

@@ -406,6 +406,40 @@ describe.runIf(await postgresAvailable())('an archive run meeting a report build
     expect(await partitionsOf(store, 'entra_sign_in')).toContain('entra_sign_in_2024_02');
   });
 
+  it('keeps a month that a report stored while the run was writing its file covers', async () => {
+    const outcome = await archivePartitions({
+      db: store.db,
+      archiveDir,
+      horizon: new Date('2025-01-01T00:00:00Z'),
+      protectedPeriods: [],
+      onStep: async (step) => {
+        if (step !== 'file-published') return;
+        await store.db
+          .insertInto('report')
+          .values({
+            id: 'soc2-2024-Q1-late',
+            framework: 'soc2',
+            period_from: new Date('2024-01-01T00:00:00Z'),
+            period_to: new Date('2024-04-01T00:00:00Z'),
+            as_of: new Date('2024-04-01T00:00:00Z'),
+            generated_at: new Date('2024-04-02T00:00:00Z'),
+            provisional: false,
+            content_sha256: '0'.repeat(64),
+            signature: '{}',
+            content: '{}',
+            content_json: null,
+            content_json_sha256: null,
+          })
+          .execute();
+      },
+    });
+    expect(outcome.archived).toEqual([]);
+    expect(outcome.deferred).toEqual([
+      { partition: 'entra_sign_in_2024_02', reason: 'report soc2-2024-Q1-late, stored during this run, covers it' },
+    ]);
+    await store.db.deleteFrom('report').where('id', '=', 'soc2-2024-Q1-late').execute();
+  });
+
   it('gives up on a table held by a long reader after lock_timeout, changing nothing', async () => {
     const reader = new pg.Client({ connectionString: store.url });
     await reader.connect();
