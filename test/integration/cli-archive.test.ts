@@ -3,7 +3,7 @@
 // back, a report over the archived month is refused with the way out, and
 // `archive --restore` loads it back.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -53,6 +53,7 @@ describe.runIf(await postgresAvailable())('accesstrail archive', () => {
   });
   afterAll(async () => {
     await database?.drop();
+    rmSync(cwd, { recursive: true, force: true });
   });
 
   it('does nothing without a retention setting', async () => {

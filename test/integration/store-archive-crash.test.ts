@@ -5,7 +5,7 @@
 // and the chain verifies. The next run finishes the work cleanly. Real Postgres, a real
 // process killed by the kernel.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -78,6 +78,7 @@ describe.runIf(await postgresAvailable())('an archive run killed at any step', (
   });
   afterAll(async () => {
     await store?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const steps: ArchiveStep[] = ['file-written', 'file-checked', 'file-published', 'recorded', 'detached', 'dropped', 'committed'];

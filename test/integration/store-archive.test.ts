@@ -6,7 +6,7 @@
 // no longer claims the archived months, a failure between the archive and the drop
 // loses nothing, and an archive loads back byte for byte. Both engines.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -126,6 +126,7 @@ describe.each(engines)('evidence retention on %s', (engine) => {
   });
   afterAll(async () => {
     await store?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const run = (options: Parameters<typeof runEvidenceArchive>[1] = {}) =>
@@ -212,6 +213,7 @@ describe.each(engines)('evidence retention on %s', (engine) => {
     expect(full.archived!.rows).toBe(4);
     const elsewhere = mkdtempSync(path.join(tmpdir(), 'accesstrail-cold-'));
     const moved = await verifyChain(store.db, { archiveDir: elsewhere });
+    rmSync(elsewhere, { recursive: true, force: true });
     expect(moved.intact).toBe(true);
     expect(moved.archived!.unavailable.map((u) => u.file).sort()).toEqual([
       'entra_sign_in_2025_01.1.ndjson.gz',
@@ -379,6 +381,7 @@ describe('a batch larger than a page', () => {
     expect(await verifyChain(store.db, { archiveDir })).toMatchObject({ intact: true, archived: { rows: 7, filesChecked: 1 } });
     await restoreArchive(store.db, outcome.archived[0]!.file, { pageRows: 3 });
     expect(await rowsOf(store, 'entra_sign_in_2024_01')).toEqual(lines);
+    rmSync(archiveDir, { recursive: true, force: true });
   });
 });
 
@@ -395,6 +398,7 @@ describe.runIf(await postgresAvailable())('an archive run meeting a report build
   });
   afterAll(async () => {
     await store?.dispose();
+    rmSync(archiveDir, { recursive: true, force: true });
   });
   const archive = (lockTimeoutMs = 60_000) =>
     archivePartitions({ db: store.db, archiveDir, horizon: new Date('2025-01-01T00:00:00Z'), protectedPeriods: [], lockTimeoutMs });

@@ -1,7 +1,7 @@
 // The daily `archive` job (ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS), with the clock in the
 // test's hand: scheduled at 03:30 UTC only when a retention is set; each run archives
 // the months that have fallen past the horizon by then, and no others.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -47,6 +47,7 @@ describe('the archive job', () => {
   afterAll(async () => {
     await jobs?.stop();
     await store?.dispose();
+    rmSync(config.dataDir, { recursive: true, force: true });
   });
 
   const archived = async () =>
