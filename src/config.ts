@@ -54,6 +54,13 @@ const positiveInt = (fallback: number) =>
 const environmentSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'a postgres:// connection string'),
   ACCESSTRAIL_DATA_DIR: optionalText.transform((v) => v ?? './.accesstrail'),
+  /** Months of evidence kept in the store; older monthly partitions are archived to files
+   *  (docs/operations.md, Evidence retention). Unset: kept forever. */
+  ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS: optionalText.pipe(
+    z.coerce.number<string | undefined>().int('must be a whole number of months').positive('must be positive').optional(),
+  ),
+  /** Where archived partitions are written (default <data dir>/archive). */
+  ACCESSTRAIL_ARCHIVE_DIR: optionalText,
   AZURE_TENANT_ID: optionalText.pipe(
     z
       .string()
@@ -146,6 +153,8 @@ export type Config = Readonly<
     /** ACCESSTRAIL_RULE_<RULE>_<PARAM> values, as written (rules parse them). */
     ruleParameters: Readonly<Record<string, string>>;
     dataDir: string;
+    /** ACCESSTRAIL_ARCHIVE_DIR resolved, or <dataDir>/archive. */
+    archiveDir: string;
   }
 >;
 
@@ -191,6 +200,7 @@ export function parseConfig(rawEnv: Record<string, string | undefined>, cwd: str
     consoleRoles: Object.freeze(consoleRoles(parsed.ACCESSTRAIL_UI_ROLES)),
     ruleParameters: Object.freeze(ruleParameters),
     dataDir: path.resolve(cwd, parsed.ACCESSTRAIL_DATA_DIR),
+    archiveDir: path.resolve(cwd, parsed.ACCESSTRAIL_ARCHIVE_DIR ?? path.join(parsed.ACCESSTRAIL_DATA_DIR, 'archive')),
   });
 }
 

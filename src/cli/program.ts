@@ -1,6 +1,7 @@
 // The command tree. Each command lives in commands/<name>.ts and registers itself.
 import { Command } from 'commander';
 
+import { registerArchive } from './commands/archive.js';
 import { registerCollect } from './commands/collect.js';
 import { registerCorrelate } from './commands/correlate.js';
 import { registerDemo } from './commands/demo.js';
@@ -32,5 +33,6 @@ export function buildProgram(): Command {
   registerReport(program);
   registerDemo(program);
   registerDoctor(program);
+  registerArchive(program);
   return program;
 }

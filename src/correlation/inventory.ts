@@ -1,6 +1,7 @@
 // Reads, once per correlation, which sources the store holds and what they cover.
 import type { Kysely } from 'kysely';
 
+import { readActiveArchives, withoutArchived } from '../store/archive.js';
 import { mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 import type { Inventory } from './types.js';
@@ -27,7 +28,14 @@ export async function loadInventory(
     list.push({ from: new Date(window.covered_from), to: new Date(window.covered_to) });
     coverage.set(key, list);
   }
-  for (const [key, ranges] of coverage) coverage.set(key, mergeRanges(ranges));
+  // A month whose rows were archived out of the store (src/store/archive.ts) is no longer
+  // covered: the store cannot show what happened then, so nothing may read its absence
+  // of rows as "nothing happened".
+  const archives = await readActiveArchives(db);
+  for (const [key, ranges] of coverage) {
+    const [sourceId, stream] = key.split('|') as [string, string];
+    coverage.set(key, withoutArchived(sourceId, stream, mergeRanges(ranges), archives));
+  }
 
   const capabilityMap = new Map(
     capabilities.map((row) => [`${row.source_id}|${row.capability}`, { available: row.available, reason: row.reason }]),

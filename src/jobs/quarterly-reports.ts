@@ -16,6 +16,7 @@ import type { Framework } from '../reports/model.js';
 import { parseQuarter, type Period } from '../reports/period.js';
 import { type CreatedReport, createReport } from '../reports/service.js';
 import type { ReportFormat } from '../reports/write.js';
+import { describeArchive, readActiveArchives } from '../store/archive.js';
 import type { Database } from '../store/schema.js';
 
 export const AUTOMATIC_FRAMEWORKS: Framework[] = ['soc2', 'iso27001'];
@@ -47,19 +48,26 @@ export interface DueReportsDeps {
   now: () => Date;
 }
 
-export async function buildDueReports(deps: DueReportsDeps): Promise<CreatedReport[]> {
-  const now = deps.now();
-  const created: CreatedReport[] = [];
-  const firstCovered = await deps.db
+/** The closed quarters the `reports` job would still build at `now`: settled, reached by
+ *  the store's coverage, and lacking a final report of some automatic framework. The
+ *  archiver (evidence-retention.ts) keeps their evidence in the store. */
+export async function pendingQuarters(
+  db: Kysely<Database>,
+  now: Date,
+  settleHours: number,
+): Promise<{ quarter: Period; frameworks: Framework[] }[]> {
+  const firstCovered = await db
     .selectFrom('coverage_window')
     .select((eb) => eb.fn.min('covered_from').as('first'))
     .executeTakeFirst();
-  if (!firstCovered?.first) return created;
+  if (!firstCovered?.first) return [];
   const archiveStart = new Date(firstCovered.first as unknown as string);
-  for (const quarter of closedQuarters(now, deps.config.ACCESSTRAIL_REPORT_SETTLE_HOURS)) {
+  const pending: { quarter: Period; frameworks: Framework[] }[] = [];
+  for (const quarter of closedQuarters(now, settleHours)) {
     if (quarter.to.getTime() <= archiveStart.getTime()) continue;
+    const frameworks: Framework[] = [];
     for (const framework of AUTOMATIC_FRAMEWORKS) {
-      const existing = await deps.db
+      const existing = await db
         .selectFrom('report')
         .select('id')
         .where('framework', '=', framework)
@@ -67,7 +75,27 @@ export async function buildDueReports(deps: DueReportsDeps): Promise<CreatedRepo
         .where('period_to', '=', quarter.to)
         .where('provisional', '=', false)
         .executeTakeFirst();
-      if (existing) continue;
+      if (!existing) frameworks.push(framework);
+    }
+    if (frameworks.length > 0) pending.push({ quarter, frameworks });
+  }
+  return pending;
+}
+
+export async function buildDueReports(deps: DueReportsDeps): Promise<CreatedReport[]> {
+  const created: CreatedReport[] = [];
+  for (const { quarter, frameworks } of await pendingQuarters(deps.db, deps.now(), deps.config.ACCESSTRAIL_REPORT_SETTLE_HOURS)) {
+    // Archived evidence is never reported on (reports/service.ts refuses): say so once
+    // per watch instead of failing the job, which would retry in vain.
+    const archived = (await readActiveArchives(deps.db, quarter)).filter((a) => a.rows > 0);
+    if (archived.length > 0) {
+      deps.logger.warn(
+        { quarter: quarter.label, archives: archived.map((a) => a.fileName) },
+        `quarterly reports for ${quarter.label} not built: part of its evidence is archived (${archived.map(describeArchive).join('; ')})`,
+      );
+      continue;
+    }
+    for (const framework of frameworks) {
       const report = await createReport(
         { db: deps.db, config: deps.config, logger: deps.logger, now: deps.now },
         { framework, period: quarter, formats: AUTOMATIC_FORMATS },

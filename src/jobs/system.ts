@@ -10,6 +10,9 @@
 //   reports      after each correlation and every watch: the closed quarters' reports
 //   watch        every 15 min: resume runs cut off by a crash, retention guard
 //   webhook      one delivery, retried with backoff
+//   archive      daily at 03:30 UTC when ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS is set:
+//                monthly partitions past the retention, outside every report's period,
+//                to archive files, then detached and dropped (evidence-retention.ts)
 //
 // Every handler reads the clock through `now`, so tests move time (quarter close,
 // settle delay, retention) without waiting.
@@ -31,6 +34,7 @@ import {
   type SourceKind,
   withStoreLock,
 } from './collection-run.js';
+import { runEvidenceArchive } from './evidence-retention.js';
 import type { ServiceMetrics } from './metrics.js';
 import { buildDueReports } from './quarterly-reports.js';
 import { deliverWebhook, type WebhookEvent, webhookEvent, type WebhookEventType } from './webhook.js';
@@ -43,6 +47,7 @@ export const QUEUES = {
   reports: 'reports',
   watch: 'watch',
   webhook: 'webhook',
+  archive: 'archive',
 } as const;
 /** Each queue's pg-boss options: its policy, retries (with backoff) and how long one job
  *  may run before pg-boss expires it. Created in this order at start. */
@@ -55,8 +60,13 @@ const QUEUE_OPTIONS: Record<keyof typeof QUEUES, Omit<PgBoss.Queue, 'name'>> = {
   watch: { policy: 'short', retryLimit: 1, retryDelay: 60 },
   // About a day of attempts: 30 s, 1 min, 2 min, … (pg-boss caps each delay at 1 h).
   webhook: { policy: 'standard', retryLimit: 12, retryDelay: 30, retryBackoff: true, expireInSeconds: 120 },
+  // A month of a large tenant takes a while to write; one at a time (the run also holds a
+  // store lock), retried an hour later when it failed.
+  archive: { policy: 'short', retryLimit: 3, retryDelay: 3600, expireInSeconds: 6 * 3600 },
 };
 const WATCH_CRON = '*/15 * * * *';
+/** Daily, at a quiet hour: the archive run locks each partition's table for its drop. */
+export const ARCHIVE_CRON = '30 3 * * *';
 export const DEFAULT_COLLECT_SCHEDULE = '0 * * * *';
 
 export interface JobSystemDependencies {
@@ -270,6 +280,16 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
     await send(QUEUES.reports);
   }
 
+  async function archive() {
+    const run = await runEvidenceArchive({ store, config, logger, now });
+    if (!run) return { skipped: 'ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS is not set: evidence is kept forever' };
+    return {
+      horizon: run.horizon.toISOString(),
+      archived: run.archived.map((a) => ({ partition: a.name, rows: a.rows, file: a.file, sha256: a.sha256 })),
+      deferred: run.deferred,
+    };
+  }
+
   async function webhook(job: PgBoss.Job<{ event: WebhookEvent }>) {
     if (!config.ACCESSTRAIL_WEBHOOK_URL || !config.ACCESSTRAIL_WEBHOOK_SECRET) return { skipped: 'no webhook configured' };
     const status = await deliverWebhook(
@@ -319,12 +339,16 @@ export function createJobSystem(deps: JobSystemDependencies): JobSystem {
       await boss.work(QUEUES.reports, work, handle(QUEUES.reports, reports));
       await boss.work(QUEUES.watch, work, handle(QUEUES.watch, watch));
       await boss.work(QUEUES.webhook, work, handle(QUEUES.webhook, webhook));
+      await boss.work(QUEUES.archive, work, handle(QUEUES.archive, archive));
 
       if (deps.schedule !== false) {
         // Schedules live in the store: the last process to start sets them for all.
         if (collectSchedule) await boss.schedule(QUEUES.collectDue, collectSchedule, {}, { tz: 'UTC' });
         else await boss.unschedule(QUEUES.collectDue);
         await boss.schedule(QUEUES.watch, WATCH_CRON, {}, { tz: 'UTC' });
+        if (config.ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS !== undefined)
+          await boss.schedule(QUEUES.archive, ARCHIVE_CRON, {}, { tz: 'UTC' });
+        else await boss.unschedule(QUEUES.archive);
       }
       if (deps.collectAtStart !== false && collectSchedule) {
         // One catch-up collection per hour however many processes start (pg-boss throttles by slot).

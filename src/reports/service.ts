@@ -7,7 +7,9 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { correlateFromConfig } from '../correlation/service.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { describeArchive, duringReportBuild, readActiveArchives } from '../store/archive.js';
 import type { Database } from '../store/schema.js';
 import { buildReportModel } from './build-model.js';
 import { canonicalReportJson } from './canonical-json.js';
@@ -46,6 +48,14 @@ export interface ReportDependencies {
  *  that has not ended: a provisional report), builds the model, signs, renders and
  *  stores it. The same evidence and parameters give the same content hash. */
 export async function createReport(deps: ReportDependencies, request: ReportRequest): Promise<CreatedReport> {
+  // No month of the period is archived while the report reads it (src/store/archive.ts).
+  return duringReportBuild(deps.db, async () => {
+    await refuseArchivedPeriod(deps.db, request.period);
+    return buildAndStore(deps, request);
+  });
+}
+
+async function buildAndStore(deps: ReportDependencies, request: ReportRequest): Promise<CreatedReport> {
   const generatedAt = deps.now?.() ?? new Date();
   const asOf = new Date(Math.min(request.period.to.getTime(), generatedAt.getTime()));
   const correlation = await correlateFromConfig(
@@ -99,4 +109,32 @@ export async function createReport(deps: ReportDependencies, request: ReportRequ
   });
   deps.logger?.info({ reportId, contentSha256: integrity.contentSha256, findings: model.findings.length }, 'report created');
   return { reportId, contentSha256: integrity.contentSha256, model, files: written.files, manifest: written.manifest, correlation };
+}
+
+/** A report is never built over evidence archived out of the store (src/store/archive.ts):
+ *  its rules would read the archived months' missing rows as "nothing happened". The
+ *  archive is loaded back first (docs/operations.md, "Evidence retention"). */
+export async function refuseArchivedPeriod(db: Kysely<Database>, period: { from: Date; to: Date }): Promise<void> {
+  // An archive of an empty partition took nothing out of the store.
+  const archived = (await readActiveArchives(db, period)).filter((a) => a.rows > 0);
+  if (archived.length === 0) return;
+  throw new AppError(
+    'CONFLICT',
+    `the period ${period.from.toISOString()} → ${period.to.toISOString()} includes evidence archived out of the store: ${archived
+      .map(describeArchive)
+      .join(
+        '; ',
+      )}. Load it back with \`accesstrail archive --restore <file>\` and build the report again (docs/operations.md, Evidence retention)`,
+    {
+      details: {
+        archives: archived.map((a) => ({
+          table: a.table,
+          from: a.from.toISOString(),
+          to: a.to.toISOString(),
+          file: a.fileName,
+          sha256: a.sha256,
+        })),
+      },
+    },
+  );
 }

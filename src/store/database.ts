@@ -149,6 +149,14 @@ export function describeStoreFailure(error: unknown, location: string): unknown 
   );
 }
 
+const embeddedStores = new WeakSet<object>();
+
+/** True for a store on the embedded engine: one connection, one process (whoever holds a
+ *  connection holds them all, so cross-process locks become in-process ones). */
+export function isEmbeddedStore(db: Kysely<Database>): boolean {
+  return embeddedStores.has(db);
+}
+
 async function openPglite(dataDir: string): Promise<Store> {
   let location = 'memory://';
   let pglite: PGlite;
@@ -166,6 +174,7 @@ async function openPglite(dataDir: string): Promise<Store> {
   }
   await pglite.exec(`SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO'`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  embeddedStores.add(db);
   return { db, engine: 'pglite', location: `embedded store ${location}`, close: () => db.destroy() };
 }
 

@@ -5,7 +5,8 @@ import { type Kysely, sql } from 'kysely';
 
 import type { Database } from './schema.js';
 
-const PARTITION_LOCK_KEY = 7_305_145_002;
+/** Held while partitions are created (and by the archiver while it drops one). */
+export const PARTITION_LOCK_KEY = 7_305_145_002;
 
 function monthStart(date: Date): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1));

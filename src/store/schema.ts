@@ -470,6 +470,30 @@ export interface ConsoleSignInTable {
   expires_at: Timestamp;
 }
 
+/** An archived monthly partition of an evidence table (migration 0013, src/store/archive.ts). */
+export interface EvidenceArchiveTable {
+  id: Generated<number>;
+  table_name: string;
+  partition_name: string;
+  month_from: Timestamp;
+  month_to: Timestamp;
+  row_count: number;
+  file_name: string;
+  file_sha256: string;
+  file_bytes: number;
+  manifest_sha256: string;
+  sources: Json;
+  archived_at: Generated<Date>;
+  restored_at: Timestamp | null;
+}
+
+/** Rows of an evidence batch held by an archive. */
+export interface EvidenceArchiveBatchTable {
+  archive_id: number;
+  batch_id: number;
+  row_count: number;
+}
+
 export interface Database {
   source: SourceTable;
   collection_run: CollectionRunTable;
@@ -513,4 +537,6 @@ export interface Database {
   api_key: ApiKeyTable;
   console_session: ConsoleSessionTable;
   console_sign_in: ConsoleSignInTable;
+  evidence_archive: EvidenceArchiveTable;
+  evidence_archive_batch: EvidenceArchiveBatchTable;
 }

@@ -16,6 +16,23 @@ export const streams = {
   metabaseSessions: 'metabase-sessions', // core_session (+ auth_identity)
 } as const;
 
+/** The evidence table a coverage stream's rows are stored in; an import's stream adds a
+ *  `:<kind>` suffix to the collector's (entra-sign-ins:interactive). */
+const streamTables: Record<string, string> = {
+  [streams.entraSignIns]: 'entra_sign_in',
+  [streams.entraDirectoryAudits]: 'entra_directory_audit',
+  'entra-workload-sign-ins': 'entra_workload_sign_in',
+  [streams.metabaseLogins]: 'metabase_login',
+  [streams.metabaseQueryExecutions]: 'metabase_query_execution',
+  [streams.metabaseViews]: 'metabase_view',
+  [streams.metabaseAuditEvents]: 'metabase_audit_event',
+  [streams.metabaseSessions]: 'metabase_session',
+};
+
+export function tableOfStream(stream: string): string | undefined {
+  return streamTables[stream.split(':')[0]!];
+}
+
 /** source_capability.capability values. available = false makes dependent rules not evaluable. */
 export const capabilities = {
   /** Sign-ins came from beta (authenticationRequirement, authenticationDetails, event types). */

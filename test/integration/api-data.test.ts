@@ -413,6 +413,8 @@ describe('API read routes', () => {
         ],
         // Not one of Entra's retained log streams: no deadline.
         freshness: { lastCoveredTo: NOW.toISOString(), retentionDays: null, expiresAt: null, daysLeft: null, status: 'fresh' },
+        // Nothing archived out of the store (ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS unset).
+        archived: [],
       },
     ]);
   });

@@ -52,6 +52,11 @@ describe.runIf(await postgresAvailable())('the docker-compose environment', () =
     expect(config.ACCESSTRAIL_REPORT_SETTLE_HOURS).toBe(6);
     expect(config.ACCESSTRAIL_WEBHOOK_URL).toBeUndefined();
     expect(config.AZURE_TENANT_ID).toBeUndefined();
+    // Evidence retention: passed through, empty = keep forever, archives on the data volume.
+    expect(env['ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS']).toBe('');
+    expect(env['ACCESSTRAIL_ARCHIVE_DIR']).toBe('');
+    expect(config.ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS).toBeUndefined();
+    expect(config.archiveDir).toBe('/var/lib/accesstrail/archive');
   });
 
   it('is accepted by docker-compose config', () => {

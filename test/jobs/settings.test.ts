@@ -55,4 +55,20 @@ describe('unattended-operation settings', () => {
     expect(message).not.toContain('s3cr3t');
     expect(errorOf({ ACCESSTRAIL_REPORT_SETTLE_HOURS: '-1' })).toBe('ACCESSTRAIL_REPORT_SETTLE_HOURS must be zero or more');
   });
+
+  it('evidence retention: unset keeps forever, a whole positive number of months, archives under the data dir unless set', () => {
+    const unset = parseConfig(
+      { ACCESSTRAIL_DATA_DIR: '/srv/at', ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS: '', ACCESSTRAIL_ARCHIVE_DIR: ' ' },
+      '/',
+    );
+    expect(unset.ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS).toBeUndefined();
+    expect(unset.archiveDir).toBe('/srv/at/archive');
+    const set = parseConfig({ ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS: '24', ACCESSTRAIL_ARCHIVE_DIR: 'cold' }, '/srv/at');
+    expect(set.ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS).toBe(24);
+    expect(set.archiveDir).toBe('/srv/at/cold');
+    expect(errorOf({ ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS: '1.5' })).toBe(
+      'ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS must be a whole number of months',
+    );
+    expect(errorOf({ ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS: '-3' })).toBe('ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS must be positive');
+  });
 });

@@ -5,8 +5,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 import { loadInventory } from '../../correlation/inventory.js';
+import { readActiveArchives } from '../../store/archive.js';
 import { gapsIn } from '../../store/collection.repository.js';
 import { readFreshness } from '../../store/freshness.repository.js';
+import { tableOfStream } from '../../store/streams.js';
 import { bearerSecurity } from '../auth.js';
 import { errorResponses } from '../http-errors.js';
 import type { RouteOptions } from './context.js';
@@ -47,6 +49,17 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
                         status: z.enum(['fresh', 'expiring', 'lost']),
                       })
                       .nullable(),
+                    archived: z
+                      .array(
+                        range.extend({
+                          rows: z.number(),
+                          file: z.string(),
+                          sha256: z.string(),
+                        }),
+                      )
+                      .describe(
+                        "months whose rows of this source were archived out of the store (ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS): not in `coverage`; the file's name and SHA-256 from its manifest",
+                      ),
                   }),
                 ),
               }),
@@ -65,6 +78,7 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
       });
       const streams = await context.reads.coveredStreams();
       const freshness = await readFreshness(db, { now: asOf, entraRetentionDays: context.config.ENTRA_LOG_RETENTION_DAYS });
+      const archives = await readActiveArchives(db);
       const window = { from: new Date(asOf.getTime() - GAP_WINDOW_DAYS * 86_400_000), to: asOf };
       const text = (r: { from: Date; to: Date }) => ({ from: r.from.toISOString(), to: r.to.toISOString() });
       const sources = [
@@ -95,6 +109,9 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
                       status: f.status,
                     }
                   : null,
+                archived: archives
+                  .filter((a) => a.table === tableOfStream(row.stream) && (a.sources[source.id] ?? 0) > 0)
+                  .map((a) => ({ ...text(a), rows: a.sources[source.id]!, file: a.fileName, sha256: a.sha256 })),
               };
             }),
         })),

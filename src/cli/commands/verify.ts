@@ -12,12 +12,26 @@ export function registerVerify(program: Command): void {
     .option('--store', 'walk the evidence hash chain of the store')
     .action(async (files: string[], options: { store?: boolean }) => {
       if (options.store) {
-        await withStore(async ({ store }) => {
-          const result = await verifyChain(store.db);
+        await withStore(async ({ store, config }) => {
+          const result = await verifyChain(store.db, { archiveDir: config.archiveDir });
           if (!result.intact) {
             throw new AppError('VERIFY_FAILED', `evidence chain broken: ${result.firstBroken?.reason ?? 'unknown reason'}`);
           }
           say(`evidence chain intact: ${result.batches} batches, ${result.rows} rows`);
+          const archived = result.archived;
+          if (archived) {
+            say(
+              `  ${archived.rows} of those rows read back from ${archived.filesChecked} archive file(s) in ${config.archiveDir}, each matching its manifest's SHA-256 (${archived.archives} archive(s) in all)`,
+            );
+            for (const file of archived.unavailable)
+              say(
+                `  archived, not checked here: ${file.file} (${file.rows} rows, manifest sha256 ${file.sha256}) is not in ${config.archiveDir}`,
+              );
+            if (archived.unverifiedBatches > 0)
+              say(
+                `  ${archived.unverifiedBatches} batch(es) counted against their manifests only: put their files in ${config.archiveDir} to check their content`,
+              );
+          }
         });
         return;
       }
