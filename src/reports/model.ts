@@ -140,13 +140,22 @@ export interface CredentialRow {
   source: 'entra' | 'metabase';
 }
 
+/**
+ * A population's rows: an array, or rows kept on disk and read back in pages
+ * (row-spool.ts) when the population is too large to hold. Renderers only count and
+ * iterate them, in order; both forms give the same JSON, hash and renderings.
+ */
+export interface Rows<T> extends Iterable<T> {
+  readonly length: number;
+}
+
 export interface Populations {
-  humanAccounts: HumanAccountRow[];
-  terminatedPeople: TerminatedPersonRow[];
-  privileged: PrivilegedRow[];
-  privilegeChanges: PrivilegeChangeRow[];
-  nonHuman: NonHumanRow[];
-  credentials: CredentialRow[];
+  humanAccounts: Rows<HumanAccountRow>;
+  terminatedPeople: Rows<TerminatedPersonRow>;
+  privileged: Rows<PrivilegedRow>;
+  privilegeChanges: Rows<PrivilegeChangeRow>;
+  nonHuman: Rows<NonHumanRow>;
+  credentials: Rows<CredentialRow>;
   /** Reconciliation: each population's count against what the sources returned. */
   reconciliation: { population: string; count: number; sourceCount: number; definition: string }[];
 }

@@ -24,3 +24,8 @@ export function day(value: string | null | undefined): string {
 export function count(value: number): string {
   return value.toLocaleString('en-GB');
 }
+
+/** A rule's parameters as `name<separator>value` texts, values as JSON. */
+export function parameterLines(parameters: Record<string, unknown>, separator: string): string[] {
+  return Object.entries(parameters).map(([name, value]) => `${name}${separator}${JSON.stringify(value)}`);
+}
