@@ -3,7 +3,10 @@
 // Standard PDF fonts encode WinAnsi only; anything else would print as garbage.
 const REPLACEMENTS: Record<string, string> = { '→': '->', '←': '<-', '≥': '>=', '≤': '<=', '✓': 'yes', '✗': 'no' };
 const WIN_ANSI_EXTRA = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
+// Most text (ids, e-mails, dates) is already printable WinAnsi: returned as it is.
+const PRINTABLE = /^[\x20-\x7e\xa0-\xff]*$/;
 export function pdfText(value: string): string {
+  if (PRINTABLE.test(value)) return value;
   let out = '';
   for (const char of value) {
     const code = char.codePointAt(0) ?? 0;
