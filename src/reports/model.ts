@@ -141,12 +141,14 @@ export interface CredentialRow {
 }
 
 /**
- * A population's rows: an array, or rows kept on disk and read back in pages
- * (row-spool.ts) when the population is too large to hold. Renderers only count and
- * iterate them, in order; both forms give the same JSON, hash and renderings.
+ * Rows of a population or the findings: an array, or rows kept on disk and read back in
+ * pages (row-spool.ts) when they are too many to hold. Renderers count them, iterate
+ * them in order, or read one by its position; both forms give the same JSON, hash and
+ * renderings.
  */
 export interface Rows<T> extends Iterable<T> {
   readonly length: number;
+  at(index: number): T | undefined;
 }
 
 export interface Populations {
@@ -182,7 +184,7 @@ export interface ReportModel {
   sources: SourceSection[];
   controls: ControlSection[];
   rules: RuleSection[];
-  findings: Finding[];
+  findings: Rows<Finding>;
   populations: Populations;
   statistics: Statistics;
   methodology: string[];

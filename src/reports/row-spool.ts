@@ -2,7 +2,8 @@
 // canonical JSON to a temporary file, read back in pages of 1 MB as many times as a
 // renderer needs (the PDF reads each population twice, once per pass). At 100,000
 // accounts the human accounts are ~50 MB of JavaScript objects in memory and ~40 MB
-// here on disk; the process holds one page.
+// here on disk; the process holds one page, and where each row ends (8 bytes a row) so
+// that one row can be read on its own (`at`: the PDF looks findings up by id).
 //
 // A spool is a `Rows` of the model (model.ts): it has a length and iterates its rows in
 // order, like the array it stands for. The canonical JSON writer copies its lines as
@@ -27,7 +28,8 @@ export class RowSpool<T> implements Rows<T> {
   private readonly leftover: string | null;
   private pending = '';
   private written = 0;
-  private count = 0;
+  /** Byte offset just after each row's line. */
+  private readonly ends: number[] = [];
   private closed = false;
 
   /** A new, empty spool in `dir` (the system's temporary folder by default). */
@@ -53,14 +55,27 @@ export class RowSpool<T> implements Rows<T> {
   }
 
   get length(): number {
-    return this.count;
+    return this.ends.length;
   }
 
   push(row: T): void {
     if (this.closed) throw new Error('row spool is closed');
-    this.pending += `${canonicalReportJson(row)}\n`;
-    this.count += 1;
+    const line = `${canonicalReportJson(row)}\n`;
+    this.ends.push((this.ends.at(-1) ?? 0) + Buffer.byteLength(line, 'utf8'));
+    this.pending += line;
     if (this.pending.length >= PAGE_BYTES) this.flush();
+  }
+
+  /** The row at `index` (negative from the end, as Array.at), read on its own. */
+  at(index: number): T | undefined {
+    const position = index < 0 ? this.ends.length + index : index;
+    if (position < 0 || position >= this.ends.length) return undefined;
+    if (this.closed) throw new Error('row spool is closed');
+    this.flush();
+    const start = position === 0 ? 0 : this.ends[position - 1]!;
+    const bytes = Buffer.allocUnsafe(this.ends[position]! - start - 1);
+    if (readSync(this.fd, bytes, 0, bytes.length, start) !== bytes.length) throw new Error('row spool ended early');
+    return JSON.parse(bytes.toString('utf8')) as T;
   }
 
   /** The canonical JSON of each row, in order (what the canonical writer copies). */

@@ -2,9 +2,10 @@
 // mixed link states, terminated people, administrators, non-human accounts, findings
 // for most rules, one collection gap, and statistics summarising `events` records.
 // Used by the renderer tests and bench/report.ts; the same options give the same model.
-// With `spool`, the populations are written to disk as they are made (RowSpool) and
-// every later use reads them back in order, so the same model is built without ever
-// holding its large populations: the rows, and the random draws, are the same either way.
+// With `spool`, the populations are written to disk as they are made (RowSpool), the
+// findings once they are sorted, and every later use reads them back in order, so the
+// same model is built without ever holding its large populations: the rows, and the
+// random draws, are the same either way.
 import { loadRuleCatalogue } from '../../src/correlation/rule-catalogue.js';
 import { seededRandom } from '../../src/emulators/seeded-random.js';
 import { buildControlSections, loadFrameworkCatalogue } from '../../src/reports/catalogue.js';
@@ -38,7 +39,7 @@ export interface SampleModelOptions {
   notEvaluableRules?: readonly string[];
   /** Whether Entra sign-in collection has a 36-hour gap inside the period (default true). */
   withGap?: boolean;
-  /** Keep the populations on disk (RowSpool) rather than in arrays; close them with closeSampleSpools. */
+  /** Keep the populations and the findings on disk (RowSpool) rather than in arrays; close them with closeSampleSpools. */
   spool?: boolean;
 }
 
@@ -49,7 +50,7 @@ interface RowSink<T> extends Rows<T> {
 
 /** Releases the files of a model built with `spool`. */
 export function closeSampleSpools(model: ReportModel): void {
-  for (const rows of Object.values(model.populations)) if (rows instanceof RowSpool) rows.close();
+  for (const rows of [model.findings, ...Object.values(model.populations)]) if (rows instanceof RowSpool) rows.close();
 }
 
 const DEFAULT_FINDING_RULES = [
@@ -536,7 +537,7 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
     sources,
     controls,
     rules,
-    findings,
+    findings: options.spool ? RowSpool.of(findings) : findings,
     populations: {
       humanAccounts,
       terminatedPeople,

@@ -73,6 +73,7 @@ describe('a population on disk', () => {
     const spool = RowSpool.of(rows);
     try {
       expect(spool.length).toBe(5_000);
+      expect([spool.at(0), spool.at(4_321), spool.at(-1), spool.at(5_000)]).toEqual([rows[0], rows[4_321], rows[4_999], undefined]);
       expect([...spool]).toEqual(rows);
       expect([...spool]).toEqual(rows);
       expect(canonicalReportJson({ rows: spool })).toBe(canonicalReportJson({ rows }));
@@ -92,6 +93,7 @@ describe('a population on disk', () => {
     const spooled = sampleReportModel({ ...options, spool: true });
     try {
       expect(spooled.populations.humanAccounts).toBeInstanceOf(RowSpool);
+      expect(spooled.findings).toBeInstanceOf(RowSpool);
       expect(contentSha256(spooled)).toBe(contentSha256(inMemory));
       const written = async (model: typeof inMemory) => {
         const dir = mkdtempSync(path.join(tmpdir(), 'report-streaming-'));

@@ -33,7 +33,14 @@ function evidenceLines(finding: Finding): string[] {
 export async function drawControls(pen: Pen): Promise<void> {
   const { doc, measuring, setFont, newPage, ensureSpace, heading, paragraph, bullet, labelValue, statusBadge, table, openSection, model } =
     pen;
-  const findingsById = new Map<string, Finding>(model.findings.map((finding) => [finding.id, finding]));
+  // Where each finding is, by id: the findings may be on disk, and are read one at a time.
+  const positionOf = new Map<string, number>();
+  let position = 0;
+  for (const finding of model.findings) positionOf.set(finding.id, position++);
+  const findingOf = (id: string): Finding | string => {
+    const at = positionOf.get(id);
+    return (at === undefined ? undefined : model.findings.at(at)) ?? id;
+  };
   const rulesById = new Map(model.rules.map((rule) => [rule.id, rule]));
   newPage();
   openSection('controls');
@@ -96,7 +103,7 @@ export async function drawControls(pen: Pen): Promise<void> {
     );
     heading(`Exceptions (${count(control.findingIds.length)})`, 2);
     await table(
-      control.findingIds.map((id) => findingsById.get(id) ?? id),
+      control.findingIds.map(findingOf),
       [
         { header: 'Finding', width: 90, cell: (f) => (typeof f === 'string' ? f : [f.rule, `${f.severity} · ${f.id}`]) },
         { header: 'Subject', width: 130, cell: (f) => (typeof f === 'string' ? '-' : subjectLines(f)) },
