@@ -127,3 +127,19 @@ export class RowSpool<T> implements Rows<T> {
     this.written += bytes.length;
   }
 }
+
+/** `rows` seen through `f`, one row at a time (nothing is mapped before it is read). */
+export function mapRows<T, U>(rows: Rows<T>, f: (row: T) => U): Rows<U> {
+  return {
+    get length() {
+      return rows.length;
+    },
+    *[Symbol.iterator]() {
+      for (const row of rows) yield f(row);
+    },
+    at(index) {
+      const row = rows.at(index);
+      return row === undefined ? undefined : f(row);
+    },
+  };
+}

@@ -1,5 +1,6 @@
 // One section per control: what was tested, over which population, the result, the rules behind it, and the exceptions with their evidence record ids.
 import type { Finding } from '../../../model.js';
+import { mapRows } from '../../../row-spool.js';
 import { subjectLabel } from '../../oscal.js';
 import type { Pen } from '../pen.js';
 import { COLOURS, CONTENT_WIDTH, MARGIN, STATUS_MEANING, STATUS_TEXT } from '../style.js';
@@ -103,7 +104,8 @@ export async function drawControls(pen: Pen): Promise<void> {
     );
     heading(`Exceptions (${count(control.findingIds.length)})`, 2);
     await table(
-      control.findingIds.map(findingOf),
+      // Read one at a time as the table draws them.
+      mapRows(control.findingIds, findingOf),
       [
         { header: 'Finding', width: 90, cell: (f) => (typeof f === 'string' ? f : [f.rule, `${f.severity} · ${f.id}`]) },
         { header: 'Subject', width: 130, cell: (f) => (typeof f === 'string' ? '-' : subjectLines(f)) },
