@@ -1,8 +1,9 @@
 // Builds the report model for a framework and a period from the stored evidence: the
 // rules are evaluated for the period at its as-of (a correlation run of its own), then
 // sources, controls, findings, populations and statistics are read from the store.
-// Populations: populations.repository.ts. Everything is sorted so that the same evidence and parameters give the same model.
-import { type Kysely, sql } from 'kysely';
+// Populations: populations.repository.ts; the other reads: sources.repository.ts (no SQL
+// here). Everything is sorted so that the same evidence and parameters give the same model.
+import type { Kysely } from 'kysely';
 
 import type { CorrelationResult } from '../correlation/correlate.js';
 import { loadRuleCatalogue } from '../correlation/rule-catalogue.js';
@@ -21,6 +22,7 @@ import {
   type Statistics,
 } from './model.js';
 import { createPopulationsRepository, type StatementObserver } from './populations.repository.js';
+import { createSourcesRepository, type RecordSpan, type SourcesRepository } from './sources.repository.js';
 
 const iso = (value: Date | string | null | undefined): string | null =>
   value === null || value === undefined ? null : new Date(value).toISOString();
@@ -80,7 +82,8 @@ export async function buildReportModel(input: BuildModelInput): Promise<ReportMo
   };
 
   const toleranceHours = Number(correlation.rules.find((rule) => rule.id === 'log-gap')?.parameters['toleranceHours'] ?? 24);
-  const sources = await sourceSections(db, correlation, evaluated, toleranceHours * 3_600_000);
+  const store = createSourcesRepository(db);
+  const sources = await sourceSections(store, correlation, evaluated, toleranceHours * 3_600_000);
   const rules: RuleSection[] = correlation.rules.map((result) => {
     const entry = ruleCatalogue.rules.find((rule) => rule.id === result.id);
     return {
@@ -100,7 +103,7 @@ export async function buildReportModel(input: BuildModelInput): Promise<ReportMo
     { context, correlation, period: evaluated },
     input.observePopulationStatement,
   );
-  const statistics = await buildStatistics(db, correlation, evaluated);
+  const statistics = await buildStatistics(store, correlation, evaluated);
 
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -135,18 +138,11 @@ function toModelFinding(finding: RuleFinding): Finding {
   };
 }
 
-async function countAndSpan(db: Kysely<Database>, table: 'entra_sign_in' | 'entra_directory_audit', sourceId: string, period: TimeRange) {
-  const { rows } = await sql<{ n: number; first: Date | null; last: Date | null }>`
-    select count(*)::int as n, min(occurred_at) as first, max(occurred_at) as last from ${sql.table(table)}
-    where source_id = ${sourceId} and occurred_at >= ${period.from} and occurred_at < ${period.to}`.execute(db);
-  return rows[0] ?? { n: 0, first: null, last: null };
-}
-
 /** Per source: coverage inside the period and its gaps. A gap is what log-gap calls one:
  *  an uncovered interval longer than its tolerance (a collection that ended minutes
  *  before as-of leaves no gap). */
 async function sourceSections(
-  db: Kysely<Database>,
+  store: SourcesRepository,
   correlation: CorrelationResult,
   period: TimeRange,
   toleranceMs: number,
@@ -156,6 +152,24 @@ async function sourceSections(
     gapsIn(period, coverage)
       .filter((gap) => gap.to.getTime() - gap.from.getTime() > toleranceMs)
       .map(range);
+  // A source's section. Directory state has no time coverage (null): its "gaps" would be
+  // meaningless, so none are listed.
+  const section = (
+    kind: SourceSection['kind'],
+    sourceId: string,
+    coverage: TimeRange[] | null,
+    records: RecordSpan,
+    notes: string[],
+  ): SourceSection => ({
+    kind,
+    sourceId,
+    coverage: (coverage ?? []).map(range),
+    gaps: coverage ? gapsOf(coverage) : [],
+    records: records.n,
+    firstRecordAt: iso(records.first),
+    lastRecordAt: iso(records.last),
+    notes,
+  });
   const sections: SourceSection[] = [];
   for (const sourceId of inventory.entraSourceIds) {
     for (const [kind, stream, table] of [
@@ -163,43 +177,22 @@ async function sourceSections(
       ['entra-directory-audits', streams.entraDirectoryAudits, 'entra_directory_audit'],
     ] as const) {
       const coverage = clip(inventory.coverage(sourceId, stream), period);
-      const stats = await countAndSpan(db, table, sourceId, period);
+      const stats = await store.entraLogSpan(table, sourceId, period);
       const notes: string[] = [];
       if (kind === 'entra-sign-ins' && inventory.capability(sourceId, capabilities.entraSignInsBeta)?.available === false)
         notes.push('sign-ins were collected from Graph v1.0: authentication requirement and non-interactive sign-ins are missing');
       if (kind === 'entra-sign-ins' && inventory.capability(sourceId, capabilities.entraRiskFields)?.available === false)
         notes.push('risk fields are hidden (no Entra ID P2 licence)');
-      sections.push({
-        kind,
-        sourceId,
-        coverage: coverage.map(range),
-        gaps: gapsOf(coverage),
-        records: stats.n,
-        firstRecordAt: iso(stats.first),
-        lastRecordAt: iso(stats.last),
-        notes,
-      });
+      sections.push(section(kind, sourceId, coverage, stats, notes));
     }
-    const { rows } = await sql<{ n: number; first: Date | null; last: Date | null }>`
-      select count(*)::int as n, min(observed_at) as first, max(observed_at) as last from snapshot
-      where source_id = ${sourceId} and stream = 'entra_user_version' and complete`.execute(db);
-    const snapshots = rows[0]!;
+    const snapshots = await store.directorySnapshots(sourceId);
     const notes = [`${snapshots.n} complete directory snapshot(s); state at as-of is the latest snapshot at or before it`];
     if (inventory.capability(sourceId, capabilities.entraLeaveDates)?.available === false)
       notes.push('employeeLeaveDateTime is not readable: leave dates are not used');
     if (correlation.stateObservedAt)
       notes.push(`no snapshot existed at as-of; the state observed at ${correlation.stateObservedAt.toISOString()} was used`);
-    // Directory state has no time coverage: its "gaps" would be meaningless, so none are listed.
-    sections.push({
-      kind: 'entra-directory',
-      sourceId,
-      coverage: [],
-      gaps: [],
-      records: correlation.people,
-      firstRecordAt: iso(snapshots.first),
-      lastRecordAt: iso(snapshots.last),
-      notes,
-    });
+    // Its records are the people of the directory at as-of.
+    sections.push(section('entra-directory', sourceId, null, { ...snapshots, n: correlation.people }, notes));
   }
   const metabaseStreams: [string, string][] = [
     [streams.metabaseLogins, 'login_history'],
@@ -230,43 +223,20 @@ async function sourceSections(
       if (capability?.available === false && capability.reason) notes.push(`through the API: ${capability.reason}`);
     }
     const coverage = intersect(lists);
-    const { rows } = await sql<{ n: number; first: Date | null; last: Date | null }>`
-      select count(*)::int as n, min(occurred_at) as first, max(occurred_at) as last from (
-        select occurred_at from metabase_login where source_id = ${sourceId} and occurred_at >= ${period.from} and occurred_at < ${period.to}
-        union all select occurred_at from metabase_query_execution where source_id = ${sourceId} and occurred_at >= ${period.from} and occurred_at < ${period.to}
-        union all select occurred_at from metabase_view where source_id = ${sourceId} and occurred_at >= ${period.from} and occurred_at < ${period.to}
-        union all select occurred_at from metabase_audit_event where source_id = ${sourceId} and occurred_at >= ${period.from} and occurred_at < ${period.to}
-      ) x`.execute(db);
-    const stats = rows[0]!;
-    sections.push({
-      kind: 'metabase',
-      sourceId,
-      coverage: coverage.map(range),
-      gaps: gapsOf(coverage),
-      records: stats.n,
-      firstRecordAt: iso(stats.first),
-      lastRecordAt: iso(stats.last),
-      notes,
-    });
+    const stats = await store.metabaseEventSpan(sourceId, period);
+    sections.push(section('metabase', sourceId, coverage, stats, notes));
   }
   return sections;
 }
 
-async function buildStatistics(db: Kysely<Database>, correlation: CorrelationResult, period: TimeRange): Promise<Statistics> {
+async function buildStatistics(store: SourcesRepository, correlation: CorrelationResult, period: TimeRange): Promise<Statistics> {
   const appIds = correlation.inventory.metabaseAppIds;
-  const { rows: weeks } = await sql<{ week: Date; successful: number; failed: number }>`
-    select date_trunc('week', occurred_at) as week, count(*) filter (where error_code = 0)::int as successful, count(*) filter (where error_code <> 0)::int as failed
-    from entra_sign_in where app_id = any(${appIds}::text[]) and occurred_at >= ${period.from} and occurred_at < ${period.to}
-    group by 1 order by 1`.execute(db);
-  const { rows: mfa } = await sql<{ mfa: number; known: number }>`
-    select count(*) filter (where authentication_requirement = 'multiFactorAuthentication')::int as mfa, count(authentication_requirement)::int as known
-    from entra_sign_in where app_id = any(${appIds}::text[]) and error_code = 0 and occurred_at >= ${period.from} and occurred_at < ${period.to}`.execute(
-    db,
-  );
+  const weeks = await store.signInsPerWeek(appIds, period);
+  const mfa = await store.multiFactor(appIds, period);
   const m = correlation.matches;
   return {
     signInsPerWeek: weeks.map((w) => ({ week: new Date(w.week).toISOString().slice(0, 10), successful: w.successful, failed: w.failed })),
-    mfaShare: mfa[0] && mfa[0].known > 0 ? Math.round((mfa[0].mfa / mfa[0].known) * 10_000) / 10_000 : null,
+    mfaShare: mfa && mfa.known > 0 ? Math.round((mfa.mfa / mfa.known) * 10_000) / 10_000 : null,
     loginsExplained: {
       explained: m.explained,
       unexplained: m.unexplained + m['password-session'] + m.unlinked,

@@ -140,13 +140,24 @@ export interface CredentialRow {
   source: 'entra' | 'metabase';
 }
 
+/**
+ * Rows of a population or the findings: an array, or rows kept on disk and read back in
+ * pages (row-spool.ts) when they are too many to hold. Renderers count them, iterate
+ * them in order, or read one by its position; both forms give the same JSON, hash and
+ * renderings.
+ */
+export interface Rows<T> extends Iterable<T> {
+  readonly length: number;
+  at(index: number): T | undefined;
+}
+
 export interface Populations {
-  humanAccounts: HumanAccountRow[];
-  terminatedPeople: TerminatedPersonRow[];
-  privileged: PrivilegedRow[];
-  privilegeChanges: PrivilegeChangeRow[];
-  nonHuman: NonHumanRow[];
-  credentials: CredentialRow[];
+  humanAccounts: Rows<HumanAccountRow>;
+  terminatedPeople: Rows<TerminatedPersonRow>;
+  privileged: Rows<PrivilegedRow>;
+  privilegeChanges: Rows<PrivilegeChangeRow>;
+  nonHuman: Rows<NonHumanRow>;
+  credentials: Rows<CredentialRow>;
   /** Reconciliation: each population's count against what the sources returned. */
   reconciliation: { population: string; count: number; sourceCount: number; definition: string }[];
 }
@@ -173,7 +184,7 @@ export interface ReportModel {
   sources: SourceSection[];
   controls: ControlSection[];
   rules: RuleSection[];
-  findings: Finding[];
+  findings: Rows<Finding>;
   populations: Populations;
   statistics: Statistics;
   methodology: string[];

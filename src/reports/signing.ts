@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import path from 'node:path';
 
 import { AppError } from '../errors.js';
-import { canonicalReportJson } from './canonical-json.js';
+import { writeCanonicalJson } from './canonical-json.js';
 import type { ReportModel } from './model.js';
 
 export interface SigningKey {
@@ -23,6 +23,14 @@ export const PUBLIC_KEY_FILE = 'report-signing.pub.pem';
 
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** SHA-256 of the canonical JSON of `value`, hashed piece by piece as it is written
+ *  (the same digest as hashing the whole text, without ever holding it). */
+export function canonicalSha256(value: unknown): string {
+  const hash = createHash('sha256');
+  writeCanonicalJson(value, (piece) => hash.update(piece, 'utf8'));
+  return hash.digest('hex');
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
@@ -109,7 +117,7 @@ export function loadTrustedPublicKeys(dataDir: string): KeyObject[] {
  *  regenerated (controls.md). The signature binds the generation instant to it. */
 export function contentSha256(model: ReportModel): string {
   const { integrity: _integrity, generatedAt: _generatedAt, ...content } = model;
-  return sha256Hex(canonicalReportJson(content));
+  return canonicalSha256(content);
 }
 
 /** What the signature covers: the content hash and the generation instant. */

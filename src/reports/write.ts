@@ -4,18 +4,17 @@
 // verify` can check a PDF, a CSV or an OSCAL file on its own: those formats cannot
 // carry the model's signature themselves.
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { canonicalReportJson } from './canonical-json.js';
+import { canonicalReportJson, type JsonSink, writeCanonicalJson } from './canonical-json.js';
 import type { ReportModel } from './model.js';
-import { renderCsvFiles } from './render/csv.js';
-import { renderJson } from './render/json.js';
+import { csvTables, writeCsv } from './render/csv.js';
 import { reportBaseName } from './render/naming.js';
-import { renderOscal } from './render/oscal.js';
+import { oscalDocument } from './render/oscal.js';
 import { renderPdf } from './render/pdf/index.js';
 import { loadSigningKey, sha256Hex, signHash, type SigningKey, signModel } from './signing.js';
 
@@ -53,10 +52,40 @@ async function writeAtomically(file: string, content: string | Buffer): Promise<
   await rename(partial, file);
 }
 
-async function writeText(file: string, format: ReportFormat, content: string): Promise<WrittenFile> {
-  const bytes = Buffer.from(content, 'utf8');
-  await writeAtomically(file, bytes);
-  return { format, path: file, sha256: sha256Hex(bytes), bytes: bytes.length };
+const PIECE_CHARS = 1 << 16;
+
+/**
+ * Writes a text file from the pieces `write` gives its sink, atomically, hashing and
+ * counting its UTF-8 bytes on the way: a report's JSON or CSV of 100,000 accounts is
+ * never one string in memory. Pieces are gathered to ~64 K characters per write.
+ */
+async function writeInPieces(file: string, format: ReportFormat, write: (sink: JsonSink) => void): Promise<WrittenFile> {
+  const partial = `${file}.partial`;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let pending = '';
+  const fd = openSync(partial, 'w');
+  const flush = () => {
+    const buffer = Buffer.from(pending, 'utf8');
+    pending = '';
+    hash.update(buffer);
+    bytes += buffer.length;
+    writeSync(fd, buffer);
+  };
+  try {
+    write((piece) => {
+      pending += piece;
+      if (pending.length >= PIECE_CHARS) flush();
+    });
+    flush();
+  } catch (error) {
+    closeSync(fd);
+    await rm(partial, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  await rename(partial, file);
+  return { format, path: file, sha256: hash.digest('hex'), bytes };
 }
 
 async function writePdf(file: string, model: ReportModel): Promise<WrittenFile> {
@@ -114,12 +143,15 @@ export async function writeReportArtefacts(options: WriteReportOptions): Promise
   const files: WrittenFile[] = [];
   for (const format of REPORT_FORMATS) {
     if (!wanted.has(format)) continue;
-    if (format === 'json') files.push(await writeText(target(`${base}.json`), 'json', renderJson(model)));
+    // The JSON rendering is the canonical form itself (render/json.ts), written as it is serialised.
+    if (format === 'json') files.push(await writeInPieces(target(`${base}.json`), 'json', (sink) => writeCanonicalJson(model, sink)));
     if (format === 'pdf') files.push(await writePdf(target(`${base}.pdf`), model));
     if (format === 'csv') {
-      for (const csv of renderCsvFiles(model)) files.push(await writeText(target(`${base}-${csv.name}`), 'csv', csv.content));
+      for (const csv of csvTables(model))
+        files.push(await writeInPieces(target(`${base}-${csv.name}`), 'csv', (sink) => writeCsv(csv.header, csv.rows, sink)));
     }
-    if (format === 'oscal') files.push(await writeText(target(`${base}.oscal.json`), 'oscal', renderOscal(model)));
+    if (format === 'oscal')
+      files.push(await writeInPieces(target(`${base}.oscal.json`), 'oscal', (sink) => writeCanonicalJson(oscalDocument(model), sink)));
   }
 
   const unsigned: Omit<ReportManifest, 'signature'> = {

@@ -3,7 +3,7 @@
 // coverage. Rows are made by small factories; evidence goes through the repository.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { ReportModel } from '../../src/reports/model.js';
+import type { Finding, ReportModel } from '../../src/reports/model.js';
 import { loadSigningKey, signModel } from '../../src/reports/signing.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
@@ -137,7 +137,7 @@ describe('API read routes', () => {
 
     it('verify names a content change in a stored report', async () => {
       const tampered = structuredClone(model);
-      tampered.findings[0]!.summary = 'nothing to see here';
+      (tampered.findings as Finding[])[0]!.summary = 'nothing to see here';
       await insertReport('rpt-tampered', tampered);
       const verify = await f.app.inject({ method: 'GET', url: '/v1/reports/rpt-tampered/verify', headers: bearer(admin) });
       expect(verify.statusCode).toBe(200);
@@ -164,7 +164,7 @@ describe('API read routes', () => {
       expect(csv.headers['content-type']).toContain('text/csv');
       const lines = csv.body.trim().split(/\r?\n/);
       expect(lines).toHaveLength(model.findings.length + 1);
-      expect(csv.body).toContain(model.findings[0]!.id);
+      expect(csv.body).toContain(model.findings.at(0)!.id);
 
       const population = await f.app.inject({
         method: 'GET',

@@ -84,7 +84,7 @@ describe('the pipeline on the synthetic organisation', () => {
       expect(validateOscal(oscal), JSON.stringify(validateOscal.errors?.slice(0, 3))).toBe(true);
       expect(report.model.populations.humanAccounts.length).toBeGreaterThan(20);
       // Ada (disabled), Bob (HR leave date) and Carol (disabled, then re-enabled): all terminated in the period.
-      expect(report.model.populations.terminatedPeople.map((p) => p.reason).sort()).toEqual([
+      expect([...report.model.populations.terminatedPeople].map((p) => p.reason).sort()).toEqual([
         'Disable account',
         'Update user',
         'employeeLeaveDateTime',

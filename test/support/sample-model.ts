@@ -2,6 +2,10 @@
 // mixed link states, terminated people, administrators, non-human accounts, findings
 // for most rules, one collection gap, and statistics summarising `events` records.
 // Used by the renderer tests and bench/report.ts; the same options give the same model.
+// With `spool`, the populations are written to disk as they are made (RowSpool), the
+// findings once they are sorted, and every later use reads them back in order, so the
+// same model is built without ever holding its large populations: the rows, and the
+// random draws, are the same either way.
 import { loadRuleCatalogue } from '../../src/correlation/rule-catalogue.js';
 import { seededRandom } from '../../src/emulators/seeded-random.js';
 import { buildControlSections, loadFrameworkCatalogue } from '../../src/reports/catalogue.js';
@@ -16,11 +20,13 @@ import {
   type PrivilegedRow,
   REPORT_SCHEMA_VERSION,
   type ReportModel,
+  type Rows,
   type RuleSection,
   type Severity,
   type SourceSection,
   type TerminatedPersonRow,
 } from '../../src/reports/model.js';
+import { RowSpool } from '../../src/reports/row-spool.js';
 
 export interface SampleModelOptions {
   accounts: number;
@@ -33,6 +39,18 @@ export interface SampleModelOptions {
   notEvaluableRules?: readonly string[];
   /** Whether Entra sign-in collection has a 36-hour gap inside the period (default true). */
   withGap?: boolean;
+  /** Keep the populations and the findings on disk (RowSpool) rather than in arrays; close them with closeSampleSpools. */
+  spool?: boolean;
+}
+
+/** Where a population's rows go as they are made: an array, or a spool on disk. */
+interface RowSink<T> extends Rows<T> {
+  push(row: T): void;
+}
+
+/** Releases the files of a model built with `spool`. */
+export function closeSampleSpools(model: ReportModel): void {
+  for (const rows of [model.findings, ...Object.values(model.populations)]) if (rows instanceof RowSpool) rows.close();
 }
 
 const DEFAULT_FINDING_RULES = [
@@ -115,6 +133,7 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
   const findingRules = new Set(options.findingRules ?? DEFAULT_FINDING_RULES);
   const notEvaluableRules = new Set(options.notEvaluableRules ?? ['risky-sign-in']);
   const withGap = options.withGap ?? true;
+  const sink = <T>(): RowSink<T> => (options.spool ? new RowSpool<T>() : ([] as T[]));
   const ruleCatalogue = loadRuleCatalogue();
   const frameworkCatalogue = loadFrameworkCatalogue(framework);
 
@@ -126,7 +145,8 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
   const entraSourceId = 'entra-contoso';
 
   // People and their Metabase accounts.
-  const humanAccounts: HumanAccountRow[] = [];
+  const humanAccounts = sink<HumanAccountRow>();
+  let activeHumans = 0;
   const emailsSeen = new Map<string, number>();
   for (let index = 0; index < options.accounts; index += 1) {
     const first = pick(FIRST);
@@ -143,7 +163,7 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
     const linked = linkStatus === 'linked';
     const joined = from - Math.floor(random() * 900 * DAY);
     const lastActivity = random() < 0.02 ? null : to - Math.floor(random() * 120 * DAY);
-    humanAccounts.push({
+    const row: HumanAccountRow = {
       metabaseSourceId,
       accountId: String(1000 + index),
       email,
@@ -158,10 +178,12 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
       firstActivity: lastActivity === null ? null : iso(Math.max(joined, from - 200 * DAY)),
       lastActivity: lastActivity === null ? null : iso(lastActivity),
       lastSignIn: linked && lastActivity !== null ? iso(lastActivity - 60_000) : null,
-    });
+    };
+    humanAccounts.push(row);
+    if (row.active) activeHumans += 1;
   }
 
-  const terminatedPeople: TerminatedPersonRow[] = [];
+  const terminatedPeople = sink<TerminatedPersonRow>();
   for (const account of humanAccounts) {
     if (account.personId === null || random() >= 0.02) continue;
     const terminatedAt = within();
@@ -180,43 +202,58 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
     });
   }
 
-  const privileged: PrivilegedRow[] = humanAccounts
-    .filter((account) => account.privileged)
-    .map((account) => {
-      const viaSuperuser = random() < 0.5;
-      return {
-        metabaseSourceId,
-        accountId: account.accountId,
-        email: account.email,
-        personId: account.personId,
-        viaSuperuser,
-        viaAdminGroup: !viaSuperuser || random() < 0.5,
-        justified: account.personId === null ? false : random() > 0.2,
-      };
+  const privileged = sink<PrivilegedRow>();
+  for (const account of humanAccounts) {
+    if (!account.privileged) continue;
+    const viaSuperuser = random() < 0.5;
+    privileged.push({
+      metabaseSourceId,
+      accountId: account.accountId,
+      email: account.email,
+      personId: account.personId,
+      viaSuperuser,
+      viaAdminGroup: !viaSuperuser || random() < 0.5,
+      justified: account.personId === null ? false : random() > 0.2,
     });
-  const privilegeChanges: PrivilegeChangeRow[] = privileged.slice(0, Math.max(1, Math.ceil(privileged.length / 4))).map((row) => ({
-    at: iso(within()),
-    accountId: row.accountId,
-    email: row.email,
-    change: random() < 0.8 ? 'granted' : 'revoked',
-    evidence: `metabase-audit:${hex(10)}`,
-  }));
+  }
+  const privilegeChanges: PrivilegeChangeRow[] = [];
+  for (const row of privileged) {
+    if (privilegeChanges.length >= Math.max(1, Math.ceil(privileged.length / 4))) break;
+    privilegeChanges.push({
+      at: iso(within()),
+      accountId: row.accountId,
+      email: row.email,
+      change: random() < 0.8 ? 'granted' : 'revoked',
+      evidence: `metabase-audit:${hex(10)}`,
+    });
+  }
   privilegeChanges.sort((a, b) => a.at.localeCompare(b.at) || a.accountId.localeCompare(b.accountId));
 
   const nonHuman: NonHumanRow[] = [
     { metabaseSourceId, accountId: '13371338', email: 'internal@metabase.com', kind: 'internal', owner: null, lastUse: iso(to - DAY) },
   ];
+  // An API key's owner is a random account: drawn here, its e-mail read in one pass below.
+  const ownerOf = new Map<NonHumanRow, number>();
   for (let index = 0; index < Math.max(2, Math.floor(options.accounts / 200)); index += 1) {
-    const owner = pick(humanAccounts);
-    nonHuman.push({
+    const ownerIndex = Math.floor(random() * humanAccounts.length);
+    const row: NonHumanRow = {
       metabaseSourceId,
       accountId: String(900_000 + index),
       email: `api-key-user-${hex(8)}@api-key.invalid`,
       kind: 'api-key',
-      owner: owner?.email ?? null,
+      owner: null,
       lastUse: random() < 0.2 ? null : iso(within()),
-    });
+    };
+    ownerOf.set(row, ownerIndex);
+    nonHuman.push(row);
   }
+  const ownerEmails = new Map<number, string | null>([...ownerOf.values()].map((index) => [index, null]));
+  let accountIndex = 0;
+  for (const account of humanAccounts) {
+    if (ownerEmails.has(accountIndex)) ownerEmails.set(accountIndex, account.email);
+    accountIndex += 1;
+  }
+  for (const [row, index] of ownerOf) row.owner = ownerEmails.get(index) ?? null;
 
   const credentials: CredentialRow[] = [];
   for (let index = 0; index < 12; index += 1) {
@@ -276,7 +313,12 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
     });
   };
 
-  const byAccountId = new Map(humanAccounts.map((account) => [account.accountId, account]));
+  // The accounts the findings below name, read in one pass.
+  const named = new Set<string>();
+  for (const person of terminatedPeople) if (person.metabaseAccountId !== null) named.add(person.metabaseAccountId);
+  for (const row of privileged) named.add(row.accountId);
+  const byAccountId = new Map<string, HumanAccountRow>();
+  for (const account of humanAccounts) if (named.has(account.accountId)) byAccountId.set(account.accountId, account);
   for (const person of terminatedPeople) {
     const account = person.metabaseAccountId === null ? undefined : byAccountId.get(person.metabaseAccountId);
     if (!account) continue;
@@ -382,7 +424,10 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
       { source: entraSourceId },
     );
   }
-  for (const account of humanAccounts.slice(0, Math.max(1, Math.floor(options.accounts / 500)))) {
+  let burstAccounts = 0;
+  for (const account of humanAccounts) {
+    if (burstAccounts >= Math.max(1, Math.floor(options.accounts / 500))) break;
+    burstAccounts += 1;
     const refs = evidence('entra-sign-in', 10 + Math.floor(random() * 5));
     addFinding('failed-sign-in-burst', account, `${refs.length} failed sign-ins within 10 minutes`, refs, { count: refs.length });
     addFinding('risky-sign-in', account, 'Sign-in rated high risk by Entra ID Protection', refs.slice(0, 1), { level: 'high' });
@@ -479,7 +524,6 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
   const notEvaluableLogins = withGap ? Math.round(logins * (36 / (91 * 24))) : 0;
 
   const controls = buildControlSections({ framework: frameworkCatalogue, rules: ruleCatalogue, ruleResults: rules, findings, sources });
-  const activeHumans = humanAccounts.filter((account) => account.active).length;
 
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -493,14 +537,14 @@ export function sampleReportModel(options: SampleModelOptions): ReportModel {
     sources,
     controls,
     rules,
-    findings,
+    findings: options.spool ? RowSpool.of(findings) : findings,
     populations: {
       humanAccounts,
       terminatedPeople,
       privileged,
-      privilegeChanges,
-      nonHuman,
-      credentials,
+      privilegeChanges: options.spool ? RowSpool.of(privilegeChanges) : privilegeChanges,
+      nonHuman: options.spool ? RowSpool.of(nonHuman) : nonHuman,
+      credentials: options.spool ? RowSpool.of(credentials) : credentials,
       reconciliation: [
         {
           population: 'humanAccounts',

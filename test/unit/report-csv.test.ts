@@ -47,7 +47,7 @@ describe('CSV rendering', () => {
     ]);
     const human = parse(files[0]!.content, { columns: true }) as Record<string, string>[];
     expect(human).toHaveLength(model.populations.humanAccounts.length);
-    expect(human[0]?.email).toBe(model.populations.humanAccounts[0]?.email);
+    expect(human[0]?.email).toBe([...model.populations.humanAccounts][0]?.email);
     const credentials = parse(files[5]!.content, { columns: true }) as Record<string, string>[];
     const hostile = credentials.find((row) => row.display_name?.includes('HYPERLINK'));
     expect(hostile?.display_name).toBe('\'=HYPERLINK("http://evil.example","click")');

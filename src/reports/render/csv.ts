@@ -29,26 +29,46 @@ export function csvCell(value: CsvCell): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-export function csvDocument(header: readonly string[], rows: Iterable<readonly CsvCell[]>): { content: string; rows: number } {
-  const lines = [header.map(csvCell).join(',')];
+/** Writes a CSV document to `sink` a line at a time; returns the number of rows. */
+export function writeCsv(header: readonly string[], rows: Iterable<readonly CsvCell[]>, sink: (piece: string) => void): number {
+  sink(`${header.map(csvCell).join(',')}\r\n`);
   let count = 0;
   for (const row of rows) {
-    lines.push(row.map(csvCell).join(','));
+    sink(`${row.map(csvCell).join(',')}\r\n`);
     count += 1;
   }
-  return { content: `${lines.join('\r\n')}\r\n`, rows: count };
+  return count;
 }
 
-function file(name: string, header: readonly string[], rows: Iterable<readonly CsvCell[]>): CsvFile {
-  const { content, rows: count } = csvDocument(header, rows);
-  return { name, content, rows: count };
+export function csvDocument(header: readonly string[], rows: Iterable<readonly CsvCell[]>): { content: string; rows: number } {
+  const lines: string[] = [];
+  const count = writeCsv(header, rows, (line) => lines.push(line));
+  return { content: lines.join(''), rows: count };
 }
 
-/** One file per population plus findings.csv, in a fixed order. */
-export function renderCsvFiles(model: ReportModel): CsvFile[] {
+/** A CSV file of the report before it is written: its header and its rows, produced as they are read. */
+export interface CsvTable {
+  /** File name suffix, e.g. `human-accounts.csv`. */
+  name: string;
+  header: readonly string[];
+  rows: Iterable<readonly CsvCell[]>;
+}
+
+/** Rows of `items` as `cells` gives them, one at a time (no copy of a large population). */
+function* rowsOf<T>(items: Iterable<T>, cells: (item: T) => readonly CsvCell[]): Iterable<readonly CsvCell[]> {
+  for (const item of items) yield cells(item);
+}
+
+/** One table per population plus findings.csv, in a fixed order. */
+export function csvTables(model: ReportModel): CsvTable[] {
   const p = model.populations;
+  const table = <T>(name: string, header: readonly string[], items: Iterable<T>, cells: (item: T) => readonly CsvCell[]): CsvTable => ({
+    name,
+    header,
+    rows: rowsOf(items, cells),
+  });
   return [
-    file(
+    table(
       'human-accounts.csv',
       [
         'metabase_source_id',
@@ -66,7 +86,8 @@ export function renderCsvFiles(model: ReportModel): CsvFile[] {
         'last_activity',
         'last_sign_in',
       ],
-      p.humanAccounts.map((r) => [
+      p.humanAccounts,
+      (r) => [
         r.metabaseSourceId,
         r.accountId,
         r.email,
@@ -81,9 +102,9 @@ export function renderCsvFiles(model: ReportModel): CsvFile[] {
         r.firstActivity,
         r.lastActivity,
         r.lastSignIn,
-      ]),
+      ],
     ),
-    file(
+    table(
       'terminated-people.csv',
       [
         'person_id',
@@ -96,7 +117,8 @@ export function renderCsvFiles(model: ReportModel): CsvFile[] {
         'last_activity',
         'removal_lag_hours',
       ],
-      p.terminatedPeople.map((r) => [
+      p.terminatedPeople,
+      (r) => [
         r.personId,
         r.upn,
         r.terminatedAt,
@@ -106,29 +128,36 @@ export function renderCsvFiles(model: ReportModel): CsvFile[] {
         r.metabaseAccountId,
         r.lastActivity,
         r.removalLagHours,
-      ]),
+      ],
     ),
-    file(
+    table(
       'privileged.csv',
       ['metabase_source_id', 'account_id', 'email', 'person_id', 'via_superuser', 'via_admin_group', 'justified'],
-      p.privileged.map((r) => [r.metabaseSourceId, r.accountId, r.email, r.personId, r.viaSuperuser, r.viaAdminGroup, r.justified]),
+      p.privileged,
+      (r) => [r.metabaseSourceId, r.accountId, r.email, r.personId, r.viaSuperuser, r.viaAdminGroup, r.justified],
     ),
-    file(
-      'privilege-changes.csv',
-      ['at', 'account_id', 'email', 'change', 'evidence'],
-      p.privilegeChanges.map((r) => [r.at, r.accountId, r.email, r.change, r.evidence]),
-    ),
-    file(
-      'non-human.csv',
-      ['metabase_source_id', 'account_id', 'email', 'kind', 'owner', 'last_use'],
-      p.nonHuman.map((r) => [r.metabaseSourceId, r.accountId, r.email, r.kind, r.owner, r.lastUse]),
-    ),
-    file(
+    table('privilege-changes.csv', ['at', 'account_id', 'email', 'change', 'evidence'], p.privilegeChanges, (r) => [
+      r.at,
+      r.accountId,
+      r.email,
+      r.change,
+      r.evidence,
+    ]),
+    table('non-human.csv', ['metabase_source_id', 'account_id', 'email', 'kind', 'owner', 'last_use'], p.nonHuman, (r) => [
+      r.metabaseSourceId,
+      r.accountId,
+      r.email,
+      r.kind,
+      r.owner,
+      r.lastUse,
+    ]),
+    table(
       'credentials.csv',
       ['credential_id', 'app_id', 'owner_kind', 'type', 'display_name', 'start', 'end', 'source'],
-      p.credentials.map((r) => [r.credentialId, r.appId, r.ownerKind, r.type, r.displayName, r.start, r.end, r.source]),
+      p.credentials,
+      (r) => [r.credentialId, r.appId, r.ownerKind, r.type, r.displayName, r.start, r.end, r.source],
     ),
-    file(
+    table(
       'findings.csv',
       [
         'finding_id',
@@ -146,7 +175,8 @@ export function renderCsvFiles(model: ReportModel): CsvFile[] {
         'evidence_count',
         'evidence',
       ],
-      model.findings.map((f) => [
+      model.findings,
+      (f) => [
         f.id,
         f.rule,
         f.severity,
@@ -162,7 +192,12 @@ export function renderCsvFiles(model: ReportModel): CsvFile[] {
         f.evidence.length,
         // Evidence as `source:id@at` joined by spaces: one cell an auditor can filter on.
         f.evidence.map((e) => `${e.source}:${e.id}${e.at ? `@${e.at}` : ''}`).join(' '),
-      ]),
+      ],
     ),
   ];
+}
+
+/** Every CSV file of the report as text (the API and the console serve one at a time). */
+export function renderCsvFiles(model: ReportModel): CsvFile[] {
+  return csvTables(model).map((table) => ({ name: table.name, ...csvDocument(table.header, table.rows) }));
 }

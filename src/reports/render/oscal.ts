@@ -52,6 +52,11 @@ export function subjectLabel(finding: Finding): string {
 }
 
 export function renderOscal(model: ReportModel): string {
+  return canonicalReportJson(oscalDocument(model));
+}
+
+/** The OSCAL assessment results of a signed model, as an object (its canonical JSON is the file). */
+export function oscalDocument(model: ReportModel): Record<string, unknown> {
   if (!model.integrity) throw new TypeError('OSCAL rendering needs a signed model (integrity missing)');
   const hash = model.integrity.contentSha256;
   const namespace = uuidV5(URL_NAMESPACE, `accesstrail:${hash}`);
@@ -200,5 +205,5 @@ export function renderOscal(model: ReportModel): string {
       },
     },
   };
-  return canonicalReportJson(document);
+  return document;
 }

@@ -15,9 +15,12 @@
 // real pass, which writes contents and "page N of M" from those figures. Both passes
 // page-break at the same places because every decision depends only on the model and
 // on font metrics. In the measuring pass, fixed-height table rows (the large
-// population appendices) are counted, not drawn, so it costs a fraction of the real
-// pass. Neither pass buffers pages (bufferPages off): pdfkit writes each finished page
-// to the stream, so memory stays flat however many accounts the appendices list.
+// population appendices) are counted, not read or drawn, so it costs a fraction of the
+// real pass. Neither pass buffers pages (bufferPages off), and both wait at every page
+// break of a table until the output has taken the finished pages (Pen.drain): without
+// that the whole document would sit in pdfkit's stream buffer until the last page was
+// drawn. A population kept on disk (RowSpool) is read a page at a time, so memory stays
+// flat however many accounts the appendices list (docs/scale.md, Reports/PDF).
 import { Writable } from 'node:stream';
 
 import PDFDocument from 'pdfkit';
@@ -25,7 +28,7 @@ import PDFDocument from 'pdfkit';
 import { canonicalReportJson } from '../../canonical-json.js';
 import type { ReportModel } from '../../model.js';
 import { periodLabel } from '../naming.js';
-import { createPen, type Doc, type Plan } from './pen.js';
+import { createPen, type Doc, type Pen, type Plan } from './pen.js';
 import { drawContents } from './sections/contents.js';
 import { drawControls } from './sections/controls.js';
 import { drawCover } from './sections/cover.js';
@@ -40,8 +43,8 @@ import { pdfText } from './text.js';
 
 export { pdfText } from './text.js';
 
-/** The parts of the document in reading order; each opens its own page(s). */
-const PARTS = [
+/** The parts of the document in reading order; each opens its own page(s). Those with tables are async (Pen.drain). */
+const PARTS: readonly ((pen: Pen) => void | Promise<void>)[] = [
   drawCover,
   drawContents,
   drawSummary,
@@ -92,7 +95,7 @@ function canonicalForRendering(signed: ReportModel): ReportModel {
   return { ...small, populations, findings };
 }
 
-function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promise<Plan> {
+async function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promise<Plan> {
   const integrity = model.integrity!;
   const doc: Doc = new PDFDocument({
     size: 'A4',
@@ -113,13 +116,20 @@ function renderPass(model: ReportModel, out: Writable, plan: Plan | null): Promi
   const done = new Promise<void>((resolve, reject) => {
     out.on('finish', resolve);
     out.on('error', reject);
+    out.on('close', () => reject(new Error('the PDF output closed before the document was complete')));
     doc.on('error', reject);
   });
+  // Awaited once the document is drawn; until then a failure must not count as unhandled.
+  done.catch(() => undefined);
   doc.pipe(out);
 
-  const pen = createPen(doc, model, plan);
-  for (const draw of PARTS) draw(pen);
+  const pen = createPen(doc, out, model, plan);
+  for (const draw of PARTS) {
+    await draw(pen);
+    await pen.drain();
+  }
 
   doc.end();
-  return done.then(() => ({ pages: pen.pages, totalPages: pen.pageNumber() }));
+  await done;
+  return { pages: pen.pages, totalPages: pen.pageNumber() };
 }

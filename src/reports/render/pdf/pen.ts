@@ -3,11 +3,13 @@
 // plus section bookkeeping (the page each section starts on, outline, named destinations).
 // In the measuring pass (no plan yet) the same calls move the cursor exactly as the real
 // pass does but skip what has no effect on layout.
-import type { ControlSection, ReportModel } from '../../model.js';
+import type { Writable } from 'node:stream';
+
+import type { ControlSection, ReportModel, Rows } from '../../model.js';
 import { drawPageFurniture } from './furniture.js';
 import { sectionsOf } from './sections.js';
 import { BOTTOM, COLOURS, CONTENT_WIDTH, type FontName, MARGIN, STATUS_TEXT } from './style.js';
-import { type Cell, type Column, drawTable, type TableOptions } from './table.js';
+import { drawTable, type Field, type TableOptions } from './table.js';
 import { pdfText } from './text.js';
 
 export type Doc = PDFKit.PDFDocument;
@@ -47,10 +49,32 @@ export interface Pen {
   bullet(text: string): void;
   labelValue(pairs: [string, string][], labelWidth?: number): void;
   statusBadge(status: ControlSection['status'], x: number, y: number): number;
-  table(columns: Column[], rows: Iterable<Cell[]>, options?: TableOptions): void;
+  /** A table of `rows` with one column per field (table.ts). */
+  table<T>(rows: Rows<T>, fields: readonly Field<T>[], options?: TableOptions): Promise<void>;
+  /**
+   * Waits until the output has taken what pdfkit wrote so far. pdfkit pushes each
+   * finished page into its readable side, and nothing moves on to the output before the
+   * event loop runs: drawn in one synchronous go, the whole document (14 MB in ~100-byte
+   * buffers at 100,000 accounts) would wait in memory until the end. Called at every page
+   * break of a table and after every part.
+   */
+  drain(): Promise<void>;
 }
 
-export function createPen(doc: Doc, model: ReportModel, plan: Plan | null): Pen {
+/** Resolves when `out` drains or closes (then there is nothing left to wait for). */
+function drainedOrClosed(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
+}
+
+export function createPen(doc: Doc, out: Writable, model: ReportModel, plan: Plan | null): Pen {
   const measuring = plan === null;
   const sections = new Map(sectionsOf(model).map((section) => [section.key, section]));
   const pages = new Map<string, number>();
@@ -186,6 +210,13 @@ export function createPen(doc: Doc, model: ReportModel, plan: Plan | null): Pen 
     return width;
   };
 
+  const drain = async () => {
+    while ((doc.readableLength > 0 || out.writableNeedDrain) && !out.destroyed) {
+      if (out.writableNeedDrain) await drainedOrClosed(out);
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
   const pen: Pen = {
     doc,
     model,
@@ -209,7 +240,8 @@ export function createPen(doc: Doc, model: ReportModel, plan: Plan | null): Pen 
     bullet,
     labelValue,
     statusBadge,
-    table: (columns, rows, options) => drawTable(pen, columns, rows, options),
+    table: (rows, fields, options) => drawTable(pen, rows, fields, options),
+    drain,
   };
   return pen;
 }

@@ -1,40 +1,50 @@
 // Tables: a shaded header row repeated on every page the table spans, zebra rows, cells
-// cut or wrapped to their column by font metrics.
+// cut or wrapped to their column by font metrics. Every table of the report is drawn
+// here, from its rows and one list of fields: each field is a column (header, width,
+// style) and the cell it shows of a row.
+import type { Rows } from '../../model.js';
 import type { Pen } from './pen.js';
 import { BOTTOM, COLOURS, CONTENT_WIDTH, type FontName, MARGIN } from './style.js';
 import { pdfText } from './text.js';
 
-export interface Column {
+/** A cell: one text, or several lines of it. */
+export type Cell = string | string[];
+
+export interface Field<T> {
   header: string;
   width: number;
+  cell: (row: T) => Cell;
   align?: 'left' | 'right';
   font?: FontName;
   /** Colour of a cell by its first line (status words). */
   colourOf?: (text: string) => string | undefined;
 }
 
-/** A cell: one text, or several lines of it. */
-export type Cell = string | string[];
-
 export interface TableOptions {
   size?: number;
+  /** Every row exactly this many lines high, cells cut to fit. */
   lines?: number;
+  /** Without `lines`: rows grow to their wrapped content, up to this many lines (6). */
   maxLines?: number;
+  /** What the table says when it has no rows. */
   empty?: string;
 }
 
+const PADDING = 3;
+
 /**
- * A table. With `lines` set, every row is exactly that many lines high and cells are
- * cut to fit, so the measuring pass can count rows without laying them out; without
- * it, rows grow to their wrapped content (up to `maxLines`). Rows are consumed one at a
- * time, so a generator keeps a large population out of memory.
+ * A table of `rows`, read one at a time (a population on disk is never loaded whole).
+ * With `lines` set, every row has the same height, so the measuring pass only counts
+ * the rows and never reads them; without it, rows grow to their wrapped content. At
+ * each page break the finished pages go to the output before the table goes on.
  */
-export function drawTable(pen: Pen, columns: Column[], rows: Iterable<Cell[]>, options: TableOptions = {}): void {
-  const { doc, measuring, setFont, newPage, ensureSpace, fit, wrap } = pen;
+export async function drawTable<T>(pen: Pen, rows: Rows<T>, fields: readonly Field<T>[], options: TableOptions = {}): Promise<void> {
+  const { doc, measuring, setFont, newPage, ensureSpace, fit, wrap, drain } = pen;
   const size = options.size ?? 7.5;
   const lineHeight = size * 1.28;
-  const padding = 3;
-  const headerHeight = lineHeight + padding * 2;
+  const headerHeight = lineHeight + PADDING * 2;
+  const maxLines = options.maxLines ?? 6;
+
   const drawHeader = () => {
     if (measuring) {
       doc.y += headerHeight;
@@ -44,68 +54,80 @@ export function drawTable(pen: Pen, columns: Column[], rows: Iterable<Cell[]>, o
     doc.rect(MARGIN.left, y, CONTENT_WIDTH, headerHeight).fill(COLOURS.headerFill);
     setFont('Helvetica-Bold', size);
     let x = MARGIN.left;
-    for (const column of columns) {
-      const label = fit(column.header, column.width - padding * 2);
-      const dx = column.align === 'right' ? column.width - padding - doc.widthOfString(label) : padding;
-      doc.text(label, x + dx, y + padding, { lineBreak: false });
-      x += column.width;
+    for (const field of fields) {
+      const label = fit(field.header, field.width - PADDING * 2);
+      const dx = field.align === 'right' ? field.width - PADDING - doc.widthOfString(label) : PADDING;
+      doc.text(label, x + dx, y + PADDING, { lineBreak: false });
+      x += field.width;
     }
     doc.y = y + headerHeight;
   };
-  ensureSpace(headerHeight + lineHeight * (options.lines ?? 1) + padding * 2);
-  drawHeader();
-  let index = 0;
-  for (const row of rows) {
-    let cellLines: string[][] | null = null;
-    let lineCount = options.lines ?? 1;
-    if (options.lines === undefined || !measuring) {
-      cellLines = row.map((cell, column) => {
-        const spec = columns[column]!;
-        doc.font(spec.font ?? 'Helvetica').fontSize(size);
-        const width = spec.width - padding * 2;
-        const parts = Array.isArray(cell) ? cell : [cell];
-        if (options.lines !== undefined) return parts.slice(0, options.lines).map((part) => fit(part, width));
-        return parts.flatMap((part) => wrap(part, width, options.maxLines ?? 6)).slice(0, options.maxLines ?? 6);
+
+  // The lines of each cell of a row, cut or wrapped to its column.
+  const layout = (row: T): string[][] =>
+    fields.map((field) => {
+      doc.font(field.font ?? 'Helvetica').fontSize(size);
+      const width = field.width - PADDING * 2;
+      const cell = field.cell(row);
+      const parts = Array.isArray(cell) ? cell : [cell];
+      if (options.lines !== undefined) return parts.slice(0, options.lines).map((part) => fit(part, width));
+      return parts.flatMap((part) => wrap(part, width, maxLines)).slice(0, maxLines);
+    });
+
+  const drawRow = (cellLines: string[][], y: number, height: number, index: number) => {
+    if (index % 2 === 1) doc.rect(MARGIN.left, y, CONTENT_WIDTH, height).fill(COLOURS.zebra);
+    let x = MARGIN.left;
+    cellLines.forEach((lines, column) => {
+      const field = fields[column]!;
+      const colour = field.colourOf?.(lines[0] ?? '');
+      doc
+        .font(colour ? 'Helvetica-Bold' : (field.font ?? 'Helvetica'))
+        .fontSize(size)
+        .fillColor(colour ?? COLOURS.text);
+      lines.forEach((line, lineIndex) => {
+        const dx = field.align === 'right' ? field.width - PADDING - doc.widthOfString(line) : PADDING;
+        doc.text(line, x + dx, y + PADDING + lineIndex * lineHeight, { lineBreak: false });
       });
-      if (options.lines === undefined) lineCount = Math.max(1, ...cellLines.map((lines) => lines.length));
-    }
-    const rowHeight = lineCount * lineHeight + padding * 2;
-    if (doc.y + rowHeight > BOTTOM) {
+      x += field.width;
+    });
+    doc
+      .moveTo(MARGIN.left, y + height)
+      .lineTo(MARGIN.left + CONTENT_WIDTH, y + height)
+      .lineWidth(0.25)
+      .strokeColor(COLOURS.rule)
+      .stroke();
+  };
+
+  // Places the next row (breaking the page first if it does not fit) and draws it.
+  let index = 0;
+  const place = async (lineCount: number, cellLines: string[][] | null) => {
+    const height = lineCount * lineHeight + PADDING * 2;
+    if (doc.y + height > BOTTOM) {
       newPage();
+      await drain();
       drawHeader();
     }
     const y = doc.y;
-    if (!measuring && cellLines) {
-      if (index % 2 === 1) doc.rect(MARGIN.left, y, CONTENT_WIDTH, rowHeight).fill(COLOURS.zebra);
-      let x = MARGIN.left;
-      cellLines.forEach((lines, column) => {
-        const spec = columns[column]!;
-        const colour = spec.colourOf?.(lines[0] ?? '');
-        doc
-          .font(colour ? 'Helvetica-Bold' : (spec.font ?? 'Helvetica'))
-          .fontSize(size)
-          .fillColor(colour ?? COLOURS.text);
-        lines.forEach((line, lineIndex) => {
-          const dx = spec.align === 'right' ? spec.width - padding - doc.widthOfString(line) : padding;
-          doc.text(line, x + dx, y + padding + lineIndex * lineHeight, { lineBreak: false });
-        });
-        x += spec.width;
-      });
-      doc
-        .moveTo(MARGIN.left, y + rowHeight)
-        .lineTo(MARGIN.left + CONTENT_WIDTH, y + rowHeight)
-        .lineWidth(0.25)
-        .strokeColor(COLOURS.rule)
-        .stroke();
-    }
-    doc.y = y + rowHeight;
+    if (cellLines) drawRow(cellLines, y, height, index);
+    doc.y = y + height;
     index += 1;
+  };
+
+  ensureSpace(headerHeight + lineHeight * (options.lines ?? 1) + PADDING * 2);
+  drawHeader();
+  if (measuring && options.lines !== undefined) {
+    for (let counted = 0; counted < rows.length; counted += 1) await place(options.lines, null);
+  } else {
+    for (const row of rows) {
+      const cellLines = layout(row);
+      await place(options.lines ?? Math.max(1, ...cellLines.map((lines) => lines.length)), measuring ? null : cellLines);
+    }
   }
   if (index === 0) {
     setFont('Helvetica-Oblique', size, COLOURS.muted);
     const y = doc.y;
-    doc.text(pdfText(options.empty ?? 'None.'), MARGIN.left + padding, y + padding, { lineBreak: false });
-    doc.y = y + lineHeight + padding * 2;
+    doc.text(pdfText(options.empty ?? 'None.'), MARGIN.left + PADDING, y + PADDING, { lineBreak: false });
+    doc.y = y + lineHeight + PADDING * 2;
   }
   doc.x = MARGIN.left;
   doc.y += 8;

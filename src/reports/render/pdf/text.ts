@@ -3,7 +3,10 @@
 // Standard PDF fonts encode WinAnsi only; anything else would print as garbage.
 const REPLACEMENTS: Record<string, string> = { '→': '->', '←': '<-', '≥': '>=', '≤': '<=', '✓': 'yes', '✗': 'no' };
 const WIN_ANSI_EXTRA = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
+// Most text (ids, e-mails, dates) is already printable WinAnsi: returned as it is.
+const PRINTABLE = /^[\x20-\x7e\xa0-\xff]*$/;
 export function pdfText(value: string): string {
+  if (PRINTABLE.test(value)) return value;
   let out = '';
   for (const char of value) {
     const code = char.codePointAt(0) ?? 0;
@@ -23,4 +26,9 @@ export function day(value: string | null | undefined): string {
 }
 export function count(value: number): string {
   return value.toLocaleString('en-GB');
+}
+
+/** A rule's parameters as `name<separator>value` texts, values as JSON. */
+export function parameterLines(parameters: Record<string, unknown>, separator: string): string[] {
+  return Object.entries(parameters).map(([name, value]) => `${name}${separator}${JSON.stringify(value)}`);
 }

@@ -1,14 +1,47 @@
 // One section per control: what was tested, over which population, the result, the rules behind it, and the exceptions with their evidence record ids.
 import type { Finding } from '../../../model.js';
+import { mapRows } from '../../../row-spool.js';
 import { subjectLabel } from '../../oscal.js';
 import type { Pen } from '../pen.js';
 import { COLOURS, CONTENT_WIDTH, MARGIN, STATUS_MEANING, STATUS_TEXT } from '../style.js';
-import { count, day, when } from '../text.js';
+import { count, day, parameterLines, when } from '../text.js';
 
-export function drawControls(pen: Pen): void {
+/** Who a finding is about: its subject, and the Metabase account when that is not already it. */
+function subjectLines(finding: Finding): string[] {
+  const subject = [subjectLabel(finding)];
+  if (finding.subject.metabaseAccountId && subject[0] !== finding.subject.metabaseAccountId)
+    subject.push(`account ${finding.subject.metabaseAccountId}`);
+  return subject;
+}
+
+/** Up to five evidence ids, grouped by source so each id gets a line of its own and stays whole. */
+function evidenceLines(finding: Finding): string[] {
+  const shown: string[] = [];
+  const bySource = new Map<string, string[]>();
+  for (const ref of finding.evidence) bySource.set(ref.source, [...(bySource.get(ref.source) ?? []), ref.id]);
+  let listed = 0;
+  for (const [source, ids] of bySource) {
+    if (listed >= 5) break;
+    shown.push(`${source} (${ids.length}):`);
+    for (const evidenceId of ids.slice(0, 5 - listed)) shown.push(evidenceId);
+    listed += Math.min(ids.length, 5 - listed);
+  }
+  if (finding.evidence.length > listed) shown.push(`and ${finding.evidence.length - listed} more (report JSON, findings.csv)`);
+  if (shown.length === 0) shown.push('(no event records: see the finding detail in the JSON)');
+  return shown;
+}
+
+export async function drawControls(pen: Pen): Promise<void> {
   const { doc, measuring, setFont, newPage, ensureSpace, heading, paragraph, bullet, labelValue, statusBadge, table, openSection, model } =
     pen;
-  const findingsById = new Map<string, Finding>(model.findings.map((finding) => [finding.id, finding]));
+  // Where each finding is, by id: the findings may be on disk, and are read one at a time.
+  const positionOf = new Map<string, number>();
+  let position = 0;
+  for (const finding of model.findings) positionOf.set(finding.id, position++);
+  const findingOf = (id: string): Finding | string => {
+    const at = positionOf.get(id);
+    return (at === undefined ? undefined : model.findings.at(at)) ?? id;
+  };
   const rulesById = new Map(model.rules.map((rule) => [rule.id, rule]));
   newPage();
   openSection('controls');
@@ -45,71 +78,52 @@ export function drawControls(pen: Pen): void {
     paragraph(`${STATUS_TEXT[control.status]}. ${STATUS_MEANING[control.status]}`);
     for (const reason of control.reasons) bullet(reason);
     heading('Rules behind this control', 2);
-    table(
+    await table(
+      control.rules.map((id) => rulesById.get(id) ?? id),
       [
-        { header: 'Rule', width: 125 },
-        { header: 'Severity', width: 50 },
-        { header: 'Status', width: 70 },
-        { header: 'Findings', width: 45, align: 'right' },
-        { header: 'Not judged', width: 50, align: 'right' },
-        { header: 'Reason / parameters', width: CONTENT_WIDTH - 340 },
+        { header: 'Rule', width: 125, cell: (rule) => (typeof rule === 'string' ? rule : rule.id) },
+        { header: 'Severity', width: 50, cell: (rule) => (typeof rule === 'string' ? '-' : rule.severity) },
+        { header: 'Status', width: 70, cell: (rule) => (typeof rule === 'string' ? 'not run' : rule.status) },
+        { header: 'Findings', width: 45, align: 'right', cell: (rule) => (typeof rule === 'string' ? '-' : count(rule.findingCount)) },
+        {
+          header: 'Not judged',
+          width: 50,
+          align: 'right',
+          cell: (rule) => (typeof rule === 'string' ? '-' : count(rule.notEvaluableCount)),
+        },
+        {
+          header: 'Reason / parameters',
+          width: CONTENT_WIDTH - 340,
+          cell: (rule) =>
+            typeof rule === 'string'
+              ? 'The rule was not evaluated for this period.'
+              : (rule.reason ?? (parameterLines(rule.parameters, '=').join(', ') || 'no parameters')),
+        },
       ],
-      control.rules.map((ruleId) => {
-        const rule = rulesById.get(ruleId);
-        if (!rule) return [ruleId, '-', 'not run', '-', '-', 'The rule was not evaluated for this period.'];
-        const parameters = Object.entries(rule.parameters)
-          .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
-          .join(', ');
-        return [
-          rule.id,
-          rule.severity,
-          rule.status,
-          count(rule.findingCount),
-          count(rule.notEvaluableCount),
-          rule.reason ?? (parameters || 'no parameters'),
-        ];
-      }),
       { maxLines: 4 },
     );
     heading(`Exceptions (${count(control.findingIds.length)})`, 2);
-    table(
+    await table(
+      // Read one at a time as the table draws them.
+      mapRows(control.findingIds, findingOf),
       [
-        { header: 'Finding', width: 90 },
-        { header: 'Subject', width: 130 },
-        { header: 'What was found', width: 110 },
-        { header: 'Evidence (source, record ids)', width: CONTENT_WIDTH - 330, font: 'Courier' },
+        { header: 'Finding', width: 90, cell: (f) => (typeof f === 'string' ? f : [f.rule, `${f.severity} · ${f.id}`]) },
+        { header: 'Subject', width: 130, cell: (f) => (typeof f === 'string' ? '-' : subjectLines(f)) },
+        {
+          header: 'What was found',
+          width: 110,
+          cell: (f) =>
+            typeof f === 'string'
+              ? 'finding missing from the report'
+              : [f.summary, f.firstSeen ? `${day(f.firstSeen)} to ${day(f.lastSeen)}` : ''],
+        },
+        {
+          header: 'Evidence (source, record ids)',
+          width: CONTENT_WIDTH - 330,
+          font: 'Courier',
+          cell: (f) => (typeof f === 'string' ? '-' : evidenceLines(f)),
+        },
       ],
-      (function* () {
-        for (const id of control.findingIds) {
-          const finding = findingsById.get(id);
-          if (!finding) {
-            yield [id, '-', 'finding missing from the report', '-'];
-            continue;
-          }
-          const subject = [subjectLabel(finding)];
-          if (finding.subject.metabaseAccountId && subject[0] !== finding.subject.metabaseAccountId)
-            subject.push(`account ${finding.subject.metabaseAccountId}`);
-          // Grouped by source so each id gets a line of its own and stays whole.
-          const shown: string[] = [];
-          const bySource = new Map<string, string[]>();
-          for (const ref of finding.evidence) bySource.set(ref.source, [...(bySource.get(ref.source) ?? []), ref.id]);
-          let listed = 0;
-          for (const [source, ids] of bySource) {
-            if (listed >= 5) break;
-            shown.push(`${source} (${ids.length}):`);
-            for (const evidenceId of ids.slice(0, 5 - listed)) shown.push(evidenceId);
-            listed += Math.min(ids.length, 5 - listed);
-          }
-          if (finding.evidence.length > listed) shown.push(`and ${finding.evidence.length - listed} more (report JSON, findings.csv)`);
-          if (shown.length === 0) shown.push('(no event records: see the finding detail in the JSON)');
-          yield [
-            [`${finding.rule}`, `${finding.severity} · ${finding.id}`],
-            subject,
-            [finding.summary, finding.firstSeen ? `${day(finding.firstSeen)} to ${day(finding.lastSeen)}` : ''],
-            shown,
-          ];
-        }
-      })(),
       { maxLines: 9, empty: 'No exceptions.' },
     );
   }

@@ -3,7 +3,7 @@ import type { Pen } from '../pen.js';
 import { CONTENT_WIDTH } from '../style.js';
 import { count, when } from '../text.js';
 
-export function drawCoverage(pen: Pen): void {
+export async function drawCoverage(pen: Pen): Promise<void> {
   const { newPage, heading, paragraph, bullet, labelValue, table, openSection, model } = pen;
   newPage();
   openSection('appendix-b');
@@ -19,29 +19,29 @@ export function drawCoverage(pen: Pen): void {
       ['Gaps in the period', source.gaps.length === 0 ? 'none' : `${source.gaps.length}`],
     ]);
     for (const note of source.notes) bullet(note);
-    table(
+    await table(
+      source.coverage,
       [
-        { header: 'Covered from', width: 150 },
-        { header: 'to', width: 150 },
-        { header: '', width: CONTENT_WIDTH - 300 },
+        { header: 'Covered from', width: 150, cell: (range) => when(range.from) },
+        { header: 'to', width: 150, cell: (range) => when(range.to) },
+        { header: '', width: CONTENT_WIDTH - 300, cell: () => 'collected completely' },
       ],
-      source.coverage.map((range) => [when(range.from), when(range.to), 'collected completely']),
       { lines: 1, size: 7.5, empty: 'No coverage recorded: nothing from this source can be relied on.' },
     );
     if (source.gaps.length > 0) {
-      table(
+      await table(
+        source.gaps,
         [
-          { header: 'Gap from', width: 150 },
-          { header: 'to', width: 150 },
-          { header: 'Hours', width: 60, align: 'right' },
-          { header: '', width: CONTENT_WIDTH - 360 },
+          { header: 'Gap from', width: 150, cell: (range) => when(range.from) },
+          { header: 'to', width: 150, cell: (range) => when(range.to) },
+          {
+            header: 'Hours',
+            width: 60,
+            align: 'right',
+            cell: (range) => ((Date.parse(range.to) - Date.parse(range.from)) / 3_600_000).toFixed(1),
+          },
+          { header: '', width: CONTENT_WIDTH - 360, cell: () => 'not collected' },
         ],
-        source.gaps.map((range) => [
-          when(range.from),
-          when(range.to),
-          ((Date.parse(range.to) - Date.parse(range.from)) / 3_600_000).toFixed(1),
-          'not collected',
-        ]),
         { lines: 1, size: 7.5 },
       );
     }

@@ -5,7 +5,7 @@ import type { Pen } from '../pen.js';
 import { COLOURS, CONTENT_WIDTH, STATUS_TEXT, statusColour } from '../style.js';
 import { count, when } from '../text.js';
 
-export function drawSummary(pen: Pen): void {
+export async function drawSummary(pen: Pen): Promise<void> {
   const { plan, newPage, heading, paragraph, table, openSection, model } = pen;
   newPage();
   openSection('summary');
@@ -19,43 +19,42 @@ export function drawSummary(pen: Pen): void {
       `The rules raised ${count(model.findings.length)} findings (${severityCounts.high} high, ${severityCounts.medium} medium, ${severityCounts.low} low) over ${count(model.populations.humanAccounts.length)} human Metabase accounts.`,
   );
   heading('Control status', 2);
-  table(
+  await table(
+    model.controls,
     [
-      { header: 'Control', width: 55 },
-      { header: 'Title', width: 250 },
-      { header: 'Status', width: 90, colourOf: statusColour },
-      { header: 'Findings', width: 50, align: 'right' },
-      { header: 'Page', width: CONTENT_WIDTH - 445, align: 'right' },
+      { header: 'Control', width: 55, cell: (control) => control.id },
+      { header: 'Title', width: 250, cell: (control) => control.title },
+      { header: 'Status', width: 90, colourOf: statusColour, cell: (control) => STATUS_TEXT[control.status] },
+      { header: 'Findings', width: 50, align: 'right', cell: (control) => count(control.findingIds.length) },
+      {
+        header: 'Page',
+        width: CONTENT_WIDTH - 445,
+        align: 'right',
+        cell: (control) => (plan ? String(plan.pages.get(`control:${control.id}`) ?? '') : ''),
+      },
     ],
-    model.controls.map((control) => [
-      control.id,
-      control.title,
-      STATUS_TEXT[control.status],
-      count(control.findingIds.length),
-      plan ? String(plan.pages.get(`control:${control.id}`) ?? '') : '',
-    ]),
     { lines: 1, size: 8.5 },
   );
   heading('Findings by severity', 2);
-  table(
+  await table(
+    ['high', 'medium', 'low'] as const,
     [
-      { header: 'Severity', width: 100 },
-      { header: 'Findings', width: 80, align: 'right' },
+      { header: 'Severity', width: 100, cell: (severity) => severity },
+      { header: 'Findings', width: 80, align: 'right', cell: (severity) => count(severityCounts[severity]) },
     ],
-    (['high', 'medium', 'low'] as const).map((severity) => [severity, count(severityCounts[severity])]),
     { lines: 1, size: 8.5 },
   );
   heading('Findings by rule', 2);
-  table(
+  await table(
+    model.rules,
     [
-      { header: 'Rule', width: 130 },
-      { header: 'Title', width: 150 },
-      { header: 'Severity', width: 50 },
-      { header: 'Status', width: 75, colourOf: statusColour },
-      { header: 'Findings', width: 50, align: 'right' },
-      { header: 'Not judged', width: CONTENT_WIDTH - 455, align: 'right' },
+      { header: 'Rule', width: 130, cell: (rule) => rule.id },
+      { header: 'Title', width: 150, cell: (rule) => rule.title },
+      { header: 'Severity', width: 50, cell: (rule) => rule.severity },
+      { header: 'Status', width: 75, colourOf: statusColour, cell: (rule) => rule.status },
+      { header: 'Findings', width: 50, align: 'right', cell: (rule) => count(rule.findingCount) },
+      { header: 'Not judged', width: CONTENT_WIDTH - 455, align: 'right', cell: (rule) => count(rule.notEvaluableCount) },
     ],
-    model.rules.map((rule) => [rule.id, rule.title, rule.severity, rule.status, count(rule.findingCount), count(rule.notEvaluableCount)]),
     { lines: 1, size: 8 },
   );
   paragraph(
