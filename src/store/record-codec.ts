@@ -46,7 +46,7 @@ function dictionary(format: number): Buffer {
 
 /** The JSON text of a record and its packed columns, as packRecord stores it. */
 export function packedJson(raw: unknown, columns: Record<string, unknown>, rawJson: string = JSON.stringify(raw ?? null)): string {
-  const present: Record<string, unknown> = {};
+  const present: Record<string, unknown> = Object.create(null) as Record<string, unknown>; // any name is a plain key
   for (const [name, value] of Object.entries(columns)) if (value !== null && value !== undefined) present[name] = value;
   return `[${rawJson},${JSON.stringify(present)}]`;
 }

@@ -86,6 +86,11 @@ const graphSignInBeta = {
   userType: 'member',
 };
 
+// deviceDetail as Graph sends it (HC `stable/model_devicedetail.go`), as JSON text.
+const graphDeviceDetail: unknown = JSON.parse(
+  '{"deviceId":"","displayName":"","operatingSystem":"Windows 10","browser":"Edge 126.0.0","isCompliant":false,"isManaged":false,"trustType":""}',
+);
+
 const graphSignIn = {
   id: '00000000-0000-0000-0000-000000000000',
   createdDateTime: '2026-01-01T00:00:00Z',
@@ -108,15 +113,7 @@ const graphSignIn = {
   resourceDisplayName: 'Microsoft Graph',
   resourceId: '00000003-0000-0000-c000-000000000000',
   status: { errorCode: 0, failureReason: null, additionalDetails: null },
-  deviceDetail: {
-    deviceId: '',
-    displayName: '',
-    operatingSystem: 'Windows 10',
-    browser: 'Edge 126.0.0',
-    isCompliant: false,
-    isManaged: false,
-    trustType: '',
-  },
+  deviceDetail: graphDeviceDetail,
   location: { city: '', state: '', countryOrRegion: '', geoCoordinates: { altitude: null, latitude: 0, longitude: 0 } },
   appliedConditionalAccessPolicies: [
     {
