@@ -122,9 +122,7 @@ export async function refuseArchivedPeriod(db: Kysely<Database>, period: { from:
     'CONFLICT',
     `the period ${period.from.toISOString()} → ${period.to.toISOString()} includes evidence archived out of the store: ${archived
       .map(describeArchive)
-      .join(
-        '; ',
-      )}. Load it back with \`accesstrail archive --restore <file>\` and build the report again (docs/operations.md, Evidence retention)`,
+      .join('; ')}. Restore those months from their archive files, then build the report again (docs/operations.md, Evidence retention)`,
     {
       details: {
         archives: archived.map((a) => ({

@@ -46,7 +46,15 @@ export function registerReport(program: Command): void {
         const report = await createReport(
           { db: store.db, config, logger },
           { framework: options.framework as 'soc2' | 'iso27001', period, formats, ...(options.out ? { outDir: options.out } : {}) },
-        );
+        ).catch((error: unknown) => {
+          // The service names the archives; the command says how to load them back here.
+          if (error instanceof AppError && error.code === 'CONFLICT' && Array.isArray(error.details?.['archives']))
+            throw new AppError('CONFLICT', `${error.message}: accesstrail archive --restore FILE`, {
+              cause: error,
+              details: error.details,
+            });
+          throw error;
+        });
         say(`report ${report.reportId}${report.model.provisional ? ' (provisional: the period has not ended)' : ''}`);
         say(`  content sha256 ${report.contentSha256}`);
         for (const file of report.files) say(`  ${file.format.padEnd(5)} ${file.path}  sha256 ${file.sha256}`);
