@@ -10,7 +10,15 @@ declare module 'autocannon' {
     latency: Histogram;
     throughput: Histogram;
     errors: number;
+    timeouts: number;
     non2xx: number;
+    '2xx': number;
+    '3xx': number;
+  }
+  export interface Request {
+    method?: string;
+    path: string;
+    headers?: Record<string, string>;
   }
   interface Options {
     url: string;
@@ -18,6 +26,8 @@ declare module 'autocannon' {
     duration?: number;
     pipelining?: number;
     headers?: Record<string, string>;
+    /** Each connection sends these in turn, from the first again after the last. */
+    requests?: Request[];
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;
