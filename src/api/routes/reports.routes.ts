@@ -22,6 +22,7 @@ import { loadTrustedPublicKeys, sha256Hex, verifySignedModel } from '../../repor
 import { bearerSecurity } from '../auth.js';
 import { errorResponses } from '../http-errors.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
+import { etagMatches, etagOf, sendServed, type ServedBody, servedBodyCache } from '../served-bodies.js';
 import { instant, isoRequired, type RouteOptions, sendRaw, toDate } from './context.js';
 
 let cachedSchema: Record<string, unknown> | undefined;
@@ -99,17 +100,6 @@ function quarter(label: string): { from: Date; to: Date } {
 /** At most this many bytes of served report bodies are kept in memory (a 20,000-account
  *  report is ~20 MB; a body over a quarter of it is not kept). */
 const SERVED_CACHE_BYTES = 64 * 1024 * 1024;
-
-function etagOf(sha256: string): string {
-  return `"${sha256}"`;
-}
-
-/** If-None-Match: `*` or a list of entity tags; a weak tag (W/"…") matches by its value
- *  (RFC 9110 13.1.2 compares weakly for If-None-Match). */
-function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true;
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
-}
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
 
@@ -227,30 +217,11 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     return { model: stored.content as ReportModel, storedSha256: stored.contentSha256 };
   }
 
-  /** The report's JSON as stored: the canonical JSON of the signed model, written to the
-   *  row on its first read (migration 0011) and sent as those bytes from then on, with
-   *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
-   *  the body. Canonical JSON is what the content hash and signature are defined over,
-   *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
-  // Served bodies kept in memory by report id, each with the hash it was stored with:
-  // a report row never changes, so a body whose row still names the same hash is the
-  // stored bytes; every request still reads the row's hash (a deleted or replaced
-  // report is never served from here). Bounded by bytes, least recently used out first.
-  const served = new Map<string, { sha256: string; body: Buffer }>();
-  let servedBytes = 0;
-  function remember(id: string, sha256: string, body: Buffer): void {
-    if (body.length > SERVED_CACHE_BYTES / 4) return;
-    const previous = served.get(id);
-    if (previous) servedBytes -= previous.body.length;
-    served.delete(id);
-    served.set(id, { sha256, body });
-    servedBytes += body.length;
-    for (const [oldest, entry] of served) {
-      if (servedBytes <= SERVED_CACHE_BYTES) break;
-      served.delete(oldest);
-      servedBytes -= entry.body.length;
-    }
-  }
+  // Served bodies kept in memory by report id, each with the tag of the hash it was
+  // stored with: a report row never changes, so a body whose row still names the same
+  // hash is the stored bytes; every request still reads the row's hash (a deleted or
+  // replaced report is never served from here).
+  const served = servedBodyCache<ServedBody>(SERVED_CACHE_BYTES);
 
   /** The report's JSON as stored: the canonical JSON of the signed model, written to the
    *  row on its first read (migration 0011) and sent as those bytes from then on, with
@@ -262,12 +233,9 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     if (!tagged) throw new AppError('NOT_FOUND', `no report with id ${id}`);
     if (tagged.sha256 !== null) {
       const etag = etagOf(tagged.sha256);
-      if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) return reply.status(304).header('etag', etag).send();
+      if (etagMatches(ifNoneMatch, etag)) return reply.status(304).header('etag', etag).send();
       const cached = served.get(id);
-      if (cached && cached.sha256 === tagged.sha256) {
-        remember(id, cached.sha256, cached.body);
-        return reply.type('application/json; charset=utf-8').header('etag', etag).send(cached.body);
-      }
+      if (cached?.etag === etag) return sendServed(reply, cached, undefined);
     }
     let stored = await reads.reportJson(id);
     if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
@@ -279,9 +247,9 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
       stored = await reads.reportJson(id);
       if (!stored?.json || !stored.sha256) throw new AppError('NOT_FOUND', `no report with id ${id}`);
     }
-    const body = Buffer.from(stored.json, 'utf8');
-    remember(id, stored.sha256, body);
-    return reply.type('application/json; charset=utf-8').header('etag', etagOf(stored.sha256)).send(body);
+    const body: ServedBody = { etag: etagOf(stored.sha256), body: Buffer.from(stored.json, 'utf8') };
+    served.set(id, body);
+    return sendServed(reply, body, undefined);
   }
 
   app.get(
