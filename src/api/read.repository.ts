@@ -41,6 +41,8 @@ export const FINDING_COLUMNS = [
   'evidence',
 ] as const;
 
+const COLLECTION_RUN_COLUMNS = ['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error'] as const;
+
 /** A timestamptz as JavaScript's toISOString writes it (milliseconds, truncated as the
  *  driver's Date truncates microseconds; UTC with Z), as a JSON string or null. */
 function isoJson(expression: RawBuilder<unknown>): RawBuilder<string> {
@@ -249,11 +251,12 @@ export function createReadRepository(db: Kysely<Database>) {
     },
 
     async collectionRun(id: number) {
-      return db
-        .selectFrom('collection_run')
-        .select(['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error'])
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return db.selectFrom('collection_run').select(COLLECTION_RUN_COLUMNS).where('id', '=', id).executeTakeFirst();
+    },
+
+    /** The latest collection runs, newest first. */
+    async collectionRuns(limit: number) {
+      return db.selectFrom('collection_run').select(COLLECTION_RUN_COLUMNS).orderBy('id', 'desc').limit(limit).execute();
     },
 
     /** The streams each source has ever recorded coverage for (the inventory answers per

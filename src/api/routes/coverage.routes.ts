@@ -7,8 +7,7 @@ import { z } from 'zod';
 import { loadInventory } from '../../correlation/inventory.js';
 import { gapsIn } from '../../store/collection.repository.js';
 import { readFreshness } from '../../store/freshness.repository.js';
-import { bearerSecurity } from '../auth.js';
-import { errorResponses } from '../http-errors.js';
+import { bearerRoute } from '../auth.js';
 import type { RouteOptions } from './context.js';
 
 const GAP_WINDOW_DAYS = 90;
@@ -19,43 +18,38 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
 
   app.get(
     '/coverage',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['coverage'],
-        summary: `per source and stream: merged coverage windows and the gaps in the last ${GAP_WINDOW_DAYS} days`,
-        security: bearerSecurity,
-        response: {
-          200: z.object({
-            asOf: z.string(),
-            gapWindow: range,
-            sources: z.array(
-              z.object({
-                sourceId: z.string(),
-                kind: z.enum(['entra', 'metabase']),
-                streams: z.array(
-                  z.object({
-                    stream: z.string(),
-                    coverage: z.array(range),
-                    gaps: z.array(range),
-                    freshness: z
-                      .object({
-                        lastCoveredTo: z.string(),
-                        retentionDays: z.number().nullable(),
-                        expiresAt: z.string().nullable().describe('when the upstream starts deleting events not yet archived'),
-                        daysLeft: z.number().nullable(),
-                        status: z.enum(['fresh', 'expiring', 'lost']),
-                      })
-                      .nullable(),
-                  }),
-                ),
-              }),
-            ),
-          }),
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'reports:read', {
+      tags: ['coverage'],
+      summary: `per source and stream: merged coverage windows and the gaps in the last ${GAP_WINDOW_DAYS} days`,
+      response: {
+        200: z.object({
+          asOf: z.string(),
+          gapWindow: range,
+          sources: z.array(
+            z.object({
+              sourceId: z.string(),
+              kind: z.enum(['entra', 'metabase']),
+              streams: z.array(
+                z.object({
+                  stream: z.string(),
+                  coverage: z.array(range),
+                  gaps: z.array(range),
+                  freshness: z
+                    .object({
+                      lastCoveredTo: z.string(),
+                      retentionDays: z.number().nullable(),
+                      expiresAt: z.string().nullable().describe('when the upstream starts deleting events not yet archived'),
+                      daysLeft: z.number().nullable(),
+                      status: z.enum(['fresh', 'expiring', 'lost']),
+                    })
+                    .nullable(),
+                }),
+              ),
+            }),
+          ),
+        }),
       },
-    },
+    }),
     async () => {
       const db = context.store.db;
       const asOf = context.now();

@@ -4,8 +4,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
-import { bearerSecurity } from '../auth.js';
-import { errorResponses } from '../http-errors.js';
+import { bearerRoute } from '../auth.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
 import type { ReadRepository } from '../read.repository.js';
 import { sendServed, type ServedBody, servedBody, servedBodyCache } from '../served-bodies.js';
@@ -70,35 +69,30 @@ export const findingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
 
   app.get(
     '/findings',
-    {
-      onRequest: auth.requireScope('findings:read'),
-      schema: {
-        tags: ['findings'],
-        summary: 'findings of the latest successful correlation run, by id',
-        description: 'from/to filter on lastSeen, as [from, to).',
-        security: bearerSecurity,
-        querystring: z
-          .strictObject({
-            rule: z
-              .string()
-              .regex(/^[a-z][a-z-]*$/, 'must be a rule id such as sso-bypass')
-              .optional(),
-            severity: z.enum(['high', 'medium', 'low']).optional(),
-            person: z.string().min(1).max(200).optional().describe('Entra object id of the person'),
-            from: instant.optional(),
-            to: instant.optional(),
-            ...pageQuery,
-          })
-          .refine((query) => !(query.from && query.to) || toDate(query.from).getTime() < toDate(query.to).getTime(), {
-            path: ['to'],
-            message: 'must be later than from',
-          }),
-        response: {
-          200: z.object({ correlationRunId: z.number().nullable(), items: z.array(findingSchema), ...pageShape }),
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'findings:read', {
+      tags: ['findings'],
+      summary: 'findings of the latest successful correlation run, by id',
+      description: 'from/to filter on lastSeen, as [from, to).',
+      querystring: z
+        .strictObject({
+          rule: z
+            .string()
+            .regex(/^[a-z][a-z-]*$/, 'must be a rule id such as sso-bypass')
+            .optional(),
+          severity: z.enum(['high', 'medium', 'low']).optional(),
+          person: z.string().min(1).max(200).optional().describe('Entra object id of the person'),
+          from: instant.optional(),
+          to: instant.optional(),
+          ...pageQuery,
+        })
+        .refine((query) => !(query.from && query.to) || toDate(query.from).getTime() < toDate(query.to).getTime(), {
+          path: ['to'],
+          message: 'must be later than from',
+        }),
+      response: {
+        200: z.object({ correlationRunId: z.number().nullable(), items: z.array(findingSchema), ...pageShape }),
       },
-    },
+    }),
     async (request, reply) => {
       const query = request.query;
       const after = query.cursor ? (decodeCursor(query.cursor, ['string'])[0] as string) : undefined;

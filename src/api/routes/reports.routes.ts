@@ -19,8 +19,7 @@ import { renderOscal } from '../../reports/render/oscal.js';
 import { renderPdf } from '../../reports/render/pdf/index.js';
 import { createReport } from '../../reports/service.js';
 import { loadTrustedPublicKeys, sha256Hex, verifySignedModel } from '../../reports/signing.js';
-import { bearerSecurity } from '../auth.js';
-import { errorResponses } from '../http-errors.js';
+import { bearerRoute } from '../auth.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
 import { etagMatches, etagOf, sendServed, type ServedBody, servedBodyCache } from '../served-bodies.js';
 import { instant, isoRequired, type RouteOptions, sendRaw, toDate } from './context.js';
@@ -116,101 +115,6 @@ function renderingOf(format: Rendering | undefined, accept: string | undefined):
 export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { context }) => {
   const { auth, reads } = context;
 
-  // The JSON Schema of the report document (reports/report.schema.json), so a GRC tool
-  // can validate what it downloads.
-  app.get(
-    '/schemas/report',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['reports'],
-        summary: 'the JSON Schema of the report document',
-        security: bearerSecurity,
-        response: { 200: z.looseObject({}), ...errorResponses },
-      },
-    },
-    async () => reportJsonSchema(),
-  );
-
-  app.get(
-    '/reports',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['reports'],
-        summary: 'stored reports, newest first',
-        security: bearerSecurity,
-        querystring: z.strictObject({ ...pageQuery }),
-        response: { 200: z.object({ items: z.array(reportSummary), ...pageShape }), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const { limit, cursor } = request.query;
-      const after = cursor ? decodeCursor(cursor, ['string', 'string']) : undefined;
-      const rows = await reads.listReports(
-        limit + 1,
-        after ? { generatedAt: new Date(after[0] as string), id: after[1] as string } : undefined,
-      );
-      const result = page(rows, limit, (row) => [isoRequired(row.generated_at), row.id]);
-      return {
-        items: result.items.map((row) => ({
-          id: row.id,
-          framework: row.framework,
-          period: { from: isoRequired(row.period_from), to: isoRequired(row.period_to) },
-          asOf: isoRequired(row.as_of),
-          generatedAt: isoRequired(row.generated_at),
-          provisional: row.provisional,
-          contentSha256: row.content_sha256,
-        })),
-        nextCursor: result.nextCursor,
-      };
-    },
-  );
-
-  app.post(
-    '/reports',
-    {
-      onRequest: auth.requireScope('reports:write'),
-      schema: {
-        tags: ['reports'],
-        summary: 'build, sign and store a report',
-        security: bearerSecurity,
-        body: createReportBody,
-        response: {
-          201: z.object({
-            id: z.string(),
-            framework: z.string(),
-            period: z.object({ from: z.string(), to: z.string() }),
-            contentSha256: z.string(),
-            files: z.array(z.object({ format: z.string(), name: z.string(), sha256: z.string(), bytes: z.number() })),
-          }),
-          ...errorResponses,
-        },
-      },
-    },
-    async (request, reply) => {
-      const body = request.body;
-      const period = body.period ? quarter(body.period) : { from: toDate(body.from as string), to: toDate(body.to as string) };
-      const created = await createReport(
-        { db: context.store.db, config: context.config, logger: context.logger, now: context.now },
-        { framework: body.framework, period, formats: body.formats ?? ['json'] },
-      );
-      reply.status(201).header('location', `/v1/reports/${encodeURIComponent(created.reportId)}`);
-      return {
-        id: created.reportId,
-        framework: created.model.framework,
-        period: created.model.period,
-        contentSha256: created.contentSha256,
-        files: created.files.map((file) => ({
-          format: file.format,
-          name: path.basename(file.path),
-          sha256: file.sha256,
-          bytes: file.bytes,
-        })),
-      };
-    },
-  );
-
   async function loadModel(id: string): Promise<{ model: ReportModel; storedSha256: string }> {
     const stored = await reads.reportContent(id);
     if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
@@ -252,27 +156,105 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     return sendServed(reply, body, undefined);
   }
 
+  // The JSON Schema of the report document (reports/report.schema.json), so a GRC tool
+  // can validate what it downloads.
+  app.get(
+    '/schemas/report',
+    bearerRoute(auth, 'reports:read', {
+      tags: ['reports'],
+      summary: 'the JSON Schema of the report document',
+      response: { 200: z.looseObject({}) },
+    }),
+    async () => reportJsonSchema(),
+  );
+
+  app.get(
+    '/reports',
+    bearerRoute(auth, 'reports:read', {
+      tags: ['reports'],
+      summary: 'stored reports, newest first',
+      querystring: z.strictObject({ ...pageQuery }),
+      response: { 200: z.object({ items: z.array(reportSummary), ...pageShape }) },
+    }),
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const after = cursor ? decodeCursor(cursor, ['string', 'string']) : undefined;
+      const rows = await reads.listReports(
+        limit + 1,
+        after ? { generatedAt: new Date(after[0] as string), id: after[1] as string } : undefined,
+      );
+      const result = page(rows, limit, (row) => [isoRequired(row.generated_at), row.id]);
+      return {
+        items: result.items.map((row) => ({
+          id: row.id,
+          framework: row.framework,
+          period: { from: isoRequired(row.period_from), to: isoRequired(row.period_to) },
+          asOf: isoRequired(row.as_of),
+          generatedAt: isoRequired(row.generated_at),
+          provisional: row.provisional,
+          contentSha256: row.content_sha256,
+        })),
+        nextCursor: result.nextCursor,
+      };
+    },
+  );
+
+  app.post(
+    '/reports',
+    bearerRoute(auth, 'reports:write', {
+      tags: ['reports'],
+      summary: 'build, sign and store a report',
+      body: createReportBody,
+      response: {
+        201: z.object({
+          id: z.string(),
+          framework: z.string(),
+          period: z.object({ from: z.string(), to: z.string() }),
+          contentSha256: z.string(),
+          files: z.array(z.object({ format: z.string(), name: z.string(), sha256: z.string(), bytes: z.number() })),
+        }),
+      },
+    }),
+    async (request, reply) => {
+      const body = request.body;
+      const period = body.period ? quarter(body.period) : { from: toDate(body.from as string), to: toDate(body.to as string) };
+      const created = await createReport(
+        { db: context.store.db, config: context.config, logger: context.logger, now: context.now },
+        { framework: body.framework, period, formats: body.formats ?? ['json'] },
+      );
+      reply.status(201).header('location', `/v1/reports/${encodeURIComponent(created.reportId)}`);
+      return {
+        id: created.reportId,
+        framework: created.model.framework,
+        period: created.model.period,
+        contentSha256: created.contentSha256,
+        files: created.files.map((file) => ({
+          format: file.format,
+          name: path.basename(file.path),
+          sha256: file.sha256,
+          bytes: file.bytes,
+        })),
+      };
+    },
+  );
+
   app.get(
     '/reports/:id',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['reports'],
-        summary: 'a stored report: JSON by default; Accept: application/pdf or text/csv, or ?format=, for the others',
-        description:
-          'CSV returns findings.csv, or the population named by ?population= (human-accounts, terminated-people, privileged, privilege-changes, non-human, credentials). OSCAL is an assessment-results document.',
-        security: bearerSecurity,
-        params: idParams,
-        querystring: z.strictObject({
-          format: z.enum(['json', 'pdf', 'csv', 'oscal']).optional(),
-          population: z
-            .string()
-            .regex(/^[a-z][a-z-]*$/, 'must be a population name such as human-accounts')
-            .optional(),
-        }),
-        response: { 200: reportDocument, ...errorResponses },
-      },
-    },
+    bearerRoute(auth, 'reports:read', {
+      tags: ['reports'],
+      summary: 'a stored report: JSON by default; Accept: application/pdf or text/csv, or ?format=, for the others',
+      description:
+        'CSV returns findings.csv, or the population named by ?population= (human-accounts, terminated-people, privileged, privilege-changes, non-human, credentials). OSCAL is an assessment-results document.',
+      params: idParams,
+      querystring: z.strictObject({
+        format: z.enum(['json', 'pdf', 'csv', 'oscal']).optional(),
+        population: z
+          .string()
+          .regex(/^[a-z][a-z-]*$/, 'must be a population name such as human-accounts')
+          .optional(),
+      }),
+      response: { 200: reportDocument },
+    }),
     async (request, reply) => {
       const rendering = renderingOf(request.query.format, request.headers.accept);
       // The representation depends on Accept (JSON, PDF, CSV): caches must key on it.
@@ -307,25 +289,20 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
 
   app.get(
     '/reports/:id/verify',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['reports'],
-        summary: "checks the stored report's content hash and signature against the trusted public keys",
-        security: bearerSecurity,
-        params: idParams,
-        response: {
-          200: z.object({
-            id: z.string(),
-            ok: z.boolean(),
-            reasons: z.array(z.string()),
-            contentSha256: z.string().nullable(),
-            keyId: z.string().nullable(),
-          }),
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'reports:read', {
+      tags: ['reports'],
+      summary: "checks the stored report's content hash and signature against the trusted public keys",
+      params: idParams,
+      response: {
+        200: z.object({
+          id: z.string(),
+          ok: z.boolean(),
+          reasons: z.array(z.string()),
+          contentSha256: z.string().nullable(),
+          keyId: z.string().nullable(),
+        }),
       },
-    },
+    }),
     async (request) => {
       const { model, storedSha256 } = await loadModel(request.params.id);
       const result = verifySignedModel(model, loadTrustedPublicKeys(context.config.dataDir));
