@@ -10,6 +10,7 @@ import { z } from 'zod';
 
 import { createReadRepository } from '../../src/api/read.repository.js';
 import { findingSchema, toFinding } from '../../src/api/routes/findings.routes.js';
+import { insertCorrelationRun } from '../support/factories.js';
 import { type ApiFixture, bearer, openApiFixture } from './api-helpers.js';
 
 const pageSchema = z.object({ correlationRunId: z.number().nullable(), items: z.array(findingSchema), nextCursor: z.string().nullable() });
@@ -21,23 +22,7 @@ describe('GET /v1/findings as stored JSON', () => {
   let key: string;
   let runId: number;
 
-  async function succeededRun(finishedAt: string): Promise<number> {
-    const row = await f.store.db
-      .insertInto('correlation_run')
-      .values({
-        period_from: '2026-04-01T00:00:00Z',
-        period_to: '2026-07-01T00:00:00Z',
-        as_of: '2026-07-01T00:00:00Z',
-        parameters: '{}',
-        status: 'succeeded',
-        finished_at: finishedAt,
-        summary: '{}',
-        purpose: 'current',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return row.id;
-  }
+  const succeededRun = (finishedAt: string) => insertCorrelationRun(f.store.db, { finishedAt });
 
   const evidenceVariants: unknown[] = [
     [{ source: 'metabase-login', id: 'login-1', at: '2026-04-02T00:00:00.000Z' }],
