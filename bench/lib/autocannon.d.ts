@@ -19,6 +19,8 @@ declare module 'autocannon' {
     method?: string;
     path: string;
     headers?: Record<string, string>;
+    /** Called before each send of this request; returns the request to send. */
+    setupRequest?: (request: Request) => Request;
   }
   interface Options {
     url: string;
