@@ -10,7 +10,17 @@ declare module 'autocannon' {
     latency: Histogram;
     throughput: Histogram;
     errors: number;
+    timeouts: number;
     non2xx: number;
+    '2xx': number;
+    '3xx': number;
+  }
+  export interface Request {
+    method?: string;
+    path: string;
+    headers?: Record<string, string>;
+    /** Called before each send of this request; returns the request to send. */
+    setupRequest?: (request: Request) => Request;
   }
   interface Options {
     url: string;
@@ -18,6 +28,8 @@ declare module 'autocannon' {
     duration?: number;
     pipelining?: number;
     headers?: Record<string, string>;
+    /** Each connection sends these in turn, from the first again after the last. */
+    requests?: Request[];
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;

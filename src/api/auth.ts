@@ -14,7 +14,7 @@ import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config.js';
 import { type ApiKeyInfo, type ApiKeyRepository, type ApiScope, hasScope } from './api-keys.js';
 import { tenantIssuer, tenantKeySet } from './entra-keys.js';
-import { sendError } from './http-errors.js';
+import { errorResponses, sendError } from './http-errors.js';
 import { requiresAuth } from './input-guard.js';
 
 declare module 'fastify' {
@@ -148,3 +148,13 @@ export function createAuth(keys: ApiKeyRepository, now: () => Date, entra?: Entr
 }
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** The options of a route behind a bearer credential with `scope`: authentication before
+ *  anything is parsed (onRequest), the OpenAPI security requirement, and the error
+ *  responses every such route can answer with beside the route's own. */
+export function bearerRoute<S extends { response: Record<number, unknown> }>(auth: Auth, scope: ApiScope, schema: S) {
+  return {
+    onRequest: auth.requireScope(scope),
+    schema: { ...schema, security: bearerSecurity, response: { ...schema.response, ...errorResponses } },
+  };
+}

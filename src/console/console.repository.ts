@@ -1,9 +1,9 @@
 // The console's own reads, beside src/api/read.repository.ts (which it reuses for
 // reports, findings lists, accounts and people). Route handlers hold no SQL; what they
 // need and the API does not lives here.
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 
-import { createReadRepository } from '../api/read.repository.js';
+import { createReadRepository, FINDING_COLUMNS } from '../api/read.repository.js';
 import { loadInventory } from '../correlation/inventory.js';
 import { gapsIn, type TimeRange } from '../store/collection.repository.js';
 import { storedRaw } from '../store/record-codec.js';
@@ -52,17 +52,6 @@ export interface StreamCoverage {
   gaps: TimeRange[];
 }
 
-/** The console's minimal freshness reading (the jobs helper writes the shared
- *  src/store/freshness.repository.ts at the same time; the lead unifies them): per
- *  source and stream, the newest instant collected completely and when that was recorded. */
-export interface ConsoleFreshness {
-  sourceId: string;
-  stream: string;
-  coveredTo: Date | null;
-  recordedAt: Date | null;
-  oldestAvailableAt: Date | null;
-}
-
 export interface TimelineEvent {
   lane: 'entra' | 'metabase';
   at: Date;
@@ -71,30 +60,33 @@ export interface TimelineEvent {
   id: string;
 }
 
+type EventTable = 'entra_sign_in' | 'metabase_login' | 'metabase_query_execution';
+
+/** The newest `limit` events of a query whose occurred_at lies in [from, to). */
+function newestIn(range: TimeRange, limit: number) {
+  return <O>(query: SelectQueryBuilder<Database, EventTable, O>): SelectQueryBuilder<Database, EventTable, O> =>
+    query.where('occurred_at', '>=', range.from).where('occurred_at', '<', range.to).orderBy('occurred_at', 'desc').limit(limit);
+}
+
+function timelineEvent(
+  lane: TimelineEvent['lane'],
+  row: { upstream_id: string; occurred_at: Date | string },
+  what: string,
+  ok: boolean,
+): TimelineEvent {
+  return { lane, at: new Date(row.occurred_at), what, ok, id: row.upstream_id };
+}
+
 export function createConsoleRepository(
   db: Kysely<Database>,
   options: { metabaseAppIds: readonly string[]; adminGroupIds: readonly string[] },
 ) {
   return {
+    /** One finding of a run, with its internal detail (the console's finding page shows it). */
     async findingById(runId: number, id: string) {
       return db
         .selectFrom('finding')
-        .select([
-          'id',
-          'rule',
-          'severity',
-          'person_id',
-          'upn',
-          'account_id',
-          'email',
-          'credential_id',
-          'subject_source',
-          'summary',
-          'first_seen',
-          'last_seen',
-          'evidence',
-          'detail',
-        ])
+        .select([...FINDING_COLUMNS, 'detail'])
         .where('run_id', '=', runId)
         .where('id', '=', id)
         .executeTakeFirst();
@@ -200,66 +192,37 @@ export function createConsoleRepository(
         .selectFrom('entra_sign_in')
         .select(['upstream_id', 'occurred_at', 'app_id', 'error_code', 'raw', 'raw_packed'])
         .where('user_id', '=', personId)
-        .where('occurred_at', '>=', range.from)
-        .where('occurred_at', '<', range.to)
-        .orderBy('occurred_at', 'desc')
-        .limit(limit)
+        .$call(newestIn(range, limit))
         .execute();
-      const events: TimelineEvent[] = signIns.map((s) => ({
-        lane: 'entra',
-        at: new Date(s.occurred_at),
-        what: `sign-in to ${appDisplayName(storedRaw(s)) ?? s.app_id ?? 'an application'}${s.error_code ? ` failed (error ${s.error_code})` : ''}`,
-        ok: !s.error_code,
-        id: s.upstream_id,
-      }));
+      const events = signIns.map((s) =>
+        timelineEvent(
+          'entra',
+          s,
+          `sign-in to ${appDisplayName(storedRaw(s)) ?? s.app_id ?? 'an application'}${s.error_code ? ` failed (error ${s.error_code})` : ''}`,
+          !s.error_code,
+        ),
+      );
       for (const account of accounts) {
         const logins = await db
           .selectFrom('metabase_login')
           .select(['upstream_id', 'occurred_at'])
           .where('source_id', '=', account.sourceId)
           .where('user_id', '=', account.accountId)
-          .where('occurred_at', '>=', range.from)
-          .where('occurred_at', '<', range.to)
-          .orderBy('occurred_at', 'desc')
-          .limit(limit)
+          .$call(newestIn(range, limit))
           .execute();
-        for (const l of logins)
-          events.push({
-            lane: 'metabase',
-            at: new Date(l.occurred_at),
-            what: `Metabase login (account ${account.accountId})`,
-            ok: true,
-            id: l.upstream_id,
-          });
         const queries = await db
           .selectFrom('metabase_query_execution')
           .select(['upstream_id', 'occurred_at', 'context', 'has_error'])
           .where('source_id', '=', account.sourceId)
           .where('executor_id', '=', account.accountId)
-          .where('occurred_at', '>=', range.from)
-          .where('occurred_at', '<', range.to)
-          .orderBy('occurred_at', 'desc')
-          .limit(limit)
+          .$call(newestIn(range, limit))
           .execute();
-        for (const q of queries)
-          events.push({
-            lane: 'metabase',
-            at: new Date(q.occurred_at),
-            what: `query${q.context ? ` (${q.context})` : ''}`,
-            ok: q.has_error !== true,
-            id: q.upstream_id,
-          });
+        events.push(
+          ...logins.map((l) => timelineEvent('metabase', l, `Metabase login (account ${account.accountId})`, true)),
+          ...queries.map((q) => timelineEvent('metabase', q, `query${q.context ? ` (${q.context})` : ''}`, q.has_error !== true)),
+        );
       }
       return events.sort((a, b) => b.at.getTime() - a.at.getTime());
-    },
-
-    async collectionRuns(limit: number) {
-      return db
-        .selectFrom('collection_run')
-        .select(['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error'])
-        .orderBy('id', 'desc')
-        .limit(limit)
-        .execute();
     },
 
     /** Streams whose checkpoint a run has moved so far: the progress of a running collection. */
@@ -297,36 +260,6 @@ export function createConsoleRepository(
           const coverage = inventory.coverage(row.source_id, row.stream);
           return { sourceId: row.source_id, kind: kinds.get(row.source_id)!, stream: row.stream, coverage, gaps: gapsIn(window, coverage) };
         });
-    },
-
-    async readConsoleFreshness(): Promise<ConsoleFreshness[]> {
-      const covered = await db
-        .selectFrom('coverage_window')
-        .select(['source_id', 'stream', sql<Date>`max(covered_to)`.as('covered_to'), sql<Date>`max(recorded_at)`.as('recorded_at')])
-        .groupBy(['source_id', 'stream'])
-        .orderBy('source_id')
-        .orderBy('stream')
-        .execute();
-      const retention = await db
-        .selectFrom('retention_observation')
-        .select(['source_id', 'stream', 'oldest_available_at', 'observed_at'])
-        .orderBy('observed_at', 'asc')
-        .execute();
-      const oldest = new Map<string, Date | null>();
-      for (const row of retention)
-        oldest.set(`${row.source_id}|${row.stream}`, row.oldest_available_at ? new Date(row.oldest_available_at) : null);
-      return covered.map((row) => ({
-        sourceId: row.source_id,
-        stream: row.stream,
-        coveredTo: row.covered_to ? new Date(row.covered_to) : null,
-        recordedAt: row.recorded_at ? new Date(row.recorded_at) : null,
-        oldestAvailableAt: oldest.get(`${row.source_id}|${row.stream}`) ?? null,
-      }));
-    },
-
-    async sourceKinds(): Promise<Map<string, 'entra' | 'metabase'>> {
-      const rows = await db.selectFrom('source').select(['id', 'kind']).execute();
-      return new Map(rows.map((r) => [r.id, r.kind]));
     },
   };
 }

@@ -1,9 +1,10 @@
 // The console's pages as pure functions of what the routes read: data in, HTML out.
+import type { Account } from '../api/routes/people.routes.js';
 import type { ControlSection, ReportModel } from '../reports/model.js';
 import type { TimeRange } from '../store/collection.repository.js';
-import { entraRetainedStreams, judgeFreshness } from '../store/freshness.repository.js';
+import type { StreamFreshness } from '../store/freshness.repository.js';
 import { coverageTimeline, eventLanes, severityBars } from './charts.js';
-import type { ConsoleFreshness, EvidenceRecord, StreamCoverage, TimelineEvent } from './console.repository.js';
+import type { EvidenceRecord, StreamCoverage, TimelineEvent } from './console.repository.js';
 import { badge, csrfField, day, Html, html, page, type PageUser, table, when } from './html.js';
 import { atLeast } from './roles.js';
 
@@ -113,7 +114,8 @@ export interface OverviewData {
   report: { id: string; model: ReportModel; verification: Verification } | undefined;
   correlationRunId: number | undefined;
   counts: { rule: string; severity: 'high' | 'medium' | 'low'; count: number }[];
-  freshness: (ConsoleFreshness & { kind: string | undefined })[];
+  /** readFreshness: every collected stream, judged as the retention guard judges it. */
+  freshness: StreamFreshness[];
   retentionDays: number;
   now: Date;
 }
@@ -157,30 +159,18 @@ export function overviewPage(user: PageUser, data: OverviewData): string {
   </nav>`;
 
   // Retention: Entra keeps sign-in and audit logs ENTRA_LOG_RETENTION_DAYS days; a log
-  // stream not collected for longer loses records for good. Judged as the service's
-  // retention guard judges it (src/store/freshness.repository.ts): warn a week before.
+  // stream not collected for longer loses records for good. Judged by the store's
+  // readFreshness, as the service's retention guard and /readyz judge it: warn a week before.
   const warnings: Html[] = [];
   for (const f of data.freshness) {
-    const judged =
-      f.kind === 'entra' && f.coveredTo && entraRetainedStreams.has(f.stream)
-        ? judgeFreshness(f.coveredTo, data.retentionDays, data.now)
-        : undefined;
-    if (judged && judged.status !== 'fresh') {
-      const lost = judged.status === 'lost';
-      warnings.push(
-        html`<li>
-          ${f.sourceId} ${f.stream}: last collected up to ${when(f.coveredTo)}; Entra keeps ${data.retentionDays} days of logs
-          (ENTRA_LOG_RETENTION_DAYS)${lost ? ', so records after that instant may already be lost' : ', so collect within the next days or records will be lost'}.
-        </li>`,
-      );
-    }
-    if (f.oldestAvailableAt && f.coveredTo === null) {
-      warnings.push(
-        html`<li>
-          ${f.sourceId} ${f.stream}: upstream keeps rows only from ${when(f.oldestAvailableAt)} and nothing has been archived yet.
-        </li>`,
-      );
-    }
+    if (f.status === 'fresh') continue;
+    const lost = f.status === 'lost';
+    warnings.push(
+      html`<li>
+        ${f.sourceId} ${f.stream}: last collected up to ${when(f.lastCoveredTo)}; Entra keeps ${String(f.retentionDays)} days of logs
+        (ENTRA_LOG_RETENTION_DAYS)${lost ? ', so records after that instant may already be lost' : ', so collect within the next days or records will be lost'}.
+      </li>`,
+    );
   }
 
   const body = html`${tabs}
@@ -254,11 +244,11 @@ export function overviewPage(user: PageUser, data: OverviewData): string {
         'Each source and stream: newest instant collected completely',
         ['Source', 'Stream', 'Collected up to', 'Freshness', 'Oldest row upstream'],
         data.freshness.map((f) => {
-          const hours = ageHours(data.now, f.coveredTo);
+          const hours = ageHours(data.now, f.lastCoveredTo);
           return [
             f.sourceId,
             f.stream,
-            when(f.coveredTo),
+            when(f.lastCoveredTo),
             hours !== null && hours > 48 ? html`${badge('warn', 'stale')} ${ageText(hours)}` : ageText(hours),
             when(f.oldestAvailableAt),
           ];
@@ -496,15 +486,7 @@ export interface PersonData {
   name: string | null;
   upn: string | null;
   enabled: boolean | null;
-  accounts: {
-    sourceId: string;
-    accountId: number;
-    email: string | null;
-    active: boolean | null;
-    status: string;
-    method: string | null;
-    matchedValue: string | null;
-  }[];
+  accounts: Account[];
   terminated: { from: Date; to: Date | null; reason: string; approximate: boolean }[];
   timeline: TimelineEvent[];
   window: TimeRange;
@@ -530,12 +512,12 @@ export function personPage(user: PageUser, data: PersonData): string {
         'Metabase accounts linked to this person, and how',
         ['Source', 'Account', 'E-mail', 'Active', 'Link', 'How linked', 'Matched value'],
         data.accounts.map((a) => [
-          a.sourceId,
+          a.metabaseSourceId,
           String(a.accountId),
           a.email,
           a.active === null ? 'unknown' : a.active ? 'yes' : 'no',
-          badge(a.status === 'linked' ? 'ok' : 'warn', a.status),
-          a.method,
+          badge(a.linkStatus === 'linked' ? 'ok' : 'warn', a.linkStatus),
+          a.linkMethod,
           a.matchedValue,
         ]),
         { empty: 'No Metabase account is linked to this person.' },

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { decodeCursor, page as pageOf } from '../api/pagination.js';
 import type { RouteContext } from '../api/routes/context.js';
 import { toFinding } from '../api/routes/findings.routes.js';
+import { toAccount } from '../api/routes/people.routes.js';
 import { AppError, isAppError } from '../errors.js';
 import type { ReportModel } from '../reports/model.js';
 import { renderCsvFiles } from '../reports/render/csv.js';
@@ -26,6 +27,7 @@ import { renderPdf } from '../reports/render/pdf/index.js';
 import { createReport } from '../reports/service.js';
 import { loadTrustedPublicKeys, verifySignedModel } from '../reports/signing.js';
 import { MANIFEST_SUFFIX } from '../reports/write.js';
+import { readFreshness } from '../store/freshness.repository.js';
 import { createConsoleRepository } from './console.repository.js';
 import type { PageUser } from './html.js';
 import * as pages from './pages.js';
@@ -324,8 +326,7 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
     const quarter = quarterOf(now);
     const runId = await reads.latestCorrelationRunId();
     const stored = await repo.latestReportSince(framework, quarter.from);
-    const kinds = await repo.sourceKinds();
-    const freshness = (await repo.readConsoleFreshness()).map((f) => ({ ...f, kind: kinds.get(f.sourceId) }));
+    const freshness = await readFreshness(context.store.db, { now, entraRetentionDays: context.config.ENTRA_LOG_RETENTION_DAYS });
     const report = stored
       ? {
           id: stored.id,
@@ -557,15 +558,7 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
         name: await repo.personName(id),
         upn: directory?.user_principal_name ?? null,
         enabled: directory?.account_enabled ?? null,
-        accounts: accounts.map((a) => ({
-          sourceId: a.metabase_source_id,
-          accountId: Number(a.account_id),
-          email: a.email ?? null,
-          active: a.present === false ? false : (a.is_active ?? null),
-          status: a.status,
-          method: a.method,
-          matchedValue: a.matched_value,
-        })),
+        accounts: accounts.map(toAccount),
         terminated:
           runId === undefined
             ? []
@@ -589,7 +582,7 @@ export async function consolePlugin(app: FastifyInstance, options: ConsoleOption
   });
 
   app.get('/collections', { preHandler: requireRole('viewer') }, async (request, reply) => {
-    const runs = await repo.collectionRuns(50);
+    const runs = await reads.collectionRuns(50);
     const views: pages.CollectionRunView[] = [];
     for (const run of runs) {
       const summary = (run.summary ?? {}) as {

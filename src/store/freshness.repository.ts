@@ -4,7 +4,8 @@
 // window start to vanish upstream once that end is older than the retention, so
 // `expiresAt` = last covered instant + retention. Metabase's own retention is not known
 // in advance (it is observed, see retention_observation), so its streams report age only.
-// Used by the retention guard (jobs), /readyz, /v1/coverage and /metrics.
+// Used by the retention guard (jobs), /readyz, /v1/coverage, /metrics and the console's
+// overview: one reading, so every place warns about the same streams at the same time.
 import { type Kysely, sql } from 'kysely';
 
 import type { Database } from './schema.js';
@@ -26,6 +27,9 @@ export interface StreamFreshness {
   daysLeft: number | null;
   /** fresh; expiring = within the warning period; lost = upstream already deleted some of what follows lastCoveredTo. */
   status: FreshnessStatus;
+  /** The oldest record the upstream still held when last asked (retention_observation);
+   *  null when never observed or the upstream did not say. */
+  oldestAvailableAt: Date | null;
 }
 
 export interface FreshnessOptions {
@@ -38,7 +42,6 @@ export interface FreshnessOptions {
 export const RETENTION_WARN_DAYS = 7;
 const DAY = 86_400_000;
 
-/** Streams whose upstream deletes after a known retention. */
 /** The Entra streams upstream deletes after ENTRA_LOG_RETENTION_DAYS (snapshots are not). */
 export const entraRetainedStreams: ReadonlySet<string> = new Set<string>([streams.entraSignIns, streams.entraDirectoryAudits]);
 
@@ -56,33 +59,51 @@ export function judgeFreshness(
   return { expiresAt, daysLeft: Math.floor((leftMs / DAY) * 10) / 10, status };
 }
 
+/** One stream's freshness from what the store recorded of it. */
+export function streamFreshness(
+  recorded: Pick<StreamFreshness, 'sourceId' | 'kind' | 'stream' | 'lastCoveredTo' | 'oldestAvailableAt'>,
+  options: FreshnessOptions,
+): StreamFreshness {
+  const retentionDays = recorded.kind === 'entra' && entraRetainedStreams.has(recorded.stream) ? options.entraRetentionDays : null;
+  return { ...recorded, retentionDays, ...judgeFreshness(recorded.lastCoveredTo, retentionDays, options.now, options.warnDays) };
+}
+
 export async function readFreshness(db: Kysely<Database>, options: FreshnessOptions): Promise<StreamFreshness[]> {
   const rows = await db
     .selectFrom('coverage_window')
     .innerJoin('source', 'source.id', 'coverage_window.source_id')
-    .select([
+    .select((eb) => [
       'coverage_window.source_id as sourceId',
       'source.kind as kind',
       'coverage_window.stream as stream',
       sql<Date>`max(coverage_window.covered_to)`.as('lastCoveredTo'),
+      // The stream's latest retention observation (index retention_observation_stream).
+      eb
+        .selectFrom('retention_observation as r')
+        .select('r.oldest_available_at')
+        .whereRef('r.source_id', '=', 'coverage_window.source_id')
+        .whereRef('r.stream', '=', 'coverage_window.stream')
+        .orderBy('r.observed_at', 'desc')
+        .orderBy('r.id', 'desc')
+        .limit(1)
+        .as('oldestAvailableAt'),
     ])
     .groupBy(['coverage_window.source_id', 'source.kind', 'coverage_window.stream'])
     .orderBy('coverage_window.source_id')
     .orderBy('coverage_window.stream')
     .execute();
-  return rows.map((row) => {
-    const kind = row.kind as 'entra' | 'metabase';
-    const lastCoveredTo = new Date(row.lastCoveredTo);
-    const retentionDays = kind === 'entra' && entraRetainedStreams.has(row.stream) ? options.entraRetentionDays : null;
-    return {
-      sourceId: row.sourceId,
-      kind,
-      stream: row.stream,
-      lastCoveredTo,
-      retentionDays,
-      ...judgeFreshness(lastCoveredTo, retentionDays, options.now, options.warnDays),
-    };
-  });
+  return rows.map((row) =>
+    streamFreshness(
+      {
+        sourceId: row.sourceId,
+        kind: row.kind as 'entra' | 'metabase',
+        stream: row.stream,
+        lastCoveredTo: new Date(row.lastCoveredTo),
+        oldestAvailableAt: row.oldestAvailableAt ? new Date(row.oldestAvailableAt) : null,
+      },
+      options,
+    ),
+  );
 }
 
 /** One line for a person: what is at risk and until when. */

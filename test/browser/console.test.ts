@@ -234,12 +234,15 @@ describe.skipIf(!chromiumPresent)('the web console in Chromium', () => {
     await page.goto('/findings?rule=access-after-termination');
     await page.locator('tbody tr').first().locator('td').nth(3).getByRole('link').click();
     await page.waitForURL(/\/people\//);
-    expect(
-      await page
-        .getByRole('table', { name: /Metabase accounts linked/ })
-        .locator('tbody tr')
-        .count(),
-    ).toBeGreaterThan(0);
+    const accounts = page.getByRole('table', { name: /Metabase accounts linked/ }).locator('tbody tr');
+    expect(await accounts.count()).toBeGreaterThan(0);
+    // Source, account, e-mail, active, link status, how linked, matched value.
+    const [source, account, , active, status, method] = (await accounts.first().locator('td').allTextContents()).map((t) => t.trim());
+    expect(source).toMatch(/^metabase:/);
+    expect(account).toMatch(/^\d+$/);
+    expect(['yes', 'no', 'unknown']).toContain(active);
+    expect(status).toBe('linked');
+    expect(method).not.toBe('');
     expect(
       await page
         .getByRole('table', { name: /When the person counted as terminated/ })

@@ -7,6 +7,7 @@ import type { Finding, ReportModel } from '../../src/reports/model.js';
 import { loadSigningKey, signModel } from '../../src/reports/signing.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
+import { insertCorrelationRun } from '../support/factories.js';
 import { sampleReportModel } from '../support/sample-model.js';
 import { type ApiFixture, bearer, openApiFixture } from './api-helpers.js';
 
@@ -59,27 +60,8 @@ describe('API read routes', () => {
       .execute();
   }
 
-  async function correlationRun(
-    status: 'succeeded' | 'failed' | 'running',
-    finishedAt: Date | null,
-    purpose: 'current' | 'report' = 'current',
-  ): Promise<number> {
-    const row = await f.store.db
-      .insertInto('correlation_run')
-      .values({
-        period_from: '2026-04-01T00:00:00Z',
-        period_to: '2026-07-01T00:00:00Z',
-        as_of: '2026-07-01T00:00:00Z',
-        parameters: '{}',
-        status,
-        finished_at: finishedAt,
-        summary: '{}',
-        purpose,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return row.id;
-  }
+  const correlationRun = (status: 'succeeded' | 'failed' | 'running', finishedAt: Date | null, purpose: 'current' | 'report' = 'current') =>
+    insertCorrelationRun(f.store.db, { status, finishedAt, purpose });
 
   function finding(
     runId: number,

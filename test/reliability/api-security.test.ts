@@ -16,6 +16,7 @@ import { type RouteEntry, routeTable } from '../../src/api/input-guard.js';
 import { loadSigningKey, signModel } from '../../src/reports/signing.js';
 import { type ApiFixture, bearer, openApiFixture } from '../integration/api-helpers.js';
 import { postgresAvailable } from '../support/database.js';
+import { insertCorrelationRun } from '../support/factories.js';
 import { sampleReportModel } from '../support/sample-model.js';
 
 const ADA = '11111111-1111-4111-8111-111111111111';
@@ -128,20 +129,7 @@ describe.runIf(await postgresAvailable())('API security', () => {
       allBut.set(scope, await f.key(API_SCOPES.filter((s) => s !== scope && s !== 'admin') as ApiScope[]));
     }
     // Something for the filters to leak if they could: a current run, findings of two people, a report.
-    const run = await f.store.db
-      .insertInto('correlation_run')
-      .values({
-        period_from: '2026-04-01T00:00:00Z',
-        period_to: '2026-07-01T00:00:00Z',
-        as_of: '2026-07-01T00:00:00Z',
-        parameters: '{}',
-        status: 'succeeded',
-        finished_at: new Date(),
-        summary: '{}',
-        purpose: 'current',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const run = { id: await insertCorrelationRun(f.store.db) };
     await f.store.db
       .insertInto('finding')
       .values(

@@ -1,4 +1,7 @@
-// Small builders for evidence rows used across tests.
+// Small builders for evidence rows and correlation runs used across tests.
+import type { Kysely } from 'kysely';
+
+import type { Database } from '../../src/store/schema.js';
 import type { EventRecord, StateRecord } from '../../src/store/tables.js';
 
 export function signInRecord(overrides: Partial<Record<string, unknown>> & { id: string; at: string }): EventRecord {
@@ -35,4 +38,27 @@ export function userRecord(id: string, upn: string, extra: Record<string, unknow
     account_enabled: extra['accountEnabled'] ?? true,
     other_mails: extra['otherMails'] ?? [],
   };
+}
+
+/** A correlation run row as correlate() leaves it, for tests that write its findings by
+ *  hand (a quarter's period; succeeded and current unless told otherwise). */
+export async function insertCorrelationRun(
+  db: Kysely<Database>,
+  options: { status?: 'succeeded' | 'failed' | 'running'; finishedAt?: Date | string | null; purpose?: 'current' | 'report' } = {},
+): Promise<number> {
+  const row = await db
+    .insertInto('correlation_run')
+    .values({
+      period_from: '2026-04-01T00:00:00Z',
+      period_to: '2026-07-01T00:00:00Z',
+      as_of: '2026-07-01T00:00:00Z',
+      parameters: '{}',
+      status: options.status ?? 'succeeded',
+      finished_at: options.finishedAt === undefined ? new Date() : options.finishedAt,
+      summary: '{}',
+      purpose: options.purpose ?? 'current',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
 }

@@ -1,16 +1,18 @@
 // The console's overview warns about Entra retention exactly as the service's retention
-// guard does (src/store/freshness.repository.ts): a retained Entra log stream last
+// guard does: both read the store's readFreshness (src/store/freshness.repository.ts),
+// whose judgement per stream (streamFreshness) the rows below come from. A retained Entra log stream last
 // collected within 7 days of ENTRA_LOG_RETENTION_DAYS is expiring, past it lost; Metabase
 // streams and Entra streams upstream does not delete raise no retention warning.
 import { describe, expect, it } from 'vitest';
 
 import { type OverviewData, overviewPage } from '../../src/console/pages.js';
+import { streamFreshness } from '../../src/store/freshness.repository.js';
 
 const NOW = new Date('2026-11-20T12:00:00Z');
 const DAY = 86_400_000;
 const user = { displayName: 'Ada', username: 'ada@contoso.example', role: 'viewer' as const, csrfToken: 'x' };
 
-function overview(stream: string, kind: string, daysAgo: number): string {
+function overview(stream: string, kind: 'entra' | 'metabase', daysAgo: number): string {
   const data: OverviewData = {
     framework: 'soc2',
     quarter: { label: '2026-Q4', from: new Date('2026-10-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') },
@@ -18,7 +20,10 @@ function overview(stream: string, kind: string, daysAgo: number): string {
     correlationRunId: undefined,
     counts: [],
     freshness: [
-      { sourceId: 'entra:t', stream, kind, coveredTo: new Date(NOW.getTime() - daysAgo * DAY), recordedAt: NOW, oldestAvailableAt: null },
+      streamFreshness(
+        { sourceId: 'entra:t', stream, kind, lastCoveredTo: new Date(NOW.getTime() - daysAgo * DAY), oldestAvailableAt: null },
+        { now: NOW, entraRetentionDays: 30 },
+      ),
     ],
     retentionDays: 30,
     now: NOW,

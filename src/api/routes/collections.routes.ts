@@ -3,8 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 import { AppError } from '../../errors.js';
-import { bearerSecurity } from '../auth.js';
-import { errorBody, errorResponses } from '../http-errors.js';
+import { bearerRoute } from '../auth.js';
+import { errorBody } from '../http-errors.js';
 import { instant, iso, type RouteOptions, toDate } from './context.js';
 
 export const collectionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { context }) => {
@@ -12,29 +12,24 @@ export const collectionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
 
   app.post(
     '/collections',
-    {
-      onRequest: auth.requireScope('collect:run'),
-      schema: {
-        tags: ['collections'],
-        summary: 'start a collection run; it continues in the background',
-        security: bearerSecurity,
-        body: z
-          .strictObject({
-            source: z.enum(['entra', 'metabase', 'all']).default('all'),
-            since: instant.optional().describe('first run: collect from this instant (else the retention window)'),
-            until: instant.optional().describe('collect up to this instant (default now)'),
-          })
-          .refine((body) => !(body.since && body.until) || toDate(body.since).getTime() < toDate(body.until).getTime(), {
-            path: ['until'],
-            message: 'must be later than since',
-          }),
-        response: {
-          202: z.object({ id: z.number(), status: z.literal('running'), location: z.string() }),
-          409: errorBody,
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'collect:run', {
+      tags: ['collections'],
+      summary: 'start a collection run; it continues in the background',
+      body: z
+        .strictObject({
+          source: z.enum(['entra', 'metabase', 'all']).default('all'),
+          since: instant.optional().describe('first run: collect from this instant (else the retention window)'),
+          until: instant.optional().describe('collect up to this instant (default now)'),
+        })
+        .refine((body) => !(body.since && body.until) || toDate(body.since).getTime() < toDate(body.until).getTime(), {
+          path: ['until'],
+          message: 'must be later than since',
+        }),
+      response: {
+        202: z.object({ id: z.number(), status: z.literal('running'), location: z.string() }),
+        409: errorBody,
       },
-    },
+    }),
     async (request, reply) => {
       const body = request.body;
       const id = await collections.start({
@@ -51,28 +46,23 @@ export const collectionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app,
 
   app.get(
     '/collections/:id',
-    {
-      onRequest: auth.requireScope('collect:run'),
-      schema: {
-        tags: ['collections'],
-        summary: "a collection run's status, summary and error",
-        security: bearerSecurity,
-        params: z.object({ id: z.coerce.number().int().positive() }),
-        response: {
-          200: z.object({
-            id: z.number(),
-            kind: z.string(),
-            status: z.enum(['running', 'succeeded', 'partial', 'failed']),
-            requested: z.record(z.string(), z.unknown()),
-            startedAt: z.string(),
-            finishedAt: z.string().nullable(),
-            summary: z.record(z.string(), z.unknown()),
-            error: z.string().nullable(),
-          }),
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'collect:run', {
+      tags: ['collections'],
+      summary: "a collection run's status, summary and error",
+      params: z.object({ id: z.coerce.number().int().positive() }),
+      response: {
+        200: z.object({
+          id: z.number(),
+          kind: z.string(),
+          status: z.enum(['running', 'succeeded', 'partial', 'failed']),
+          requested: z.record(z.string(), z.unknown()),
+          startedAt: z.string(),
+          finishedAt: z.string().nullable(),
+          summary: z.record(z.string(), z.unknown()),
+          error: z.string().nullable(),
+        }),
       },
-    },
+    }),
     async (request) => {
       const run = await reads.collectionRun(request.params.id);
       if (!run) throw new AppError('NOT_FOUND', `no collection run with id ${request.params.id}`);

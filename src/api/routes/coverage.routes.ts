@@ -9,8 +9,7 @@ import { readActiveArchives } from '../../store/archive.js';
 import { gapsIn } from '../../store/collection.repository.js';
 import { readFreshness } from '../../store/freshness.repository.js';
 import { tableOfStream } from '../../store/streams.js';
-import { bearerSecurity } from '../auth.js';
-import { errorResponses } from '../http-errors.js';
+import { bearerRoute } from '../auth.js';
 import type { RouteOptions } from './context.js';
 
 const GAP_WINDOW_DAYS = 90;
@@ -21,54 +20,49 @@ export const coverageRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
 
   app.get(
     '/coverage',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['coverage'],
-        summary: `per source and stream: merged coverage windows and the gaps in the last ${GAP_WINDOW_DAYS} days`,
-        security: bearerSecurity,
-        response: {
-          200: z.object({
-            asOf: z.string(),
-            gapWindow: range,
-            sources: z.array(
-              z.object({
-                sourceId: z.string(),
-                kind: z.enum(['entra', 'metabase']),
-                streams: z.array(
-                  z.object({
-                    stream: z.string(),
-                    coverage: z.array(range),
-                    gaps: z.array(range),
-                    freshness: z
-                      .object({
-                        lastCoveredTo: z.string(),
-                        retentionDays: z.number().nullable(),
-                        expiresAt: z.string().nullable().describe('when the upstream starts deleting events not yet archived'),
-                        daysLeft: z.number().nullable(),
-                        status: z.enum(['fresh', 'expiring', 'lost']),
-                      })
-                      .nullable(),
-                    archived: z
-                      .array(
-                        range.extend({
-                          rows: z.number(),
-                          file: z.string(),
-                          sha256: z.string(),
-                        }),
-                      )
-                      .describe(
-                        "months whose rows of this source were archived out of the store (ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS): not in `coverage`; the file's name and SHA-256 from its manifest",
-                      ),
-                  }),
-                ),
-              }),
-            ),
-          }),
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'reports:read', {
+      tags: ['coverage'],
+      summary: `per source and stream: merged coverage windows and the gaps in the last ${GAP_WINDOW_DAYS} days`,
+      response: {
+        200: z.object({
+          asOf: z.string(),
+          gapWindow: range,
+          sources: z.array(
+            z.object({
+              sourceId: z.string(),
+              kind: z.enum(['entra', 'metabase']),
+              streams: z.array(
+                z.object({
+                  stream: z.string(),
+                  coverage: z.array(range),
+                  gaps: z.array(range),
+                  freshness: z
+                    .object({
+                      lastCoveredTo: z.string(),
+                      retentionDays: z.number().nullable(),
+                      expiresAt: z.string().nullable().describe('when the upstream starts deleting events not yet archived'),
+                      daysLeft: z.number().nullable(),
+                      status: z.enum(['fresh', 'expiring', 'lost']),
+                    })
+                    .nullable(),
+                  archived: z
+                    .array(
+                      range.extend({
+                        rows: z.number(),
+                        file: z.string(),
+                        sha256: z.string(),
+                      }),
+                    )
+                    .describe(
+                      "months whose rows of this source were archived out of the store (ACCESSTRAIL_EVIDENCE_RETENTION_MONTHS): not in `coverage`; the file's name and SHA-256 from its manifest",
+                    ),
+                }),
+              ),
+            }),
+          ),
+        }),
       },
-    },
+    }),
     async () => {
       const db = context.store.db;
       const asOf = context.now();

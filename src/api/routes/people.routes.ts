@@ -4,8 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 import { AppError } from '../../errors.js';
-import { bearerSecurity } from '../auth.js';
-import { errorResponses } from '../http-errors.js';
+import { bearerRoute } from '../auth.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
 import { iso, type RouteOptions } from './context.js';
 import { findingSchema, toFinding } from './findings.routes.js';
@@ -27,7 +26,10 @@ const accountSchema = z.object({
 
 type AccountRow = Awaited<ReturnType<RouteOptions['context']['reads']['listAccounts']>>[number];
 
-function toAccount(row: AccountRow): z.infer<typeof accountSchema> {
+/** A Metabase account with its identity link, as the API and the console's person page show it. */
+export type Account = z.infer<typeof accountSchema>;
+
+export function toAccount(row: AccountRow): Account {
   return {
     metabaseSourceId: row.metabase_source_id,
     accountId: Number(row.account_id),
@@ -58,26 +60,21 @@ export const peopleRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
 
   app.get(
     '/people/:id',
-    {
-      onRequest: auth.requireScope('findings:read'),
-      schema: {
-        tags: ['people'],
-        summary: "a person's linked Metabase accounts, findings and recent logins (latest successful correlation run)",
-        security: bearerSecurity,
-        params: z.object({ id: z.string().min(1).max(200).describe('Entra object id') }),
-        response: {
-          200: z.object({
-            id: z.string(),
-            upn: z.string().nullable(),
-            correlationRunId: z.number().nullable(),
-            accounts: z.array(accountSchema),
-            findings: z.array(findingSchema),
-            recentLogins: z.array(loginSchema),
-          }),
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'findings:read', {
+      tags: ['people'],
+      summary: "a person's linked Metabase accounts, findings and recent logins (latest successful correlation run)",
+      params: z.object({ id: z.string().min(1).max(200).describe('Entra object id') }),
+      response: {
+        200: z.object({
+          id: z.string(),
+          upn: z.string().nullable(),
+          correlationRunId: z.number().nullable(),
+          accounts: z.array(accountSchema),
+          findings: z.array(findingSchema),
+          recentLogins: z.array(loginSchema),
+        }),
       },
-    },
+    }),
     async (request) => {
       const personId = request.params.id;
       const runId = await reads.latestCorrelationRunId();
@@ -116,22 +113,17 @@ export const peopleRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
 
   app.get(
     '/accounts',
-    {
-      onRequest: auth.requireScope('findings:read'),
-      schema: {
-        tags: ['people'],
-        summary: 'Metabase accounts with their identity links (latest successful correlation run)',
-        security: bearerSecurity,
-        querystring: z.strictObject({
-          status: z.enum(['linked', 'ambiguous', 'unmatched', 'non-human']).optional(),
-          ...pageQuery,
-        }),
-        response: {
-          200: z.object({ correlationRunId: z.number().nullable(), items: z.array(accountSchema), ...pageShape }),
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'findings:read', {
+      tags: ['people'],
+      summary: 'Metabase accounts with their identity links (latest successful correlation run)',
+      querystring: z.strictObject({
+        status: z.enum(['linked', 'ambiguous', 'unmatched', 'non-human']).optional(),
+        ...pageQuery,
+      }),
+      response: {
+        200: z.object({ correlationRunId: z.number().nullable(), items: z.array(accountSchema), ...pageShape }),
       },
-    },
+    }),
     async (request) => {
       const { limit, cursor, status } = request.query;
       const after = cursor ? decodeCursor(cursor, ['string', 'number']) : undefined;

@@ -20,9 +20,9 @@ import { renderOscal } from '../../reports/render/oscal.js';
 import { renderPdf } from '../../reports/render/pdf/index.js';
 import { createReport } from '../../reports/service.js';
 import { loadTrustedPublicKeys, sha256Hex, verifySignedModel } from '../../reports/signing.js';
-import { bearerSecurity } from '../auth.js';
-import { errorResponses } from '../http-errors.js';
+import { bearerRoute } from '../auth.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
+import { etagMatches, etagOf, sendServed, type ServedBody, servedBodyCache } from '../served-bodies.js';
 import { instant, isoRequired, type RouteOptions, sendRaw, toDate } from './context.js';
 
 let cachedSchema: Record<string, unknown> | undefined;
@@ -92,17 +92,6 @@ const createReportBody = z
  *  report is ~20 MB; a body over a quarter of it is not kept). */
 const SERVED_CACHE_BYTES = 64 * 1024 * 1024;
 
-function etagOf(sha256: string): string {
-  return `"${sha256}"`;
-}
-
-/** If-None-Match: `*` or a list of entity tags; a weak tag (W/"…") matches by its value
- *  (RFC 9110 13.1.2 compares weakly for If-None-Match). */
-function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true;
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
-}
-
 const idParams = z.object({ id: z.string().min(1).max(200) });
 
 type Rendering = 'json' | 'pdf' | 'csv' | 'oscal';
@@ -118,34 +107,67 @@ function renderingOf(format: Rendering | undefined, accept: string | undefined):
 export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { context }) => {
   const { auth, reads } = context;
 
+  async function loadModel(id: string): Promise<{ model: ReportModel; storedSha256: string }> {
+    const stored = await reads.reportContent(id);
+    if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    return { model: stored.content as ReportModel, storedSha256: stored.contentSha256 };
+  }
+
+  // Served bodies kept in memory by report id, each with the tag of the hash it was
+  // stored with: a report row never changes, so a body whose row still names the same
+  // hash is the stored bytes; every request still reads the row's hash (a deleted or
+  // replaced report is never served from here).
+  const served = servedBodyCache<ServedBody>(SERVED_CACHE_BYTES);
+
+  /** The report's JSON as stored: the canonical JSON of the signed model, written to the
+   *  row on its first read (migration 0011) and sent as those bytes from then on, with
+   *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
+   *  the body. Canonical JSON is what the content hash and signature are defined over,
+   *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
+  async function sendReportJson(id: string, ifNoneMatch: string | undefined, reply: FastifyReply): Promise<FastifyReply> {
+    const tagged = await reads.reportJson(id, true);
+    if (!tagged) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    if (tagged.sha256 !== null) {
+      const etag = etagOf(tagged.sha256);
+      if (etagMatches(ifNoneMatch, etag)) return reply.status(304).header('etag', etag).send();
+      const cached = served.get(id);
+      if (cached?.etag === etag) return sendServed(reply, cached, undefined);
+    }
+    let stored = await reads.reportJson(id);
+    if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    if (stored.json === null || stored.sha256 === null) {
+      const { model } = await loadModel(id);
+      const json = canonicalReportJson(model);
+      await reads.storeReportJson(id, json, sha256Hex(json));
+      // Read back: a concurrent first read may have written (the same bytes) first.
+      stored = await reads.reportJson(id);
+      if (!stored?.json || !stored.sha256) throw new AppError('NOT_FOUND', `no report with id ${id}`);
+    }
+    const body: ServedBody = { etag: etagOf(stored.sha256), body: Buffer.from(stored.json, 'utf8') };
+    served.set(id, body);
+    return sendServed(reply, body, undefined);
+  }
+
   // The JSON Schema of the report document (reports/report.schema.json), so a GRC tool
   // can validate what it downloads.
   app.get(
     '/schemas/report',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['reports'],
-        summary: 'the JSON Schema of the report document',
-        security: bearerSecurity,
-        response: { 200: z.looseObject({}), ...errorResponses },
-      },
-    },
+    bearerRoute(auth, 'reports:read', {
+      tags: ['reports'],
+      summary: 'the JSON Schema of the report document',
+      response: { 200: z.looseObject({}) },
+    }),
     async () => reportJsonSchema(),
   );
 
   app.get(
     '/reports',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['reports'],
-        summary: 'stored reports, newest first',
-        security: bearerSecurity,
-        querystring: z.strictObject({ ...pageQuery }),
-        response: { 200: z.object({ items: z.array(reportSummary), ...pageShape }), ...errorResponses },
-      },
-    },
+    bearerRoute(auth, 'reports:read', {
+      tags: ['reports'],
+      summary: 'stored reports, newest first',
+      querystring: z.strictObject({ ...pageQuery }),
+      response: { 200: z.object({ items: z.array(reportSummary), ...pageShape }) },
+    }),
     async (request) => {
       const { limit, cursor } = request.query;
       const after = cursor ? decodeCursor(cursor, ['string', 'string']) : undefined;
@@ -171,25 +193,20 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
 
   app.post(
     '/reports',
-    {
-      onRequest: auth.requireScope('reports:write'),
-      schema: {
-        tags: ['reports'],
-        summary: 'build, sign and store a report',
-        security: bearerSecurity,
-        body: createReportBody,
-        response: {
-          201: z.object({
-            id: z.string(),
-            framework: z.string(),
-            period: z.object({ from: z.string(), to: z.string() }),
-            contentSha256: z.string(),
-            files: z.array(z.object({ format: z.string(), name: z.string(), sha256: z.string(), bytes: z.number() })),
-          }),
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'reports:write', {
+      tags: ['reports'],
+      summary: 'build, sign and store a report',
+      body: createReportBody,
+      response: {
+        201: z.object({
+          id: z.string(),
+          framework: z.string(),
+          period: z.object({ from: z.string(), to: z.string() }),
+          contentSha256: z.string(),
+          files: z.array(z.object({ format: z.string(), name: z.string(), sha256: z.string(), bytes: z.number() })),
+        }),
       },
-    },
+    }),
     async (request, reply) => {
       const body = request.body;
       const period = body.period ? parseQuarter(body.period) : { from: toDate(body.from as string), to: toDate(body.to as string) };
@@ -213,90 +230,23 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
     },
   );
 
-  async function loadModel(id: string): Promise<{ model: ReportModel; storedSha256: string }> {
-    const stored = await reads.reportContent(id);
-    if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
-    return { model: stored.content as ReportModel, storedSha256: stored.contentSha256 };
-  }
-
-  /** The report's JSON as stored: the canonical JSON of the signed model, written to the
-   *  row on its first read (migration 0011) and sent as those bytes from then on, with
-   *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
-   *  the body. Canonical JSON is what the content hash and signature are defined over,
-   *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
-  // Served bodies kept in memory by report id, each with the hash it was stored with:
-  // a report row never changes, so a body whose row still names the same hash is the
-  // stored bytes; every request still reads the row's hash (a deleted or replaced
-  // report is never served from here). Bounded by bytes, least recently used out first.
-  const served = new Map<string, { sha256: string; body: Buffer }>();
-  let servedBytes = 0;
-  function remember(id: string, sha256: string, body: Buffer): void {
-    if (body.length > SERVED_CACHE_BYTES / 4) return;
-    const previous = served.get(id);
-    if (previous) servedBytes -= previous.body.length;
-    served.delete(id);
-    served.set(id, { sha256, body });
-    servedBytes += body.length;
-    for (const [oldest, entry] of served) {
-      if (servedBytes <= SERVED_CACHE_BYTES) break;
-      served.delete(oldest);
-      servedBytes -= entry.body.length;
-    }
-  }
-
-  /** The report's JSON as stored: the canonical JSON of the signed model, written to the
-   *  row on its first read (migration 0011) and sent as those bytes from then on, with
-   *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
-   *  the body. Canonical JSON is what the content hash and signature are defined over,
-   *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
-  async function sendReportJson(id: string, ifNoneMatch: string | undefined, reply: FastifyReply): Promise<FastifyReply> {
-    const tagged = await reads.reportJson(id, true);
-    if (!tagged) throw new AppError('NOT_FOUND', `no report with id ${id}`);
-    if (tagged.sha256 !== null) {
-      const etag = etagOf(tagged.sha256);
-      if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) return reply.status(304).header('etag', etag).send();
-      const cached = served.get(id);
-      if (cached && cached.sha256 === tagged.sha256) {
-        remember(id, cached.sha256, cached.body);
-        return reply.type('application/json; charset=utf-8').header('etag', etag).send(cached.body);
-      }
-    }
-    let stored = await reads.reportJson(id);
-    if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
-    if (stored.json === null || stored.sha256 === null) {
-      const { model } = await loadModel(id);
-      const json = canonicalReportJson(model);
-      await reads.storeReportJson(id, json, sha256Hex(json));
-      // Read back: a concurrent first read may have written (the same bytes) first.
-      stored = await reads.reportJson(id);
-      if (!stored?.json || !stored.sha256) throw new AppError('NOT_FOUND', `no report with id ${id}`);
-    }
-    const body = Buffer.from(stored.json, 'utf8');
-    remember(id, stored.sha256, body);
-    return reply.type('application/json; charset=utf-8').header('etag', etagOf(stored.sha256)).send(body);
-  }
-
   app.get(
     '/reports/:id',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['reports'],
-        summary: 'a stored report: JSON by default; Accept: application/pdf or text/csv, or ?format=, for the others',
-        description:
-          'CSV returns findings.csv, or the population named by ?population= (human-accounts, terminated-people, privileged, privilege-changes, non-human, credentials). OSCAL is an assessment-results document.',
-        security: bearerSecurity,
-        params: idParams,
-        querystring: z.strictObject({
-          format: z.enum(['json', 'pdf', 'csv', 'oscal']).optional(),
-          population: z
-            .string()
-            .regex(/^[a-z][a-z-]*$/, 'must be a population name such as human-accounts')
-            .optional(),
-        }),
-        response: { 200: reportDocument, ...errorResponses },
-      },
-    },
+    bearerRoute(auth, 'reports:read', {
+      tags: ['reports'],
+      summary: 'a stored report: JSON by default; Accept: application/pdf or text/csv, or ?format=, for the others',
+      description:
+        'CSV returns findings.csv, or the population named by ?population= (human-accounts, terminated-people, privileged, privilege-changes, non-human, credentials). OSCAL is an assessment-results document.',
+      params: idParams,
+      querystring: z.strictObject({
+        format: z.enum(['json', 'pdf', 'csv', 'oscal']).optional(),
+        population: z
+          .string()
+          .regex(/^[a-z][a-z-]*$/, 'must be a population name such as human-accounts')
+          .optional(),
+      }),
+      response: { 200: reportDocument },
+    }),
     async (request, reply) => {
       const rendering = renderingOf(request.query.format, request.headers.accept);
       // The representation depends on Accept (JSON, PDF, CSV): caches must key on it.
@@ -331,25 +281,20 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
 
   app.get(
     '/reports/:id/verify',
-    {
-      onRequest: auth.requireScope('reports:read'),
-      schema: {
-        tags: ['reports'],
-        summary: "checks the stored report's content hash and signature against the trusted public keys",
-        security: bearerSecurity,
-        params: idParams,
-        response: {
-          200: z.object({
-            id: z.string(),
-            ok: z.boolean(),
-            reasons: z.array(z.string()),
-            contentSha256: z.string().nullable(),
-            keyId: z.string().nullable(),
-          }),
-          ...errorResponses,
-        },
+    bearerRoute(auth, 'reports:read', {
+      tags: ['reports'],
+      summary: "checks the stored report's content hash and signature against the trusted public keys",
+      params: idParams,
+      response: {
+        200: z.object({
+          id: z.string(),
+          ok: z.boolean(),
+          reasons: z.array(z.string()),
+          contentSha256: z.string().nullable(),
+          keyId: z.string().nullable(),
+        }),
       },
-    },
+    }),
     async (request) => {
       const { model, storedSha256 } = await loadModel(request.params.id);
       const result = verifySignedModel(model, loadTrustedPublicKeys(context.config.dataDir));
