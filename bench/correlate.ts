@@ -19,7 +19,7 @@ import pg from 'pg';
 import { correlate, type CorrelationResult } from '../src/correlation/correlate.js';
 import { loadAccounts, loadLifecycleAudits, loadPeople } from '../src/correlation/identity/identity.repository.js';
 import { loadInventory } from '../src/correlation/inventory.js';
-import { matchLoginsStatement } from '../src/correlation/matching.js';
+import { loginMatchPartition, matchingSteps } from '../src/correlation/matching.js';
 import { numberParameter, resolveRuleParameters } from '../src/correlation/parameters.js';
 import { rules } from '../src/correlation/rules/index.js';
 import { stateAt, stateInstants } from '../src/correlation/state.js';
@@ -108,23 +108,35 @@ async function writePlans(
       }
       if (step === 'matching') {
         const bypass = parameters['sso-bypass'] ?? {};
-        const statement = matchLoginsStatement({
+        const steps = matchingSteps({
           runId: result.runId,
           period: result.period,
           beforeMinutes: numberParameter(bypass, 'beforeMinutes', 10),
           afterMinutes: numberParameter(bypass, 'afterMinutes', 2),
           metabaseAppIds: [APP_ID],
           signInCoverage: mergeRanges(inventory.entraSourceIds.flatMap((source) => inventory.coverage(source, streams.entraSignIns))),
-        }).compile(db);
-        // The statement inserts the run's matches: drop them inside a transaction that is
-        // rolled back, so the plan is of the real insert.
+        });
+        // The steps write the run's partition: drop it inside a transaction that is rolled
+        // back, then run them again, the insert under EXPLAIN, so the plan is of the real one.
         await client.query('begin');
         try {
-          await client.query('delete from login_match where run_id = $1', [result.runId]);
-          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${statement.sql}`, [
-            ...statement.parameters,
-          ]);
-          sections.push(`${header}\n-- login matching (insert into login_match)\n${rows.map((row) => row['QUERY PLAN']).join('\n')}`);
+          await client.query('set local jit = off');
+          await client.query(`drop table ${loginMatchPartition(result.runId)}`);
+          const lines: string[] = [];
+          for (const step of steps) {
+            const compiled = step.query.compile(db);
+            const started = performance.now();
+            if (step.name === 'match') {
+              const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${compiled.sql}`, [
+                ...compiled.parameters,
+              ]);
+              lines.push(`-- ${step.name}: the insert into the run's partition table\n${rows.map((row) => row['QUERY PLAN']).join('\n')}`);
+            } else {
+              await client.query(compiled.sql, [...compiled.parameters]);
+              lines.push(`-- ${step.name}: ${((performance.now() - started) / 1000).toFixed(2)} s (${compiled.sql})`);
+            }
+          }
+          sections.push(`${header}\n${lines.join('\n')}`);
         } finally {
           await client.query('rollback');
         }

@@ -11,7 +11,7 @@ import { streams } from '../store/streams.js';
 import { type StateTableName, stateTables } from '../store/tables.js';
 import { resolveIdentities } from './identity/identity.repository.js';
 import { loadInventory } from './inventory.js';
-import { matchLogins, type MatchOutcome } from './matching.js';
+import { loginMatchPartition, matchLogins, type MatchOutcome } from './matching.js';
 import { numberParameter, type RuleParameters } from './parameters.js';
 import { rules as allRules } from './rules/index.js';
 import { observedLater, stateAt, stateInstants } from './state.js';
@@ -246,7 +246,27 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
 async function pruneDerivedRows(db: Kysely<Database>, latestRunId: number): Promise<void> {
   const keep = latestRunId - KEEP_DERIVED_RUNS;
   if (keep <= 0) return;
-  for (const table of ['login_match', 'identity_link', 'person_terminated_interval'] as const) {
+  for (const table of ['identity_link', 'person_terminated_interval'] as const) {
     await sql`delete from ${sql.table(table)} where run_id <= ${keep}`.execute(db);
   }
+  // login_match: a run's rows are its partition (matching.ts), dropped whole. Dropping a
+  // partition locks login_match exclusively: when a reader holds it longer than the lock
+  // timeout, the old partitions stay until the next run prunes them.
+  const { rows } = await sql<{ name: string }>`
+    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = 'login_match'::regclass`.execute(db);
+  for (const { name } of rows) {
+    const run = /^login_match_run_(\d+)$/.exec(name)?.[1];
+    if (run === undefined || Number(run) > keep) continue;
+    try {
+      await db.transaction().execute(async (trx) => {
+        await sql`set local lock_timeout = '2s'`.execute(trx);
+        await sql`drop table ${sql.raw(loginMatchPartition(Number(run)))}`.execute(trx);
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
+    }
+  }
+  // Rows written without a partition of their own (the default partition).
+  await sql`delete from login_match where run_id <= ${keep}`.execute(db);
 }
