@@ -1,5 +1,6 @@
--- 0014: login_match becomes one partition per correlation run (issue 13; figures in
--- docs/scale.md, "Correlation").
+-- 0014: correlation at size (issue 13; figures in docs/scale.md, "Correlation").
+--
+-- 1. login_match becomes one partition per correlation run.
 --
 -- A run writes one row per Metabase login of its period (721,486 at the 1M benchmark).
 -- Inserted into one table whose two b-trees held the rows of every kept run (up to
@@ -13,8 +14,12 @@
 --
 -- Indexes (each partition has both, attached to these):
 --  - the primary key (run, source, login): one outcome per login and run;
---  - login_match_account (run, source, account, time): sso-bypass reads a run's
---    bypasses in this order (src/correlation/rules/sso-bypass.rule.ts).
+--  - login_match_person (run, person, time, login): the API's recent logins of a person
+--    (src/api/read.repository.ts, recentLogins: newest first), which read the whole run
+--    before. It replaces login_match_account (run, source, account, time), which no query
+--    read any more: sso-bypass takes a tenth of the run by outcome, by a scan of the
+--    run's partition and a sort of what it keeps (plan in bench/out/correlate-plans.txt),
+--    and access-after-termination reads activity, not matches.
 --
 -- The rows stored before this migration move to one partition per run. Rows of a run
 -- that has no partition of its own (written by hand, as some tests do) go to the
@@ -22,7 +27,7 @@
 -- that each ATTACH makes (under an ACCESS EXCLUSIVE lock on it) costs nothing.
 ALTER TABLE login_match RENAME TO login_match_before_0014;
 ALTER TABLE login_match_before_0014 RENAME CONSTRAINT login_match_pkey TO login_match_before_0014_pkey;
-ALTER INDEX login_match_account RENAME TO login_match_before_0014_account;
+DROP INDEX login_match_account;
 
 CREATE TABLE login_match (
   metabase_source_id  text NOT NULL,
@@ -39,7 +44,7 @@ CREATE TABLE login_match (
   run_id              bigint NOT NULL,
   PRIMARY KEY (run_id, metabase_source_id, login_id)
 ) PARTITION BY LIST (run_id);
-CREATE INDEX login_match_account ON login_match (run_id, metabase_source_id, account_id, login_at);
+CREATE INDEX login_match_person ON login_match (run_id, person_id, login_at, login_id);
 CREATE TABLE login_match_default PARTITION OF login_match DEFAULT;
 
 DO $$
@@ -57,3 +62,9 @@ INSERT INTO login_match (metabase_source_id, login_id, login_at, account_id, per
          lag_seconds, same_ip, outcome, run_id
   FROM login_match_before_0014;
 DROP TABLE login_match_before_0014;
+
+-- 2. The correlation run a stored report's rules were evaluated by: the run it made, or
+--    the earlier run of identical inputs it reused (src/correlation/reuse.ts). Not part
+--    of the signed content (that stays the same whichever run evaluated it); with the
+--    run, its rule evaluations, findings and derived rows can be looked up.
+ALTER TABLE report ADD COLUMN correlation_run_id bigint REFERENCES correlation_run (id);

@@ -98,7 +98,7 @@ export function matchingSteps(p: MatchingParameters): { name: string; query: Raw
     { name: 'create', query: sql`create table ${partition} (like login_match including defaults, check (run_id = ${run}))` },
     { name: 'match', query: matchLoginsStatement(p) },
     { name: 'primary key', query: sql`alter table ${partition} add primary key (run_id, metabase_source_id, login_id)` },
-    { name: 'account index', query: sql`create index on ${partition} (run_id, metabase_source_id, account_id, login_at)` },
+    { name: 'person index', query: sql`create index on ${partition} (run_id, person_id, login_at, login_id)` },
     { name: 'attach', query: sql`alter table login_match attach partition ${partition} for values in (${run})` },
   ];
 }
