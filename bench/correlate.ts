@@ -6,7 +6,9 @@
 // the same run: one sequential scan of the period's rows of every table correlation
 // reads (aim, issue 13: under 20 s and within 3× the scan at scale 1).
 //
-//   npx tsx bench/correlate.ts [--scale 1] [--keep] [--store URL]
+//   npx tsx bench/correlate.ts [--scale 1] [--keep] [--store URL] [--all-plans]
+//
+// --all-plans: the plans of every step, to bench/out/correlate-plans-all.txt.
 //
 // Without --store, a fresh database on the local Postgres (127.0.0.1:5432, or
 // TEST_DATABASE_URL's server), dropped at the end (--keep leaves it and prints its URL).
@@ -78,12 +80,15 @@ async function writePlans(
   url: string,
   result: CorrelationResult,
   parameters: ReturnType<typeof resolveRuleParameters>,
+  steps: number,
 ): Promise<string[]> {
   const slowest = Object.entries(result.timings)
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 3);
+    .slice(0, steps);
   const client = new pg.Client({ connectionString: url, options: '-c TimeZone=UTC -c DateStyle=ISO' });
   await client.connect();
+  // As the run executes them (correlate.ts, matching.ts): without JIT.
+  await client.query('set jit = off');
   const sections: string[] = [];
   try {
     const inventory = await loadInventory(db, { metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP] });
@@ -224,7 +229,7 @@ export interface CorrelationMeasurement {
 /** Runs the reference scan and one correlate() on the store at `url`; prints the steps. */
 export async function measureCorrelation(
   url: string,
-  options: { plansFile?: string; quiet?: boolean } = {},
+  options: { plansFile?: string; quiet?: boolean; allPlans?: boolean } = {},
 ): Promise<CorrelationMeasurement> {
   const log = options.quiet ? () => undefined : (line: string) => console.log(line);
   const store = await openStore({ databaseUrl: url, poolSize: 4 });
@@ -256,13 +261,14 @@ export async function measureCorrelation(
       );
     }
     if (options.plansFile) {
-      const sections = await writePlans(store.db, url, result, parameters);
+      const which = options.allPlans ? 'every step' : 'the three slowest steps';
+      const sections = await writePlans(store.db, url, result, parameters, options.allPlans ? Infinity : 3);
       mkdirSync(path.dirname(options.plansFile), { recursive: true });
       writeFileSync(
         options.plansFile,
-        `correlate bench, ${new Date().toISOString()}\nthe three slowest steps of the run, re-run under EXPLAIN (ANALYZE, BUFFERS) (caches warm)\n\n${sections.join('\n\n')}\n`,
+        `correlate bench, ${new Date().toISOString()}\n${which} of the run, slowest first, re-run under EXPLAIN (ANALYZE, BUFFERS) (caches warm)\n\n${sections.join('\n\n')}\n`,
       );
-      log(`plans of the three slowest steps: ${path.relative(process.cwd(), options.plansFile)}`);
+      log(`plans of ${which}: ${path.relative(process.cwd(), options.plansFile)}`);
     }
     return { result, seconds, scanSeconds };
   } finally {
@@ -315,7 +321,11 @@ async function main() {
   }
   const url = given ?? made!.url;
   try {
-    await measureCorrelation(url, { plansFile: path.resolve('bench/out/correlate-plans.txt') });
+    const allPlans = process.argv.includes('--all-plans');
+    await measureCorrelation(url, {
+      plansFile: path.resolve(allPlans ? 'bench/out/correlate-plans-all.txt' : 'bench/out/correlate-plans.txt'),
+      allPlans,
+    });
   } finally {
     if (made) {
       if (keep) console.log(`kept database: ${url}`);
