@@ -15,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 
 import { correlate, type CorrelationResult } from '../src/correlation/correlate.js';
@@ -126,6 +126,7 @@ async function writePlans(
         await client.query('begin');
         try {
           await client.query('set local jit = off');
+          await client.query("set local work_mem = '64MB'");
           await client.query(`drop table ${loginMatchPartition(result.runId)}`);
           const lines: string[] = [];
           for (const step of steps) {
@@ -224,6 +225,22 @@ export interface CorrelationMeasurement {
   result: CorrelationResult;
   seconds: number;
   scanSeconds: number;
+  /** The findings compared with the previous succeeded run of the same period and as-of
+   *  on this store (made by whatever code ran then): a change of code must not change them. */
+  sameAsPrevious: { runId: number; differing: number } | null;
+}
+
+/** Findings of run `a` and `b` that differ in any stored column (both directions). */
+async function differingFindings(db: Kysely<Database>, a: number, b: number): Promise<number> {
+  const columns = sql.raw(
+    'rule, id, severity, person_id, upn, account_id, email, credential_id, subject_source, summary, first_seen, last_seen, evidence, detail',
+  );
+  const { rows } = await sql<{ n: number }>`
+    select ((select count(*) from (select ${columns} from finding where run_id = ${a} except select ${columns} from finding where run_id = ${b}) x)
+          + (select count(*) from (select ${columns} from finding where run_id = ${b} except select ${columns} from finding where run_id = ${a}) y))::int as n`.execute(
+    db,
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /** Runs the reference scan and one correlate() on the store at `url`; prints the steps. */
@@ -240,6 +257,18 @@ export async function measureCorrelation(
     const started = performance.now();
     const result = await correlate(store.db, { period, asOf, parameters, metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP] });
     const seconds = (performance.now() - started) / 1000;
+    const previous = await store.db
+      .selectFrom('correlation_run')
+      .select('id')
+      .where('status', '=', 'succeeded')
+      .where('id', '<', result.runId)
+      .where('period_from', '=', period.from)
+      .where('as_of', '=', asOf)
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    const sameAsPrevious = previous
+      ? { runId: Number(previous.id), differing: await differingFindings(store.db, result.runId, Number(previous.id)) }
+      : null;
     log('seconds per step:');
     for (const [name, s] of Object.entries(result.timings)) log(`  ${name.padEnd(32)} ${s.toFixed(2).padStart(8)}`);
     log(`  ${'correlate() wall time'.padEnd(32)} ${seconds.toFixed(2).padStart(8)}   (${(seconds / scanSeconds).toFixed(2)}× the scan)`);
@@ -254,6 +283,8 @@ export async function measureCorrelation(
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}`,
     );
+    if (sameAsPrevious)
+      log(`findings against run ${sameAsPrevious.runId} (the previous run of this period): ${sameAsPrevious.differing} differ`);
     log('rules:');
     for (const rule of result.rules) {
       log(
@@ -270,7 +301,7 @@ export async function measureCorrelation(
       );
       log(`plans of ${which}: ${path.relative(process.cwd(), options.plansFile)}`);
     }
-    return { result, seconds, scanSeconds };
+    return { result, seconds, scanSeconds, sameAsPrevious };
   } finally {
     await store.close();
   }
@@ -299,7 +330,7 @@ export const benchmark: Benchmark = {
       throughput: { value: signIns / measured.seconds, unit: 'sign-ins/s' },
       seconds: measured.seconds,
       reference: { name: 'seq scan of the rows read', seconds: measured.scanSeconds },
-      note: `matching ${measured.result.timings['matching']?.toFixed(1)} s, access-after-termination ${measured.result.timings['rule:access-after-termination']?.toFixed(1)} s`,
+      note: `matching ${measured.result.timings['matching']?.toFixed(1)} s, access-after-termination ${measured.result.timings['rule:access-after-termination']?.toFixed(1)} s${measured.sameAsPrevious ? `; findings ${measured.sameAsPrevious.differing === 0 ? 'identical to' : `${measured.sameAsPrevious.differing} differ from`} run ${measured.sameAsPrevious.runId}` : ''}`,
     };
     return [row];
   },
