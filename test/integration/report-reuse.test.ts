@@ -56,7 +56,7 @@ describe('a report reuses a correlation run of identical inputs', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await store?.close();
+    await store?.dispose();
   });
 
   it('reads the earlier run back, with the same content as a fresh evaluation, and records the run it used', async () => {
