@@ -6,20 +6,22 @@
 // the same run: one sequential scan of the period's rows of every table correlation
 // reads (aim, issue 13: under 20 s and within 3× the scan at scale 1).
 //
-//   npx tsx bench/correlate.ts [--scale 1] [--keep] [--store URL]
+//   npx tsx bench/correlate.ts [--scale 1] [--keep] [--store URL] [--all-plans]
+//
+// --all-plans: the plans of every step, to bench/out/correlate-plans-all.txt.
 //
 // Without --store, a fresh database on the local Postgres (127.0.0.1:5432, or
 // TEST_DATABASE_URL's server), dropped at the end (--keep leaves it and prints its URL).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 
 import { correlate, type CorrelationResult } from '../src/correlation/correlate.js';
 import { loadAccounts, loadLifecycleAudits, loadPeople } from '../src/correlation/identity/identity.repository.js';
 import { loadInventory } from '../src/correlation/inventory.js';
-import { matchLoginsStatement } from '../src/correlation/matching.js';
+import { loginMatchPartition, matchingSteps } from '../src/correlation/matching.js';
 import { numberParameter, resolveRuleParameters } from '../src/correlation/parameters.js';
 import { rules } from '../src/correlation/rules/index.js';
 import { stateAt, stateInstants } from '../src/correlation/state.js';
@@ -78,12 +80,15 @@ async function writePlans(
   url: string,
   result: CorrelationResult,
   parameters: ReturnType<typeof resolveRuleParameters>,
+  steps: number,
 ): Promise<string[]> {
   const slowest = Object.entries(result.timings)
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 3);
+    .slice(0, steps);
   const client = new pg.Client({ connectionString: url, options: '-c TimeZone=UTC -c DateStyle=ISO' });
   await client.connect();
+  // As the run executes them (correlate.ts, matching.ts): without JIT.
+  await client.query('set jit = off');
   const sections: string[] = [];
   try {
     const inventory = await loadInventory(db, { metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP] });
@@ -108,23 +113,36 @@ async function writePlans(
       }
       if (step === 'matching') {
         const bypass = parameters['sso-bypass'] ?? {};
-        const statement = matchLoginsStatement({
+        const steps = matchingSteps({
           runId: result.runId,
           period: result.period,
           beforeMinutes: numberParameter(bypass, 'beforeMinutes', 10),
           afterMinutes: numberParameter(bypass, 'afterMinutes', 2),
           metabaseAppIds: [APP_ID],
           signInCoverage: mergeRanges(inventory.entraSourceIds.flatMap((source) => inventory.coverage(source, streams.entraSignIns))),
-        }).compile(db);
-        // The statement inserts the run's matches: drop them inside a transaction that is
-        // rolled back, so the plan is of the real insert.
+        });
+        // The steps write the run's partition: drop it inside a transaction that is rolled
+        // back, then run them again, the insert under EXPLAIN, so the plan is of the real one.
         await client.query('begin');
         try {
-          await client.query('delete from login_match where run_id = $1', [result.runId]);
-          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${statement.sql}`, [
-            ...statement.parameters,
-          ]);
-          sections.push(`${header}\n-- login matching (insert into login_match)\n${rows.map((row) => row['QUERY PLAN']).join('\n')}`);
+          await client.query('set local jit = off');
+          await client.query("set local work_mem = '64MB'");
+          await client.query(`drop table ${loginMatchPartition(result.runId)}`);
+          const lines: string[] = [];
+          for (const step of steps) {
+            const compiled = step.query.compile(db);
+            const started = performance.now();
+            if (step.name === 'match') {
+              const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${compiled.sql}`, [
+                ...compiled.parameters,
+              ]);
+              lines.push(`-- ${step.name}: the insert into the run's partition table\n${rows.map((row) => row['QUERY PLAN']).join('\n')}`);
+            } else {
+              await client.query(compiled.sql, [...compiled.parameters]);
+              lines.push(`-- ${step.name}: ${((performance.now() - started) / 1000).toFixed(2)} s (${compiled.sql})`);
+            }
+          }
+          sections.push(`${header}\n${lines.join('\n')}`);
         } finally {
           await client.query('rollback');
         }
@@ -207,12 +225,28 @@ export interface CorrelationMeasurement {
   result: CorrelationResult;
   seconds: number;
   scanSeconds: number;
+  /** The findings compared with the previous succeeded run of the same period and as-of
+   *  on this store (made by whatever code ran then): a change of code must not change them. */
+  sameAsPrevious: { runId: number; differing: number } | null;
+}
+
+/** Findings of run `a` and `b` that differ in any stored column (both directions). */
+async function differingFindings(db: Kysely<Database>, a: number, b: number): Promise<number> {
+  const columns = sql.raw(
+    'rule, id, severity, person_id, upn, account_id, email, credential_id, subject_source, summary, first_seen, last_seen, evidence, detail',
+  );
+  const { rows } = await sql<{ n: number }>`
+    select ((select count(*) from (select ${columns} from finding where run_id = ${a} except select ${columns} from finding where run_id = ${b}) x)
+          + (select count(*) from (select ${columns} from finding where run_id = ${b} except select ${columns} from finding where run_id = ${a}) y))::int as n`.execute(
+    db,
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /** Runs the reference scan and one correlate() on the store at `url`; prints the steps. */
 export async function measureCorrelation(
   url: string,
-  options: { plansFile?: string; quiet?: boolean } = {},
+  options: { plansFile?: string; quiet?: boolean; allPlans?: boolean } = {},
 ): Promise<CorrelationMeasurement> {
   const log = options.quiet ? () => undefined : (line: string) => console.log(line);
   const store = await openStore({ databaseUrl: url, poolSize: 4 });
@@ -223,6 +257,18 @@ export async function measureCorrelation(
     const started = performance.now();
     const result = await correlate(store.db, { period, asOf, parameters, metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP] });
     const seconds = (performance.now() - started) / 1000;
+    const previous = await store.db
+      .selectFrom('correlation_run')
+      .select('id')
+      .where('status', '=', 'succeeded')
+      .where('id', '<', result.runId)
+      .where('period_from', '=', period.from)
+      .where('as_of', '=', asOf)
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    const sameAsPrevious = previous
+      ? { runId: Number(previous.id), differing: await differingFindings(store.db, result.runId, Number(previous.id)) }
+      : null;
     log('seconds per step:');
     for (const [name, s] of Object.entries(result.timings)) log(`  ${name.padEnd(32)} ${s.toFixed(2).padStart(8)}`);
     log(`  ${'correlate() wall time'.padEnd(32)} ${seconds.toFixed(2).padStart(8)}   (${(seconds / scanSeconds).toFixed(2)}× the scan)`);
@@ -237,6 +283,8 @@ export async function measureCorrelation(
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}`,
     );
+    if (sameAsPrevious)
+      log(`findings against run ${sameAsPrevious.runId} (the previous run of this period): ${sameAsPrevious.differing} differ`);
     log('rules:');
     for (const rule of result.rules) {
       log(
@@ -244,15 +292,16 @@ export async function measureCorrelation(
       );
     }
     if (options.plansFile) {
-      const sections = await writePlans(store.db, url, result, parameters);
+      const which = options.allPlans ? 'every step' : 'the three slowest steps';
+      const sections = await writePlans(store.db, url, result, parameters, options.allPlans ? Infinity : 3);
       mkdirSync(path.dirname(options.plansFile), { recursive: true });
       writeFileSync(
         options.plansFile,
-        `correlate bench, ${new Date().toISOString()}\nthe three slowest steps of the run, re-run under EXPLAIN (ANALYZE, BUFFERS) (caches warm)\n\n${sections.join('\n\n')}\n`,
+        `correlate bench, ${new Date().toISOString()}\n${which} of the run, slowest first, re-run under EXPLAIN (ANALYZE, BUFFERS) (caches warm)\n\n${sections.join('\n\n')}\n`,
       );
-      log(`plans of the three slowest steps: ${path.relative(process.cwd(), options.plansFile)}`);
+      log(`plans of ${which}: ${path.relative(process.cwd(), options.plansFile)}`);
     }
-    return { result, seconds, scanSeconds };
+    return { result, seconds, scanSeconds, sameAsPrevious };
   } finally {
     await store.close();
   }
@@ -281,7 +330,7 @@ export const benchmark: Benchmark = {
       throughput: { value: signIns / measured.seconds, unit: 'sign-ins/s' },
       seconds: measured.seconds,
       reference: { name: 'seq scan of the rows read', seconds: measured.scanSeconds },
-      note: `matching ${measured.result.timings['matching']?.toFixed(1)} s, access-after-termination ${measured.result.timings['rule:access-after-termination']?.toFixed(1)} s`,
+      note: `matching ${measured.result.timings['matching']?.toFixed(1)} s, access-after-termination ${measured.result.timings['rule:access-after-termination']?.toFixed(1)} s${measured.sameAsPrevious ? `; findings ${measured.sameAsPrevious.differing === 0 ? 'identical to' : `${measured.sameAsPrevious.differing} differ from`} run ${measured.sameAsPrevious.runId}` : ''}`,
     };
     return [row];
   },
@@ -303,7 +352,11 @@ async function main() {
   }
   const url = given ?? made!.url;
   try {
-    await measureCorrelation(url, { plansFile: path.resolve('bench/out/correlate-plans.txt') });
+    const allPlans = process.argv.includes('--all-plans');
+    await measureCorrelation(url, {
+      plansFile: path.resolve(allPlans ? 'bench/out/correlate-plans-all.txt' : 'bench/out/correlate-plans.txt'),
+      allPlans,
+    });
   } finally {
     if (made) {
       if (keep) console.log(`kept database: ${url}`);

@@ -96,7 +96,10 @@ for (const size of sizes) {
     console.log(`${((Date.now() - begin) / 1000).toFixed(1)} s`);
   }
 }
-if (!args.includes('--keep-stores') && selected.some((name) => ['correlate', 'report-from-store'].includes(name))) {
+// Stores named by ACCESSTRAIL_BENCH_STORE_* (bench/lib/correlation-store.ts) are not the
+// runner's: with one set, it drops nothing.
+const givenStores = Object.keys(process.env).some((name) => name.startsWith('ACCESSTRAIL_BENCH_STORE_'));
+if (!args.includes('--keep-stores') && !givenStores && selected.some((name) => ['correlate', 'report-from-store'].includes(name))) {
   spawnSync(tsx[0], [...tsx.slice(1), '-e', `import('./bench/lib/correlation-store.ts').then((m) => m.dropSharedCorrelationStores())`], {
     cwd: root,
     stdio: 'inherit',

@@ -1032,6 +1032,15 @@ export function scaleForSize(size: 'quick' | '10k' | '100k' | '1m'): number {
   return size === '1m' ? 1 : size === '100k' ? 0.1 : 0.01;
 }
 
+/** A store to measure on instead of the shared one, named by the environment:
+ *  ACCESSTRAIL_BENCH_STORE_1M, _100K or _10K (quick uses the 10K one) holding a Postgres
+ *  URL of a store generated at that scale (`npx tsx bench/lib/correlation-store.ts
+ *  --scale 1` makes one). It is never generated nor dropped by the benchmarks. */
+export function givenCorrelationStore(scale: number): string | undefined {
+  const label = scale === 1 ? '1M' : scale === 0.1 ? '100K' : scale === 0.01 ? '10K' : undefined;
+  return label ? process.env[`ACCESSTRAIL_BENCH_STORE_${label}`] || undefined : undefined;
+}
+
 /** Bump when the generator changes: a kept store of another version is rebuilt. */
 const GENERATOR_VERSION = 1;
 
@@ -1039,6 +1048,8 @@ const GENERATOR_VERSION = 1;
  *  kept between runs until `dropSharedCorrelationStores`): a database named after the
  *  scale, reused when a complete one of this generator version exists. */
 export async function sharedCorrelationStore(scale: number): Promise<string> {
+  const given = givenCorrelationStore(scale);
+  if (given) return given;
   const name = `accesstrail_benchstore_${String(scale).replace('.', '_')}_v${GENERATOR_VERSION}`;
   const admin = new pg.Client({ connectionString: serverUrl() });
   await admin.connect();

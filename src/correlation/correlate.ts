@@ -11,8 +11,9 @@ import { streams } from '../store/streams.js';
 import { type StateTableName, stateTables } from '../store/tables.js';
 import { resolveIdentities } from './identity/identity.repository.js';
 import { loadInventory } from './inventory.js';
-import { matchLogins, type MatchOutcome } from './matching.js';
+import { loginMatchPartition, matchLogins, type MatchOutcome } from './matching.js';
 import { numberParameter, type RuleParameters } from './parameters.js';
+import { correlationInputsSha256, findReusableRun, loadRuleEvaluations, type StoredRunSummary } from './reuse.js';
 import { rules as allRules } from './rules/index.js';
 import { observedLater, stateAt, stateInstants } from './state.js';
 import type { Inventory, Rule, RuleContext, RuleFinding, RuleOutcome } from './types.js';
@@ -26,6 +27,9 @@ export interface CorrelationRequest {
   /** 'current' (default): the findings the API serves as current; 'report': a report's own run. */
   purpose?: 'current' | 'report';
   rules?: readonly Rule[];
+  /** Return a succeeded run of identical inputs, over a store in which nothing it read has
+   *  changed since it started, instead of evaluating again (reuse.ts). */
+  reuse?: boolean;
 }
 
 export interface RuleResult extends RuleOutcome {
@@ -52,14 +56,35 @@ export interface CorrelationResult {
   /** The state-at-as-of SQL this run used (state instants read once per table). */
   stateAt(table: StateTableName): Promise<RawBuilder<unknown>>;
   timings: Record<string, number>;
+  /** The run was evaluated earlier for identical inputs and read back (request.reuse). */
+  reused: boolean;
 }
 
 /** Keep derived rows (links, intervals, matches) of the latest runs only; findings stay. */
-const KEEP_DERIVED_RUNS = 5;
+export const KEEP_DERIVED_RUNS = 5;
 
 export async function correlate(db: Kysely<Database>, request: CorrelationRequest, logger?: Logger): Promise<CorrelationResult> {
   const asOf = request.asOf;
   const period = { from: request.period.from, to: new Date(Math.min(request.period.to.getTime(), asOf.getTime())) };
+  const rules = request.rules ?? allRules;
+  // Taken before anything is read: evidence written during the run changes it.
+  const inputsSha256 = await correlationInputsSha256(db, {
+    period: request.period,
+    asOf,
+    parameters: request.parameters,
+    metabaseAppIds: request.metabaseAppIds,
+    adminGroupIds: request.adminGroupIds,
+    ruleIds: rules.map((rule) => rule.id),
+  });
+  if (request.reuse) {
+    const purpose = request.purpose ?? 'current';
+    const found = await findReusableRun(db, { inputsSha256, purpose, keepRuns: KEEP_DERIVED_RUNS });
+    const loaded = found && (await loadRun(db, request, rules, period, found));
+    if (loaded) {
+      logger?.info({ runId: loaded.runId, inputsSha256 }, 'correlation run of identical inputs reused');
+      return loaded;
+    }
+  }
   const run = await db
     .insertInto('correlation_run')
     .values({
@@ -68,7 +93,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       as_of: asOf,
       parameters: JSON.stringify(request.parameters),
       status: 'running',
-      summary: '{}',
+      summary: JSON.stringify({ inputsSha256 }),
       purpose: request.purpose ?? 'current',
     })
     .returning('id')
@@ -100,32 +125,17 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       }),
     );
 
-    const instantsCache = new Map<StateTableName, Promise<Map<string, Date>>>();
-    const instantsOf = (table: StateTableName) => {
-      let cached = instantsCache.get(table);
-      if (!cached) {
-        cached = stateInstants(db, table, asOf);
-        instantsCache.set(table, cached);
-      }
-      return cached;
-    };
-    // The tables a rule (or the report) read: only their instants say when state was observed.
-    const used = new Set<StateTableName>();
-    const stateAtAsOf = async (table: StateTableName): Promise<RawBuilder<unknown>> => {
-      used.add(table);
-      return stateAt(table, await instantsOf(table));
-    };
+    const state = stateAccess(db, asOf);
+    const stateAtAsOf = state.stateAt;
     const directory = {
       personUpn: (personId: string) => identities.upnOf.get(personId) ?? null,
       accountEmail: (sourceId: string, accountId: number | string) => identities.emailOf.get(`${sourceId}|${accountId}`) ?? null,
     };
 
-    // Every state instant is read before the rules run: each rule runs in a transaction
-    // of its own (below), and the embedded engine's one connection is then taken.
-    for (const table of Object.keys(stateTables) as StateTableName[]) await instantsOf(table);
+    await state.readAll();
 
     const results: RuleResult[] = [];
-    for (const rule of request.rules ?? allRules) {
+    for (const rule of rules) {
       const parameters = request.parameters[rule.id] ?? {};
       const context: RuleContext = {
         db,
@@ -196,12 +206,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
 
     const links: Record<string, number> = {};
     for (const link of identities.links) links[link.status] = (links[link.status] ?? 0) + 1;
-    let stateObservedAt: Date | null = null;
-    for (const [table, promise] of instantsCache) {
-      if (!used.has(table)) continue;
-      const later = observedLater(await promise, asOf);
-      if (later && (!stateObservedAt || later > stateObservedAt)) stateObservedAt = later;
-    }
+    const stateObservedAt = await state.observedAt();
     const summary = {
       links,
       matches,
@@ -210,7 +215,9 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       terminatedIntervals: identities.intervals.length,
       findings: findings.length,
       timings,
-    };
+      inputsSha256,
+      stateObservedAt: stateObservedAt?.toISOString() ?? null,
+    } satisfies StoredRunSummary;
     await db
       .updateTable('correlation_run')
       .set({ status: 'succeeded', finished_at: new Date(), summary: JSON.stringify(summary) })
@@ -232,6 +239,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       stateObservedAt,
       stateAt: stateAtAsOf,
       timings,
+      reused: false,
     };
   } catch (error) {
     await db
@@ -243,10 +251,115 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
   }
 }
 
+/** State at as-of, read once per table and run: the instants of every state table, and
+ *  when state was observed when that is later than as-of (over the tables used). */
+function stateAccess(db: Kysely<Database>, asOf: Date) {
+  const instantsCache = new Map<StateTableName, Promise<Map<string, Date>>>();
+  const instantsOf = (table: StateTableName) => {
+    let cached = instantsCache.get(table);
+    if (!cached) {
+      cached = stateInstants(db, table, asOf);
+      instantsCache.set(table, cached);
+    }
+    return cached;
+  };
+  // The tables a rule (or the report) read: only their instants say when state was observed.
+  const used = new Set<StateTableName>();
+  return {
+    async stateAt(table: StateTableName): Promise<RawBuilder<unknown>> {
+      used.add(table);
+      return stateAt(table, await instantsOf(table));
+    },
+    // Every state instant is read before the rules run: each rule runs in a transaction
+    // of its own, and the embedded engine's one connection is then taken.
+    async readAll(): Promise<void> {
+      for (const table of Object.keys(stateTables) as StateTableName[]) await instantsOf(table);
+    },
+    async observedAt(): Promise<Date | null> {
+      let latest: Date | null = null;
+      for (const [table, promise] of instantsCache) {
+        if (!used.has(table)) continue;
+        const later = observedLater(await promise, asOf);
+        if (later && (!latest || later > latest)) latest = later;
+      }
+      return latest;
+    },
+  };
+}
+
+/** A succeeded run read back as the result it returned (undefined when a rule of the
+ *  request has no stored evaluation). */
+async function loadRun(
+  db: Kysely<Database>,
+  request: CorrelationRequest,
+  rules: readonly Rule[],
+  period: TimeRange,
+  run: { id: number; summary: StoredRunSummary },
+): Promise<CorrelationResult | undefined> {
+  const inventory = await loadInventory(db, { metabaseAppIds: request.metabaseAppIds, adminGroupIds: request.adminGroupIds });
+  const stored = await loadRuleEvaluations(db, run.id);
+  const results: RuleResult[] = [];
+  for (const rule of rules) {
+    const evaluation = stored.get(rule.id);
+    if (!evaluation) return undefined;
+    results.push({
+      id: rule.id,
+      severity: rule.severity,
+      status: evaluation.status,
+      reason: evaluation.reason,
+      findings: evaluation.findings,
+      notEvaluableCount: evaluation.notEvaluableCount,
+      detail: evaluation.detail,
+      parameters: evaluation.parameters,
+      seconds: evaluation.seconds,
+    });
+  }
+  const state = stateAccess(db, request.asOf);
+  await state.readAll();
+  const { summary } = run;
+  return {
+    runId: run.id,
+    period,
+    asOf: request.asOf,
+    inventory,
+    links: summary.links,
+    matches: summary.matches as Record<MatchOutcome, number>,
+    people: summary.people,
+    accounts: summary.accounts,
+    terminatedIntervals: summary.terminatedIntervals,
+    rules: results,
+    findings: results.flatMap((result) => result.findings),
+    stateObservedAt: summary.stateObservedAt ? new Date(summary.stateObservedAt) : null,
+    stateAt: state.stateAt,
+    timings: summary.timings,
+    reused: true,
+  };
+}
+
 async function pruneDerivedRows(db: Kysely<Database>, latestRunId: number): Promise<void> {
   const keep = latestRunId - KEEP_DERIVED_RUNS;
   if (keep <= 0) return;
-  for (const table of ['login_match', 'identity_link', 'person_terminated_interval'] as const) {
+  for (const table of ['identity_link', 'person_terminated_interval'] as const) {
     await sql`delete from ${sql.table(table)} where run_id <= ${keep}`.execute(db);
   }
+  // login_match: a run's rows are its partition (matching.ts), dropped whole. Dropping a
+  // partition locks login_match exclusively: when a reader holds it longer than the lock
+  // timeout, the old partitions stay until the next run prunes them.
+  const { rows } = await sql<{ name: string }>`
+    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = 'login_match'::regclass`.execute(db);
+  for (const { name } of rows) {
+    const run = /^login_match_run_(\d+)$/.exec(name)?.[1];
+    if (run === undefined || Number(run) > keep) continue;
+    try {
+      await db.transaction().execute(async (trx) => {
+        await sql`set local lock_timeout = '2s'`.execute(trx);
+        await sql`drop table ${sql.raw(loginMatchPartition(Number(run)))}`.execute(trx);
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
+    }
+  }
+  // Rows written without a partition of their own (the default partition).
+  await sql`delete from login_match where run_id <= ${keep}`.execute(db);
 }

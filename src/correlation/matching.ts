@@ -3,6 +3,11 @@
 // [login − before, login + after]; among several, the same IP first, then the closest.
 // The outcome of every login is stored for the run (login_match), so sso-bypass and the
 // report read the same answer.
+//
+// Each run's rows are its own partition of login_match (migration 0014): written into a
+// table of their own without index maintenance, indexed once, then attached. Inserting
+// them into one table whose indexes held every kept run's rows cost most of matching at
+// 1M logins (docs/scale.md, "Correlation").
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 
 import type { TimeRange } from '../store/collection.repository.js';
@@ -20,7 +25,14 @@ export interface MatchingParameters {
 
 export type MatchOutcome = 'explained' | 'unexplained' | 'password-session' | 'unlinked' | 'not-evaluable' | 'non-human';
 
-/** The statement that computes and stores the matches of a run. */
+/** The table that holds a run's matches: written by matching, then attached as the run's
+ *  partition of login_match. */
+export function loginMatchPartition(runId: number): string {
+  if (!Number.isSafeInteger(runId) || runId <= 0) throw new Error(`not a run id: ${runId}`);
+  return `login_match_run_${runId}`;
+}
+
+/** The statement that computes the matches of a run into its partition's table. */
 export function matchLoginsStatement(p: MatchingParameters): RawBuilder<unknown> {
   const coverage = JSON.stringify(
     p.signInCoverage.map((range) => ({ covered_from: range.from.toISOString(), covered_to: range.to.toISOString() })),
@@ -28,7 +40,7 @@ export function matchLoginsStatement(p: MatchingParameters): RawBuilder<unknown>
   const before = `${p.beforeMinutes} minutes`;
   const after = `${p.afterMinutes} minutes`;
   return sql`
-    insert into login_match (run_id, metabase_source_id, login_id, login_at, account_id, person_id, sign_in_source_id, sign_in_id, sign_in_at, lag_seconds, same_ip, outcome)
+    insert into ${sql.raw(loginMatchPartition(p.runId))} (run_id, metabase_source_id, login_id, login_at, account_id, person_id, sign_in_source_id, sign_in_id, sign_in_at, lag_seconds, same_ip, outcome)
     with coverage as (
       select * from jsonb_to_recordset(${coverage}::jsonb) as c(covered_from timestamptz, covered_to timestamptz)
     ), account as (
@@ -75,14 +87,35 @@ export function matchLoginsStatement(p: MatchingParameters): RawBuilder<unknown>
     ) m on true`;
 }
 
+/** What matching runs, in one transaction: the partition's table (its CHECK lets ATTACH
+ *  skip the scan that would prove the bound), the matches, its two indexes (one sorted
+ *  build each), and the attach (SHARE UPDATE EXCLUSIVE on login_match: readers and other
+ *  runs go on). */
+export function matchingSteps(p: MatchingParameters): { name: string; query: RawBuilder<unknown> }[] {
+  const partition = sql.raw(loginMatchPartition(p.runId));
+  const run = sql.lit(p.runId);
+  return [
+    { name: 'create', query: sql`create table ${partition} (like login_match including defaults, check (run_id = ${run}))` },
+    { name: 'match', query: matchLoginsStatement(p) },
+    { name: 'primary key', query: sql`alter table ${partition} add primary key (run_id, metabase_source_id, login_id)` },
+    { name: 'person index', query: sql`create index on ${partition} (run_id, person_id, login_at, login_id)` },
+    { name: 'attach', query: sql`alter table login_match attach partition ${partition} for values in (${run})` },
+  ];
+}
+
 export async function matchLogins(db: Kysely<Database>, p: MatchingParameters): Promise<Record<MatchOutcome, number>> {
   await db.transaction().execute(async (trx) => {
     // One statement of short index probes: JIT compilation (~1 s at 1M logins, the plan's
     // "JIT" section) costs more than it saves here.
     await sql`set local jit = off`.execute(trx);
-    await matchLoginsStatement(p).execute(trx);
+    // The period's logins are hashed against the links and accounts: with the default 4 MB
+    // they spill to disk in 16 batches at 721,486 logins; 64 MB keeps them in memory
+    // (measured on the 1M store, alternating in one session: 9.4–10.1 s with 4 MB,
+    // 6.8–8.8 s with 64 MB, at load ~14).
+    await sql`set local work_mem = '64MB'`.execute(trx);
+    for (const step of matchingSteps(p)) await step.query.execute(trx);
   });
-  await sql`analyze login_match`.execute(db);
+  await sql`analyze ${sql.raw(loginMatchPartition(p.runId))}`.execute(db);
   const rows = await db
     .selectFrom('login_match')
     .select(['outcome', (eb) => eb.fn.countAll<number>().as('n')])

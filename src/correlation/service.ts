@@ -12,7 +12,7 @@ export const DEFAULT_LOOKBACK_DAYS = 90;
 export async function correlateFromConfig(
   db: Kysely<Database>,
   config: Config,
-  window: { from: Date; to: Date; asOf: Date; purpose?: 'current' | 'report' },
+  window: { from: Date; to: Date; asOf: Date; purpose?: 'current' | 'report'; reuse?: boolean },
   logger?: Logger,
 ): Promise<CorrelationResult> {
   const parameters = resolveRuleParameters(config.ruleParameters, { adminGroupIds: config.ENTRA_ADMIN_GROUP_IDS });
@@ -25,6 +25,7 @@ export async function correlateFromConfig(
       metabaseAppIds: config.ENTRA_METABASE_APP_IDS,
       adminGroupIds: config.ENTRA_ADMIN_GROUP_IDS,
       purpose: window.purpose ?? 'current',
+      reuse: window.reuse ?? false,
     },
     logger,
   );

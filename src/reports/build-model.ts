@@ -232,11 +232,11 @@ async function sourceSections(
 async function buildStatistics(store: SourcesRepository, correlation: CorrelationResult, period: TimeRange): Promise<Statistics> {
   const appIds = correlation.inventory.metabaseAppIds;
   const weeks = await store.signInsPerWeek(appIds, period);
-  const mfa = await store.multiFactor(appIds, period);
+  const mfa = weeks.reduce((sum, w) => ({ mfa: sum.mfa + w.mfa, known: sum.known + w.known }), { mfa: 0, known: 0 });
   const m = correlation.matches;
   return {
     signInsPerWeek: weeks.map((w) => ({ week: new Date(w.week).toISOString().slice(0, 10), successful: w.successful, failed: w.failed })),
-    mfaShare: mfa && mfa.known > 0 ? Math.round((mfa.mfa / mfa.known) * 10_000) / 10_000 : null,
+    mfaShare: mfa.known > 0 ? Math.round((mfa.mfa / mfa.known) * 10_000) / 10_000 : null,
     loginsExplained: {
       explained: m.explained,
       unexplained: m.unexplained + m['password-session'] + m.unlinked,

@@ -156,11 +156,14 @@ export async function populationStatements(input: PopulationInput): Promise<Name
     accounts as (select * from ${accountsAt} a where a.present)
     select distinct on (i.person_id, i.started_at, i.reason) i.person_id, lower(p.user_principal_name) as upn, i.started_at, i.approximate, i.reason,
            a.upstream_id::bigint as account_id, (a.is_active or a.deactivated_at > ${asOf}) as is_active, a.deactivated_at,
-           (select max(x.occurred_at) from (
-              select occurred_at from metabase_login where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at <= ${asOf}
-              union all select occurred_at from metabase_query_execution where source_id = a.source_id and executor_id = a.upstream_id::bigint and occurred_at <= ${asOf}
-                and (context is null or context not in (${deliveryList}))
-            ) x) as last_activity
+           -- The latest of each table apart (greatest ignores a null): each max reads one
+           -- end of the (source, user, time) index, where a max over their union read
+           -- every row of the account (7.5 s for 963 people at 5M query executions).
+           greatest(
+             (select max(occurred_at) from metabase_login where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at <= ${asOf}),
+             (select max(occurred_at) from metabase_query_execution where source_id = a.source_id and executor_id = a.upstream_id::bigint and occurred_at <= ${asOf}
+                and (context is null or context not in (${deliveryList})))
+           ) as last_activity
     from person_terminated_interval i
     left join people p on p.upstream_id = i.person_id
     left join identity_link il on il.run_id = ${runId} and il.status = 'linked' and il.person_id = i.person_id

@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 
 import type { Config } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
+import { derivedRowsPresent } from '../correlation/reuse.js';
 import { correlateFromConfig } from '../correlation/service.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -24,6 +25,9 @@ export interface ReportRequest {
   formats: ReportFormat[];
   /** Where to write the files (default: <dataDir>/reports). */
   outDir?: string;
+  /** Read the rules' results from an earlier report run of identical inputs over an
+   *  unchanged store, when one is kept (default true; src/correlation/reuse.ts). */
+  reuseCorrelation?: boolean;
 }
 
 export interface CreatedReport {
@@ -58,13 +62,23 @@ export async function createReport(deps: ReportDependencies, request: ReportRequ
 async function buildAndStore(deps: ReportDependencies, request: ReportRequest): Promise<CreatedReport> {
   const generatedAt = deps.now?.() ?? new Date();
   const asOf = new Date(Math.min(request.period.to.getTime(), generatedAt.getTime()));
-  const correlation = await correlateFromConfig(
-    deps.db,
-    deps.config,
-    { from: request.period.from, to: request.period.to, asOf, purpose: 'report' },
-    deps.logger,
-  );
-  const unsigned = await buildReportModel({ db: deps.db, framework: request.framework, period: request.period, generatedAt, correlation });
+  const build = async (reuse: boolean) => {
+    const correlation = await correlateFromConfig(
+      deps.db,
+      deps.config,
+      { from: request.period.from, to: request.period.to, asOf, purpose: 'report', reuse },
+      deps.logger,
+    );
+    const model = await buildReportModel({ db: deps.db, framework: request.framework, period: request.period, generatedAt, correlation });
+    return { correlation, model };
+  };
+  let { correlation, model: unsigned } = await build(request.reuseCorrelation ?? true);
+  // A reused run is an older one: should newer runs have pruned its links, intervals or
+  // matches while the model read them, evaluate afresh.
+  if (correlation.reused && !(await derivedRowsPresent(deps.db, correlation.runId, correlation))) {
+    deps.logger?.warn({ runId: correlation.runId }, 'reused correlation run was pruned while the report read it; evaluating afresh');
+    ({ correlation, model: unsigned } = await build(false));
+  }
   const written = await writeReportArtefacts({
     model: unsigned,
     formats: request.formats,
@@ -93,6 +107,7 @@ async function buildAndStore(deps: ReportDependencies, request: ReportRequest): 
         // The bytes the API serves (canonical JSON: what the hash and signature cover).
         content_json: servedJson,
         content_json_sha256: sha256Hex(servedJson),
+        correlation_run_id: correlation.runId,
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .returning('id')

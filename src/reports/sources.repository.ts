@@ -19,9 +19,7 @@ export interface WeekRow {
   week: Date;
   successful: number;
   failed: number;
-}
-
-export interface MfaRow {
+  /** Successful sign-ins that required multi-factor authentication, of `known` that say. */
   mfa: number;
   known: number;
 }
@@ -50,15 +48,15 @@ export const sourceStatements = {
     ) x`,
 
   /** Successful and failed sign-ins to the Metabase applications per ISO week. */
+  /** One pass over the period's Metabase app sign-ins (a scan of the biggest table): the
+   *  weekly counts and, of the successful ones, how many carry an authentication
+   *  requirement and how many of those were multi-factor. */
   signInsPerWeek: (appIds: readonly string[], period: TimeRange): RawBuilder<WeekRow> => sql<WeekRow>`
-    select date_trunc('week', occurred_at) as week, count(*) filter (where error_code = 0)::int as successful, count(*) filter (where error_code <> 0)::int as failed
+    select date_trunc('week', occurred_at) as week, count(*) filter (where error_code = 0)::int as successful, count(*) filter (where error_code <> 0)::int as failed,
+           count(*) filter (where error_code = 0 and authentication_requirement = 'multiFactorAuthentication')::int as mfa,
+           count(authentication_requirement) filter (where error_code = 0)::int as known
     from entra_sign_in where app_id = any(${appIds}::text[]) and occurred_at >= ${period.from} and occurred_at < ${period.to}
     group by 1 order by 1`,
-
-  /** Successful sign-ins that required multi-factor authentication, of those that say. */
-  multiFactor: (appIds: readonly string[], period: TimeRange): RawBuilder<MfaRow> => sql<MfaRow>`
-    select count(*) filter (where authentication_requirement = 'multiFactorAuthentication')::int as mfa, count(authentication_requirement)::int as known
-    from entra_sign_in where app_id = any(${appIds}::text[]) and error_code = 0 and occurred_at >= ${period.from} and occurred_at < ${period.to}`,
 };
 
 const EMPTY: RecordSpan = { n: 0, first: null, last: null };
@@ -68,7 +66,6 @@ export interface SourcesRepository {
   directorySnapshots(sourceId: string): Promise<RecordSpan>;
   metabaseEventSpan(sourceId: string, period: TimeRange): Promise<RecordSpan>;
   signInsPerWeek(appIds: readonly string[], period: TimeRange): Promise<WeekRow[]>;
-  multiFactor(appIds: readonly string[], period: TimeRange): Promise<MfaRow | undefined>;
 }
 
 export function createSourcesRepository(db: Kysely<Database>): SourcesRepository {
@@ -78,6 +75,5 @@ export function createSourcesRepository(db: Kysely<Database>): SourcesRepository
     directorySnapshots: (sourceId) => span(sourceStatements.directorySnapshots(sourceId)),
     metabaseEventSpan: (sourceId, period) => span(sourceStatements.metabaseEventSpan(sourceId, period)),
     signInsPerWeek: async (appIds, period) => (await sourceStatements.signInsPerWeek(appIds, period).execute(db)).rows,
-    multiFactor: async (appIds, period) => (await sourceStatements.multiFactor(appIds, period).execute(db)).rows[0],
   };
 }

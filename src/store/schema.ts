@@ -421,6 +421,9 @@ export interface ReportTable {
    *  written on the report's first read (migration 0011). */
   content_json: string | null;
   content_json_sha256: string | null;
+  /** The correlation run that evaluated the report's rules (migration 0014); null for
+   *  reports stored before it. */
+  correlation_run_id: number | null;
 }
 
 export interface ReportRenderingTable {

@@ -140,11 +140,14 @@ with people as (select distinct on (upstream_id) upstream_id, user_principal_nam
     accounts as (select * from "report_state_metabase_account_version" a where a.present)
     select distinct on (i.person_id, i.started_at, i.reason) i.person_id, lower(p.user_principal_name) as upn, i.started_at, i.approximate, i.reason,
            a.upstream_id::bigint as account_id, (a.is_active or a.deactivated_at > $1) as is_active, a.deactivated_at,
-           (select max(x.occurred_at) from (
-              select occurred_at from metabase_login where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at <= $2
-              union all select occurred_at from metabase_query_execution where source_id = a.source_id and executor_id = a.upstream_id::bigint and occurred_at <= $3
-                and (context is null or context not in ('pulse', 'dashboard-subscription'))
-            ) x) as last_activity
+           -- The latest of each table apart (greatest ignores a null): each max reads one
+           -- end of the (source, user, time) index, where a max over their union read
+           -- every row of the account (7.5 s for 963 people at 5M query executions).
+           greatest(
+             (select max(occurred_at) from metabase_login where source_id = a.source_id and user_id = a.upstream_id::bigint and occurred_at <= $2),
+             (select max(occurred_at) from metabase_query_execution where source_id = a.source_id and executor_id = a.upstream_id::bigint and occurred_at <= $3
+                and (context is null or context not in ('pulse', 'dashboard-subscription')))
+           ) as last_activity
     from person_terminated_interval i
     left join people p on p.upstream_id = i.person_id
     left join identity_link il on il.run_id = $4 and il.status = 'linked' and il.person_id = i.person_id

@@ -22,13 +22,10 @@ select count(*)::int as n, min(occurred_at) as first, max(occurred_at) as last f
     ) x;
 -- parameters: ["metabase:m","2026-07-01T00:00:00.000Z","2026-10-01T00:00:00.000Z","metabase:m","2026-07-01T00:00:00.000Z","2026-10-01T00:00:00.000Z","metabase:m","2026-07-01T00:00:00.000Z","2026-10-01T00:00:00.000Z","metabase:m","2026-07-01T00:00:00.000Z","2026-10-01T00:00:00.000Z"]
 
--- report sources: sign-ins per week
-select date_trunc('week', occurred_at) as week, count(*) filter (where error_code = 0)::int as successful, count(*) filter (where error_code <> 0)::int as failed
+-- report sources: sign-ins per week and their multi-factor share
+select date_trunc('week', occurred_at) as week, count(*) filter (where error_code = 0)::int as successful, count(*) filter (where error_code <> 0)::int as failed,
+           count(*) filter (where error_code = 0 and authentication_requirement = 'multiFactorAuthentication')::int as mfa,
+           count(authentication_requirement) filter (where error_code = 0)::int as known
     from entra_sign_in where app_id = any($1::text[]) and occurred_at >= $2 and occurred_at < $3
     group by 1 order by 1;
--- parameters: [["11111111-1111-1111-1111-111111111111"],"2026-07-01T00:00:00.000Z","2026-10-01T00:00:00.000Z"]
-
--- report sources: multi-factor share
-select count(*) filter (where authentication_requirement = 'multiFactorAuthentication')::int as mfa, count(authentication_requirement)::int as known
-    from entra_sign_in where app_id = any($1::text[]) and error_code = 0 and occurred_at >= $2 and occurred_at < $3;
 -- parameters: [["11111111-1111-1111-1111-111111111111"],"2026-07-01T00:00:00.000Z","2026-10-01T00:00:00.000Z"]

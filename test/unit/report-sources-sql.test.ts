@@ -19,8 +19,7 @@ describe('the SQL behind the report sources and statistics', () => {
       'entra directory audit span': sourceStatements.entraLogSpan('entra_directory_audit', 'entra:t', period),
       'directory snapshots': sourceStatements.directorySnapshots('entra:t'),
       'metabase event span': sourceStatements.metabaseEventSpan('metabase:m', period),
-      'sign-ins per week': sourceStatements.signInsPerWeek(appIds, period),
-      'multi-factor share': sourceStatements.multiFactor(appIds, period),
+      'sign-ins per week and their multi-factor share': sourceStatements.signInsPerWeek(appIds, period),
     };
     const text = Object.entries(statements)
       .map(([name, query]) => {

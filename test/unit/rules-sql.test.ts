@@ -91,7 +91,7 @@ describe('the SQL behind each rule', () => {
     const options = { runId, period, beforeMinutes: 10, afterMinutes: 2, metabaseAppIds: ['app'], signInCoverage: [] };
     const compiled = matchLoginsStatement(options).compile(db);
     const header = [
-      '-- login matching: the Metabase logins of the run matched to Entra sign-ins, stored as login_match (read by sso-bypass)',
+      "-- login matching: the Metabase logins of the run matched to Entra sign-ins, written into the run's partition of login_match (matchingSteps; read by sso-bypass)",
       '-- Code: src/correlation/matching.ts (matchLoginsStatement)',
       `-- Parameters: beforeMinutes = ${options.beforeMinutes}; afterMinutes = ${options.afterMinutes} (sso-bypass's entry in reports/catalogues/rules.json)`,
       context,

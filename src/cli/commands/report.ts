@@ -20,6 +20,17 @@ export function parseFormats(text: string): ReportFormat[] {
   return [...new Set(formats)] as ReportFormat[];
 }
 
+interface ReportOptions {
+  framework: string;
+  period?: string;
+  from?: string;
+  to?: string;
+  format: string;
+  out?: string;
+  /** false with --no-reuse */
+  reuse: boolean;
+}
+
 export function registerReport(program: Command): void {
   program
     .command('report')
@@ -30,7 +41,8 @@ export function registerReport(program: Command): void {
     .option('--to <iso>', 'period end, exclusive (with --from)')
     .option('--format <formats>', 'comma-separated: json,pdf,csv,oscal', 'json,pdf,csv,oscal')
     .option('--out <dir>', 'output folder (default: <data dir>/reports)')
-    .action(async (options: { framework: string; period?: string; from?: string; to?: string; format: string; out?: string }) => {
+    .option('--no-reuse', 'evaluate the rules afresh even when an earlier report run of the same inputs over an unchanged store is kept')
+    .action(async (options: ReportOptions) => {
       if (options.framework !== 'soc2' && options.framework !== 'iso27001')
         throw new AppError('USAGE', `--framework must be soc2 or iso27001 (got "${options.framework}")`);
       if (options.period && (options.from || options.to)) throw new AppError('USAGE', 'give either --period or --from/--to, not both');
@@ -45,7 +57,13 @@ export function registerReport(program: Command): void {
       await withStore(async ({ store, config, logger }) => {
         const report = await createReport(
           { db: store.db, config, logger },
-          { framework: options.framework as 'soc2' | 'iso27001', period, formats, ...(options.out ? { outDir: options.out } : {}) },
+          {
+            framework: options.framework as 'soc2' | 'iso27001',
+            period,
+            formats,
+            reuseCorrelation: options.reuse,
+            ...(options.out ? { outDir: options.out } : {}),
+          },
         ).catch((error: unknown) => {
           // The service names the archives; the command says how to load them back here.
           if (error instanceof AppError && error.code === 'CONFLICT' && Array.isArray(error.details?.['archives']))
@@ -57,6 +75,8 @@ export function registerReport(program: Command): void {
         });
         say(`report ${report.reportId}${report.model.provisional ? ' (provisional: the period has not ended)' : ''}`);
         say(`  content sha256 ${report.contentSha256}`);
+        const reused = report.correlation.reused ? ' (reused: an earlier run of the same inputs; nothing it read has changed since)' : '';
+        say(`  correlation run ${report.correlation.runId}${reused}`);
         for (const file of report.files) say(`  ${file.format.padEnd(5)} ${file.path}  sha256 ${file.sha256}`);
         say(`  manifest ${report.manifest.path}  sha256 ${report.manifest.sha256}`);
         const statuses = report.model.controls.map((c) => `${c.id} ${c.status}`).join(', ');

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 
 import { numberParameter } from '../parameters.js';
 import type { RuleContext } from '../types.js';
-import { activityInPeriod, findingId, groupBy, iso } from './common.js';
+import { accountActivity, findingId, groupBy, iso } from './common.js';
 import { defineRule, evaluated, notEvaluable } from './define-rule.js';
 
 const id = 'access-after-termination';
@@ -18,6 +18,9 @@ const id = 'access-after-termination';
 function statements(context: RuleContext) {
   const grace = `${numberParameter(context.parameters, 'graceMinutes')} minutes`;
   return {
+    // Driven by the run's intervals (hundreds): each linked account's activity is read by
+    // index ranges inside the interval, not the period's activity joined to the intervals
+    // (4.4 s at 5M query executions, issue 13; tens of milliseconds this way).
     events: sql<{
       person_id: string;
       source_id: string;
@@ -29,12 +32,15 @@ function statements(context: RuleContext) {
       reason: string;
     }>`
       select l.person_id, a.source_id, a.account_id, a.kind, a.upstream_id, a.occurred_at, i.started_at, i.reason
-      from ${activityInPeriod(context.period.from, context.period.to)} a
-      join identity_link l on l.run_id = ${context.runId} and l.status = 'linked'
-        and l.metabase_source_id = a.source_id and l.account_id = a.account_id
-      join person_terminated_interval i on i.run_id = ${context.runId} and i.person_id = l.person_id
-        and a.occurred_at > i.started_at + ${grace}::interval
-        and (i.ended_at is null or a.occurred_at <= i.ended_at)
+      from person_terminated_interval i
+      join identity_link l on l.run_id = ${context.runId} and l.status = 'linked' and l.person_id = i.person_id
+      cross join lateral ${accountActivity(
+        { source: sql.raw('l.metabase_source_id'), id: sql.raw('l.account_id') },
+        context.period.from,
+        context.period.to,
+        sql`occurred_at > i.started_at + ${grace}::interval and (i.ended_at is null or occurred_at <= i.ended_at)`,
+      )} a
+      where i.run_id = ${context.runId}
       order by l.person_id, a.occurred_at, a.kind, a.upstream_id`,
   };
 }

@@ -28,8 +28,13 @@ async function statements(context: RuleContext) {
   const thresholdDays = numberParameter(context.parameters, 'thresholdDays');
   const cutoff = new Date(context.asOf.getTime() - thresholdDays * 86_400_000);
   const asOf = context.asOf;
-  // Each account's last activity by index probes (source, user, time) rather than by
-  // aggregating all activity: the active accounts are few, the activity rows many.
+  const appIds = context.inventory.metabaseAppIds;
+  // An account is dormant when none of its activity lies in [cutoff, as-of]: each
+  // account in use is dismissed by the first probe that finds some (most by the first,
+  // last_login or one index read of its logins), and only the dormant ones have their
+  // last activity read, by index probes (source, user, time) as well. This is exactly
+  // "last activity (latest of these, each at or before as-of) is null or older than the
+  // cutoff".
   return {
     dormant: sql<{
       source_id: string;
@@ -40,8 +45,23 @@ async function statements(context: RuleContext) {
       last_activity: Date | null;
     }>`
       with accounts as ${await activeHumanAccounts(context)},
-      last_seen as (
-        select a.*, greatest(
+      dormant as (
+        select a.* from accounts a
+        where a.date_joined < ${cutoff}
+          and not (
+            coalesce(a.last_login >= ${cutoff} and a.last_login <= ${asOf}, false)
+            or exists (select 1 from metabase_login l where l.source_id = a.source_id and l.user_id = a.account_id and l.occurred_at >= ${cutoff} and l.occurred_at <= ${asOf})
+            or (a.link_status = 'linked' and exists (
+              select 1 from entra_sign_in s
+              where s.user_id = a.person_id and s.app_id = any(${appIds}::text[]) and s.error_code = 0 and s.occurred_at >= ${cutoff} and s.occurred_at <= ${asOf}
+            )) is true
+            or exists (select 1 from metabase_view v where v.source_id = a.source_id and v.user_id = a.account_id and v.occurred_at >= ${cutoff} and v.occurred_at <= ${asOf})
+            or exists (select 1 from metabase_audit_event e where e.source_id = a.source_id and e.user_id = a.account_id and e.occurred_at >= ${cutoff} and e.occurred_at <= ${asOf})
+            or exists (select 1 from metabase_query_execution q where q.source_id = a.source_id and q.executor_id = a.account_id and q.occurred_at >= ${cutoff} and q.occurred_at <= ${asOf}
+              and (q.context is null or q.context not in (${deliveryList})))
+          )
+      )
+      select a.source_id, a.account_id, a.email, a.person_id, a.date_joined, greatest(
           (select max(l.occurred_at) from metabase_login l where l.source_id = a.source_id and l.user_id = a.account_id and l.occurred_at <= ${asOf}),
           (select max(q.occurred_at) from metabase_query_execution q where q.source_id = a.source_id and q.executor_id = a.account_id and q.occurred_at <= ${asOf} and (q.context is null or q.context not in (${deliveryList}))),
           (select max(v.occurred_at) from metabase_view v where v.source_id = a.source_id and v.user_id = a.account_id and v.occurred_at <= ${asOf}),
@@ -49,16 +69,11 @@ async function statements(context: RuleContext) {
           case when a.last_login <= ${asOf} then a.last_login end,
           case when a.link_status = 'linked' then (
             select max(s.occurred_at) from entra_sign_in s
-            where s.user_id = a.person_id and s.app_id = any(${context.inventory.metabaseAppIds}::text[]) and s.error_code = 0 and s.occurred_at <= ${asOf}
+            where s.user_id = a.person_id and s.app_id = any(${appIds}::text[]) and s.error_code = 0 and s.occurred_at <= ${asOf}
           ) end
         ) as last_activity
-        from accounts a
-        where a.date_joined < ${cutoff}
-      )
-      select source_id, account_id, email, person_id, date_joined, last_activity
-      from last_seen
-      where last_activity is null or last_activity < ${cutoff}
-      order by source_id, account_id`,
+      from dormant a
+      order by a.source_id, a.account_id`,
   };
 }
 

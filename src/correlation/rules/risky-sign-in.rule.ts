@@ -20,9 +20,10 @@ function statements(context: RuleContext) {
   const states = listParameter<string>(context.parameters, 'riskStates');
   const base = successfulAppSignInsInPeriod(context);
   return {
-    hidden: sql<{ n: number }>`select count(*)::int as n ${base} and s.risk_level_during_sign_in = 'hidden'`,
-    carriesRisk: sql<{ total: number; with_risk: number }>`
-      select count(*)::int as total, count(*) filter (where s.risk_level_during_sign_in is not null or s.risk_state is not null)::int as with_risk ${base}`,
+    // One pass over the period's successful sign-ins for both counts (each was a scan).
+    counts: sql<{ total: number; with_risk: number; hidden: number }>`
+      select count(*)::int as total, count(*) filter (where s.risk_level_during_sign_in is not null or s.risk_state is not null)::int as with_risk,
+             count(*) filter (where s.risk_level_during_sign_in = 'hidden')::int as hidden ${base}`,
     risky: sql<{
       user_id: string;
       user_principal_name: string | null;
@@ -41,7 +42,7 @@ export const riskySignIn = defineRule(id, {
   precondition: needsEntraSignIns,
   statements,
   async findings(context, query) {
-    const hidden = (await query.hidden.execute(context.db)).rows[0]?.n ?? 0;
+    const { total, with_risk, hidden } = (await query.counts.execute(context.db)).rows[0] ?? { total: 0, with_risk: 0, hidden: 0 };
     const noP2 = context.inventory.entraSourceIds.some(
       (source) => context.inventory.capability(source, capabilities.entraRiskFields)?.available === false,
     );
@@ -51,7 +52,7 @@ export const riskySignIn = defineRule(id, {
         detail: { hidden },
       });
     }
-    const counts = (await query.carriesRisk.execute(context.db)).rows[0] ?? { total: 0, with_risk: 0 };
+    const counts = { total, with_risk };
     const missing =
       'no sign-in of the period carries a risk field (riskLevelDuringSignIn, riskState): they were imported from an export without risk columns';
     return signInFieldOutcome(

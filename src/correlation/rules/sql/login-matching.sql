@@ -1,4 +1,4 @@
--- login matching: the Metabase logins of the run matched to Entra sign-ins, stored as login_match (read by sso-bypass)
+-- login matching: the Metabase logins of the run matched to Entra sign-ins, written into the run's partition of login_match (matchingSteps; read by sso-bypass)
 -- Code: src/correlation/matching.ts (matchLoginsStatement)
 -- Parameters: beforeMinutes = 10; afterMinutes = 2 (sso-bypass's entry in reports/catalogues/rules.json)
 -- Compiled for run 1, period [2026-07-01T00:00:00.000Z, 2026-10-01T00:00:00.000Z), as-of 2026-10-01T00:00:00.000Z.
@@ -15,7 +15,7 @@
 -- $8 = ["app"]
 -- $9 = '10 minutes'
 -- $10 = '2 minutes'
-  insert into login_match (run_id, metabase_source_id, login_id, login_at, account_id, person_id, sign_in_source_id, sign_in_id, sign_in_at, lag_seconds, same_ip, outcome)
+  insert into login_match_run_1 (run_id, metabase_source_id, login_id, login_at, account_id, person_id, sign_in_source_id, sign_in_id, sign_in_at, lag_seconds, same_ip, outcome)
 with coverage as (
   select * from jsonb_to_recordset($1::jsonb) as c(covered_from timestamptz, covered_to timestamptz)
 ), account as (

@@ -5,18 +5,12 @@
 -- Compiled for run 1, period [2026-07-01T00:00:00.000Z, 2026-10-01T00:00:00.000Z), as-of 2026-10-01T00:00:00.000Z.
 -- Written by test/unit/rules-sql.test.ts; after a deliberate change: npx vitest run test/unit/rules-sql.test.ts -u
 
--- Statement: hidden
+-- Statement: counts
 -- $1 = ["11111111-1111-1111-1111-111111111111"]
 -- $2 = 2026-07-01T00:00:00.000Z
 -- $3 = 2026-10-01T00:00:00.000Z
-select count(*)::int as n from entra_sign_in s where s.app_id = any($1::text[]) and s.error_code = 0
-  and s.occurred_at >= $2 and s.occurred_at < $3 and s.risk_level_during_sign_in = 'hidden';
-
--- Statement: carriesRisk
--- $1 = ["11111111-1111-1111-1111-111111111111"]
--- $2 = 2026-07-01T00:00:00.000Z
--- $3 = 2026-10-01T00:00:00.000Z
-select count(*)::int as total, count(*) filter (where s.risk_level_during_sign_in is not null or s.risk_state is not null)::int as with_risk from entra_sign_in s where s.app_id = any($1::text[]) and s.error_code = 0
+select count(*)::int as total, count(*) filter (where s.risk_level_during_sign_in is not null or s.risk_state is not null)::int as with_risk,
+  count(*) filter (where s.risk_level_during_sign_in = 'hidden')::int as hidden from entra_sign_in s where s.app_id = any($1::text[]) and s.error_code = 0
   and s.occurred_at >= $2 and s.occurred_at < $3;
 
 -- Statement: risky
