@@ -16,9 +16,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 
-import type { Database } from '../store/schema.js';
+import type { Database, FindingTable } from '../store/schema.js';
 import { allEvidenceTables } from '../store/tables.js';
 import { defaultCatalogueDir } from './rule-catalogue.js';
 import type { RuleFinding, Severity } from './types.js';
@@ -179,14 +179,7 @@ export async function loadRuleEvaluations(db: Kysely<Database>, runId: number): 
       id: row.id,
       rule: row.rule,
       severity: row.severity as Severity,
-      subject: {
-        personId: row.person_id,
-        upn: row.upn,
-        metabaseAccountId: row.account_id,
-        email: row.email,
-        credentialId: row.credential_id,
-        source: row.subject_source,
-      },
+      subject: findingSubjectOf(row),
       summary: row.summary,
       firstSeen: at(row.first_seen),
       lastSeen: at(row.last_seen),
@@ -199,4 +192,19 @@ export async function loadRuleEvaluations(db: Kysely<Database>, runId: number): 
     });
   }
   return out;
+}
+
+/** The subject of a stored finding row (table `finding`), as the rules made it. The API
+ *  serves the same shape. */
+export function findingSubjectOf(
+  row: Pick<Selectable<FindingTable>, 'person_id' | 'upn' | 'account_id' | 'email' | 'credential_id' | 'subject_source'>,
+): RuleFinding['subject'] {
+  return {
+    personId: row.person_id,
+    upn: row.upn,
+    metabaseAccountId: row.account_id,
+    email: row.email,
+    credentialId: row.credential_id,
+    source: row.subject_source,
+  };
 }

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
+import { findingSubjectOf } from '../../correlation/reuse.js';
 import { bearerRoute } from '../auth.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
 import type { ReadRepository } from '../read.repository.js';
@@ -39,14 +40,7 @@ export function toFinding(row: FindingRow): z.infer<typeof findingSchema> {
     id: row.id,
     rule: row.rule,
     severity: row.severity,
-    subject: {
-      personId: row.person_id,
-      upn: row.upn,
-      metabaseAccountId: row.account_id,
-      email: row.email,
-      credentialId: row.credential_id,
-      source: row.subject_source,
-    },
+    subject: findingSubjectOf(row),
     summary: row.summary,
     firstSeen: iso(row.first_seen),
     lastSeen: iso(row.last_seen),
