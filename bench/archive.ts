@@ -24,66 +24,15 @@ import { createEvidenceRepository } from '../src/store/evidence.repository.js';
 import type { EventRecord } from '../src/store/tables.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { argValue, type Benchmark, type BenchRow, type BenchSize, isMain } from './lib/harness.js';
+import { benchSignIn } from './lib/sign-in.js';
 
 const MONTH = Date.parse('2024-03-01T00:00:00Z');
 const MONTH_MS = 31 * 86_400_000;
 const ROWS: Record<BenchSize, number> = { quick: 5_000, '10k': 10_000, '100k': 100_000, '1m': 1_000_000 };
 
+/** Sign-in `i` of `total`, spread over the one month archived. */
 function signIn(i: number, total: number): EventRecord {
-  const at = new Date(MONTH + Math.floor((i * (MONTH_MS - 1000)) / total)).toISOString();
-  const user = i % 20_000;
-  const raw = {
-    id: `a1c4${i.toString(16).padStart(8, '0')}-1b2c-4d5e-8f90-${(i * 7919).toString(16).padStart(12, '0').slice(-12)}`,
-    createdDateTime: at,
-    userDisplayName: `User ${user}`,
-    userPrincipalName: `user${user}@contoso.example`,
-    userId: `00000000-0000-4000-8000-${user.toString().padStart(12, '0')}`,
-    appId: '11111111-1111-1111-1111-111111111111',
-    appDisplayName: 'Metabase',
-    ipAddress: `203.0.${(i >> 8) & 255}.${i & 255}`,
-    clientAppUsed: 'Browser',
-    correlationId: `c0${i.toString(16).padStart(30, '0')}`,
-    conditionalAccessStatus: 'success',
-    isInteractive: true,
-    riskDetail: 'none',
-    riskLevelAggregated: 'none',
-    riskLevelDuringSignIn: 'none',
-    riskState: 'none',
-    resourceDisplayName: 'Metabase',
-    resourceId: '22222222-2222-2222-2222-222222222222',
-    status: { errorCode: i % 50 === 0 ? 50126 : 0, failureReason: i % 50 === 0 ? 'Invalid username or password.' : null },
-    deviceDetail: { operatingSystem: 'Windows 10', browser: 'Edge 126.0.0', isCompliant: false, isManaged: false, trustType: '' },
-    location: { city: 'Amsterdam', state: 'Noord-Holland', countryOrRegion: 'NL', geoCoordinates: { latitude: 52.374, longitude: 4.8897 } },
-    appliedConditionalAccessPolicies: [
-      {
-        id: 'a1b2c3d4-0000-0000-0000-000000000001',
-        displayName: 'Require MFA for Metabase',
-        enforcedGrantControls: ['Mfa'],
-        enforcedSessionControls: [],
-        result: 'success',
-      },
-    ],
-    authenticationRequirement: i % 10 === 0 ? 'singleFactorAuthentication' : 'multiFactorAuthentication',
-    signInEventTypes: ['interactiveUser'],
-  };
-  return {
-    upstream_id: raw.id,
-    occurred_at: new Date(at),
-    raw,
-    user_id: raw.userId,
-    user_principal_name: raw.userPrincipalName,
-    app_id: raw.appId,
-    ip_address: raw.ipAddress,
-    error_code: raw.status.errorCode,
-    is_interactive: true,
-    event_types: raw.signInEventTypes,
-    authentication_requirement: raw.authenticationRequirement,
-    risk_level_during_sign_in: raw.riskLevelDuringSignIn,
-    risk_state: raw.riskState,
-    conditional_access_status: raw.conditionalAccessStatus,
-    correlation_id: raw.correlationId,
-    graph_version: 'beta',
-  };
+  return benchSignIn(i, new Date(MONTH + Math.floor((i * (MONTH_MS - 1000)) / total)), 'a1c4');
 }
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;

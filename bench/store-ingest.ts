@@ -21,6 +21,7 @@ import { createEvidenceRepository, storedEventRows } from '../src/store/evidence
 import { type EventRecord, eventTables } from '../src/store/tables.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { type Benchmark, isMain } from './lib/harness.js';
+import { benchSignIn } from './lib/sign-in.js';
 
 function arg(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -32,79 +33,7 @@ const batchRows = arg('batch', 5_000);
 const callRows = arg('call', 20_000);
 const start = Date.parse('2026-07-01T00:00:00Z');
 
-export function signIn(i: number): EventRecord {
-  const at = new Date(start + i * 7_000).toISOString();
-  const raw = {
-    id: `7f3c${i.toString(16).padStart(8, '0')}-1b2c-4d5e-8f90-${(i * 7919).toString(16).padStart(12, '0').slice(-12)}`,
-    createdDateTime: at,
-    userDisplayName: `User ${i % 20000}`,
-    userPrincipalName: `user${i % 20000}@contoso.example`,
-    userId: `00000000-0000-4000-8000-${(i % 20000).toString().padStart(12, '0')}`,
-    appId: '11111111-1111-1111-1111-111111111111',
-    appDisplayName: 'Metabase',
-    ipAddress: `203.0.${(i >> 8) & 255}.${i & 255}`,
-    clientAppUsed: 'Browser',
-    correlationId: `c0${i.toString(16).padStart(30, '0')}`,
-    conditionalAccessStatus: 'success',
-    isInteractive: true,
-    riskDetail: 'none',
-    riskLevelAggregated: 'none',
-    riskLevelDuringSignIn: 'none',
-    riskState: 'none',
-    riskEventTypes_v2: [],
-    resourceDisplayName: 'Metabase',
-    resourceId: '22222222-2222-2222-2222-222222222222',
-    status: {
-      errorCode: i % 50 === 0 ? 50126 : 0,
-      failureReason: i % 50 === 0 ? 'Invalid username or password.' : null,
-      additionalDetails: null,
-    },
-    deviceDetail: {
-      deviceId: '',
-      displayName: '',
-      operatingSystem: 'Windows 10',
-      browser: 'Edge 126.0.0',
-      isCompliant: false,
-      isManaged: false,
-      trustType: '',
-    },
-    location: {
-      city: 'Amsterdam',
-      state: 'Noord-Holland',
-      countryOrRegion: 'NL',
-      geoCoordinates: { altitude: null, latitude: 52.374, longitude: 4.8897 },
-    },
-    appliedConditionalAccessPolicies: [
-      {
-        id: 'a1b2c3d4-0000-0000-0000-000000000001',
-        displayName: 'Require MFA for Metabase',
-        enforcedGrantControls: ['Mfa'],
-        enforcedSessionControls: [],
-        result: 'success',
-      },
-    ],
-    authenticationRequirement: i % 10 === 0 ? 'singleFactorAuthentication' : 'multiFactorAuthentication',
-    signInEventTypes: ['interactiveUser'],
-  };
-  return {
-    upstream_id: raw.id,
-    occurred_at: new Date(at),
-    raw,
-    user_id: raw.userId,
-    user_principal_name: raw.userPrincipalName,
-    app_id: raw.appId,
-    ip_address: raw.ipAddress,
-    error_code: raw.status.errorCode,
-    is_interactive: true,
-    event_types: raw.signInEventTypes,
-    authentication_requirement: raw.authenticationRequirement,
-    risk_level_during_sign_in: raw.riskLevelDuringSignIn,
-    risk_state: raw.riskState,
-    conditional_access_status: raw.conditionalAccessStatus,
-    correlation_id: raw.correlationId,
-    graph_version: 'beta',
-  };
-}
+const signIn = (i: number): EventRecord => benchSignIn(i, new Date(start + i * 7_000));
 
 function copyText(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
