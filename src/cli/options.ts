@@ -14,23 +14,18 @@ export function parseInstant(option: string, value: string): Date {
   return date;
 }
 
-/** Runs `work`; a usage error it throws (worded by a lower layer, which knows nothing of
- *  flags) is said again with the option the user gave, as in `--period: …`. */
+/** Runs `work`; a usage error it throws or rejects with (worded by a lower layer, which
+ *  knows nothing of flags) is said again with the option the user gave, as in
+ *  `--period: …`. */
 export function withOption<T>(option: string, work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
+  const restate = (error: unknown): never => {
     if (error instanceof AppError && error.code === 'USAGE') throw new AppError('USAGE', `${option}: ${error.message}`, { cause: error });
     throw error;
-  }
-}
-
-/** withOption for asynchronous work. */
-export async function withOptionAsync<T>(option: string, work: () => Promise<T>): Promise<T> {
+  };
   try {
-    return await work();
+    const result = work();
+    return (result instanceof Promise ? result.catch(restate) : result) as T;
   } catch (error) {
-    if (error instanceof AppError && error.code === 'USAGE') throw new AppError('USAGE', `${option}: ${error.message}`, { cause: error });
-    throw error;
+    return restate(error);
   }
 }

@@ -8,6 +8,8 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { metabaseInstance } from '../../src/collectors/metabase/index.js';
+import { metabaseSourceId } from '../../src/store/streams.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/database.js';
 
 const run = promisify(execFile);
@@ -80,5 +82,35 @@ describe('accesstrail migrate and verify --store', () => {
     const result = await cli(['collect', '--source', 'jira']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--source must be entra, metabase or all');
+  });
+});
+
+describe('accesstrail collect while another process collects the same source', () => {
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    if (await postgresAvailable()) database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('exits 1 (CONFLICT), naming the source and the --wait option', async (context) => {
+    if (!database) return context.skip();
+    const metabaseDbUrl = 'postgres://reader@127.0.0.1:5432/metabase_elsewhere';
+    const env = { DATABASE_URL: database.url, METABASE_DB_URL: metabaseDbUrl };
+    expect((await cli(['migrate'], env)).code).toBe(0);
+    // What `serve` holds while it collects the source: the session lock of its name
+    // (class 0x0ac7, src/jobs/collection-run.ts).
+    const sourceId = metabaseSourceId(metabaseInstance({ dbUrl: metabaseDbUrl }));
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1, hashtext($2))', [0x0ac7, sourceId]);
+      const refused = await cli(['collect', '--source', 'metabase', '--no-correlate'], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`${sourceId} is being collected by another run; wait for it to finish (or use --wait)`);
+    } finally {
+      await holder.end();
+    }
   });
 });

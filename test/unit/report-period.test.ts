@@ -42,4 +42,15 @@ describe('report periods and formats', () => {
     expect(parseFormats('PDF, json,pdf')).toEqual(['pdf', 'json']);
     expect(parseInstant('--from', '2026-07-01')).toEqual(new Date('2026-07-01T00:00:00Z'));
   });
+
+  it('restates an asynchronous usage error with the option, and lets other errors through unchanged', async () => {
+    await expect(
+      withOption('--scopes', async () => {
+        throw new AppError('USAGE', 'an API key needs at least one scope');
+      }),
+    ).rejects.toThrow('--scopes: an API key needs at least one scope');
+    const other = new AppError('NOT_FOUND', 'no such key');
+    await expect(withOption('--scopes', () => Promise.reject(other))).rejects.toBe(other);
+    expect(withOption('--scopes', () => 42)).toBe(42);
+  });
 });

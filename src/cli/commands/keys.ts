@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { API_SCOPES, type ApiKeyInfo, createApiKeyRepository, parseScopes } from '../../api/api-keys.js';
 import { AppError } from '../../errors.js';
 import { registerList, say, withStore } from '../context.js';
-import { withOption, withOptionAsync } from '../options.js';
+import { withOption } from '../options.js';
 
 function describeKey(key: ApiKeyInfo, now = new Date()): string {
   const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : 'active';
@@ -35,7 +35,7 @@ export function registerKeys(program: Command): void {
         expiresAt = new Date(Date.now() + days * 86_400_000);
       }
       await withStore(async ({ store }) => {
-        const { key, info } = await withOptionAsync('--name/--scopes', () =>
+        const { key, info } = await withOption('--name/--scopes', () =>
           createApiKeyRepository(store.db).create({ name: options.name, scopes, ...(expiresAt ? { expiresAt } : {}) }),
         );
         say(key);
