@@ -48,25 +48,7 @@ function copyText(value: unknown): string {
 }
 
 // The shape of entra_sign_in before migration 0012: every column, the record as jsonb.
-const jsonbColumns = [
-  'source_id',
-  'upstream_id',
-  'occurred_at',
-  'user_id',
-  'user_principal_name',
-  'app_id',
-  'ip_address',
-  'error_code',
-  'is_interactive',
-  'event_types',
-  'authentication_requirement',
-  'risk_level_during_sign_in',
-  'risk_state',
-  'conditional_access_status',
-  'correlation_id',
-  'graph_version',
-  'raw',
-];
+const jsonbColumns = ['source_id', 'upstream_id', 'occurred_at', ...eventTables.entra_sign_in.columns.map((column) => column.name), 'raw'];
 
 export interface IngestMeasurement {
   rows: number;

@@ -8,6 +8,7 @@ import { createEvidenceRepository } from '../../src/store/evidence.repository.js
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { decodeStoredRow, storedRaw } from '../../src/store/record-codec.js';
 import { recordHash } from '../../src/store/record-hash.js';
+import { eventTables } from '../../src/store/tables.js';
 import { engines, openTestStore, type TestStore } from '../support/database.js';
 import { signInRecord, userRecord } from '../support/factories.js';
 
@@ -156,21 +157,8 @@ describe.each(engines)('store on %s', (engine) => {
     const record = signInRecord({ id: 'legacy-1', at: '2026-08-02T09:00:00Z', extra: { correlationId: 'c-9' } });
     const old = { ...record, correlation_id: 'c-9' };
     // What the writer stored before 0012: every column, the record as jsonb, in a batch of the chain.
-    const columns = [
-      'user_id',
-      'user_principal_name',
-      'app_id',
-      'ip_address',
-      'error_code',
-      'is_interactive',
-      'event_types',
-      'authentication_requirement',
-      'risk_level_during_sign_in',
-      'risk_state',
-      'conditional_access_status',
-      'correlation_id',
-      'graph_version',
-    ];
+    // Every normalised column of the table (tables.ts), each in its own column then.
+    const columns = eventTables.entra_sign_in.columns.map((column) => column.name);
     const values = columns.map((name) => (old as Record<string, unknown>)[name] ?? null);
     const at = old.occurred_at.toISOString();
     const hash = recordHash(at, values, old.raw);
