@@ -4,6 +4,7 @@
 //  - a stored report's JSON (GET /v1/reports/:id),
 //  - the pages of findings, 100 a page (GET /v1/findings?limit=100, then each nextCursor;
 //    every connection walks them in turn), and
+//  - both again as an HTTP client asks by default (Accept-Encoding: gzip), and
 //  - both again as a client that has them revalidates (If-None-Match → 304),
 // each beside a reference in the same run: a bare Fastify route answering the same bytes
 // (what HTTP, the event loop and the bytes cost by themselves). Aim: p99 under 10 ms.
@@ -27,6 +28,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 import autocannon, { type Request } from 'autocannon';
 
@@ -242,6 +244,29 @@ export async function measureApi(
         bare: [{ path: pages[0]!.path }],
       },
     ];
+    // What HTTP clients of GRC tools send by default (Python requests, Go, .NET, curl
+    // --compressed): the service answers with the body gzipped once; the bare route
+    // answers with the same gzipped bytes, made once too.
+    const gzip = { 'accept-encoding': 'gzip, deflate' };
+    const gzipped = (body: string) => gzipSync(Buffer.from(body, 'utf8')).length;
+    targets.push(
+      {
+        stage: 'api: stored report JSON, gzip',
+        bytes: gzipped(report.body),
+        what: '',
+        expect: '2xx',
+        app: [{ path: reportPath, headers: { ...auth, ...gzip } }],
+        bare: [{ path: reportPath, headers: gzip }],
+      },
+      {
+        stage: 'api: pages of 100 findings, gzip',
+        bytes: pages.reduce((sum, page) => sum + gzipped(page.body), 0) / pages.length,
+        what: pagesWhat,
+        expect: '2xx',
+        app: pages.map((page) => ({ path: page.path, headers: { ...auth, ...gzip } })),
+        bare: pages.map((page) => ({ path: page.path, headers: gzip })),
+      },
+    );
     if (report.etag) {
       targets.push({
         stage: 'api: stored report JSON, revalidated (304)',

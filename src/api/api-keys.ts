@@ -14,6 +14,7 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import { type Kysely, type Selectable, sql } from 'kysely';
 
 import { AppError } from '../errors.js';
+import { type ChangeFeed, uncachedFeed } from '../store/change-feed.js';
 import type { ApiKeyTable, Database } from '../store/schema.js';
 
 export const API_SCOPES = ['reports:read', 'reports:write', 'findings:read', 'collect:run', 'admin'] as const;
@@ -105,7 +106,9 @@ function toInfo(row: Pick<Selectable<ApiKeyTable>, (typeof columns)[number]>): A
   };
 }
 
-export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
+/** `changes`: the service's change feed, which keeps a key found by its hash in memory
+ *  until a statement changes api_key (migration 0016); without it every check reads. */
+export function createApiKeyRepository(db: Kysely<Database>, changes: ChangeFeed = uncachedFeed()): ApiKeyRepository {
   async function insert(key: string, name: string, scopes: readonly ApiScope[], expiresAt: Date | null = null): Promise<ApiKeyInfo> {
     const row = await db
       .insertInto('api_key')
@@ -145,6 +148,7 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
         .where('id', '=', id)
         .returning(columns)
         .executeTakeFirst();
+      changes.invalidate('api_key');
       if (!row) throw new AppError('NOT_FOUND', `no API key with id ${id}`);
       return toInfo(row);
     },
@@ -152,12 +156,15 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyRepository {
     async authenticate(key, now = new Date()) {
       if (!isWellFormedApiKey(key)) return undefined;
       const presented = hashApiKey(key);
-      const row = await db
-        .selectFrom('api_key')
-        .select([...columns, 'key_sha256'])
-        .where('key_sha256', '=', presented)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+      // Kept by its hash (never the key); an unknown key is not kept, so it reads each time.
+      const row = await changes.cached('api_key', presented, () =>
+        db
+          .selectFrom('api_key')
+          .select([...columns, 'key_sha256'])
+          .where('key_sha256', '=', presented)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst(),
+      );
       if (!row || !sameHash(row.key_sha256, presented)) return undefined;
       if (row.expires_at && new Date(row.expires_at).getTime() <= now.getTime()) return undefined;
       const lastUsed = row.last_used_at ? new Date(row.last_used_at).getTime() : 0;

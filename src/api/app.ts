@@ -17,6 +17,7 @@ import type { Config } from '../config.js';
 import { createServiceMetrics, type ServiceMetrics } from '../jobs/metrics.js';
 import type { JobSystem } from '../jobs/system.js';
 import type { Logger } from '../logger.js';
+import { type ChangeFeed, openChangeFeed } from '../store/change-feed.js';
 import type { Store } from '../store/database.js';
 import { readFreshness } from '../store/freshness.repository.js';
 import { createApiKeyRepository } from './api-keys.js';
@@ -53,6 +54,8 @@ export type ApiApp = FastifyInstance & {
   metrics: ServiceMetrics;
   /** What the routes share; the web console (src/console/web-app.ts) mounts on it. */
   routeContext: RouteContext;
+  /** What the service keeps of the store in memory; `sync()` waits until it has seen every committed change. */
+  changes: ChangeFeed;
 };
 
 export const API_VERSION = '1.0.0';
@@ -76,7 +79,11 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
     reply.header('x-request-id', request.id);
   });
 
-  const keys = createApiKeyRepository(deps.store.db);
+  // Key lookups, the latest run and reports' hashes kept in memory until the store says
+  // they changed (Postgres only; the embedded store reads each time).
+  const changes = await openChangeFeed(deps.store, deps.logger);
+  app.addHook('onClose', () => changes.close());
+  const keys = createApiKeyRepository(deps.store.db, changes);
   if (deps.config.ACCESSTRAIL_API_KEYS_BOOTSTRAP) {
     if (await keys.ensureBootstrap(deps.config.ACCESSTRAIL_API_KEYS_BOOTSTRAP))
       app.log.info('created the bootstrap admin API key (ACCESSTRAIL_API_KEYS_BOOTSTRAP)');
@@ -127,7 +134,7 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
     logger: deps.logger,
     now,
     auth: createAuth(keys, now, { config: deps.config, ...(deps.tlsCa ? { tlsCa: deps.tlsCa } : {}) }),
-    reads: createReadRepository(deps.store.db),
+    reads: createReadRepository(deps.store.db, changes),
     collections,
   };
   const typed = app.withTypeProvider<ZodTypeProvider>();
@@ -147,5 +154,5 @@ export async function buildApp(deps: ApiDependencies): Promise<ApiApp> {
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  return Object.assign(app, { collections, metrics, routeContext: context }) as unknown as ApiApp;
+  return Object.assign(app, { collections, metrics, routeContext: context, changes }) as unknown as ApiApp;
 }

@@ -3,6 +3,7 @@
 // progress (or one that failed halfway) never shows a half-written picture.
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 
+import { type ChangeFeed, uncachedFeed } from '../store/change-feed.js';
 import type { Database } from '../store/schema.js';
 
 export interface ReportListRow {
@@ -97,21 +98,24 @@ function findingsOf(db: Kysely<Database>, runId: number, filter: FindingFilter, 
   return query;
 }
 
-export function createReadRepository(db: Kysely<Database>) {
+/** `changes`: the service's change feed, which keeps the latest run and reports' hashes
+ *  in memory while they are unchanged (src/store/change-feed.ts); others read each time. */
+export function createReadRepository(db: Kysely<Database>, changes: ChangeFeed = uncachedFeed()) {
+  const latestRun = async () => {
+    const row = await db
+      .selectFrom('correlation_run')
+      .select('id')
+      .where('status', '=', 'succeeded')
+      // A report's own run (its period, its as-of) is not the current state.
+      .where('purpose', '=', 'current')
+      .orderBy(sql`finished_at desc nulls last`)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.id;
+  };
   return {
-    async latestCorrelationRunId(): Promise<number | undefined> {
-      const row = await db
-        .selectFrom('correlation_run')
-        .select('id')
-        .where('status', '=', 'succeeded')
-        // A report's own run (its period, its as-of) is not the current state.
-        .where('purpose', '=', 'current')
-        .orderBy(sql`finished_at desc nulls last`)
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      return row?.id;
-    },
+    latestCorrelationRunId: (): Promise<number | undefined> => changes.cached('correlation_run', 'latest', latestRun),
 
     /** Newest first: by generated_at, then id (both descending). */
     async listReports(limit: number, after?: { generatedAt: Date; id: string }): Promise<ReportListRow[]> {
@@ -141,10 +145,14 @@ export function createReadRepository(db: Kysely<Database>) {
      *  an unknown id, `json: null` when it has not been written yet. With `etagOnly` the
      *  body is not read (a conditional request that will answer 304 needs only the tag). */
     async reportJson(id: string, etagOnly = false): Promise<{ json: string | null; sha256: string | null } | undefined> {
-      const row = await sql<{ json: string | null; sha256: string | null }>`
-        select ${etagOnly ? sql`null::text` : sql`content_json`} as json, content_json_sha256 as sha256
-        from report where id = ${id}`.execute(db);
-      return row.rows[0];
+      const read = async () => {
+        const row = await sql<{ json: string | null; sha256: string | null }>`
+          select ${etagOnly ? sql`null::text` : sql`content_json`} as json, content_json_sha256 as sha256
+          from report where id = ${id}`.execute(db);
+        return row.rows[0];
+      };
+      // The tag alone is what every request reads; the body is kept by the route.
+      return etagOnly ? changes.cached('report', id, read) : read();
     },
 
     /** Writes a report's served JSON once: a row that already has it keeps it (two first
@@ -152,6 +160,7 @@ export function createReadRepository(db: Kysely<Database>) {
     async storeReportJson(id: string, json: string, sha256: string): Promise<void> {
       await sql`update report set content_json = ${json}, content_json_sha256 = ${sha256}
         where id = ${id} and content_json is null`.execute(db);
+      changes.invalidate('report');
     },
 
     /** Findings of a run by id (ascending), filtered; `to` is exclusive. */

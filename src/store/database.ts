@@ -21,6 +21,9 @@ export interface Store {
   readonly engine: Engine;
   /** Where the store lives, without credentials (for messages). */
   readonly location: string;
+  /** A connection of its own, outside the pool, for LISTEN (src/store/change-feed.ts);
+   *  Postgres only: the embedded engine has one connection in all. */
+  readonly newListenClient?: () => pg.Client;
   close(): Promise<void>;
 }
 
@@ -99,7 +102,16 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
       if (event.level === 'error') markStoreError(event.error);
     },
   });
-  return { db, engine: 'postgres', location, close: () => db.destroy() };
+  const newListenClient = () =>
+    new pg.Client({
+      connectionString,
+      options: '-c TimeZone=UTC -c DateStyle=ISO',
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      // What an operator sees in pg_stat_activity for the service's one idle connection.
+      application_name: 'accesstrail change feed',
+    });
+  return { db, engine: 'postgres', location, newListenClient, close: () => db.destroy() };
 }
 
 // Node socket codes, and Postgres SQLSTATEs of class 08 (connection exception) and 57P0x

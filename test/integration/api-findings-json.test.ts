@@ -170,6 +170,8 @@ describe('GET /v1/findings as stored JSON', () => {
       .insertInto('finding')
       .values([finding(newer, 1), finding(newer, 2)])
       .execute();
+    // The service keeps the latest run until the store's notification arrives (migration 0016).
+    await f.app.changes.sync();
     const afterRun = await f.app.inject({
       method: 'GET',
       url: '/v1/findings?limit=30',

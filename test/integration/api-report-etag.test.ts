@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +72,35 @@ describe('GET /v1/reports/{id} (JSON): stored bytes, ETag, 304', () => {
     const again = await get();
     expect(again.body).toBe(response.body);
     expect(again.headers.etag).toBe(etag);
+  });
+
+  it('gzips for a client that takes gzip: the same bytes, a tag of their own, 304 for either tag', async () => {
+    const plain = await get();
+    const etag = plain.headers.etag as string;
+    const zipped = await get({ 'accept-encoding': 'gzip, deflate, br' });
+    expect(zipped.statusCode).toBe(200);
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers.vary).toContain('accept');
+    expect(zipped.headers.vary).toContain('accept-encoding');
+    expect(zipped.headers.etag).toBe(`${etag.slice(0, -1)}-gzip"`);
+    expect(gunzipSync(zipped.rawPayload).equals(plain.rawPayload)).toBe(true);
+    expect(zipped.rawPayload.length).toBeLessThan(plain.rawPayload.length / 4);
+    // Refused (q=0), or not offered: the plain bytes.
+    for (const refused of ['gzip;q=0, identity', 'br', 'identity']) {
+      const response = await get({ 'accept-encoding': refused });
+      expect(response.headers['content-encoding'], refused).toBeUndefined();
+      expect(response.rawPayload.equals(plain.rawPayload), refused).toBe(true);
+    }
+    expect((await get({ 'accept-encoding': '*' })).headers['content-encoding']).toBe('gzip');
+    // A cache holding either representation revalidates with its own tag.
+    for (const [tag, encoding] of [
+      [etag, 'gzip'],
+      [zipped.headers.etag as string, 'identity'],
+    ] as const) {
+      const revalidated = await get({ 'if-none-match': tag, 'accept-encoding': encoding });
+      expect(revalidated.statusCode).toBe(304);
+      expect(revalidated.headers.etag).toBe(encoding === 'gzip' ? zipped.headers.etag : etag);
+    }
   });
 
   it('serves the bytes stored in the row, not a re-serialisation of the model', async () => {

@@ -120,7 +120,7 @@ export const findingRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
         );
         pages.set(key, served);
       }
-      return sendServed(reply, served, request.headers['if-none-match']);
+      return sendServed(request, reply, served);
     },
   );
 };

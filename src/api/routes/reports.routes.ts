@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
@@ -22,7 +22,7 @@ import { createReport } from '../../reports/service.js';
 import { loadTrustedPublicKeys, sha256Hex, verifySignedModel } from '../../reports/signing.js';
 import { bearerRoute } from '../auth.js';
 import { decodeCursor, page, pageQuery, pageShape } from '../pagination.js';
-import { etagMatches, etagOf, sendServed, type ServedBody, servedBodyCache } from '../served-bodies.js';
+import { etagOf, sendNotModified, sendServed, type ServedBody, servedBodyCache, servedBytes } from '../served-bodies.js';
 import { instant, isoRequired, type RouteOptions, sendRaw, toDate } from './context.js';
 
 let cachedSchema: Record<string, unknown> | undefined;
@@ -124,14 +124,15 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
    *  their SHA-256 as a strong ETag; `If-None-Match` with it answers 304 without reading
    *  the body. Canonical JSON is what the content hash and signature are defined over,
    *  so the downloaded file passes `accesstrail verify` as it is (docs/api.md). */
-  async function sendReportJson(id: string, ifNoneMatch: string | undefined, reply: FastifyReply): Promise<FastifyReply> {
+  async function sendReportJson(id: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const tagged = await reads.reportJson(id, true);
     if (!tagged) throw new AppError('NOT_FOUND', `no report with id ${id}`);
     if (tagged.sha256 !== null) {
       const etag = etagOf(tagged.sha256);
-      if (etagMatches(ifNoneMatch, etag)) return reply.status(304).header('etag', etag).send();
+      const notModified = sendNotModified(request, reply, etag);
+      if (notModified) return notModified;
       const cached = served.get(id);
-      if (cached?.etag === etag) return sendServed(reply, cached, undefined);
+      if (cached?.etag === etag) return sendServed(request, reply, cached);
     }
     let stored = await reads.reportJson(id);
     if (!stored) throw new AppError('NOT_FOUND', `no report with id ${id}`);
@@ -143,9 +144,9 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
       stored = await reads.reportJson(id);
       if (!stored?.json || !stored.sha256) throw new AppError('NOT_FOUND', `no report with id ${id}`);
     }
-    const body: ServedBody = { etag: etagOf(stored.sha256), body: Buffer.from(stored.json, 'utf8') };
+    const body = servedBytes(etagOf(stored.sha256), Buffer.from(stored.json, 'utf8'));
     served.set(id, body);
-    return sendServed(reply, body, undefined);
+    return sendServed(request, reply, body);
   }
 
   // The JSON Schema of the report document (reports/report.schema.json), so a GRC tool
@@ -251,7 +252,7 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
       const rendering = renderingOf(request.query.format, request.headers.accept);
       // The representation depends on Accept (JSON, PDF, CSV): caches must key on it.
       reply.header('vary', 'accept');
-      if (rendering === 'json') return sendReportJson(request.params.id, request.headers['if-none-match'], reply);
+      if (rendering === 'json') return sendReportJson(request.params.id, request, reply);
       const { model } = await loadModel(request.params.id);
       const base = reportBaseName(model);
       if (rendering === 'oscal') {
