@@ -7,7 +7,7 @@
 // (the OpenAPI document keeps it); they are sent as bytes, so Fastify's serializer does
 // not validate and stringify them again on every request.
 //
-// Each body is also kept gzipped, made once when it is first served: a client that sends
+// Each body is also kept gzipped, made once when it is first asked for: a client that sends
 // `Accept-Encoding: gzip` (curl --compressed, Python requests, Go's and .NET's HTTP
 // clients by default) gets a tenth of the bytes (a 234 KB report JSON is ~20 KB), and
 // gzipping per request would cost more CPU than sending the plain bytes. The gzipped
@@ -23,8 +23,9 @@ export interface ServedBody {
   /** The quoted strong entity tag: the SHA-256 of `body`. */
   etag: string;
   body: Buffer;
-  /** `body` gzipped. */
-  gzip: Buffer;
+  /** `body` gzipped, made on the first request that takes gzip (a page read once by a
+   *  client that does not is never gzipped). */
+  gzip?: Buffer;
 }
 
 export function servedBody(text: string): ServedBody {
@@ -32,11 +33,21 @@ export function servedBody(text: string): ServedBody {
   return servedBytes(etagOf(createHash('sha256').update(body).digest('hex')), body);
 }
 
-/** `body` with the tag `etag`, and its gzipped form. */
+/** `body` with the tag `etag`. */
 export function servedBytes(etag: string, body: Buffer): ServedBody {
-  return { etag, body, gzip: gzipSync(body, { level: constants.Z_DEFAULT_COMPRESSION }) };
+  return { etag, body };
 }
 
+const GZIP_RESERVE = 0.5;
+
+/** The body gzipped, kept on it when it is at most GZIP_RESERVE of the body (what the
+ *  caches count for it ahead, see servedBodyCache; JSON gzips to a fifth or less). */
+function gzipOf(served: ServedBody): Buffer {
+  if (served.gzip) return served.gzip;
+  const gzip = gzipSync(served.body, { level: constants.Z_DEFAULT_COMPRESSION });
+  if (gzip.length <= served.body.length * GZIP_RESERVE) served.gzip = gzip;
+  return gzip;
+}
 /** The tag of the gzipped representation of the body tagged `etag`. */
 export function gzipEtagOf(etag: string): string {
   return `${etag.slice(0, -1)}-gzip"`;
@@ -70,11 +81,12 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 /** A cache of bodies by key, bounded by `maxBytes`; a body over a quarter of it is not kept. */
-export function servedBodyCache<V extends { body: Buffer; gzip: Buffer }>(maxBytes: number): LRUCache<string, V> {
+export function servedBodyCache<V extends { body: Buffer }>(maxBytes: number): LRUCache<string, V> {
   return new LRUCache<string, V>({
     maxSize: maxBytes,
     maxEntrySize: maxBytes / 4,
-    sizeCalculation: (value, key) => value.body.length + value.gzip.length + key.length,
+    // The body, and room for its gzipped form, which may be added after it is cached.
+    sizeCalculation: (value, key) => Math.ceil(value.body.length * (1 + GZIP_RESERVE)) + key.length,
   });
 }
 
@@ -108,6 +120,6 @@ export function sendServed(request: FastifyRequest, reply: FastifyReply, served:
   if (notModified) return notModified;
   varyOnEncoding(reply).type('application/json; charset=utf-8');
   if (acceptsGzip(request.headers['accept-encoding']))
-    return reply.header('etag', gzipEtagOf(served.etag)).header('content-encoding', 'gzip').send(served.gzip);
+    return reply.header('etag', gzipEtagOf(served.etag)).header('content-encoding', 'gzip').send(gzipOf(served));
   return reply.header('etag', served.etag).send(served.body);
 }

@@ -128,14 +128,18 @@ describe('GET /v1/reports/{id} (JSON): stored bytes, ETag, 304', () => {
     expect(response.body).toBe(pretty);
     expect(response.headers.etag).toBe(`"${sha}"`);
     // The served body is kept in memory by its row's hash: a row naming another hash is
-    // read again (a report is immutable, but a cache must never outlive its row).
+    // read again (a report is immutable, but a cache must never outlive its row). The
+    // service keeps the row's tag until the store's notification arrives (migration
+    // 0016): sync() waits for it.
     const compact = canonicalReportJson(model);
     const compactSha = createHash('sha256').update(compact).digest('hex');
     await sql`update report set content_json = ${compact}, content_json_sha256 = ${compactSha} where id = 'rpt-pretty'`.execute(f.store.db);
+    await f.app.changes.sync();
     const reread = await get({}, '/v1/reports/rpt-pretty');
     expect(reread.body).toBe(compact);
     expect(reread.headers.etag).toBe(`"${compactSha}"`);
     await f.store.db.deleteFrom('report').where('id', '=', 'rpt-pretty').execute();
+    await f.app.changes.sync();
     expect((await get({}, '/v1/reports/rpt-pretty')).statusCode).toBe(404);
   });
 
