@@ -60,16 +60,58 @@ export type ApiApp = FastifyInstance & {
 
 export const API_VERSION = '1.0.0';
 
+/** Query parameters whose values are credentials: the console's sign-in callback carries
+ *  Entra's authorization `code` (and `state`) in its URL (response_mode=query). */
+const SECRET_QUERY_PARAMETERS = new Set([
+  'code',
+  'state',
+  'session_state',
+  'id_token',
+  'access_token',
+  'refresh_token',
+  'token',
+  'client_secret',
+  'key',
+  'api_key',
+  'password',
+]);
+
+/** A request's URL as logged: the value of every credential-bearing query parameter
+ *  replaced by [redacted] (the logger's redaction works on field names, not inside a URL). */
+export function loggedUrl(url: string): string {
+  const mark = url.indexOf('?');
+  if (mark < 0) return url;
+  const parts = url
+    .slice(mark + 1)
+    .split('&')
+    .map((part) => {
+      const equals = part.indexOf('=');
+      const name = equals < 0 ? part : part.slice(0, equals);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // A malformed escape: judged by its raw name.
+      }
+      return equals >= 0 && SECRET_QUERY_PARAMETERS.has(decoded.toLowerCase()) ? `${name}=[redacted]` : part;
+    });
+  return `${url.slice(0, mark)}?${parts.join('&')}`;
+}
+
 /** One log line per request, when it completes, with what Fastify's "incoming request"
- *  line said (method, URL, client address); the incoming line moves to debug. Every line
- *  goes through the logger's redaction, and the two lines were a fifth of the API's CPU
- *  at 3,700 requests/s (docs/scale.md, "The API"). Errors are logged as before. */
+ *  line said (method, URL without credentials, client address); the incoming line moves
+ *  to debug. Every line goes through the logger's redaction, and the two lines were a
+ *  fifth of the API's CPU at 3,700 requests/s (docs/scale.md, "The API"). Errors are
+ *  logged as before. */
 class OneLinePerRequest extends LogController {
+  private static req(request: FastifyRequest) {
+    return { method: request.method, url: loggedUrl(request.url), remoteAddress: request.ip };
+  }
   override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ req: request }, 'incoming request');
+    request.log.debug({ req: OneLinePerRequest.req(request) }, 'incoming request');
   }
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const req = { method: request.method, url: request.url, remoteAddress: request.ip };
+    const req = OneLinePerRequest.req(request);
     if (error) reply.log.error({ req, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
     else reply.log.info({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
