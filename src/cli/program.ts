@@ -10,6 +10,7 @@ import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLink } from './commands/link.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerRepack } from './commands/repack.js';
 import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerVerify } from './commands/verify.js';
@@ -34,5 +35,6 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerDoctor(program);
   registerArchive(program);
+  registerRepack(program);
   return program;
 }

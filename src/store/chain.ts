@@ -80,7 +80,7 @@ type Row = Record<string, unknown>;
 
 /** Recomputes a stored row's hash exactly as the writer computed it, from the record
  *  and columns as stored (packed or not: record-codec.ts). */
-function storedRowHash(spec: EvidenceTableSpec, stored: Row): { key: string; hash: string } {
+export function storedRowHash(spec: EvidenceTableSpec, stored: Row): { key: string; hash: string } {
   const row = spec.kind === 'event' ? decodeStoredRow(stored, spec.packed?.columns) : stored;
   const values = spec.columns.map((column) => normaliseColumnValue(column, row[column.name]));
   if (spec.kind === 'event') {
