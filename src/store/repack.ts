@@ -36,7 +36,11 @@ export interface RepackTableOutcome {
   mismatched: number;
   /** Rows changed by someone else between the read and the write (a collection revising them). */
   skipped: number;
-  /** The table's size with its indexes and TOAST, before and after (after the vacuum). */
+  /** The repacked rows' own bytes (pg_column_size of the row, TOAST included), before and after. */
+  rowBytesBefore: number;
+  rowBytesAfter: number;
+  /** The table's files with indexes and TOAST, before and after the vacuum (which makes
+   *  the space reusable but does not shrink the files: VACUUM FULL does). */
   bytesBefore: number;
   bytesAfter: number;
 }
@@ -94,7 +98,17 @@ async function repackTable(db: Kysely<Database>, spec: EventTableSpec, options: 
   const bytesBefore = await tableBytes(db, table);
   const { rows: counted } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where raw is not null`.execute(db);
   const found = counted[0]?.n ?? 0;
-  const outcome: RepackTableOutcome = { table, found, repacked: 0, mismatched: 0, skipped: 0, bytesBefore, bytesAfter: bytesBefore };
+  const outcome: RepackTableOutcome = {
+    table,
+    found,
+    repacked: 0,
+    mismatched: 0,
+    skipped: 0,
+    rowBytesBefore: 0,
+    rowBytesAfter: 0,
+    bytesBefore,
+    bytesAfter: bytesBefore,
+  };
   if (options.dryRun || found === 0) return outcome;
 
   const keys = keyColumns(spec);
@@ -104,7 +118,7 @@ async function repackTable(db: Kysely<Database>, spec: EventTableSpec, options: 
   let seen = 0;
   for (;;) {
     const { rows } = await sql<Row>`
-      select * from ${sql.table(table)}
+      select t.*, pg_column_size(t.*) as repack_row_bytes from ${sql.table(table)} t
       where raw is not null ${after ? sql`and (${keyList}) > (${sql.join(after.map((value) => sql`${value}`))})` : sql``}
       order by ${keyList}
       limit ${batchSize}`.execute(db);
@@ -113,11 +127,17 @@ async function repackTable(db: Kysely<Database>, spec: EventTableSpec, options: 
     after = keys.map((name) => last[name]);
     seen += rows.length;
 
-    const written: { key: unknown[]; hash: string; packed: string }[] = [];
-    for (const row of rows) {
+    const written: { key: unknown[]; hash: string; packed: string; bytes: number }[] = [];
+    for (const { repack_row_bytes: bytes, ...row } of rows) {
       const result = repackedRow(spec, row);
       if ('mismatch' in result) outcome.mismatched++;
-      else written.push({ key: keys.map((name) => row[name]), hash: String(row['record_sha256']), packed: result.packed.toString('hex') });
+      else
+        written.push({
+          key: keys.map((name) => row[name]),
+          hash: String(row['record_sha256']),
+          packed: result.packed.toString('hex'),
+          bytes: Number(bytes),
+        });
     }
     if (written.length > 0) {
       const columnArrays = keys.map((name, i) => {
@@ -127,16 +147,22 @@ async function repackTable(db: Kysely<Database>, spec: EventTableSpec, options: 
       const nulls = spec.packed!.columns.map((name) => sql`${sql.ref(name)} = null`);
       const matchKeys = keys.map((name) => sql`t.${sql.ref(name)} = v.${sql.ref(name)}`);
       const result = await db.transaction().execute((trx) =>
-        sql`
+        sql<{ upstream_id: string; row_bytes: number }>`
           update ${sql.table(table)} as t
           set raw = null, raw_packed = decode(v.packed, 'hex'), ${sql.join(nulls)}
           from unnest(${sql.join(columnArrays)}, ${written.map((entry) => entry.hash)}::text[], ${written.map((entry) => entry.packed)}::text[])
             as v(${keyList}, record_sha256, packed)
-          where ${sql.join(matchKeys, sql` and `)} and t.raw is not null and t.record_sha256 = v.record_sha256`.execute(trx),
+          where ${sql.join(matchKeys, sql` and `)} and t.raw is not null and t.record_sha256 = v.record_sha256
+          returning ${sql.join(keys.map((name) => sql`t.${sql.ref(name)}`))}, pg_column_size(t.*) as row_bytes`.execute(trx),
       );
-      const updated = Number(result.numAffectedRows ?? 0);
-      outcome.repacked += updated;
-      outcome.skipped += written.length - updated;
+      const keyOf = (values: unknown[]) => JSON.stringify(values.map((value) => (value instanceof Date ? value.getTime() : String(value))));
+      const bytesBefore = new Map(written.map((entry) => [keyOf(entry.key), entry.bytes]));
+      for (const updated of result.rows as Row[]) {
+        outcome.rowBytesBefore += bytesBefore.get(keyOf(keys.map((name) => updated[name]))) ?? 0;
+        outcome.rowBytesAfter += Number(updated['row_bytes']);
+      }
+      outcome.repacked += result.rows.length;
+      outcome.skipped += written.length - result.rows.length;
     }
     options.onProgress?.(table, seen, found);
   }

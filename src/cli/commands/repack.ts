@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { repackRecords } from '../../store/repack.js';
 import { say, withStore } from '../context.js';
 
-const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const size = (bytes: number) => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
 
 export function registerRepack(program: Command): void {
   program
@@ -14,7 +14,7 @@ export function registerRepack(program: Command): void {
     .option('--dry-run', 'count the rows still in the old form; change nothing')
     .action(async (options: { dryRun?: boolean }) => {
       await withStore(async ({ store }) => {
-        let lastSaid = 0;
+        let lastSaid = Date.now();
         const outcomes = await repackRecords(store.db, {
           dryRun: options.dryRun ?? false,
           onProgress: (table, done, total) => {
@@ -26,7 +26,7 @@ export function registerRepack(program: Command): void {
         });
         for (const o of outcomes) {
           if (options.dryRun) {
-            say(`${o.table}: ${o.found} rows in the old form${o.found > 0 ? ` (the table is ${megabytes(o.bytesBefore)})` : ''}`);
+            say(`${o.table}: ${o.found} rows in the old form${o.found > 0 ? ` (the table is ${size(o.bytesBefore)})` : ''}`);
             continue;
           }
           if (o.found === 0) {
@@ -34,7 +34,7 @@ export function registerRepack(program: Command): void {
             continue;
           }
           say(
-            `${o.table}: ${o.repacked} of ${o.found} rows repacked; ${megabytes(o.bytesBefore)} → ${megabytes(o.bytesAfter)} after VACUUM`,
+            `${o.table}: ${o.repacked} of ${o.found} rows repacked; they took ${size(o.rowBytesBefore)}, now ${size(o.rowBytesAfter)} (the table's files: ${size(o.bytesAfter)})`,
           );
           if (o.skipped > 0)
             say(`  ${o.skipped} rows changed by a collection meanwhile: left to the writer (run again to repack what is left)`);
@@ -44,7 +44,9 @@ export function registerRepack(program: Command): void {
             );
         }
         if (!options.dryRun && outcomes.some((o) => o.repacked > 0))
-          say('the space is reused by new rows; `VACUUM FULL <table>` returns it to the file system, but locks the table while it runs');
+          say(
+            'the freed space is reused by the rows to come; `VACUUM FULL <table>` returns it to the file system, but locks the table while it runs',
+          );
       });
     });
 }
