@@ -42,6 +42,14 @@ describe('the service follows the store’s changes (LISTEN/NOTIFY)', () => {
     await f?.close();
   });
 
+  /** Revokes a key with migration 0016's trigger off: no notification is sent. */
+  const revokeUnannounced = (id: string) =>
+    other.db.transaction().execute(async (trx) => {
+      await sql`alter table api_key disable trigger api_key_changed`.execute(trx);
+      await trx.updateTable('api_key').set({ revoked_at: new Date() }).where('id', '=', id).execute();
+      await sql`alter table api_key enable trigger api_key_changed`.execute(trx);
+    });
+
   const findings = (key: string) => f.app.inject({ method: 'GET', url: '/v1/findings', headers: bearer(key) });
 
   it('listens on a connection of its own, named for pg_stat_activity', async () => {
@@ -55,12 +63,8 @@ describe('the service follows the store’s changes (LISTEN/NOTIFY)', () => {
   it('keeps a key it found: a change made without a notification is not seen until one arrives', async () => {
     const { key, info } = await createApiKeyRepository(other.db).create({ name: 'kept', scopes: ['findings:read'] });
     expect((await findings(key)).statusCode).toBe(200);
-    // Revoke with the trigger off: the row says revoked, the service was not told.
-    await other.db.transaction().execute(async (trx) => {
-      await sql`alter table api_key disable trigger api_key_changed`.execute(trx);
-      await trx.updateTable('api_key').set({ revoked_at: new Date() }).where('id', '=', info.id).execute();
-      await sql`alter table api_key enable trigger api_key_changed`.execute(trx);
-    });
+    // Revoked with the trigger off: the row says revoked, the service was not told.
+    await revokeUnannounced(info.id);
     expect((await findings(key)).statusCode).toBe(200);
     await sql`select pg_notify('accesstrail_change', 'api_key')`.execute(other.db);
     await f.app.changes.sync();
@@ -104,11 +108,7 @@ describe('the service follows the store’s changes (LISTEN/NOTIFY)', () => {
     await until(() => !f.app.changes.listening, 2_000);
     // Revoked while nobody listens: no notification reaches the service, and it must not
     // serve the key it kept.
-    await other.db.transaction().execute(async (trx) => {
-      await sql`alter table api_key disable trigger api_key_changed`.execute(trx);
-      await trx.updateTable('api_key').set({ revoked_at: new Date() }).where('id', '=', info.id).execute();
-      await sql`alter table api_key enable trigger api_key_changed`.execute(trx);
-    });
+    await revokeUnannounced(info.id);
     expect((await findings(key)).statusCode).toBe(401);
     await until(() => f.app.changes.listening, 5_000);
     const again = await repository.create({ name: 'after reconnecting', scopes: ['findings:read'] });
