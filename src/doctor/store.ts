@@ -9,9 +9,11 @@ import { sql } from 'kysely';
 
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { openStore } from '../store/database.js';
+import { createLogger } from '../logger.js';
+import { openChangeFeed } from '../store/change-feed.js';
+import { openStore, type Store } from '../store/database.js';
 import { type MigrationFile, readMigrationFiles } from '../store/migrate.js';
-import { type Check, fail, pass } from './check.js';
+import { type Check, fail, pass, warn } from './check.js';
 
 export interface AppliedMigration {
   version: number;
@@ -55,6 +57,25 @@ export function migrationCheck(applied: readonly AppliedMigration[] | null, file
   return pass('store', name, `schema version ${current}, all ${files.length} migrations applied`);
 }
 
+/** Whether `serve` can keep its lookups in memory: the change feed's own LISTEN and a
+ *  NOTIFY to itself (src/store/change-feed.ts); a notification changes nothing. */
+async function notificationCheck(store: Store): Promise<Check> {
+  const name = 'store notifications (LISTEN/NOTIFY)';
+  const feed = await openChangeFeed(store, createLogger({ level: 'silent' }), { readyTimeoutMs: 5_000, roundTripTimeoutMs: 3_000 });
+  try {
+    if (feed.listening)
+      return pass('store', name, '`serve` keeps API key lookups and the latest run in memory, and hears of their changes');
+    return warn(
+      'store',
+      name,
+      'a notification sent on this connection did not come back: `serve` will read the store on every API request (it still works, more slowly)',
+      'point DATABASE_URL at Postgres itself or at a pool in session mode (a pooler in transaction mode, e.g. PgBouncer pool_mode = transaction, cannot LISTEN)',
+    );
+  } finally {
+    await feed.close();
+  }
+}
+
 export async function checkStore(config: Config): Promise<Check[]> {
   if (!config.DATABASE_URL && !existsSync(path.join(config.dataDir, 'store'))) {
     return [
@@ -87,6 +108,7 @@ export async function checkStore(config: Config): Promise<Check[]> {
       applied = null;
     }
     checks.push(migrationCheck(applied, readMigrationFiles(), store.location));
+    if (store.engine === 'postgres') checks.push(await notificationCheck(store));
     return checks;
   } finally {
     await store.close();

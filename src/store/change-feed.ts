@@ -154,7 +154,9 @@ export async function openChangeFeed(
     if (closed) return;
     const candidate = newClient!();
     client = candidate;
-    candidate.on('error', (error) => lost(error.message));
+    candidate.on('error', (error) => {
+      if (client === candidate) lost(error.message);
+    });
     candidate.on('end', () => {
       if (client === candidate) lost('connection ended');
     });

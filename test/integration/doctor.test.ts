@@ -203,6 +203,7 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     expect(byName(checks, 'Metabase SSO names this tenant').status).toBe('pass');
     expect(byName(checks, 'store reachable').status).toBe('pass');
     expect(byName(checks, 'store migrated').detail).toMatch(/all \d+ migrations applied/);
+    expect(byName(checks, 'store notifications (LISTEN/NOTIFY)').status).toBe('pass');
     expect(JSON.stringify(checks)).not.toContain(SAMPLE_COLLECTOR_SECRET);
   }, 60_000);
 
