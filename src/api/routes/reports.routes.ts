@@ -115,8 +115,9 @@ export const reportRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { c
 
   // Served bodies kept in memory by report id, each with the tag of the hash it was
   // stored with: a report row never changes, so a body whose row still names the same
-  // hash is the stored bytes; every request still reads the row's hash (a deleted or
-  // replaced report is never served from here).
+  // hash is the stored bytes; every request looks up the row's hash (kept in memory by
+  // the change feed until a statement on `report` commits, migration 0016), so a deleted
+  // or replaced report is not served from here once the store has said so.
   const served = servedBodyCache<ServedBody>(SERVED_CACHE_BYTES);
 
   /** The report's JSON as stored: the canonical JSON of the signed model, written to the
