@@ -105,7 +105,8 @@ export function loggedUrl(url: string): string {
  *  logged as before. */
 class OneLinePerRequest extends LogController {
   private static req(request: FastifyRequest) {
-    return { method: request.method, url: loggedUrl(request.url), remoteAddress: request.ip };
+    // The shape Fastify's `req` log serializer reads (it logs `ip` as remoteAddress).
+    return { method: request.method, url: loggedUrl(request.url), ip: request.ip };
   }
   override incomingRequest(request: FastifyRequest): void {
     request.log.debug({ req: OneLinePerRequest.req(request) }, 'incoming request');

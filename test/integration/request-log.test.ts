@@ -43,12 +43,13 @@ describe('request log', () => {
     const text = lines.join('\n');
     expect(text).not.toContain('SECRETCODE');
     expect(text).not.toContain('st4te-value');
-    type Entry = { msg: string; req: { method: string; url: string }; res: { statusCode: number } };
+    type Entry = { msg: string; req: { method: string; url: string; remoteAddress?: string }; res: { statusCode: number } };
     const completed = lines.map((line) => JSON.parse(line) as Entry).filter((entry) => entry.msg === 'request completed');
     expect(completed.map((entry) => [entry.req.method, entry.req.url, entry.res.statusCode])).toEqual([
       ['GET', '/auth/callback?code=[redacted]&state=[redacted]&session_state=[redacted]', expect.any(Number)],
       ['GET', '/v1/findings?limit=5&rule=sso-bypass', 401],
     ]);
+    expect(completed.every((entry) => entry.req.remoteAddress === '127.0.0.1')).toBe(true);
     // At debug, the incoming line too, without the code.
     expect(lines.filter((line) => line.includes('"incoming request"'))).toHaveLength(2);
   });
