@@ -28,6 +28,7 @@ import type { Database } from '../../src/store/schema.js';
 import { capabilities, streams } from '../../src/store/streams.js';
 import type { StateRecord, StateTableName } from '../../src/store/tables.js';
 import { createTestDatabase, serverUrl } from '../../test/support/database.js';
+import { BENCH_DEVICE, BENCH_LOCATION, MFA_POLICY } from './sign-in.js';
 
 /** Row counts at a scale (scale 1: the issue-13 size). */
 export function correlationStoreSizes(scale: number) {
@@ -356,29 +357,10 @@ const signInBlob = {
   clientAppUsed: 'Browser',
   resourceDisplayName: 'Metabase',
   resourceId: '22222222-2222-4222-8222-222222222222',
-  deviceDetail: {
-    deviceId: '',
-    displayName: '',
-    operatingSystem: 'Windows 10',
-    browser: 'Edge 126.0.0',
-    isCompliant: false,
-    isManaged: false,
-    trustType: '',
-  },
-  location: {
-    city: 'Amsterdam',
-    state: 'Noord-Holland',
-    countryOrRegion: 'NL',
-    geoCoordinates: { altitude: null, latitude: 52.374, longitude: 4.8897 },
-  },
+  deviceDetail: BENCH_DEVICE,
+  location: BENCH_LOCATION,
   appliedConditionalAccessPolicies: [
-    {
-      id: 'a1b2c3d4-0000-0000-0000-000000000001',
-      displayName: 'Require MFA for Metabase',
-      enforcedGrantControls: ['Mfa'],
-      enforcedSessionControls: [],
-      result: 'success',
-    },
+    MFA_POLICY,
     {
       id: 'a1b2c3d4-0000-0000-0000-000000000002',
       displayName: 'Block legacy authentication',

@@ -3,6 +3,31 @@
 // normalised columns the evidence writer takes beside it. Sign-in `i` is user i % 20,000.
 import type { EventRecord } from '../../src/store/tables.js';
 
+// The parts of a generated sign-in that are the same in every record, shared with the
+// correlation store's template (correlation-store.ts), in the key order Graph sends.
+export const BENCH_DEVICE = {
+  deviceId: '',
+  displayName: '',
+  operatingSystem: 'Windows 10',
+  browser: 'Edge 126.0.0',
+  isCompliant: false,
+  isManaged: false,
+  trustType: '',
+};
+export const BENCH_LOCATION = {
+  city: 'Amsterdam',
+  state: 'Noord-Holland',
+  countryOrRegion: 'NL',
+  geoCoordinates: { altitude: null, latitude: 52.374, longitude: 4.8897 },
+};
+export const MFA_POLICY = {
+  id: 'a1b2c3d4-0000-0000-0000-000000000001',
+  displayName: 'Require MFA for Metabase',
+  enforcedGrantControls: ['Mfa'],
+  enforcedSessionControls: [],
+  result: 'success',
+};
+
 export function benchSignIn(i: number, when: Date, idPrefix = '7f3c'): EventRecord {
   const at = when.toISOString();
   const raw = {
@@ -30,30 +55,9 @@ export function benchSignIn(i: number, when: Date, idPrefix = '7f3c'): EventReco
       failureReason: i % 50 === 0 ? 'Invalid username or password.' : null,
       additionalDetails: null,
     },
-    deviceDetail: {
-      deviceId: '',
-      displayName: '',
-      operatingSystem: 'Windows 10',
-      browser: 'Edge 126.0.0',
-      isCompliant: false,
-      isManaged: false,
-      trustType: '',
-    },
-    location: {
-      city: 'Amsterdam',
-      state: 'Noord-Holland',
-      countryOrRegion: 'NL',
-      geoCoordinates: { altitude: null, latitude: 52.374, longitude: 4.8897 },
-    },
-    appliedConditionalAccessPolicies: [
-      {
-        id: 'a1b2c3d4-0000-0000-0000-000000000001',
-        displayName: 'Require MFA for Metabase',
-        enforcedGrantControls: ['Mfa'],
-        enforcedSessionControls: [],
-        result: 'success',
-      },
-    ],
+    deviceDetail: BENCH_DEVICE,
+    location: BENCH_LOCATION,
+    appliedConditionalAccessPolicies: [MFA_POLICY],
     authenticationRequirement: i % 10 === 0 ? 'singleFactorAuthentication' : 'multiFactorAuthentication',
     signInEventTypes: ['interactiveUser'],
   };
