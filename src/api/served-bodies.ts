@@ -92,10 +92,14 @@ export function servedBodyCache<V extends { body: Buffer }>(maxBytes: number): L
 
 /** 304 with the tag of the representation the request takes when If-None-Match names
  *  either representation of the body tagged `etag`; else undefined. */
-export function sendNotModified(request: FastifyRequest, reply: FastifyReply, etag: string): FastifyReply | undefined {
+export function sendNotModified(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  etag: string,
+  gzip = acceptsGzip(request.headers['accept-encoding']),
+): FastifyReply | undefined {
   const ifNoneMatch = request.headers['if-none-match'];
   if (!etagMatches(ifNoneMatch, etag) && !etagMatches(ifNoneMatch, gzipEtagOf(etag))) return undefined;
-  const gzip = acceptsGzip(request.headers['accept-encoding']);
   return varyOnEncoding(reply)
     .status(304)
     .header('etag', gzip ? gzipEtagOf(etag) : etag)
@@ -116,10 +120,11 @@ function varyOnEncoding(reply: FastifyReply): FastifyReply {
 /** 304 when the client has these bytes (If-None-Match), else the bytes as JSON, gzipped
  *  when the client takes gzip; each with its representation's tag. */
 export function sendServed(request: FastifyRequest, reply: FastifyReply, served: ServedBody): FastifyReply {
-  const notModified = sendNotModified(request, reply, served.etag);
+  // Read once: the hot path of every served body.
+  const gzip = acceptsGzip(request.headers['accept-encoding']);
+  const notModified = sendNotModified(request, reply, served.etag, gzip);
   if (notModified) return notModified;
   varyOnEncoding(reply).type('application/json; charset=utf-8');
-  if (acceptsGzip(request.headers['accept-encoding']))
-    return reply.header('etag', gzipEtagOf(served.etag)).header('content-encoding', 'gzip').send(gzipOf(served));
+  if (gzip) return reply.header('etag', gzipEtagOf(served.etag)).header('content-encoding', 'gzip').send(gzipOf(served));
   return reply.header('etag', served.etag).send(served.body);
 }

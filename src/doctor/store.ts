@@ -59,7 +59,7 @@ export function migrationCheck(applied: readonly AppliedMigration[] | null, file
 
 /** Whether `serve` can keep its lookups in memory: the change feed's own LISTEN and a
  *  NOTIFY to itself (src/store/change-feed.ts); a notification changes nothing. */
-async function notificationCheck(store: Store): Promise<Check> {
+export async function notificationCheck(store: Store): Promise<Check> {
   const name = 'store notifications (LISTEN/NOTIFY)';
   const feed = await openChangeFeed(store, createLogger({ level: 'silent' }), { readyTimeoutMs: 5_000, roundTripTimeoutMs: 3_000 });
   try {

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createApiKeyRepository } from '../../src/api/api-keys.js';
+import { notificationCheck } from '../../src/doctor/store.js';
 import { createLogger } from '../../src/logger.js';
 import { openChangeFeed } from '../../src/store/change-feed.js';
 import { openStore, type Store } from '../../src/store/database.js';
@@ -170,6 +171,10 @@ describe('the service follows the store’s changes (LISTEN/NOTIFY)', () => {
       await feed.cached('correlation_run', 'latest', async () => ++loads);
       await feed.cached('correlation_run', 'latest', async () => ++loads);
       expect(loads).toBe(2);
+      // `accesstrail doctor` says so, with the way out.
+      const check = await notificationCheck(pooled);
+      expect(check.status).toBe('warn');
+      expect(check.fix).toContain('session mode');
     } finally {
       await feed.close();
       for (const client of elsewhere) await client.end();
