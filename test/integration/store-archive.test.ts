@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -26,6 +26,7 @@ import { archivePartitions, duringReportBuild, restoreArchive } from '../../src/
 import { verifyChain } from '../../src/store/chain.js';
 import { createCollectionRepository } from '../../src/store/collection.repository.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
+import type { Database } from '../../src/store/schema.js';
 import { engines, openTestStore, postgresAvailable, type TestStore } from '../support/database.js';
 import { signInRecord } from '../support/factories.js';
 
@@ -49,6 +50,28 @@ async function rowsOf(store: TestStore, partition: string): Promise<string[]> {
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** A stored SOC 2 report over [from, to) with no content: what protects its months from archival. */
+async function insertPlaceholderReport(db: Kysely<Database>, id: string, from: string, to: string): Promise<void> {
+  const day = 86_400_000;
+  await db
+    .insertInto('report')
+    .values({
+      id,
+      framework: 'soc2',
+      period_from: new Date(from),
+      period_to: new Date(to),
+      as_of: new Date(to),
+      generated_at: new Date(new Date(to).getTime() + day),
+      provisional: false,
+      content_sha256: '0'.repeat(64),
+      signature: '{}',
+      content: '{}',
+      content_json: null,
+      content_json_sha256: null,
+    })
+    .execute();
+}
 
 describe.each(engines)('evidence retention on %s', (engine) => {
   let store: TestStore;
@@ -104,23 +127,7 @@ describe.each(engines)('evidence retention on %s', (engine) => {
       { from: new Date('2025-01-01T00:00:00Z'), to: new Date('2025-04-01T00:00:00Z') },
       null,
     );
-    await store.db
-      .insertInto('report')
-      .values({
-        id: 'soc2-2025-Q2-test',
-        framework: 'soc2',
-        period_from: new Date('2025-04-01T00:00:00Z'),
-        period_to: new Date('2025-07-01T00:00:00Z'),
-        as_of: new Date('2025-07-01T00:00:00Z'),
-        generated_at: new Date('2025-07-02T00:00:00Z'),
-        provisional: false,
-        content_sha256: '0'.repeat(64),
-        signature: '{}',
-        content: '{}',
-        content_json: null,
-        content_json_sha256: null,
-      })
-      .execute();
+    await insertPlaceholderReport(store.db, 'soc2-2025-Q2-test', '2025-04-01T00:00:00Z', '2025-07-01T00:00:00Z');
     for (const name of ['entra_sign_in_2025_01', 'entra_sign_in_2025_02']) before.set(name, await rowsOf(store, name));
     expect((await verifyChain(store.db)).intact).toBe(true);
   });
@@ -418,23 +425,7 @@ describe.runIf(await postgresAvailable())('an archive run meeting a report build
       protectedPeriods: [],
       onStep: async (step) => {
         if (step !== 'file-published') return;
-        await store.db
-          .insertInto('report')
-          .values({
-            id: 'soc2-2024-Q1-late',
-            framework: 'soc2',
-            period_from: new Date('2024-01-01T00:00:00Z'),
-            period_to: new Date('2024-04-01T00:00:00Z'),
-            as_of: new Date('2024-04-01T00:00:00Z'),
-            generated_at: new Date('2024-04-02T00:00:00Z'),
-            provisional: false,
-            content_sha256: '0'.repeat(64),
-            signature: '{}',
-            content: '{}',
-            content_json: null,
-            content_json_sha256: null,
-          })
-          .execute();
+        await insertPlaceholderReport(store.db, 'soc2-2024-Q1-late', '2024-01-01T00:00:00Z', '2024-04-01T00:00:00Z');
       },
     });
     expect(outcome.archived).toEqual([]);
