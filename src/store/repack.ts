@@ -76,7 +76,7 @@ async function tableBytes(db: Kysely<Database>, table: string): Promise<number> 
   return Number(rows[0]?.bytes ?? 0);
 }
 
-/** The packed form of an old row, or undefined when packing would not keep its hash. */
+/** The packed form of an old row, or why it is left as it is (its hash would not hold). */
 export function repackedRow(spec: EventTableSpec, stored: Row): { packed: Buffer } | { mismatch: string } {
   const packedSpec = spec.packed!;
   const expected = String(stored['record_sha256']);
