@@ -86,8 +86,18 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
       base: { service: 'accesstrail' },
       redact: { paths: redactedPaths, censor: '[redacted]' },
     },
-    (pretty ? prettyStream(destination) : destination) as pino.DestinationStream,
+    pretty ? prettyStream(destination) : options.destination ? (destination as pino.DestinationStream) : stderrJson(),
   );
+}
+
+/** JSON lines on stderr written asynchronously: process.stderr writes each line with a
+ *  blocking write(2) when it is a file or a pipe, which was a twentieth of the API's CPU at
+ *  8,000 requests/s and stalled requests behind the disk (docs/scale.md, "The API").
+ *  Lines written meanwhile are joined into the next write; pino flushes what is left
+ *  when the process exits (its exit handler), and a crash loses at most the lines of
+ *  one write in flight. */
+function stderrJson(): pino.DestinationStream {
+  return pino.destination({ dest: 2, sync: false });
 }
 
 /** Replaces the password of a connection string, for messages. */

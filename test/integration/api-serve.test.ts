@@ -86,6 +86,13 @@ describe('accesstrail keys and serve', () => {
     }
     expect(await exited).toBe(0);
     expect(stderr).toContain('"signal":"SIGTERM"');
+    // The log on a pipe is JSON written asynchronously (src/logger.ts): every line whole,
+    // one per request, and the stopping line above flushed before the process ended.
+    const lines = stderr.split('\n').filter(Boolean);
+    const entries = lines.map((line) => JSON.parse(line) as { msg: string; res?: { statusCode: number } });
+    expect(entries.filter((entry) => entry.msg === 'request completed').map((entry) => entry.res?.statusCode)).toEqual([
+      200, 401, 200, 401,
+    ]);
     expect(stderr).not.toContain(key);
     const [bad, unknown] = await failures;
     expect(bad.code).toBe(2);
