@@ -4,7 +4,7 @@
 import type { ReportModel } from '../../model.js';
 import type { Pen } from './pen.js';
 import { COLOURS, CONTENT_WIDTH, MARGIN } from './style.js';
-import { count, pdfText } from './text.js';
+import { count, pdfText, textWidth } from './text.js';
 
 export function weeklySignInsChart(pen: Pen, weeks: ReportModel['statistics']['signInsPerWeek']): void {
   const { doc, measuring, setFont, ensureSpace, heading } = pen;
@@ -29,7 +29,7 @@ export function weeklySignInsChart(pen: Pen, weeks: ReportModel['statistics']['s
         .strokeColor(COLOURS.rule)
         .stroke();
       const label = count(Math.round(value));
-      doc.text(label, left - 4 - doc.widthOfString(label), y - 3, { lineBreak: false });
+      doc.text(label, left - 4 - textWidth(doc, label), y - 3, { lineBreak: false });
     }
     const slot = width / Math.max(1, weeks.length);
     const barWidth = Math.max(1, slot * 0.7);
@@ -43,7 +43,7 @@ export function weeklySignInsChart(pen: Pen, weeks: ReportModel['statistics']['s
       if (index % labelEvery === 0) {
         doc.fillColor(COLOURS.muted).fontSize(6);
         const label = week.week.slice(5);
-        doc.text(label, x + barWidth / 2 - doc.widthOfString(label) / 2, top + chartHeight + 3, { lineBreak: false });
+        doc.text(label, x + barWidth / 2 - textWidth(doc, label) / 2, top + chartHeight + 3, { lineBreak: false });
       }
     });
     const legendY = top + chartHeight + 14;
@@ -88,7 +88,7 @@ export function stackedBar(pen: Pen, title: string, parts: BarPart[], note: stri
       const label = pdfText(`${part.label}: ${count(part.value)}${total > 0 ? ` (${((100 * part.value) / total).toFixed(1)}%)` : ''}`);
       doc.rect(legendX, top + 20, 8, 6).fill(part.colour);
       doc.fillColor(COLOURS.text).text(label, legendX + 11, top + 19.5, { lineBreak: false });
-      legendX += doc.widthOfString(label) + 28;
+      legendX += textWidth(doc, label) + 28;
     }
     setFont('Helvetica', 9);
   }

@@ -5,7 +5,7 @@ import type { ReportModel } from '../../model.js';
 import { periodLabel } from '../naming.js';
 import type { Doc } from './pen.js';
 import { COLOURS, type FontName, MARGIN, PAGE } from './style.js';
-import { pdfText } from './text.js';
+import { pdfText, textWidth } from './text.js';
 
 type FontState = { font: FontName; size: number; colour: string };
 
@@ -42,6 +42,6 @@ export function drawPageFurniture(
   doc.font('Courier').fontSize(6.5).text(`SHA-256 ${integrity.contentSha256}`, MARGIN.left, footerY, { lineBreak: false });
   const pageText = `Page ${pageNumber} of ${totalPages}`;
   doc.font('Helvetica').fontSize(7.5);
-  doc.text(pageText, PAGE.width - MARGIN.right - doc.widthOfString(pageText), footerY, { lineBreak: false });
+  doc.text(pageText, PAGE.width - MARGIN.right - textWidth(doc, pageText), footerY, { lineBreak: false });
   setFont(saved.font, saved.size, saved.colour);
 }

@@ -10,7 +10,7 @@ import { drawPageFurniture } from './furniture.js';
 import { sectionsOf } from './sections.js';
 import { BOTTOM, COLOURS, CONTENT_WIDTH, type FontName, MARGIN, STATUS_TEXT } from './style.js';
 import { drawTable, type Field, type TableOptions } from './table.js';
-import { pdfText } from './text.js';
+import { pdfText, textWidth } from './text.js';
 
 export type Doc = PDFKit.PDFDocument;
 
@@ -119,12 +119,12 @@ export function createPen(doc: Doc, out: Writable, model: ReportModel, plan: Pla
 
   const fit = (value: string, width: number): string => {
     const text = pdfText(value);
-    if (doc.widthOfString(text) <= width) return text;
+    if (textWidth(doc, text) <= width) return text;
     let low = 0;
     let high = text.length;
     while (low < high) {
       const mid = Math.ceil((low + high) / 2);
-      if (doc.widthOfString(`${text.slice(0, mid)}…`) <= width) low = mid;
+      if (textWidth(doc, `${text.slice(0, mid)}…`) <= width) low = mid;
       else high = mid - 1;
     }
     return `${text.slice(0, low)}…`;
@@ -138,15 +138,15 @@ export function createPen(doc: Doc, out: Writable, model: ReportModel, plan: Pla
       let line = '';
       for (const word of paragraph.split(' ')) {
         const candidate = line === '' ? word : `${line} ${word}`;
-        if (doc.widthOfString(candidate) <= width) {
+        if (textWidth(doc, candidate) <= width) {
           line = candidate;
           continue;
         }
         if (line !== '') lines.push(line);
         line = word;
-        while (doc.widthOfString(line) > width) {
+        while (textWidth(doc, line) > width) {
           let cut = line.length - 1;
-          while (cut > 1 && doc.widthOfString(line.slice(0, cut)) > width) cut -= 1;
+          while (cut > 1 && textWidth(doc, line.slice(0, cut)) > width) cut -= 1;
           lines.push(line.slice(0, cut));
           line = line.slice(cut);
         }
@@ -203,7 +203,7 @@ export function createPen(doc: Doc, out: Writable, model: ReportModel, plan: Pla
   const statusBadge = (status: ControlSection['status'], x: number, y: number) => {
     const label = STATUS_TEXT[status];
     doc.font('Helvetica-Bold').fontSize(8);
-    const width = doc.widthOfString(label) + 10;
+    const width = textWidth(doc, label) + 10;
     doc.roundedRect(x, y - 1.5, width, 11.5, 2).fill(COLOURS[status]);
     doc.fillColor('#ffffff').text(label, x + 5, y + 1, { lineBreak: false });
     setFont(state.font, state.size, state.colour);

@@ -5,7 +5,7 @@
 import type { Rows } from '../../model.js';
 import type { Pen } from './pen.js';
 import { BOTTOM, COLOURS, CONTENT_WIDTH, type FontName, MARGIN } from './style.js';
-import { pdfText } from './text.js';
+import { pdfText, textWidth } from './text.js';
 
 /** A cell: one text, or several lines of it. */
 export type Cell = string | string[];
@@ -56,7 +56,7 @@ export async function drawTable<T>(pen: Pen, rows: Rows<T>, fields: readonly Fie
     let x = MARGIN.left;
     for (const field of fields) {
       const label = fit(field.header, field.width - PADDING * 2);
-      const dx = field.align === 'right' ? field.width - PADDING - doc.widthOfString(label) : PADDING;
+      const dx = field.align === 'right' ? field.width - PADDING - textWidth(doc, label) : PADDING;
       doc.text(label, x + dx, y + PADDING, { lineBreak: false });
       x += field.width;
     }
@@ -85,7 +85,7 @@ export async function drawTable<T>(pen: Pen, rows: Rows<T>, fields: readonly Fie
         .fontSize(size)
         .fillColor(colour ?? COLOURS.text);
       lines.forEach((line, lineIndex) => {
-        const dx = field.align === 'right' ? field.width - PADDING - doc.widthOfString(line) : PADDING;
+        const dx = field.align === 'right' ? field.width - PADDING - textWidth(doc, line) : PADDING;
         doc.text(line, x + dx, y + PADDING + lineIndex * lineHeight, { lineBreak: false });
       });
       x += field.width;

@@ -32,3 +32,27 @@ export function count(value: number): string {
 export function parameterLines(parameters: Record<string, unknown>, separator: string): string[] {
   return Object.entries(parameters).map(([name, value]) => `${name}${separator}${JSON.stringify(value)}`);
 }
+
+/** Width cache of textWidth, by font, size and text; emptied when it grows past this many. */
+const WIDTHS_KEPT = 100_000;
+const widths = new Map<string, number>();
+
+/**
+ * doc.widthOfString, remembered. pdfkit measures a standard font's text glyph by glyph
+ * with a kerning lookup per pair, and the layout measures the same texts again and again
+ * (every word-wrap candidate, every cell in both the measuring and the real pass): it was
+ * a fifth of the whole `report` command at 20,000 accounts (docs/scale.md, "Reports").
+ * The width depends only on the font, its size and the text (no features, spacing or
+ * scaling are set anywhere in the renderer).
+ */
+export function textWidth(doc: PDFKit.PDFDocument, text: string): number {
+  const current = doc as unknown as { _font: { name: string }; _fontSize: number };
+  const key = `${current._font.name}\u0000${current._fontSize}\u0000${text}`;
+  let width = widths.get(key);
+  if (width === undefined) {
+    width = doc.widthOfString(text);
+    if (widths.size >= WIDTHS_KEPT) widths.clear();
+    widths.set(key, width);
+  }
+  return width;
+}

@@ -2,6 +2,7 @@
 import type { Pen } from '../pen.js';
 import { sectionsOf } from '../sections.js';
 import { COLOURS, CONTENT_WIDTH, MARGIN, PAGE } from '../style.js';
+import { textWidth } from '../text.js';
 
 export function drawContents(pen: Pen): void {
   const { doc, measuring, plan, setFont, newPage, ensureSpace, fit, heading, model } = pen;
@@ -15,11 +16,11 @@ export function drawContents(pen: Pen): void {
     const indent = section.level === 0 ? 0 : 16;
     setFont(section.level === 0 ? 'Helvetica-Bold' : 'Helvetica', tocSize);
     const number = plan ? String(plan.pages.get(section.key) ?? '') : '000';
-    const numberWidth = doc.widthOfString(number);
+    const numberWidth = textWidth(doc, number);
     const title = fit(section.title, CONTENT_WIDTH - indent - 50);
     if (!measuring) {
       doc.text(title, MARGIN.left + indent, y, { lineBreak: false });
-      const titleEnd = MARGIN.left + indent + doc.widthOfString(title) + 4;
+      const titleEnd = MARGIN.left + indent + textWidth(doc, title) + 4;
       const numberX = PAGE.width - MARGIN.right - numberWidth;
       doc
         .moveTo(titleEnd, y + tocSize - 1)
