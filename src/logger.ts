@@ -92,10 +92,9 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
 
 /** JSON lines on stderr written asynchronously: process.stderr writes each line with a
  *  blocking write(2) when it is a file or a pipe, which was a twentieth of the API's CPU at
- *  8,000 requests/s and stalled requests behind the disk (docs/scale.md, "The API").
- *  Lines written meanwhile are joined into the next write; pino flushes what is left
- *  when the process exits (its exit handler), and a crash loses at most the lines of
- *  one write in flight. */
+ *  8,000 requests/s (docs/scale.md, "The API"). Lines written meanwhile are joined into
+ *  the next write; pino flushes what is pending when the process exits (its exit
+ *  handler), so only a process killed outright (SIGKILL) loses its last lines. */
 function stderrJson(): pino.DestinationStream {
   return pino.destination({ dest: 2, sync: false });
 }

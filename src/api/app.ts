@@ -104,8 +104,8 @@ export function loggedUrl(url: string): string {
  *  "The API").
  *
  *  The completed line is written by a child of the service's logger without its
- *  redaction: pino's path redaction cost 15 µs of the line's 18 (bench/out, measured beside
- *  the same line unredacted), and every field of the line is built here from values that
+ *  redaction: pino's path redaction cost 15 µs of the line's 18 (measured beside the same
+ *  line unredacted, docs/scale.md "The API"), and every field of the line is built here from values that
  *  cannot hold a secret (the method, the URL through loggedUrl, the client address, the
  *  status, the time). Errors, whose objects can hold anything, go through the redacting
  *  request logger as before. */
