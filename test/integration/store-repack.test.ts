@@ -9,9 +9,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { verifyChain } from '../../src/store/chain.js';
+import { storedRowHash, verifyChain } from '../../src/store/chain.js';
 import { createEvidenceRepository } from '../../src/store/evidence.repository.js';
 import { decodeEventRow } from '../../src/store/record-codec.js';
 import { repackRecords } from '../../src/store/repack.js';
@@ -201,5 +202,69 @@ describe.runIf(await postgresAvailable())('accesstrail repack, as an operator ru
     );
     expect(done.stdout).toMatch(/^metabase_view: nothing to repack/m);
     expect((await cli(['verify', '--store'])).code).toBe(0);
+  });
+});
+
+describe.runIf(await postgresAvailable())('repack while a collection revises a row', () => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore('postgres');
+    await store.db.insertInto('source').values({ id: ENTRA, kind: 'entra', display_name: 'Entra', settings: '{}' }).execute();
+    await createEvidenceRepository(store.db).writeEvents(
+      'entra_sign_in',
+      ENTRA,
+      ['a', 'b', 'c'].map((id, i) => signInRecord({ id, at: `2026-06-0${i + 1}T10:00:00Z` })),
+    );
+    await toOldForm(store, 'entra_sign_in');
+  });
+  afterAll(async () => {
+    await store?.dispose();
+  });
+
+  it('leaves the row revised between its read and its write as the revision wrote it, and takes it on the next run', async () => {
+    // The revision as a collection would store it: a changed record and its own hash,
+    // written in a transaction that holds the row while repack reads the old version and
+    // then waits to write it (READ COMMITTED: the update re-checks its condition on the
+    // committed revision, whose hash is no longer the one repack read).
+    const stored = (await sql<Row>`select * from entra_sign_in where upstream_id = 'b'`.execute(store.db)).rows[0]!;
+    const revised = { ...stored, raw: { ...(stored['raw'] as Row), ipAddress: '192.0.2.7' } };
+    const revisedHash = storedRowHash(eventTables.entra_sign_in, revised).hash;
+    expect(revisedHash).not.toBe(stored['record_sha256']);
+    const collection = new pg.Client({ connectionString: store.url! });
+    await collection.connect();
+    let repacking: ReturnType<typeof repackRecords> | undefined;
+    try {
+      await collection.query('begin');
+      await collection.query(`update entra_sign_in set raw = $1::jsonb, record_sha256 = $2 where upstream_id = 'b'`, [
+        JSON.stringify(revised.raw),
+        revisedHash,
+      ]);
+      repacking = repackRecords(store.db, { vacuum: false });
+      // Until repack's update waits for the revision's row lock.
+      for (let waited = 0; ; waited += 20) {
+        const { rows } = await sql<{ n: number }>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and wait_event_type = 'Lock'
+            and query ilike '%update "entra_sign_in"%'`.execute(store.db);
+        if (rows[0]!.n > 0) break;
+        if (waited > 10_000) throw new Error('repack never waited for the revised row');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await collection.query('commit');
+      const signIns = (await repacking).find((o) => o.table === 'entra_sign_in')!;
+      expect(signIns).toMatchObject({ found: 3, repacked: 2, mismatched: 0, skipped: 1 });
+    } finally {
+      // On a failure above, ending the connection rolls the revision back and frees repack.
+      await collection.end();
+      await repacking?.catch(() => undefined);
+    }
+    const row = (await sql<Row>`select * from entra_sign_in where upstream_id = 'b'`.execute(store.db)).rows[0]!;
+    expect(row['raw_packed']).toBeNull();
+    expect(row['record_sha256']).toBe(revisedHash);
+    expect((row['raw'] as Row)['ipAddress']).toBe('192.0.2.7');
+    // The revision is a row in the old form with a hash that covers it: the next run packs it.
+    const next = (await repackRecords(store.db, { vacuum: false })).find((o) => o.table === 'entra_sign_in')!;
+    expect(next).toMatchObject({ found: 1, repacked: 1, skipped: 0 });
+    expect(await decodedRows(store, 'entra_sign_in').then((rows) => (rows.get('b')!['raw'] as Row)['ipAddress'])).toBe('192.0.2.7');
   });
 });
