@@ -2,7 +2,7 @@
 // /v1/reports routes call.
 import path from 'node:path';
 
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 import type { Config } from '../config.js';
 import type { CorrelationResult } from '../correlation/correlate.js';
@@ -61,6 +61,14 @@ export async function createReport(deps: ReportDependencies, request: ReportRequ
 
 async function buildAndStore(deps: ReportDependencies, request: ReportRequest): Promise<CreatedReport> {
   const generatedAt = deps.now?.() ?? new Date();
+  // Each phase's time and the process's memory after it, at debug (what an operator
+  // reads when a report of a large tenant is slow or large).
+  let phaseStarted = performance.now();
+  const phaseDone = (message: string, fields: Record<string, unknown> = {}) => {
+    const now = performance.now();
+    deps.logger?.debug({ ...fields, ms: Math.round(now - phaseStarted), rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20) }, message);
+    phaseStarted = now;
+  };
   const asOf = new Date(Math.min(request.period.to.getTime(), generatedAt.getTime()));
   const build = async (reuse: boolean) => {
     const correlation = await correlateFromConfig(
@@ -79,6 +87,7 @@ async function buildAndStore(deps: ReportDependencies, request: ReportRequest): 
     deps.logger?.warn({ runId: correlation.runId }, 'reused correlation run was pruned while the report read it; evaluating afresh');
     ({ correlation, model: unsigned } = await build(false));
   }
+  phaseDone('report model built', { runId: correlation.runId, reused: correlation.reused });
   const written = await writeReportArtefacts({
     model: unsigned,
     formats: request.formats,
@@ -88,30 +97,27 @@ async function buildAndStore(deps: ReportDependencies, request: ReportRequest): 
   const model = written.model;
   const integrity = model.integrity!;
   const reportId = reportBaseName(model);
+  phaseDone('report files written', { formats: request.formats });
   await deps.db.transaction().execute(async (trx) => {
-    // Immutable: a report with the same content is already stored as it was.
+    // Immutable: a report with the same content (its id carries the content hash) is
+    // already stored as it was, and nothing is sent again.
+    if (await trx.selectFrom('report').select('id').where('id', '=', reportId).executeTakeFirst()) return;
+    // The bytes the API serves (canonical JSON: what the hash and signature cover), sent
+    // once: the jsonb copy is parsed from them by Postgres, the same document (jsonb keeps
+    // no key order), instead of a second serialisation of the model and a second
+    // parameter of the same size (two 23 MB strings at 20,000 accounts).
     const servedJson = canonicalReportJson(model);
-    const inserted = await trx
-      .insertInto('report')
-      .values({
-        id: reportId,
-        framework: model.framework,
-        period_from: model.period.from,
-        period_to: model.period.to,
-        as_of: model.asOf,
-        generated_at: model.generatedAt,
-        provisional: model.provisional,
-        content_sha256: integrity.contentSha256,
-        signature: JSON.stringify(integrity.signature),
-        content: JSON.stringify(model),
-        // The bytes the API serves (canonical JSON: what the hash and signature cover).
-        content_json: servedJson,
-        content_json_sha256: sha256Hex(servedJson),
-        correlation_run_id: correlation.runId,
-      })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returning('id')
-      .executeTakeFirst();
+    const { rows } = await sql<{ id: string }>`
+      insert into report (id, framework, period_from, period_to, as_of, generated_at, provisional, content_sha256,
+                          signature, content, content_json, content_json_sha256, correlation_run_id)
+      select ${reportId}::text, ${model.framework}::text, ${model.period.from}::timestamptz, ${model.period.to}::timestamptz,
+             ${model.asOf}::timestamptz, ${model.generatedAt}::timestamptz, ${model.provisional}::boolean,
+             ${integrity.contentSha256}::text, ${JSON.stringify(integrity.signature)}::jsonb,
+             served.json::jsonb, served.json, ${sha256Hex(servedJson)}::text, ${correlation.runId}::bigint
+      from (select ${servedJson}::text as json) served
+      on conflict (id) do nothing
+      returning id`.execute(trx);
+    const inserted = rows[0];
     if (inserted) {
       for (const file of written.files) {
         await trx
@@ -122,6 +128,7 @@ async function buildAndStore(deps: ReportDependencies, request: ReportRequest): 
       }
     }
   });
+  phaseDone('report stored');
   deps.logger?.info({ reportId, contentSha256: integrity.contentSha256, findings: model.findings.length }, 'report created');
   return { reportId, contentSha256: integrity.contentSha256, model, files: written.files, manifest: written.manifest, correlation };
 }

@@ -72,6 +72,19 @@ describe('the pipeline on the synthetic organisation', () => {
     );
     expect(again.model.generatedAt).not.toBe(soc2!.model.generatedAt);
     expect(again.contentSha256).toBe(soc2!.contentSha256);
+
+    // Stored once (src/reports/service.ts): the served bytes are the JSON file's, the
+    // jsonb copy Postgres parsed from them is the same document, and the same content
+    // again left the first row as it was.
+    const rows = await result
+      .store!.db.selectFrom('report')
+      .select(['content', 'content_json', 'generated_at'])
+      .where('id', '=', soc2!.reportId)
+      .execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.content_json).toBe(json);
+    expect(rows[0]!.content).toEqual(JSON.parse(json));
+    expect(new Date(rows[0]!.generated_at as string | Date).toISOString()).toBe(soc2!.model.generatedAt);
   });
 
   it('builds reports that validate against the report JSON Schema and the official OSCAL schema', () => {
