@@ -10,7 +10,7 @@ import { drawPageFurniture } from './furniture.js';
 import { sectionsOf } from './sections.js';
 import { BOTTOM, COLOURS, CONTENT_WIDTH, type FontName, MARGIN, STATUS_TEXT } from './style.js';
 import { drawTable, type Field, type TableOptions } from './table.js';
-import { pdfText, textWidth } from './text.js';
+import { pdfText, textMeasure, textWidth } from './text.js';
 
 export type Doc = PDFKit.PDFDocument;
 
@@ -117,14 +117,20 @@ export function createPen(doc: Doc, out: Writable, model: ReportModel, plan: Pla
     }
   };
 
+  // Widths from the parts (text.ts, textMeasure): the same numbers doc.widthOfString
+  // gives the whole, without measuring each candidate again from its first character.
   const fit = (value: string, width: number): string => {
     const text = pdfText(value);
     if (textWidth(doc, text) <= width) return text;
+    const measure = textMeasure(doc);
+    const prefixes = measure.prefixes(text);
+    const ellipsis = measure.units('…');
     let low = 0;
     let high = text.length;
     while (low < high) {
       const mid = Math.ceil((low + high) / 2);
-      if (textWidth(doc, `${text.slice(0, mid)}…`) <= width) low = mid;
+      const head = text.slice(0, mid);
+      if (measure.width(measure.joined(head, prefixes[mid]!, '…', ellipsis), mid + 1) <= width) low = mid;
       else high = mid - 1;
     }
     return `${text.slice(0, low)}…`;
@@ -133,22 +139,31 @@ export function createPen(doc: Doc, out: Writable, model: ReportModel, plan: Pla
   // Word wrap by font metrics; a token wider than the line (an id, an e-mail) is cut
   // by characters. At most `maxLines` lines, the last one marked when cut short.
   const wrap = (value: string, width: number, maxLines: number): string[] => {
+    const measure = textMeasure(doc);
+    const space = measure.units(' ');
     const lines: string[] = [];
     for (const paragraph of pdfText(value).split('\n')) {
       let line = '';
+      let lineUnits = 0;
       for (const word of paragraph.split(' ')) {
+        const wordUnits = measure.units(word);
         const candidate = line === '' ? word : `${line} ${word}`;
-        if (textWidth(doc, candidate) <= width) {
+        const candidateUnits = line === '' ? wordUnits : measure.joined(' ', measure.joined(line, lineUnits, ' ', space), word, wordUnits);
+        if (measure.width(candidateUnits, candidate.length) <= width) {
           line = candidate;
+          lineUnits = candidateUnits;
           continue;
         }
         if (line !== '') lines.push(line);
         line = word;
-        while (textWidth(doc, line) > width) {
+        lineUnits = wordUnits;
+        while (measure.width(lineUnits, line.length) > width) {
+          const prefixes = measure.prefixes(line);
           let cut = line.length - 1;
-          while (cut > 1 && textWidth(doc, line.slice(0, cut)) > width) cut -= 1;
+          while (cut > 1 && measure.width(prefixes[cut]!, cut) > width) cut -= 1;
           lines.push(line.slice(0, cut));
           line = line.slice(cut);
+          lineUnits = measure.units(line);
         }
       }
       lines.push(line);

@@ -33,26 +33,91 @@ export function parameterLines(parameters: Record<string, unknown>, separator: s
   return Object.entries(parameters).map(([name, value]) => `${name}${separator}${JSON.stringify(value)}`);
 }
 
-/** Width cache of textWidth, by font, size and text; emptied when it grows past this many. */
+/** Widths kept by textWidth, per font and size (the outer key), by text; all forgotten
+ *  once they number this many. */
 const WIDTHS_KEPT = 100_000;
-const widths = new Map<string, number>();
+const widthsByFont = new Map<string, Map<string, number>>();
+let widthsKept = 0;
+
+type CurrentFont = { _font: { name: string }; _fontSize: number };
+
+function widthsOfCurrentFont(doc: PDFKit.PDFDocument): Map<string, number> {
+  const current = doc as unknown as CurrentFont;
+  const key = `${current._font.name}\u0000${current._fontSize}`;
+  let widths = widthsByFont.get(key);
+  if (!widths) {
+    widths = new Map();
+    widthsByFont.set(key, widths);
+  }
+  return widths;
+}
+
+function remembered(doc: PDFKit.PDFDocument, widths: Map<string, number>, text: string): number {
+  let width = widths.get(text);
+  if (width === undefined) {
+    width = doc.widthOfString(text);
+    if (widthsKept >= WIDTHS_KEPT) {
+      for (const kept of widthsByFont.values()) kept.clear();
+      widthsKept = 0;
+    }
+    widths.set(text, width);
+    widthsKept += 1;
+  }
+  return width;
+}
 
 /**
  * doc.widthOfString, remembered. pdfkit measures a standard font's text glyph by glyph
  * with a kerning lookup per pair, and the layout measures the same texts again and again
- * (every word-wrap candidate, every cell in both the measuring and the real pass): it was
- * a fifth of the whole `report` command at 20,000 accounts (docs/scale.md, "Reports").
- * The width depends only on the font, its size and the text (no features, spacing or
- * scaling are set anywhere in the renderer).
+ * (every cell in both the measuring and the real pass): it was a fifth of the whole
+ * `report` command at 20,000 accounts (docs/scale.md, "Reports"). The width depends only
+ * on the font, its size and the text (no features, spacing or scaling are set anywhere
+ * in the renderer).
  */
 export function textWidth(doc: PDFKit.PDFDocument, text: string): number {
-  const current = doc as unknown as { _font: { name: string }; _fontSize: number };
-  const key = `${current._font.name}\u0000${current._fontSize}\u0000${text}`;
-  let width = widths.get(key);
-  if (width === undefined) {
-    width = doc.widthOfString(text);
-    if (widths.size >= WIDTHS_KEPT) widths.clear();
-    widths.set(key, width);
-  }
-  return width;
+  return remembered(doc, widthsOfCurrentFont(doc), text);
+}
+
+/**
+ * Widths of texts made of parts, in the document's current font, without measuring the
+ * whole again. pdfkit's width of a standard-font text is the sum, in whole font units
+ * (the AFM metrics: 1/1000 of the size), of each glyph's advance and of the kerning of
+ * each adjacent pair, times size/1000. So a text's units are those of its parts plus the
+ * kerning where they meet, and `width` turns units into exactly the number
+ * doc.widthOfString gives (the same operations in the same order). Word wrapping grows
+ * a line word by word, and cuts an over-long token character by character: measured
+ * whole each time, the long cells of the findings tables (ids, summaries, evidence) were
+ * measured over and over.
+ */
+export interface TextMeasure {
+  units(text: string): number;
+  /** Units of `left + right`, given the units of each (only the last character of
+   *  `left` and the first of `right` are read: the pair that may kern). */
+  joined(left: string, leftUnits: number, right: string, rightUnits: number): number;
+  /** Units of every prefix of `text`: [0] for '', [text.length] for the whole. */
+  prefixes(text: string): number[];
+  /** The width doc.widthOfString gives a text of `length` characters and these units. */
+  width(units: number, length: number): number;
+}
+
+export function textMeasure(doc: PDFKit.PDFDocument): TextMeasure {
+  const widths = widthsOfCurrentFont(doc);
+  const size = (doc as unknown as CurrentFont)._fontSize;
+  const scale = size / 1000;
+  const units = (text: string) => (text === '' ? 0 : Math.round(remembered(doc, widths, text) / scale));
+  const kerning = (left: string | undefined, right: string | undefined) =>
+    left === undefined || right === undefined ? 0 : units(left + right) - units(left) - units(right);
+  return {
+    units,
+    joined: (left, leftUnits, right, rightUnits) => leftUnits + rightUnits + kerning(left.at(-1), right[0]),
+    prefixes(text) {
+      const out = [0];
+      for (let index = 0; index < text.length; index += 1) {
+        out.push(out[index]! + units(text[index]!) + kerning(text[index - 1], text[index]));
+      }
+      return out;
+    },
+    // pdfkit: (font width × size/1000 + characterSpacing × (length − 1)) × horizontalScaling / 100.
+    width: (textUnits, length) => ((textUnits * scale + 0 * (length - 1)) * 100) / 100,
+  };
 }
