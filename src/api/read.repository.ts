@@ -1,8 +1,9 @@
 // The SQL behind the API's read routes. Findings, links and login matches belong to a
 // correlation run; the API shows those of the latest run that succeeded, so a run in
 // progress (or one that failed halfway) never shows a half-written picture.
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
+import { storedFindingJson } from '../correlation/finding-json.js';
 import { type ChangeFeed, uncachedFeed } from '../store/change-feed.js';
 import type { Database } from '../store/schema.js';
 
@@ -43,48 +44,6 @@ export const FINDING_COLUMNS = [
 ] as const;
 
 const COLLECTION_RUN_COLUMNS = ['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error'] as const;
-
-/** A timestamptz as JavaScript's toISOString writes it (milliseconds, truncated as the
- *  driver's Date truncates microseconds; UTC with Z), as a JSON string or null. */
-function isoJson(expression: RawBuilder<unknown>): RawBuilder<string> {
-  return sql<string>`coalesce('"' || to_char(${expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
-}
-
-/** A text column as a JSON string (Postgres escapes as JSON.stringify does), or null. */
-function textJson(column: string): RawBuilder<string> {
-  return sql<string>`coalesce(to_json(${sql.ref(`f.${column}`)})::text, 'null')`;
-}
-
-/**
- * A finding as the API serves it (findingSchema and toFinding in
- * src/api/routes/findings.routes.ts), made in Postgres: the same fields in the same
- * order, byte for byte what JSON.stringify writes for toFinding's object
- * (test/integration/api-findings-json.test.ts compares them over awkward rows). A page
- * is then these texts joined, with no jsonb parsed into objects, no dates parsed and
- * formatted again and no schema walk in the API process. Evidence references are
- * {source, id, at} as correlation writes them; a missing source or id is "", an `at`
- * that is not a string is null, and an `at` string is normalised to UTC milliseconds.
- */
-const FINDING_JSON = sql<string>`'{"id":' || to_json(f.id)::text
-  || ',"rule":' || to_json(f.rule)::text
-  || ',"severity":' || to_json(f.severity)::text
-  || ',"subject":{"personId":' || ${textJson('person_id')}
-  || ',"upn":' || ${textJson('upn')}
-  || ',"metabaseAccountId":' || ${textJson('account_id')}
-  || ',"email":' || ${textJson('email')}
-  || ',"credentialId":' || ${textJson('credential_id')}
-  || ',"source":' || ${textJson('subject_source')}
-  || '},"summary":' || to_json(f.summary)::text
-  || ',"firstSeen":' || ${isoJson(sql`f.first_seen`)}
-  || ',"lastSeen":' || ${isoJson(sql`f.last_seen`)}
-  || ',"evidence":[' || case when jsonb_typeof(f.evidence) = 'array' then coalesce((
-    select string_agg('{"source":' || to_json(coalesce(ref.value->>'source', ''))::text
-      || ',"id":' || to_json(coalesce(ref.value->>'id', ''))::text
-      || ',"at":' || case when jsonb_typeof(ref.value->'at') = 'string'
-        then ${isoJson(sql`(ref.value->>'at')::timestamptz`)} else 'null' end
-      || '}', ',' order by ref.position)
-    from jsonb_array_elements(f.evidence) with ordinality as ref(value, position)), '') else '' end
-  || ']}'`;
 
 /** A run's findings by id (ascending), filtered; `to` is exclusive. */
 function findingsOf(db: Kysely<Database>, runId: number, filter: FindingFilter, limit: number, afterId?: string) {
@@ -168,10 +127,10 @@ export function createReadRepository(db: Kysely<Database>, changes: ChangeFeed =
       return findingsOf(db, runId, filter, limit, afterId).select(FINDING_COLUMNS).execute();
     },
 
-    /** The same findings as the API's JSON, one text per finding (see FINDING_JSON). */
+    /** The same findings as the API's JSON, one text per finding (src/correlation/finding-json.ts). */
     async listFindingsJson(runId: number, filter: FindingFilter, limit: number, afterId?: string) {
       return findingsOf(db, runId, filter, limit, afterId)
-        .select(['id', FINDING_JSON.as('json')])
+        .select(['id', storedFindingJson.as('json')])
         .execute();
     },
 

@@ -9,6 +9,7 @@ import { mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 import { streams } from '../store/streams.js';
 import { type StateTableName, stateTables } from '../store/tables.js';
+import { writeFindingJson } from './finding-json.js';
 import { resolveIdentities } from './identity/identity.repository.js';
 import { loadInventory } from './inventory.js';
 import { loginMatchPartition, matchLogins, type MatchOutcome } from './matching.js';
@@ -202,6 +203,8 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
           )
           .execute();
       }
+      // Each finding's JSON as the API serves it, made once (a run's findings never change).
+      await writeFindingJson(trx, runId);
     });
 
     const links: Record<string, number> = {};

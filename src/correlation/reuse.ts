@@ -158,7 +158,15 @@ export interface StoredRuleEvaluation {
 /** A run's rule evaluations and findings as the run produced them (findings by id). */
 export async function loadRuleEvaluations(db: Kysely<Database>, runId: number): Promise<Map<string, StoredRuleEvaluation>> {
   const evaluations = await db.selectFrom('rule_evaluation').selectAll().where('run_id', '=', runId).execute();
-  const findings = await db.selectFrom('finding').selectAll().where('run_id', '=', runId).orderBy('rule').orderBy('id').execute();
+  const findings = await db
+    .selectFrom('finding')
+    // Not api_json: the served text is the API's, and the run's findings are rebuilt from their columns.
+    .select(['id', 'rule', 'severity', 'person_id', 'upn', 'account_id', 'email', 'credential_id', 'subject_source'])
+    .select(['summary', 'first_seen', 'last_seen', 'evidence', 'detail'])
+    .where('run_id', '=', runId)
+    .orderBy('rule')
+    .orderBy('id')
+    .execute();
   const out = new Map<string, StoredRuleEvaluation>();
   for (const row of evaluations) {
     const { notEvaluableCount, ...detail } = row.detail as Record<string, unknown>;

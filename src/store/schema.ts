@@ -392,6 +392,9 @@ export interface FindingTable {
   last_seen: Timestamp | null;
   evidence: Json;
   detail: Json;
+  /** The finding as GET /v1/findings serves it (migration 0017); null for findings
+   *  stored before it (src/correlation/finding-json.ts). */
+  api_json: string | null;
 }
 
 export interface PersonTerminatedIntervalTable {

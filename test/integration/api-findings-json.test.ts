@@ -5,11 +5,13 @@
 // be awkward (nulls, escapes, evidence that is not an array, `at` with an offset and
 // microseconds). Then the page's strong ETag: 304 for a client that has it, and a new
 // run's findings served at once.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { createReadRepository } from '../../src/api/read.repository.js';
 import { findingSchema, toFinding } from '../../src/api/routes/findings.routes.js';
+import { writeFindingJson } from '../../src/correlation/finding-json.js';
 import { insertCorrelationRun } from '../support/factories.js';
 import { type ApiFixture, bearer, openApiFixture } from './api-helpers.js';
 
@@ -181,6 +183,44 @@ describe('GET /v1/findings as stored JSON', () => {
     expect(afterRun.headers['etag']).not.toBe(etag);
     expect(afterRun.json().correlationRunId).toBe(newer);
     expect(afterRun.body).toBe(await previousBody({ limit: 30 }, newer));
+  });
+
+  it('serves the JSON stored with the findings (written as correlation writes it) byte for byte as before', async () => {
+    const stored = await succeededRun('2026-07-12T00:00:00Z');
+    await f.store.db
+      .insertInto('finding')
+      .values(Array.from({ length: 75 }, (_, i) => finding(stored, i)))
+      .execute();
+    await writeFindingJson(f.store.db, stored);
+    const texts = await f.store.db.selectFrom('finding').select(['id', 'api_json']).where('run_id', '=', stored).execute();
+    expect(texts.every((row) => typeof row.api_json === 'string')).toBe(true);
+    await f.app.changes.sync();
+    let cursor: string | null = null;
+    let after: string | undefined;
+    let pages = 0;
+    do {
+      const response = await f.app.inject({
+        method: 'GET',
+        url: `/v1/findings?limit=25${cursor ? `&cursor=${cursor}` : ''}`,
+        headers: bearer(key),
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.body).toBe(await previousBody({ limit: 25, ...(after ? { after } : {}) }, stored));
+      const body = response.json() as { items: { id: string }[]; nextCursor: string | null };
+      cursor = body.nextCursor;
+      after = body.items.at(-1)?.id;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    // The stored text is what is served (not made again): changed in place, it shows.
+    await f.store.db
+      .updateTable('finding')
+      .set({ api_json: sql<string>`replace(api_json, '"finding 1"', '"stored text"')` })
+      .where('run_id', '=', stored)
+      .where('id', '=', 'f-0001')
+      .execute();
+    const served = await f.app.inject({ method: 'GET', url: '/v1/findings?limit=2', headers: bearer(key) });
+    expect(served.json().items[1]).toMatchObject({ id: 'f-0001', summary: 'stored text' });
   });
 
   it('still refuses a request without a key, and a bad cursor, before any page is served', async () => {

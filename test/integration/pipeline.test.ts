@@ -52,6 +52,16 @@ describe('the pipeline on the synthetic organisation', () => {
     expect(result.correlation.links).toMatchObject({ ambiguous: 1, 'non-human': 1 });
   });
 
+  it("stores each finding's JSON as the API serves it with the run's findings (migration 0017)", async () => {
+    const rows = await result
+      .store!.db.selectFrom('finding')
+      .select(['id', 'api_json'])
+      .where('run_id', '=', result.correlation.runId)
+      .execute();
+    expect(rows.length).toBe(result.correlation.findings.length);
+    for (const row of rows) expect((JSON.parse(row.api_json!) as { id: string }).id).toBe(row.id);
+  });
+
   it('writes reports whose every file verifies, and whose hash does not depend on when they were generated', async () => {
     const [soc2] = result.reports;
     expect(soc2!.model.controls.map((c) => c.status)).toEqual(['exceptions', 'exceptions', 'exceptions', 'exceptions', 'exceptions']);
