@@ -95,8 +95,12 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
  *  8,000 requests/s (docs/scale.md, "The API"). Lines written meanwhile are joined into
  *  the next write; pino flushes what is pending when the process exits (its exit
  *  handler), so only a process killed outright (SIGKILL) loses its last lines. */
+let stderrDestination: pino.DestinationStream | undefined;
 function stderrJson(): pino.DestinationStream {
-  return pino.destination({ dest: 2, sync: false });
+  // One for the process: every logger made without a destination shares it (a stream
+  // each would register an exit handler each and race its writes with the others').
+  stderrDestination ??= pino.destination({ dest: 2, sync: false });
+  return stderrDestination;
 }
 
 /** Replaces the password of a connection string, for messages. */
