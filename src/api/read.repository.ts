@@ -3,7 +3,7 @@
 // progress (or one that failed halfway) never shows a half-written picture.
 import { type Kysely, sql } from 'kysely';
 
-import { storedFindingJson } from '../correlation/finding-json.js';
+import { FINDING_COLUMNS, storedFindingJson } from '../correlation/finding-json.js';
 import { type ChangeFeed, uncachedFeed } from '../store/change-feed.js';
 import type { Database } from '../store/schema.js';
 
@@ -25,23 +25,6 @@ export interface FindingFilter {
   from?: Date | undefined;
   to?: Date | undefined;
 }
-
-/** The columns of a finding the API and the console show (its `detail` is internal). */
-export const FINDING_COLUMNS = [
-  'id',
-  'rule',
-  'severity',
-  'person_id',
-  'upn',
-  'account_id',
-  'email',
-  'credential_id',
-  'subject_source',
-  'summary',
-  'first_seen',
-  'last_seen',
-  'evidence',
-] as const;
 
 const COLLECTION_RUN_COLUMNS = ['id', 'kind', 'requested', 'status', 'started_at', 'finished_at', 'summary', 'error'] as const;
 

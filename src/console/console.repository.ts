@@ -3,7 +3,8 @@
 // need and the API does not lives here.
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 
-import { createReadRepository, FINDING_COLUMNS } from '../api/read.repository.js';
+import { createReadRepository } from '../api/read.repository.js';
+import { FINDING_COLUMNS } from '../correlation/finding-json.js';
 import { loadInventory } from '../correlation/inventory.js';
 import { gapsIn, type TimeRange } from '../store/collection.repository.js';
 import { storedRaw } from '../store/record-codec.js';

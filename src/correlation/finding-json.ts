@@ -7,6 +7,23 @@ import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 
 import type { Database } from '../store/schema.js';
 
+/** The columns of a finding the API and the console show (its `detail` is internal). */
+export const FINDING_COLUMNS = [
+  'id',
+  'rule',
+  'severity',
+  'person_id',
+  'upn',
+  'account_id',
+  'email',
+  'credential_id',
+  'subject_source',
+  'summary',
+  'first_seen',
+  'last_seen',
+  'evidence',
+] as const;
+
 /** A timestamptz as JavaScript's toISOString writes it (milliseconds, truncated as the
  *  driver's Date truncates microseconds; UTC with Z), as a JSON string or null. */
 function isoJson(expression: RawBuilder<unknown>): RawBuilder<string> {

@@ -20,6 +20,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 
 import type { Database, FindingTable } from '../store/schema.js';
 import { allEvidenceTables } from '../store/tables.js';
+import { FINDING_COLUMNS } from './finding-json.js';
 import { defaultCatalogueDir } from './rule-catalogue.js';
 import type { RuleFinding, Severity } from './types.js';
 
@@ -161,8 +162,7 @@ export async function loadRuleEvaluations(db: Kysely<Database>, runId: number): 
   const findings = await db
     .selectFrom('finding')
     // Not api_json: the served text is the API's, and the run's findings are rebuilt from their columns.
-    .select(['id', 'rule', 'severity', 'person_id', 'upn', 'account_id', 'email', 'credential_id', 'subject_source'])
-    .select(['summary', 'first_seen', 'last_seen', 'evidence', 'detail'])
+    .select([...FINDING_COLUMNS, 'detail'])
     .where('run_id', '=', runId)
     .orderBy('rule')
     .orderBy('id')
