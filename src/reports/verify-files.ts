@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import { loadConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import { canonicalReportJson, writeCanonicalJson } from './canonical-json.js';
+import { writeCanonicalJson } from './canonical-json.js';
 import type { ReportModel } from './model.js';
 import { keyIdOf, loadTrustedPublicKeys, verifyHashSignature, verifySignedModel } from './signing.js';
 import { MANIFEST_SUFFIX, manifestSha256, type ReportManifest } from './write.js';
@@ -124,7 +124,7 @@ export async function verifyReportFile(file: string, keys: KeyObject[]): Promise
     const parsed = parseJson(text);
     if (isManifest(parsed)) {
       const reasons = checkManifestSignature(parsed, keys);
-      if (text !== canonicalReportJson(parsed)) reasons.push('manifest is not in canonical form: its bytes were changed');
+      if (!isCanonicalText(text, parsed)) reasons.push('manifest is not in canonical form: its bytes were changed');
       for (const entry of parsed.files ?? []) {
         const listed = path.join(path.dirname(file), entry.name);
         if (!existsSync(listed)) continue;

@@ -2,7 +2,7 @@
 // parsed once, its content hash and signature checked, and its bytes compared piece by
 // piece with the canonical form (the content hash covers the content, not the bytes
 // around it, so a file re-serialised with the same content must still be refused).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { canonicalReportJson } from '../../src/reports/canonical-json.js';
 import { loadSigningKey, loadTrustedPublicKeys, signModel } from '../../src/reports/signing.js';
 import { verifyReportFile } from '../../src/reports/verify-files.js';
+import { writeReportArtefacts } from '../../src/reports/write.js';
 import { sampleReportModel } from '../support/sample-model.js';
 
 describe('verify of a report JSON', () => {
@@ -49,6 +50,22 @@ describe('verify of a report JSON', () => {
         ? expect.stringContaining('not valid JSON')
         : 'not in canonical form: bytes outside the content were changed',
     ]);
+  });
+
+  it('accepts a manifest as written and refuses it re-serialised', async () => {
+    const out = path.join(dir, 'artefacts');
+    const written = await writeReportArtefacts({
+      model: sampleReportModel({ accounts: 20, events: 200, seed: 9 }),
+      formats: ['json', 'csv'],
+      outDir: out,
+      dataDir: dir,
+    });
+    const keys = loadTrustedPublicKeys(dir);
+    expect(await verifyReportFile(written.manifest.path, keys)).toMatchObject({ ok: true, reasons: [] });
+    writeFileSync(written.manifest.path, JSON.stringify(JSON.parse(readFileSync(written.manifest.path, 'utf8')), null, 2));
+    const result = await verifyReportFile(written.manifest.path, keys);
+    expect(result.ok).toBe(false);
+    expect(result.reasons).toEqual(['manifest is not in canonical form: its bytes were changed']);
   });
 
   it('names a changed content byte as a content hash mismatch', async () => {
