@@ -66,6 +66,19 @@ async function toOldForm(store: TestStore, table: 'entra_sign_in' | 'metabase_lo
   }
 }
 
+/** A Postgres store holding three sign-ins (a, b, c) in the form a store written before 0012 holds. */
+async function storeWithOldSignIns(): Promise<TestStore> {
+  const store = await openTestStore('postgres');
+  await store.db.insertInto('source').values({ id: ENTRA, kind: 'entra', display_name: 'Entra', settings: '{}' }).execute();
+  await createEvidenceRepository(store.db).writeEvents(
+    'entra_sign_in',
+    ENTRA,
+    ['a', 'b', 'c'].map((id, i) => signInRecord({ id, at: `2026-06-0${i + 1}T10:00:00Z` })),
+  );
+  await toOldForm(store, 'entra_sign_in');
+  return store;
+}
+
 describe.each(engines)('repack on %s', (engine) => {
   let store: TestStore;
   let before: { signIns: Map<string, Row>; logins: Map<string, Row> };
@@ -167,14 +180,7 @@ describe.each(engines)('repack on %s', (engine) => {
 describe.runIf(await postgresAvailable())('accesstrail repack, as an operator runs it', () => {
   let store: TestStore;
   beforeAll(async () => {
-    store = await openTestStore('postgres');
-    await store.db.insertInto('source').values({ id: ENTRA, kind: 'entra', display_name: 'Entra', settings: '{}' }).execute();
-    await createEvidenceRepository(store.db).writeEvents(
-      'entra_sign_in',
-      ENTRA,
-      ['a', 'b', 'c'].map((id, i) => signInRecord({ id, at: `2026-06-0${i + 1}T10:00:00Z` })),
-    );
-    await toOldForm(store, 'entra_sign_in');
+    store = await storeWithOldSignIns();
   });
   afterAll(async () => {
     await store?.dispose();
@@ -208,14 +214,7 @@ describe.runIf(await postgresAvailable())('accesstrail repack, as an operator ru
 describe.runIf(await postgresAvailable())('repack while a collection revises a row', () => {
   let store: TestStore;
   beforeAll(async () => {
-    store = await openTestStore('postgres');
-    await store.db.insertInto('source').values({ id: ENTRA, kind: 'entra', display_name: 'Entra', settings: '{}' }).execute();
-    await createEvidenceRepository(store.db).writeEvents(
-      'entra_sign_in',
-      ENTRA,
-      ['a', 'b', 'c'].map((id, i) => signInRecord({ id, at: `2026-06-0${i + 1}T10:00:00Z` })),
-    );
-    await toOldForm(store, 'entra_sign_in');
+    store = await storeWithOldSignIns();
   });
   afterAll(async () => {
     await store?.dispose();
