@@ -9,7 +9,7 @@ import { mergeRanges, type TimeRange } from '../store/collection.repository.js';
 import type { Database } from '../store/schema.js';
 import { streams } from '../store/streams.js';
 import { type StateTableName, stateTables } from '../store/tables.js';
-import { writeFindingJson } from './finding-json.js';
+import { insertFindings } from './finding-json.js';
 import { resolveIdentities } from './identity/identity.repository.js';
 import { loadInventory } from './inventory.js';
 import { loginMatchPartition, matchLogins, type MatchOutcome } from './matching.js';
@@ -68,6 +68,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
   const asOf = request.asOf;
   const period = { from: request.period.from, to: new Date(Math.min(request.period.to.getTime(), asOf.getTime())) };
   const rules = request.rules ?? allRules;
+  const fingerprintStarted = performance.now();
   // Taken before anything is read: evidence written during the run changes it.
   const inputsSha256 = await correlationInputsSha256(db, {
     period: request.period,
@@ -100,7 +101,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
     .returning('id')
     .executeTakeFirstOrThrow();
   const runId = Number(run.id);
-  const timings: Record<string, number> = {};
+  const timings: Record<string, number> = { 'inputs fingerprint': (performance.now() - fingerprintStarted) / 1000 };
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
@@ -111,20 +112,28 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
   };
 
   try {
-    const inventory = await loadInventory(db, { metabaseAppIds: request.metabaseAppIds, adminGroupIds: request.adminGroupIds });
+    const inventory = await timed('inventory', () =>
+      loadInventory(db, { metabaseAppIds: request.metabaseAppIds, adminGroupIds: request.adminGroupIds }),
+    );
     const identities = await timed('linking', () => resolveIdentities(db, runId, asOf));
     const bypass = request.parameters['sso-bypass'] ?? {};
     const signInCoverage = mergeRanges(inventory.entraSourceIds.flatMap((source) => inventory.coverage(source, streams.entraSignIns)));
-    const matches = await timed('matching', () =>
-      matchLogins(db, {
-        runId,
-        period,
-        beforeMinutes: numberParameter(bypass, 'beforeMinutes', 10),
-        afterMinutes: numberParameter(bypass, 'afterMinutes', 2),
-        metabaseAppIds: request.metabaseAppIds,
-        signInCoverage,
-      }),
+    const matching = await timed('matching', () =>
+      matchLogins(
+        db,
+        {
+          runId,
+          period,
+          beforeMinutes: numberParameter(bypass, 'beforeMinutes', 10),
+          afterMinutes: numberParameter(bypass, 'afterMinutes', 2),
+          metabaseAppIds: request.metabaseAppIds,
+          signInCoverage,
+        },
+        { timings },
+      ),
     );
+    const matches = matching.counts;
+    logger?.debug({ runId, slices: matching.slices, seconds: timings['matching'] }, 'logins matched');
 
     const state = stateAccess(db, asOf);
     const stateAtAsOf = state.stateAt;
@@ -133,10 +142,12 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       accountEmail: (sourceId: string, accountId: number | string) => identities.emailOf.get(`${sourceId}|${accountId}`) ?? null,
     };
 
-    await state.readAll();
+    await timed('state instants', () => state.readAll());
 
-    const results: RuleResult[] = [];
-    for (const rule of rules) {
+    // The rules are independent reads, each in a transaction of its own: on Postgres they
+    // run as many at a time as matching has slices (one per core the server grants a
+    // query), on the embedded engine one at a time. Results keep the rules' order.
+    const evaluateRule = async (rule: Rule): Promise<RuleResult> => {
       const parameters = request.parameters[rule.id] ?? {};
       const context: RuleContext = {
         db,
@@ -158,54 +169,33 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       });
       const seconds = (performance.now() - started) / 1000;
       timings[`rule:${rule.id}`] = seconds;
-      results.push({ ...outcome, id: rule.id, severity: rule.severity, parameters, seconds });
       logger?.debug({ rule: rule.id, status: outcome.status, findings: outcome.findings.length, seconds }, 'rule evaluated');
-    }
+      return { ...outcome, id: rule.id, severity: rule.severity, parameters, seconds };
+    };
+    const results = await timed('rules', () => inTurns(rules, matching.slices, evaluateRule));
 
     const findings = results.flatMap((result) => result.findings);
-    await db.transaction().execute(async (trx) => {
-      for (const result of results) {
-        await trx
-          .insertInto('rule_evaluation')
-          .values({
-            run_id: runId,
-            rule: result.id,
-            status: result.status,
-            reason: result.reason,
-            parameters: JSON.stringify(result.parameters),
-            finding_count: result.findings.length,
-            detail: JSON.stringify({ ...result.detail, notEvaluableCount: result.notEvaluableCount }),
-            seconds: result.seconds,
-          })
-          .execute();
-      }
-      for (let i = 0; i < findings.length; i += 1000) {
-        await trx
-          .insertInto('finding')
-          .values(
-            findings.slice(i, i + 1000).map((f) => ({
+    await timed('storing findings', () =>
+      db.transaction().execute(async (trx) => {
+        for (const result of results) {
+          await trx
+            .insertInto('rule_evaluation')
+            .values({
               run_id: runId,
-              id: f.id,
-              rule: f.rule,
-              severity: f.severity,
-              person_id: f.subject.personId,
-              upn: f.subject.upn,
-              account_id: f.subject.metabaseAccountId,
-              email: f.subject.email,
-              credential_id: f.subject.credentialId,
-              subject_source: f.subject.source,
-              summary: f.summary,
-              first_seen: f.firstSeen,
-              last_seen: f.lastSeen,
-              evidence: JSON.stringify(f.evidence),
-              detail: JSON.stringify(f.detail),
-            })),
-          )
-          .execute();
-      }
-      // Each finding's JSON as the API serves it, made once (a run's findings never change).
-      await writeFindingJson(trx, runId);
-    });
+              rule: result.id,
+              status: result.status,
+              reason: result.reason,
+              parameters: JSON.stringify(result.parameters),
+              finding_count: result.findings.length,
+              detail: JSON.stringify({ ...result.detail, notEvaluableCount: result.notEvaluableCount }),
+              seconds: result.seconds,
+            })
+            .execute();
+        }
+        // With each finding, its JSON as the API serves it (a run's findings never change).
+        await insertFindings(trx, runId, findings);
+      }),
+    );
 
     const links: Record<string, number> = {};
     for (const link of identities.links) links[link.status] = (links[link.status] ?? 0) + 1;
@@ -218,6 +208,7 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       terminatedIntervals: identities.intervals.length,
       findings: findings.length,
       timings,
+      matchingSlices: matching.slices,
       inputsSha256,
       stateObservedAt: stateObservedAt?.toISOString() ?? null,
     } satisfies StoredRunSummary;
@@ -252,6 +243,27 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
       .execute();
     throw error;
   }
+}
+
+/** `work` over every item, at most `at` at a time; the results in the items' order. After
+ *  a failure no further item starts, and the first failure is thrown. */
+async function inTurns<T, R>(items: readonly T[], at: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const turn = async () => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index]!);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(at, items.length)) }, turn));
+  return results;
 }
 
 /** State at as-of, read once per table and run: the instants of every state table, and
@@ -365,4 +377,16 @@ async function pruneDerivedRows(db: Kysely<Database>, latestRunId: number): Prom
   }
   // Rows written without a partition of their own (the default partition).
   await sql`delete from login_match where run_id <= ${keep}`.execute(db);
+  // A run's table that was never attached: matching drops it when a step fails, but a
+  // process that died meanwhile leaves it behind (no reader sees it). Kept while its run
+  // is still running.
+  const { rows: orphans } = await sql<{ name: string }>`
+    select c.relname as name from pg_class c
+    where c.relkind = 'r' and c.relnamespace = current_schema()::regnamespace and c.relname ~ '^login_match_run_[0-9]+$'
+      and not exists (select 1 from pg_inherits i where i.inhrelid = c.oid)
+      and not exists (select 1 from correlation_run r where 'login_match_run_' || r.id = c.relname and r.status = 'running')`.execute(db);
+  for (const { name } of orphans) {
+    const run = Number(/^login_match_run_(\d+)$/.exec(name)![1]);
+    await sql`drop table if exists ${sql.raw(loginMatchPartition(run))}`.execute(db);
+  }
 }

@@ -6,6 +6,7 @@
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 
 import type { Database } from '../store/schema.js';
+import type { RuleFinding } from './types.js';
 
 /** The columns of a finding the API and the console show (its `detail` is internal). */
 export const FINDING_COLUMNS = [
@@ -74,4 +75,38 @@ export const storedFindingJson = sql<string>`coalesce(f.api_json, ${FINDING_JSON
  *  inserts them, in the same transaction). */
 export async function writeFindingJson(db: Kysely<Database> | Transaction<Database>, runId: number): Promise<void> {
   await sql`update finding as f set api_json = ${FINDING_JSON} where f.run_id = ${runId}`.execute(db);
+}
+
+/** Stores a run's findings with their served JSON, made by FINDING_JSON as each row goes
+ *  in: each part of 1,000 is one JSON parameter that Postgres turns into rows of the table
+ *  (jsonb_populate_recordset), so every row is written once. Inserting the rows and then
+ *  setting their JSON in an UPDATE wrote each finding twice and left a dead version of it
+ *  for vacuum (the time is the same either way: 7,221 findings at the 1M benchmark in
+ *  about 2 s, a third of it FINDING_JSON's evidence lists). */
+export async function insertFindings(trx: Transaction<Database>, runId: number, findings: readonly RuleFinding[]): Promise<void> {
+  for (let i = 0; i < findings.length; i += 1000) {
+    const rows = findings.slice(i, i + 1000).map((f) => ({
+      run_id: runId,
+      id: f.id,
+      rule: f.rule,
+      severity: f.severity,
+      person_id: f.subject.personId,
+      upn: f.subject.upn,
+      account_id: f.subject.metabaseAccountId,
+      email: f.subject.email,
+      credential_id: f.subject.credentialId,
+      subject_source: f.subject.source,
+      summary: f.summary,
+      first_seen: f.firstSeen,
+      last_seen: f.lastSeen,
+      evidence: f.evidence,
+      detail: f.detail,
+    }));
+    await sql`
+      insert into finding (run_id, id, rule, severity, person_id, upn, account_id, email, credential_id, subject_source,
+                           summary, first_seen, last_seen, evidence, detail, api_json)
+      select f.run_id, f.id, f.rule, f.severity, f.person_id, f.upn, f.account_id, f.email, f.credential_id, f.subject_source,
+             f.summary, f.first_seen, f.last_seen, f.evidence, f.detail, ${FINDING_JSON}
+      from jsonb_populate_recordset(null::finding, ${JSON.stringify(rows)}::jsonb) as f`.execute(trx);
+  }
 }

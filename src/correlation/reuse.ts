@@ -105,6 +105,8 @@ export interface StoredRunSummary {
   terminatedIntervals: number;
   findings: number;
   timings: Record<string, number>;
+  /** How many connections matched the logins at once (matching.ts). */
+  matchingSlices?: number;
   stateObservedAt?: string | null;
 }
 

@@ -111,7 +111,32 @@ async function openPostgres(connectionString: string, poolSize: number): Promise
       // What an operator sees in pg_stat_activity for the service's one idle connection.
       application_name: 'accesstrail change feed',
     });
+  extraConnections.set(
+    db,
+    (applicationName) =>
+      new pg.Client({
+        connectionString,
+        options: '-c TimeZone=UTC -c DateStyle=ISO',
+        connectionTimeoutMillis: 10_000,
+        application_name: applicationName,
+      }),
+  );
   return { db, engine: 'postgres', location, newListenClient, close: () => db.destroy() };
+}
+
+const extraConnections = new WeakMap<object, (applicationName: string) => pg.Client>();
+
+/** A connection of its own to this store, outside the pool, for work that runs beside
+ *  the caller's (matching's slices): undefined on the embedded engine, which has one
+ *  connection in all, and for a Kysely not opened by openStore. The caller connects and
+ *  ends it. */
+export function newStoreConnection(db: Kysely<Database>, applicationName: string): pg.Client | undefined {
+  return extraConnections.get(db)?.(applicationName);
+}
+
+/** Whether newStoreConnection can open connections to this store. */
+export function opensStoreConnections(db: Kysely<Database>): boolean {
+  return extraConnections.has(db);
 }
 
 // Node socket codes, and Postgres SQLSTATEs of class 08 (connection exception) and 57P0x

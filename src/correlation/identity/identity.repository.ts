@@ -60,13 +60,20 @@ export async function loadLifecycleAudits(db: Kysely<Database>, asOf: Date): Pro
 }
 
 /** For people disabled at as-of: the first version that saw accountEnabled = false
- *  after the last one that saw it true. */
-async function loadDisabledSince(db: Kysely<Database>, personIds: string[], asOf: Date): Promise<Map<string, Date>> {
-  if (personIds.length === 0) return new Map();
+ *  after the last one that saw it true. Each person is read by its primary key (source,
+ *  person, time): matched on the person alone, Postgres 15 walked the whole key for every
+ *  one of them (0.9–1.2 s for 767 people at 21,065 users, bench/correlate; now ~10 ms). */
+async function loadDisabledSince(
+  db: Kysely<Database>,
+  people: readonly { sourceId: string; personId: string }[],
+  asOf: Date,
+): Promise<Map<string, Date>> {
+  if (people.length === 0) return new Map();
   const { rows } = await sql<{ upstream_id: string; first_false: Date }>`
     select v.upstream_id, min(v.observed_at) as first_false
-    from entra_user_version v
-    where v.upstream_id = any(${personIds}::text[]) and v.present and v.account_enabled = false and v.observed_at <= ${asOf}
+    from unnest(${people.map((p) => p.sourceId)}::text[], ${people.map((p) => p.personId)}::text[]) as p(source_id, upstream_id)
+    join entra_user_version v on v.source_id = p.source_id and v.upstream_id = p.upstream_id
+    where v.present and v.account_enabled = false and v.observed_at <= ${asOf}
       and v.observed_at > coalesce((
         select max(w.observed_at) from entra_user_version w
         where w.source_id = v.source_id and w.upstream_id = v.upstream_id and w.present and w.account_enabled and w.observed_at <= ${asOf}
@@ -172,7 +179,9 @@ export async function resolveIdentities(db: Kysely<Database>, runId: number, asO
     manual.map((link) => ({ ...link, entraSourceId: entraSourceOf.get(link.personId) ?? null })),
   );
 
-  const disabledNow = peopleRows.filter((row) => row.account_enabled === false).map((row) => row.upstream_id);
+  const disabledNow = peopleRows
+    .filter((row) => row.account_enabled === false)
+    .map((row) => ({ sourceId: row.source_id, personId: row.upstream_id }));
   const disabledSince = await loadDisabledSince(db, disabledNow, asOf);
   const intervals = peopleRows.flatMap((row) =>
     terminatedIntervals(
