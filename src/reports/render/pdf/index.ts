@@ -39,7 +39,7 @@ import { drawRules } from './sections/rules.js';
 import { drawSummary } from './sections/summary.js';
 import { drawVerification } from './sections/verification.js';
 import { MARGIN } from './style.js';
-import { pdfText } from './text.js';
+import { pdfText, useNestedKerning } from './text.js';
 
 export { pdfText } from './text.js';
 
@@ -121,6 +121,7 @@ async function renderPass(model: ReportModel, out: Writable, plan: Plan | null):
   });
   // Awaited once the document is drawn; until then a failure must not count as unhandled.
   done.catch(() => undefined);
+  useNestedKerning(doc);
   doc.pipe(out);
 
   const pen = createPen(doc, out, model, plan);

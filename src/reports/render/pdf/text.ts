@@ -33,6 +33,44 @@ export function parameterLines(parameters: Record<string, unknown>, separator: s
   return Object.entries(parameters).map(([name, value]) => `${name}${separator}${JSON.stringify(value)}`);
 }
 
+/** The AFM metrics object behind a pdfkit standard font (pdfkit's AFMFont), as far as
+ *  kerning goes. */
+interface AfmKerning {
+  kernPairs?: Record<string, number>;
+  getKernPair?: (left: string, right: string | undefined) => number;
+}
+
+const nestedKerning = new WeakSet<object>();
+
+/**
+ * pdfkit looks up a standard font's kerning by a key made of both glyph names
+ * (`kernPairs[left + '\0' + right]`, AFMFont.getKernPair), for every pair of characters
+ * it draws or measures: a new string built and hashed per pair. At 20,000 accounts that
+ * was 3.8 s of the `report` command's CPU (its PDF took about 8). This gives every
+ * standard font the document opens the same table as two nested maps of pdfkit's own
+ * glyph names: the same numbers (0 for a pair not in the table, as before), without a
+ * string per pair. The PDF's bytes are unchanged (test/unit/report-pdf-bytes.test.ts).
+ */
+export function useNestedKerning(doc: PDFKit.PDFDocument): void {
+  const open = doc.font.bind(doc) as (...args: unknown[]) => PDFKit.PDFDocument;
+  (doc as unknown as { font: (...args: unknown[]) => PDFKit.PDFDocument }).font = (...args: unknown[]) => {
+    const result = open(...args);
+    const afm = (doc as unknown as { _font?: { font?: AfmKerning } })._font?.font;
+    if (afm && afm.kernPairs && typeof afm.getKernPair === 'function' && !nestedKerning.has(afm)) {
+      const pairs = new Map<string, Map<string, number>>();
+      for (const [key, value] of Object.entries(afm.kernPairs)) {
+        const [left, right] = key.split('\0') as [string, string];
+        let row = pairs.get(left);
+        if (!row) pairs.set(left, (row = new Map()));
+        row.set(right, value || 0);
+      }
+      afm.getKernPair = (left, right) => (right === undefined ? 0 : (pairs.get(left)?.get(right) ?? 0));
+      nestedKerning.add(afm);
+    }
+    return result;
+  };
+}
+
 /** Widths kept by textWidth, per font and size (the outer key), by text; all forgotten
  *  once they number this many. What repeats is characters, pairs and common words (a
  *  large report's cells are mostly unique), so a small table keeps the hits: 20,000
