@@ -83,6 +83,17 @@ export async function buildReportModel(input: BuildModelInput): Promise<ReportMo
 
   const toleranceHours = Number(correlation.rules.find((rule) => rule.id === 'log-gap')?.parameters['toleranceHours'] ?? 24);
   const store = createSourcesRepository(db);
+  // Three independent sets of reads, each on a connection of its own at the same time on
+  // Postgres (the populations in one transaction of their own, for their temporary state
+  // tables); one after another on the embedded engine's one connection.
+  const populationsRead = createPopulationsRepository(db).read(
+    { context, correlation, period: evaluated },
+    input.observePopulationStatement,
+  );
+  const statisticsRead = buildStatistics(store, correlation, evaluated);
+  // Awaited below; a failure meanwhile must not count as unhandled.
+  populationsRead.catch(() => undefined);
+  statisticsRead.catch(() => undefined);
   const sources = await sourceSections(store, correlation, evaluated, toleranceHours * 3_600_000);
   const rules: RuleSection[] = correlation.rules.map((result) => {
     const entry = ruleCatalogue.rules.find((rule) => rule.id === result.id);
@@ -99,11 +110,8 @@ export async function buildReportModel(input: BuildModelInput): Promise<ReportMo
   });
   const findings = correlation.findings.map(toModelFinding).sort((a, b) => a.rule.localeCompare(b.rule) || a.id.localeCompare(b.id));
   const controls = buildControlSections({ framework: frameworkCatalogue, rules: ruleCatalogue, ruleResults: rules, findings, sources });
-  const populations = await createPopulationsRepository(db).read(
-    { context, correlation, period: evaluated },
-    input.observePopulationStatement,
-  );
-  const statistics = await buildStatistics(store, correlation, evaluated);
+  const populations = await populationsRead;
+  const statistics = await statisticsRead;
 
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
