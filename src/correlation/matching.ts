@@ -117,13 +117,15 @@ export function matchLoginsStatement(p: MatchingParameters, slice: MatchingSlice
  *  matches, its two indexes (one sorted build each), and the attach (SHARE UPDATE
  *  EXCLUSIVE on login_match: readers and other runs go on). */
 export function matchingSteps(p: MatchingParameters, slice: MatchingSlice = WHOLE): { name: string; query: RawBuilder<unknown> }[] {
-  const partition = sql.raw(loginMatchPartition(p.runId));
-  const run = sql.lit(p.runId);
   return [
-    { name: 'create', query: sql`create table ${partition} (like login_match including defaults, check (run_id = ${run}))` },
+    { name: 'create', query: createPartitionTable(p.runId) },
     { name: 'match', query: matchLoginsStatement(p, slice) },
     ...indexAndAttach(p.runId),
   ];
+}
+
+function createPartitionTable(runId: number): RawBuilder<unknown> {
+  return sql`create table ${sql.raw(loginMatchPartition(runId))} (like login_match including defaults, check (run_id = ${sql.lit(runId)}))`;
 }
 
 function indexAndAttach(runId: number): { name: string; query: RawBuilder<unknown> }[] {
@@ -229,7 +231,7 @@ export async function matchLogins(
   const partition = sql.raw(loginMatchPartition(p.runId));
   // The table is committed first, so that every slice's connection can write into it; it
   // is not a partition of login_match (no reader sees it) until it is attached, whole.
-  await sql`create table ${partition} (like login_match including defaults, check (run_id = ${sql.lit(p.runId)}))`.execute(db);
+  await createPartitionTable(p.runId).execute(db);
   try {
     await phase('match', () => fillSlices(db, p, slices));
     await phase('indexes', () =>
@@ -241,7 +243,7 @@ export async function matchLogins(
     await sql`drop table if exists ${partition}`.execute(db).catch(() => undefined);
     throw error;
   }
-  await phase('analyze', () => sql`analyze ${sql.raw(loginMatchPartition(p.runId))}`.execute(db));
+  await phase('analyze', () => sql`analyze ${partition}`.execute(db));
   const rows = await db
     .selectFrom('login_match')
     .select(['outcome', (eb) => eb.fn.countAll<number>().as('n')])
