@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { openChangeFeed } from '../store/change-feed.js';
-import { openStore, type Store } from '../store/database.js';
+import { newStoreConnection, openStore, type Store } from '../store/database.js';
 import { type MigrationFile, readMigrationFiles } from '../store/migrate.js';
 import { type Check, fail, pass, warn } from './check.js';
 
@@ -76,6 +76,42 @@ export async function notificationCheck(store: Store): Promise<Check> {
   }
 }
 
+/** Correlation's connections (docs/operations.md): how many slices login matching runs
+ *  in (the server's max_parallel_workers_per_gather), and whether the connections it
+ *  opens beside the pool can be opened. */
+export async function correlationConnectionsCheck(store: Store): Promise<Check> {
+  const name = "correlation's connections";
+  const { rows } = await sql<{ n: number }>`select current_setting('max_parallel_workers_per_gather')::int as n`.execute(store.db);
+  const slices = Number(rows[0]?.n ?? 0);
+  if (slices <= 1)
+    return pass(
+      'store',
+      name,
+      `one connection (max_parallel_workers_per_gather = ${slices}): login matching and the rules run one at a time; raise it to give correlation more of the server's cores`,
+    );
+  const client = newStoreConnection(store.db, 'accesstrail doctor');
+  if (!client) return pass('store', name, 'one connection (embedded store)');
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select 1');
+  } catch (error) {
+    return warn(
+      'store',
+      name,
+      `max_parallel_workers_per_gather = ${slices}, but a connection beside the pool could not be opened (${(error as Error).message}): login matching will run its ${slices} slices one after another on one connection, more slowly`,
+      "allow accesstrail's role as many more connections as slices (the server's max_connections, the role's CONNECTION LIMIT), or lower max_parallel_workers_per_gather for its database",
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return pass(
+    'store',
+    name,
+    `login matching in ${slices} slices, one connection each, and ${slices} rules at a time (max_parallel_workers_per_gather = ${slices})`,
+  );
+}
+
 export async function checkStore(config: Config): Promise<Check[]> {
   if (!config.DATABASE_URL && !existsSync(path.join(config.dataDir, 'store'))) {
     return [
@@ -108,7 +144,7 @@ export async function checkStore(config: Config): Promise<Check[]> {
       applied = null;
     }
     checks.push(migrationCheck(applied, readMigrationFiles(), store.location));
-    if (store.engine === 'postgres') checks.push(await notificationCheck(store));
+    if (store.engine === 'postgres') checks.push(await notificationCheck(store), await correlationConnectionsCheck(store));
     return checks;
   } finally {
     await store.close();

@@ -204,6 +204,10 @@ describe.runIf(await postgresAvailable())('accesstrail doctor', () => {
     expect(byName(checks, 'store reachable').status).toBe('pass');
     expect(byName(checks, 'store migrated').detail).toMatch(/all \d+ migrations applied/);
     expect(byName(checks, 'store notifications (LISTEN/NOTIFY)').status).toBe('pass');
+    expect(byName(checks, "correlation's connections")).toMatchObject({
+      status: 'pass',
+      detail: expect.stringMatching(/slices|one connection/),
+    });
     expect(JSON.stringify(checks)).not.toContain(SAMPLE_COLLECTOR_SECRET);
   }, 60_000);
 
