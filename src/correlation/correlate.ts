@@ -12,7 +12,7 @@ import { type StateTableName, stateTables } from '../store/tables.js';
 import { insertFindings } from './finding-json.js';
 import { resolveIdentities } from './identity/identity.repository.js';
 import { loadInventory } from './inventory.js';
-import { loginMatchPartition, matchLogins, type MatchOutcome } from './matching.js';
+import { matchLogins, type MatchOutcome } from './matching.js';
 import { numberParameter, type RuleParameters } from './parameters.js';
 import { correlationInputsSha256, findReusableRun, loadRuleEvaluations, type StoredRunSummary } from './reuse.js';
 import { rules as allRules } from './rules/index.js';
@@ -352,6 +352,7 @@ async function loadRun(
 }
 
 async function pruneDerivedRows(db: Kysely<Database>, latestRunId: number): Promise<void> {
+  await dropUnattachedMatchTables(db);
   const keep = latestRunId - KEEP_DERIVED_RUNS;
   if (keep <= 0) return;
   for (const table of ['identity_link', 'person_terminated_interval'] as const) {
@@ -366,27 +367,37 @@ async function pruneDerivedRows(db: Kysely<Database>, latestRunId: number): Prom
   for (const { name } of rows) {
     const run = /^login_match_run_(\d+)$/.exec(name)?.[1];
     if (run === undefined || Number(run) > keep) continue;
-    try {
-      await db.transaction().execute(async (trx) => {
-        await sql`set local lock_timeout = '2s'`.execute(trx);
-        await sql`drop table ${sql.raw(loginMatchPartition(Number(run)))}`.execute(trx);
-      });
-    } catch (error) {
-      if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
-    }
+    await dropUnlessBusy(db, name);
   }
   // Rows written without a partition of their own (the default partition).
   await sql`delete from login_match where run_id <= ${keep}`.execute(db);
-  // A run's table that was never attached: matching drops it when a step fails, but a
-  // process that died meanwhile leaves it behind (no reader sees it). Kept while its run
-  // is still running.
-  const { rows: orphans } = await sql<{ name: string }>`
+}
+
+/** A run's match table that was never attached: matching drops it when a step fails, but
+ *  a process that died meanwhile leaves it behind (no reader sees it). Kept only while
+ *  its run is running and started less than a day ago (a 1M correlation takes under a
+ *  minute; a run marked running for longer died without saying so). A table a live run
+ *  still writes is left for the next run when its lock is not granted within 2 s. */
+async function dropUnattachedMatchTables(db: Kysely<Database>): Promise<void> {
+  const { rows } = await sql<{ name: string }>`
     select c.relname as name from pg_class c
     where c.relkind = 'r' and c.relnamespace = current_schema()::regnamespace and c.relname ~ '^login_match_run_[0-9]+$'
       and not exists (select 1 from pg_inherits i where i.inhrelid = c.oid)
-      and not exists (select 1 from correlation_run r where 'login_match_run_' || r.id = c.relname and r.status = 'running')`.execute(db);
-  for (const { name } of orphans) {
-    const run = Number(/^login_match_run_(\d+)$/.exec(name)![1]);
-    await sql`drop table if exists ${sql.raw(loginMatchPartition(run))}`.execute(db);
+      and not exists (
+        select 1 from correlation_run r
+        where 'login_match_run_' || r.id = c.relname and r.status = 'running' and r.started_at > now() - interval '1 day')`.execute(db);
+  for (const { name } of rows) await dropUnlessBusy(db, name);
+}
+
+/** Drops a table, or leaves it for the next run when its lock is not granted within 2 s
+ *  (a reader or a writer holds it). */
+async function dropUnlessBusy(db: Kysely<Database>, name: string): Promise<void> {
+  try {
+    await db.transaction().execute(async (trx) => {
+      await sql`set local lock_timeout = '2s'`.execute(trx);
+      await sql`drop table if exists ${sql.id(name)}`.execute(trx);
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
   }
 }

@@ -3,24 +3,13 @@
 // matching then runs its slices one after another, more slowly.
 import { randomBytes } from 'node:crypto';
 
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { correlationConnectionsCheck } from '../../src/doctor/store.js';
 import { openStore } from '../../src/store/database.js';
-import { createTestDatabase, postgresAvailable, serverUrl, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, onTestServer, postgresAvailable, type TestDatabase } from '../support/database.js';
 
 const available = await postgresAvailable();
-
-async function onServer(statement: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: serverUrl() });
-  await admin.connect();
-  try {
-    await admin.query(statement);
-  } finally {
-    await admin.end();
-  }
-}
 
 describe.skipIf(!available)("doctor: correlation's connections", () => {
   let database: TestDatabase;
@@ -34,7 +23,7 @@ describe.skipIf(!available)("doctor: correlation's connections", () => {
 
   afterAll(async () => {
     await database?.drop();
-    await onServer(`drop role if exists ${role}`);
+    await onTestServer(`drop role if exists ${role}`);
   });
 
   const checkWith = async (url: string) => {
@@ -47,16 +36,16 @@ describe.skipIf(!available)("doctor: correlation's connections", () => {
   };
 
   it('names the slices the server grants, or one connection', async () => {
-    await onServer(`alter database ${name} set max_parallel_workers_per_gather = 3`);
+    await onTestServer(`alter database ${name} set max_parallel_workers_per_gather = 3`);
     expect(await checkWith(database.url)).toMatchObject({ status: 'pass', detail: expect.stringContaining('login matching in 3 slices') });
-    await onServer(`alter database ${name} set max_parallel_workers_per_gather = 1`);
+    await onTestServer(`alter database ${name} set max_parallel_workers_per_gather = 1`);
     expect(await checkWith(database.url)).toMatchObject({ status: 'pass', detail: expect.stringMatching(/^one connection/) });
   });
 
   it('warns when a connection beside the pool is refused', async () => {
-    await onServer(`alter database ${name} set max_parallel_workers_per_gather = 2`);
+    await onTestServer(`alter database ${name} set max_parallel_workers_per_gather = 2`);
     // A role allowed one connection: the store's pool holds it, so the second is refused.
-    await onServer(`create role ${role} login connection limit 1`);
+    await onTestServer(`create role ${role} login connection limit 1`);
     const url = new URL(database.url);
     url.username = role;
     const check = await checkWith(url.toString());

@@ -4,7 +4,6 @@
 // matched anyway; a slice that fails fails the run and leaves no table behind; and a
 // table left by a process that died is dropped by the next run.
 import { type Kysely, sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ADMIN_GROUP, APP_ID, asOf, generateCorrelationStore, period } from '../../bench/lib/correlation-store.js';
@@ -14,7 +13,7 @@ import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import type { StoredRunSummary } from '../../src/correlation/reuse.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import type { Database } from '../../src/store/schema.js';
-import { createTestDatabase, postgresAvailable, serverUrl, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, onTestServer, postgresAvailable, type TestDatabase } from '../support/database.js';
 
 const available = await postgresAvailable();
 const parameters = resolveRuleParameters({}, { adminGroupIds: [ADMIN_GROUP] });
@@ -56,16 +55,6 @@ async function rowsMissing(db: Kysely<Database>, a: number, b: number): Promise<
 const tableExists = async (db: Kysely<Database>, name: string) =>
   (await sql<{ t: string | null }>`select to_regclass(${name})::text as t`.execute(db)).rows[0]!.t !== null;
 
-async function onServer(statement: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: serverUrl() });
-  await admin.connect();
-  try {
-    await admin.query(statement);
-  } finally {
-    await admin.end();
-  }
-}
-
 describe.skipIf(!available)('login matching in slices on Postgres', () => {
   let database: TestDatabase;
   let store: Store;
@@ -76,7 +65,7 @@ describe.skipIf(!available)('login matching in slices on Postgres', () => {
     database = await createTestDatabase();
     name = new URL(database.url).pathname.slice(1);
     // Three slices: the setting matching reads, for every connection opened from now on.
-    await onServer(`alter database ${name} set max_parallel_workers_per_gather = 3`);
+    await onTestServer(`alter database ${name} set max_parallel_workers_per_gather = 3`);
     store = await openStore({ databaseUrl: database.url, poolSize: 2 });
     await generateCorrelationStore(store.db, 0.003);
     const result = await correlate(store.db, { period, asOf, parameters, metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP] });
@@ -111,12 +100,12 @@ describe.skipIf(!available)('login matching in slices on Postgres', () => {
     const runId = await runLike(store.db, first);
     // The pool keeps its open connection; no new one is accepted until this is undone.
     await sql`select 1`.execute(store.db);
-    await onServer(`alter database ${name} allow_connections false`);
+    await onTestServer(`alter database ${name} allow_connections false`);
     let outcome: Awaited<ReturnType<typeof matchLogins>>;
     try {
       outcome = await matchLogins(store.db, matching(runId), { slices: 3 });
     } finally {
-      await onServer(`alter database ${name} allow_connections true`);
+      await onTestServer(`alter database ${name} allow_connections true`);
     }
     expect(outcome.slices).toBe(3);
     expect(await rowsMissing(store.db, first, runId)).toBe(0);
@@ -128,11 +117,11 @@ describe.skipIf(!available)('login matching in slices on Postgres', () => {
     await sql`select 1`.execute(store.db);
     // Connections opened from now on (the slices') cancel every statement at once; the
     // pool's open connection is not affected.
-    await onServer(`alter database ${name} set statement_timeout = 1`);
+    await onTestServer(`alter database ${name} set statement_timeout = 1`);
     try {
       await expect(matchLogins(store.db, matching(runId), { slices: 2 })).rejects.toThrow(/statement timeout/);
     } finally {
-      await onServer(`alter database ${name} reset statement_timeout`);
+      await onTestServer(`alter database ${name} reset statement_timeout`);
     }
     expect(await tableExists(store.db, loginMatchPartition(runId))).toBe(false);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from login_match where run_id = ${runId}`.execute(store.db);
@@ -143,26 +132,34 @@ describe.skipIf(!available)('login matching in slices on Postgres', () => {
     const dead = await runLike(store.db, first);
     await sql`update correlation_run set status = 'failed' where id = ${dead}`.execute(store.db);
     const running = await runLike(store.db, first);
-    for (const run of [dead, running])
+    // Marked running for two days: its process died without saying so.
+    const stale = await runLike(store.db, first);
+    await sql`update correlation_run set started_at = now() - interval '2 days' where id = ${stale}`.execute(store.db);
+    for (const run of [dead, running, stale])
       await sql`create table ${sql.raw(loginMatchPartition(run))} (like login_match including defaults)`.execute(store.db);
 
     await correlate(store.db, { period, asOf, parameters, metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP] });
     expect(await tableExists(store.db, loginMatchPartition(dead))).toBe(false);
+    expect(await tableExists(store.db, loginMatchPartition(stale))).toBe(false);
     expect(await tableExists(store.db, loginMatchPartition(running))).toBe(true);
   });
 });
 
 describe('login matching on the embedded engine', () => {
-  it('runs in one slice, on its one connection', async () => {
+  it('runs in one slice, on its one connection, and drops a table left unattached from the first run on', async () => {
     const embedded = await openStore({ dataDir: 'memory://' });
     try {
       await generateCorrelationStore(embedded.db, 0.001);
+      await sql`create table login_match_run_99 (like login_match including defaults)`.execute(embedded.db);
       const result = await correlate(embedded.db, { period, asOf, parameters, metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP] });
       const { rows } = await sql<{ summary: StoredRunSummary }>`select summary from correlation_run where id = ${result.runId}`.execute(
         embedded.db,
       );
       expect(rows[0]!.summary.matchingSlices).toBe(1);
       expect(Object.values(result.matches).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      // A table left unattached (of a run the store has no row for) goes with the very
+      // first run, before any run is old enough to prune.
+      expect(await tableExists(embedded.db, 'login_match_run_99')).toBe(false);
     } finally {
       await embedded.close();
     }

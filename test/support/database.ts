@@ -29,6 +29,18 @@ export function postgresAvailable(): Promise<boolean> {
   return serverReachable;
 }
 
+/** Runs one statement on the test server as its administrator (settings of a test's
+ *  own database, roles), on a connection of its own. */
+export async function onTestServer(statement: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl() });
+  await admin.connect();
+  try {
+    await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
+}
+
 export interface TestDatabase {
   url: string;
   drop(): Promise<void>;
