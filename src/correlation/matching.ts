@@ -23,7 +23,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 
 import type { TimeRange } from '../store/collection.repository.js';
-import { newStoreConnection, opensStoreConnections } from '../store/database.js';
+import { newStoreConnection, opensStoreConnections, parallelConnections } from '../store/database.js';
 import type { Database } from '../store/schema.js';
 
 export interface MatchingParameters {
@@ -137,13 +137,6 @@ function indexAndAttach(runId: number): { name: string; query: RawBuilder<unknow
   ];
 }
 
-/** How many slices matching runs in (see the top of this file). */
-export async function matchingSlices(db: Kysely<Database>): Promise<number> {
-  if (!opensStoreConnections(db)) return 1;
-  const { rows } = await sql<{ n: number }>`select current_setting('max_parallel_workers_per_gather')::int as n`.execute(db);
-  return Math.max(1, Number(rows[0]?.n ?? 1));
-}
-
 const SLICE_SETTINGS = [
   // JIT compilation (~1 s at 1M logins, the plan's "JIT" section) costs more than it
   // saves in one statement of short index probes.
@@ -222,7 +215,8 @@ export async function matchLogins(
   p: MatchingParameters,
   options: { slices?: number; timings?: Record<string, number> } = {},
 ): Promise<{ counts: Record<MatchOutcome, number>; slices: number }> {
-  const slices = options.slices ?? (await matchingSlices(db));
+  // A store that opens no connections beside the pool has one slice, whatever is asked.
+  const slices = opensStoreConnections(db) ? (options.slices ?? (await parallelConnections(db))) : 1;
   const phase = async (name: string, work: () => Promise<unknown>) => {
     const started = performance.now();
     await work();

@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { openChangeFeed } from '../store/change-feed.js';
-import { newStoreConnection, openStore, type Store } from '../store/database.js';
+import { newStoreConnection, openStore, parallelConnections, type Store } from '../store/database.js';
 import { type MigrationFile, readMigrationFiles } from '../store/migrate.js';
 import { type Check, fail, pass, warn } from './check.js';
 
@@ -81,16 +81,14 @@ export async function notificationCheck(store: Store): Promise<Check> {
  *  opens beside the pool can be opened. */
 export async function correlationConnectionsCheck(store: Store): Promise<Check> {
   const name = "correlation's connections";
-  const { rows } = await sql<{ n: number }>`select current_setting('max_parallel_workers_per_gather')::int as n`.execute(store.db);
-  const slices = Number(rows[0]?.n ?? 0);
-  if (slices <= 1)
+  const slices = await parallelConnections(store.db);
+  if (slices === 1)
     return pass(
       'store',
       name,
-      `one connection (max_parallel_workers_per_gather = ${slices}): login matching and the rules run one at a time; raise it to give correlation more of the server's cores`,
+      `one connection (max_parallel_workers_per_gather ≤ 1): login matching and the rules run one at a time; raise it to give correlation more of the server's cores`,
     );
-  const client = newStoreConnection(store.db, 'accesstrail doctor');
-  if (!client) return pass('store', name, 'one connection (embedded store)');
+  const client = newStoreConnection(store.db, 'accesstrail doctor')!;
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -139,6 +139,16 @@ export function opensStoreConnections(db: Kysely<Database>): boolean {
   return extraConnections.has(db);
 }
 
+/** How many connections one piece of work may use at once on this store (correlation's
+ *  slices and rules, docs/operations.md): the server's max_parallel_workers_per_gather,
+ *  the processes Postgres itself gives one query, at least 1; 1 where newStoreConnection
+ *  cannot open connections (the embedded engine). */
+export async function parallelConnections(db: Kysely<Database>): Promise<number> {
+  if (!opensStoreConnections(db)) return 1;
+  const { rows } = await sql<{ n: number }>`select current_setting('max_parallel_workers_per_gather')::int as n`.execute(db);
+  return Math.max(1, Number(rows[0]?.n ?? 1));
+}
+
 // Node socket codes, and Postgres SQLSTATEs of class 08 (connection exception) and 57P0x
 // (the server is shutting down or restarting).
 const CONNECTION_CODES = new Set([
