@@ -3,7 +3,7 @@
 // migration 0017): a run's findings never change, so a page is then its rows' texts
 // joined. Findings stored before 0017 have no stored text and are made per request, by
 // the same expression: the same bytes either way (test/integration/api-findings-json.test.ts).
-import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import { type RawBuilder, sql, type Transaction } from 'kysely';
 
 import type { Database } from '../store/schema.js';
 import type { RuleFinding } from './types.js';
@@ -70,12 +70,6 @@ export const FINDING_JSON = sql<string>`'{"id":' || to_json(f.id)::text
 /** A finding's served JSON: the text stored with it, or made now for a finding stored
  *  before migration 0017 (COALESCE does not evaluate the second when the first is set). */
 export const storedFindingJson = sql<string>`coalesce(f.api_json, ${FINDING_JSON})`;
-
-/** Writes the served JSON of every finding of `runId` (correlation, right after it
- *  inserts them, in the same transaction). */
-export async function writeFindingJson(db: Kysely<Database> | Transaction<Database>, runId: number): Promise<void> {
-  await sql`update finding as f set api_json = ${FINDING_JSON} where f.run_id = ${runId}`.execute(db);
-}
 
 /** Stores a run's findings with their served JSON, made by FINDING_JSON as each row goes
  *  in: each part of 1,000 is one JSON parameter that Postgres turns into rows of the table

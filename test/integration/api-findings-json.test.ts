@@ -1,5 +1,5 @@
 // GET /v1/findings serves pages made in Postgres (FINDING_JSON in
-// src/api/read.repository.ts) and kept by run and query. The contract must not move:
+// src/correlation/finding-json.ts) and kept by run and query. The contract must not move:
 // every page is compared, byte for byte, with what the route sent before, the rows
 // mapped by toFinding and serialised through the response schema, over rows chosen to
 // be awkward (nulls, escapes, evidence that is not an array, `at` with an offset and
@@ -11,7 +11,8 @@ import { z } from 'zod';
 
 import { createReadRepository } from '../../src/api/read.repository.js';
 import { findingSchema, toFinding } from '../../src/api/routes/findings.routes.js';
-import { writeFindingJson } from '../../src/correlation/finding-json.js';
+import { insertFindings } from '../../src/correlation/finding-json.js';
+import type { RuleFinding } from '../../src/correlation/types.js';
 import { insertCorrelationRun } from '../support/factories.js';
 import { type ApiFixture, bearer, openApiFixture } from './api-helpers.js';
 
@@ -59,6 +60,30 @@ describe('GET /v1/findings as stored JSON', () => {
       last_seen: awkward ? null : new Date(Date.parse('2026-04-01T00:00:00Z') + i * 43_200_000).toISOString(),
       evidence: JSON.stringify(evidenceVariants[i % evidenceVariants.length]),
       detail: JSON.stringify({ internal: 'never served' }),
+    };
+  }
+
+  /** The same finding as a rule returns it, for the writer correlation uses. Its
+   *  evidence is passed as it is, awkward shapes included (the writer stores it as given). */
+  function asRuleFinding(run: number, i: number): RuleFinding {
+    const row = finding(run, i);
+    return {
+      id: row.id,
+      rule: row.rule,
+      severity: row.severity,
+      subject: {
+        personId: row.person_id,
+        upn: row.upn,
+        metabaseAccountId: row.account_id,
+        email: row.email,
+        credentialId: row.credential_id,
+        source: row.subject_source,
+      },
+      summary: row.summary,
+      firstSeen: row.first_seen === null ? null : new Date(row.first_seen),
+      lastSeen: row.last_seen === null ? null : new Date(row.last_seen),
+      evidence: JSON.parse(row.evidence) as RuleFinding['evidence'],
+      detail: JSON.parse(row.detail) as Record<string, unknown>,
     };
   }
 
@@ -193,15 +218,18 @@ describe('GET /v1/findings as stored JSON', () => {
 
   it('serves the JSON stored with the findings (written as correlation writes it) byte for byte as before', async () => {
     const stored = await succeededRun('2026-07-12T00:00:00Z');
-    await f.store.db
-      .insertInto('finding')
-      .values(Array.from({ length: 75 }, (_, i) => finding(stored, i)))
-      .execute();
-    await writeFindingJson(f.store.db, stored);
+    // 2,100 findings: the writer's parts of 1,000, the last one short.
+    await f.store.db.transaction().execute((trx) =>
+      insertFindings(
+        trx,
+        stored,
+        Array.from({ length: 2_100 }, (_, i) => asRuleFinding(stored, i)),
+      ),
+    );
     const texts = await f.store.db.selectFrom('finding').select(['id', 'api_json']).where('run_id', '=', stored).execute();
     expect(texts.every((row) => typeof row.api_json === 'string')).toBe(true);
     await f.app.changes.sync();
-    expect(await pageThrough(25, stored)).toBe(3);
+    expect(await pageThrough(250, stored)).toBe(9);
     // The stored text is what is served (not made again): changed in place, it shows.
     await f.store.db
       .updateTable('finding')

@@ -1,6 +1,7 @@
 // Findings of the latest successful correlation run. A page is made in Postgres as the
-// JSON it is served as (FINDING_JSON in read.repository.ts), kept by run and query, and
-// sent with a strong ETag (served-bodies.ts).
+// JSON it is served as (FINDING_JSON in src/correlation/finding-json.ts, stored with each
+// finding since migration 0017), kept by run and query, and sent with a strong ETag
+// (served-bodies.ts).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
