@@ -245,24 +245,25 @@ export async function correlate(db: Kysely<Database>, request: CorrelationReques
   }
 }
 
-/** `work` over every item, at most `at` at a time; the results in the items' order. After
- *  a failure no further item starts, and the first failure is thrown. */
+/** `work` over every item, at most `at` at a time; the results in the items' order.
+ *  After a failure no further item starts; the first failure is thrown once the items
+ *  already started have ended (nothing of the run goes on after it has failed). */
 async function inTurns<T, R>(items: readonly T[], at: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
   const turn = async () => {
-    while (!failed && next < items.length) {
+    while (!failure && next < items.length) {
       const index = next++;
       try {
         results[index] = await work(items[index]!);
       } catch (error) {
-        failed = true;
-        throw error;
+        failure ??= { error };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(at, items.length)) }, turn));
+  if (failure) throw failure.error;
   return results;
 }
 

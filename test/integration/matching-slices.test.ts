@@ -11,6 +11,7 @@ import { correlate } from '../../src/correlation/correlate.js';
 import { loginMatchPartition, type MatchingParameters, matchLogins } from '../../src/correlation/matching.js';
 import { resolveRuleParameters } from '../../src/correlation/parameters.js';
 import type { StoredRunSummary } from '../../src/correlation/reuse.js';
+import type { Rule } from '../../src/correlation/types.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import type { Database } from '../../src/store/schema.js';
 import { createTestDatabase, onTestServer, postgresAvailable, type TestDatabase } from '../support/database.js';
@@ -126,6 +127,51 @@ describe.skipIf(!available)('login matching in slices on Postgres', () => {
     expect(await tableExists(store.db, loginMatchPartition(runId))).toBe(false);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from login_match where run_id = ${runId}`.execute(store.db);
     expect(rows[0]!.n).toBe(0);
+  });
+
+  it('runs the rules as many at a time as there are slices, keeps their order, and stops at a failure', async () => {
+    let running = 0;
+    let most = 0;
+    const started: string[] = [];
+    const rule = (id: string, ms: number, fails = false): Rule => ({
+      id,
+      title: id,
+      severity: 'low',
+      controls: [],
+      parameters: {},
+      file: 'test',
+      async evaluate() {
+        started.push(id);
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        running -= 1;
+        if (fails) throw new Error(`rule ${id} failed`);
+        return { status: 'evaluated', reason: null, findings: [], notEvaluableCount: 0, detail: {} };
+      },
+      statements: async () => [],
+    });
+    const request = { period, asOf, parameters, metabaseAppIds: [APP_ID], adminGroupIds: [ADMIN_GROUP] };
+    // Finish in another order than they start: the results are in the rules' order.
+    const done = await correlate(store.db, {
+      ...request,
+      rules: [rule('slow', 300), rule('quick', 10), rule('middle', 100), rule('last', 10)],
+    });
+    expect(done.rules.map((r) => r.id)).toEqual(['slow', 'quick', 'middle', 'last']);
+    // Three at a time by the slices, but each rule holds one of the pool's two connections
+    // while it reads: the third waits for one.
+    expect(most).toBe(2);
+
+    started.length = 0;
+    const failing = [rule('fails', 300, true), rule('long', 600), rule('short', 10), ...['a', 'b', 'c', 'd'].map((id) => rule(id, 200))];
+    await expect(correlate(store.db, { ...request, rules: failing })).rejects.toThrow('rule fails failed');
+    // The first three started together; after the failure no rule starts, and the run
+    // fails only once the rules already running have ended.
+    expect(started.slice(0, 3)).toEqual(['fails', 'long', 'short']);
+    expect(started.length).toBeLessThan(failing.length);
+    expect(running).toBe(0);
+    const { rows } = await sql<{ status: string }>`select status from correlation_run order by id desc limit 1`.execute(store.db);
+    expect(rows[0]!.status).toBe('failed');
   });
 
   it('drops a table a dead process left unattached, and keeps the one of a run still running', async () => {
