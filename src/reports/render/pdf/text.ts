@@ -46,7 +46,7 @@ const nestedKerning = new WeakSet<object>();
  * pdfkit looks up a standard font's kerning by a key made of both glyph names
  * (`kernPairs[left + '\0' + right]`, AFMFont.getKernPair), for every pair of characters
  * it draws or measures: a new string built and hashed per pair. At 20,000 accounts that
- * was 3.8 s of the `report` command's CPU (its PDF took about 8). This gives every
+ * was 3.8 s of the `report` command's CPU (its PDF took 9–11 s). This gives every
  * standard font the document opens the same table as two nested maps of pdfkit's own
  * glyph names: the same numbers (0 for a pair not in the table, as before), without a
  * string per pair. The PDF's bytes are unchanged (test/unit/report-pdf-bytes.test.ts).
