@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { createReadRepository } from '../../src/api/read.repository.js';
 import { findingSchema, toFinding } from '../../src/api/routes/findings.routes.js';
 import { insertFindings } from '../../src/correlation/finding-json.js';
+import { findingSubjectOf } from '../../src/correlation/reuse.js';
 import type { RuleFinding } from '../../src/correlation/types.js';
 import { insertCorrelationRun } from '../support/factories.js';
 import { type ApiFixture, bearer, openApiFixture } from './api-helpers.js';
@@ -71,14 +72,7 @@ describe('GET /v1/findings as stored JSON', () => {
       id: row.id,
       rule: row.rule,
       severity: row.severity,
-      subject: {
-        personId: row.person_id,
-        upn: row.upn,
-        metabaseAccountId: row.account_id,
-        email: row.email,
-        credentialId: row.credential_id,
-        source: row.subject_source,
-      },
+      subject: findingSubjectOf(row),
       summary: row.summary,
       firstSeen: row.first_seen === null ? null : new Date(row.first_seen),
       lastSeen: row.last_seen === null ? null : new Date(row.last_seen),
